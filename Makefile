@@ -1,0 +1,36 @@
+# The only place set-up steps live. `make demo` and `make test` work on a
+# fresh Debian 12 machine (as root or with sudo).
+PYTHON ?= /usr/bin/python3
+VENV := .venv
+STAMPS := .setup-stamps
+BIN := $(VENV)/bin
+
+.PHONY: setup system demo test lint unit clean
+.DEFAULT_GOAL := demo
+
+setup: system $(STAMPS)/venv
+
+system: $(STAMPS)/system
+
+$(STAMPS)/system: debian-packages.txt scripts/setup-system.sh
+	@./scripts/setup-system.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: pyproject.toml $(STAMPS)/system
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+demo: setup
+	@$(BIN)/kiosk demo
+
+lint: setup
+	@$(BIN)/ruff check --quiet kiosk drivers tests benchmarks
+	@$(BIN)/mypy --no-error-summary kiosk drivers
+
+test: setup lint
+	@$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(STAMPS) demo-output build *.egg-info

@@ -1,0 +1,1 @@
+"""ICAO 9303 eMRTD: APDUs, secure messaging, BAC, PACE, LDS files, passive authentication."""

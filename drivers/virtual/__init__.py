@@ -1,0 +1,1 @@
+"""Virtual devices (CCCD chip, camera, printer) for the demo and tests."""

@@ -1,0 +1,3 @@
+"""Self-service hospital lobby kiosk for Vietnamese hospitals."""
+
+__version__ = "0.1.0"
