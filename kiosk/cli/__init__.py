@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from kiosk import __version__
-from kiosk.cli.common import CliError, EXIT_BAD_INPUT
+from kiosk.cli.common import EXIT_BAD_INPUT, CliError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,1 +1,38 @@
+"""Kiosk configuration: one TOML file plus a 0600 secrets file.
 
+`load()` finds the file (argument, ``$KIOSK_CONFIG``, ``/etc/kiosk/kiosk.toml``,
+else the built-in demo configuration), merges the secrets, validates every
+key and raises `ConfigError` listing each problem as ``key: what is wrong``.
+"""
+
+from kiosk.config.loader import DEFAULT_PATH, ConfigError, demo_config, load, load_file
+from kiosk.config.model import (
+    BhxhConfig,
+    Config,
+    DevicesConfig,
+    FacilityConfig,
+    FleetConfig,
+    HisConfig,
+    PrinterConfig,
+    RetentionConfig,
+    ServiceConfig,
+    UiConfig,
+)
+
+__all__ = [
+    "DEFAULT_PATH",
+    "BhxhConfig",
+    "Config",
+    "ConfigError",
+    "DevicesConfig",
+    "FacilityConfig",
+    "FleetConfig",
+    "HisConfig",
+    "PrinterConfig",
+    "RetentionConfig",
+    "ServiceConfig",
+    "UiConfig",
+    "demo_config",
+    "load",
+    "load_file",
+]

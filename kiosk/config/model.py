@@ -1,0 +1,113 @@
+"""Typed configuration sections. Field defaults are the documented defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FacilityConfig:
+    code: str  # MA_CSKCB, 5 characters
+    name: str
+    timezone: str = "Asia/Ho_Chi_Minh"
+    logo: str | None = None
+    health_book_url: str | None = None  # the hospital's instruction page (handout QR)
+
+
+@dataclass(frozen=True)
+class DevicesConfig:
+    reader: str = "auto"  # "auto", a PC/SC reader name (substring), "nfc:usb", "virtual"
+    camera: str = "0"  # V4L2 index, device path, video/image file, or "virtual"
+    camera_width: int = 1280
+    camera_height: int = 720
+    camera_fps: int = 30
+    trust_store: str | None = None  # CSCA certificates directory / master list
+
+
+@dataclass(frozen=True)
+class BhxhConfig:
+    url: str
+    username: str
+    password: str  # from the secrets file
+    operator_name: str
+    operator_cccd: str
+    timeout_s: float = 5.0
+    budget_s: float = 6.0  # longest a patient waits for a decision
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
+class HisConfig:
+    adapter: str  # "simulator", "fhir", "gnuhealth", "rest"
+    settings: dict[str, Any] = field(default_factory=dict)  # adapter-specific, secrets merged
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    code: str
+    name: str
+    name_en: str
+    room: str
+    department: str  # queue numbers are per department per day
+    prefix: str  # queue number prefix, e.g. "B"
+    fee: int = 0  # VND
+    hours: str = "00:00-24:00"
+    icon: str | None = None
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    kind: str = "file"  # "file", "usb", "serial", "network", "none"
+    target: str = ""  # file dir, "vid:pid", serial device, host[:port]
+    paper_mm: int = 80
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    language: str = "vi"
+    idle_timeout_s: int = 45
+    idle_warning_s: int = 15
+    fullscreen: bool = True
+    rotation: int = 0
+    staff_pin: str = ""  # from the secrets file
+    opening_hours: str = "00:00-24:00"
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    personal_data_hours: int = 24
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    hawkbit_url: str | None = None
+    tenant: str = "DEFAULT"
+    controller_id: str | None = None
+    token: str = ""  # from the secrets file
+    public_keys: tuple[str, ...] = ()  # Ed25519 release keys, PEM or raw hex
+
+
+@dataclass(frozen=True)
+class Config:
+    kiosk_id: str
+    state_dir: Path
+    facility: FacilityConfig
+    devices: DevicesConfig
+    bhxh: BhxhConfig
+    his: HisConfig
+    printer: PrinterConfig
+    ui: UiConfig
+    retention: RetentionConfig
+    fleet: FleetConfig
+    services: tuple[ServiceConfig, ...]
+    source: str  # the file it came from, or "built-in demo"
+    demo: bool = False
+
+    @property
+    def database_path(self) -> Path:
+        return self.state_dir / "kiosk.sqlite3"
+
+    def service(self, code: str) -> ServiceConfig | None:
+        return next((s for s in self.services if s.code == code), None)

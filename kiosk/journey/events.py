@@ -1,0 +1,178 @@
+"""Events the journey receives: from devices, services (effect results) and the patient.
+
+Results of effects carry the `session` they were started for; a result that
+arrives after the session ended (the patient walked away) is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kiosk.domain.identity import Identity
+from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.qr_payload import QrPayload
+from kiosk.domain.registration import PrintResult, Registration, ServiceOption
+
+ChipFailure = Literal[
+    "access_denied",  # wrong CAN/MRZ key (6300)
+    "card_removed",  # lifted mid-read
+    "unreadable",  # protocol/transmission errors
+    "reader_unplugged",
+    "verification_failed",  # passive authentication failed: possible forgery
+]
+
+
+# --- devices -----------------------------------------------------------------
+@dataclass(frozen=True)
+class CardPlaced:
+    pass
+
+
+@dataclass(frozen=True)
+class CardRemoved:
+    pass
+
+
+@dataclass(frozen=True)
+class QrScanned:
+    payload: QrPayload
+
+
+@dataclass(frozen=True)
+class QrRejected:
+    """A QR with the shape of a card that breaks its rules (damaged or forged)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReaderUnplugged:
+    pass
+
+
+# --- effect results --------------------------------------------------------------
+@dataclass(frozen=True)
+class ChipRead:
+    session: int
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class ChipPhotoRead:
+    session: int
+    photo_jpeg: bytes
+
+
+@dataclass(frozen=True)
+class ChipFailed:
+    session: int
+    reason: ChipFailure
+
+
+@dataclass(frozen=True)
+class InsuranceChecked:
+    session: int
+    result: InsuranceResult
+
+
+@dataclass(frozen=True)
+class ServicesLoaded:
+    session: int
+    services: tuple[ServiceOption, ...]
+
+
+@dataclass(frozen=True)
+class Registered:
+    session: int
+    registration: Registration
+
+
+@dataclass(frozen=True)
+class RegistrationFailed:
+    session: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class TicketPrinted:
+    session: int
+    result: PrintResult
+
+
+# --- the patient -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Touched:
+    """Any touch: keeps the session alive, dismisses the idle warning."""
+
+
+@dataclass(frozen=True)
+class IdNumberTyped:
+    """12 digits typed on the keypad: gives the chip's CAN."""
+
+    id_number: str
+
+
+@dataclass(frozen=True)
+class IdentityConfirmed:
+    pass
+
+
+@dataclass(frozen=True)
+class IdentityRejected:
+    pass
+
+
+@dataclass(frozen=True)
+class Continue:
+    """"Tiếp tục" on an informational screen (insurance result, ticket, error)."""
+
+
+@dataclass(frozen=True)
+class ServiceChosen:
+    code: str
+
+
+@dataclass(frozen=True)
+class RegistrationConfirmed:
+    pass
+
+
+@dataclass(frozen=True)
+class Back:
+    pass
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    pass
+
+
+@dataclass(frozen=True)
+class HealthBookStarted:
+    pass
+
+
+@dataclass(frozen=True)
+class HealthBookSkipped:
+    pass
+
+
+@dataclass(frozen=True)
+class HealthBookFinished:
+    completed: bool  # self-reported
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes (the UI clock); drives timeouts."""
+
+
+Event = (
+    CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
+    | ChipRead | ChipPhotoRead | ChipFailed | InsuranceChecked | ServicesLoaded
+    | Registered | RegistrationFailed | TicketPrinted
+    | Touched | IdNumberTyped | IdentityConfirmed | IdentityRejected | Continue
+    | ServiceChosen | RegistrationConfirmed | Back | Cancelled
+    | HealthBookStarted | HealthBookSkipped | HealthBookFinished | Tick
+)

@@ -1,0 +1,384 @@
+"""The patient journey as a pure state machine.
+
+`Journey.handle(event, now)` returns the effects to carry out; it performs no
+I/O and reads no clock (`now` is monotonic seconds from the caller), so every
+transition is a plain function call in the tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from kiosk.domain.citizen_id import parse_citizen_id
+from kiosk.domain.errors import DomainError
+from kiosk.domain.identity import Identity
+from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
+from kiosk.journey import events as ev
+from kiosk.journey.effects import (
+    AccessKey,
+    CheckInsurance,
+    CountEvent,
+    Effect,
+    LoadServices,
+    PrintTicket,
+    ReadChip,
+    Register,
+)
+from kiosk.journey.messages import notice
+from kiosk.journey.state import ErrorKind, Notice, Session, Step
+
+_PATIENT_EVENTS = (
+    ev.Touched, ev.IdNumberTyped, ev.IdentityConfirmed, ev.IdentityRejected, ev.Continue,
+    ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
+    ev.HealthBookSkipped, ev.HealthBookFinished, ev.CardPlaced, ev.QrScanned,
+)
+_RESULT_EVENTS = (
+    ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
+    ev.Registered, ev.RegistrationFailed, ev.TicketPrinted,
+)
+
+
+@dataclass(frozen=True)
+class JourneySettings:
+    idle_timeout_s: float = 45.0
+    idle_warning_s: float = 15.0  # warning shown this long before the reset
+    insurance_auto_advance_s: float = 3.0  # a usable card needs no tap to move on
+    done_display_s: float = 6.0
+    notice_display_s: float = 8.0  # a notice on the attract screen fades after this
+    max_chip_attempts: int = 3
+
+
+class Journey:
+    def __init__(
+        self,
+        settings: JourneySettings | None = None,
+        token_factory: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.settings = settings or JourneySettings()
+        self._tokens = token_factory
+        self._ids = itertools.count(1)
+        self.session = Session()
+
+    # -- public ---------------------------------------------------------------
+    def handle(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        if isinstance(event, _RESULT_EVENTS) and event.session != s.id:
+            return []  # a result for a session that has ended
+        if isinstance(event, _PATIENT_EVENTS):
+            s = replace(s, last_activity=now, idle_warning=False)
+        self.session = s
+        effects = self._dispatch(event, now)
+        return effects
+
+    # -- helpers --------------------------------------------------------------
+    def _go(self, step: Step, now: float, **changes: object) -> None:
+        self.session = replace(self.session, step=step, step_entered=now, **changes)  # type: ignore[arg-type]
+
+    def _start(self, now: float) -> list[Effect]:
+        """Begin a new patient session (keeps device facts, wipes everything personal)."""
+        old = self.session
+        self.session = Session(
+            id=next(self._ids), token=self._tokens(), step=Step.IDLE, last_activity=now,
+            step_entered=now, card_present=old.card_present, reader_ok=old.reader_ok,
+        )
+        return [CountEvent("journey.started")]
+
+    def _reset(self, now: float, reason: str | None = None) -> list[Effect]:
+        """Back to the attract screen; the old session's data is dropped entirely."""
+        old = self.session
+        self.session = Session(
+            id=old.id, step=Step.IDLE, last_activity=now, step_entered=now,
+            card_present=old.card_present, reader_ok=old.reader_ok,
+        )
+        return [CountEvent(f"journey.abandoned.{reason}")] if reason else []
+
+    def _error(self, kind: ErrorKind, now: float) -> list[Effect]:
+        self._go(Step.ERROR, now, error=kind)
+        return [CountEvent(f"journey.error.{kind}")]
+
+    def _read_chip(self, now: float) -> list[Effect]:
+        s = self.session
+        assert s.key is not None
+        self._go(Step.READING_CHIP, now, chip_attempts=s.chip_attempts + 1, notice=None)
+        return [ReadChip(self.session.id, s.key)]
+
+    def _confirm(self, identity: Identity, now: float, note: Notice | None = None) -> list[Effect]:
+        self._go(Step.CONFIRM_IDENTITY, now, identity=identity, notice=note)
+        return [CountEvent(f"identity.{identity.source}")]
+
+    # -- transitions --------------------------------------------------------------
+    def _dispatch(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        step = s.step
+
+        # Device facts are tracked whatever the screen.
+        if isinstance(event, ev.CardRemoved):
+            self.session = replace(s, card_present=False)
+            return []
+        if isinstance(event, ev.ReaderUnplugged):
+            self.session = replace(s, reader_ok=False, card_present=False)
+            if step is Step.READING_CHIP:
+                return self._chip_failed("reader_unplugged", now)
+            return []
+        if isinstance(event, ev.CardPlaced):
+            s = replace(s, card_present=True, reader_ok=True)
+            self.session = s
+
+        if isinstance(event, ev.Tick):
+            return self._tick(now)
+
+        if isinstance(event, ev.Cancelled) and not s.busy_with_promise and step is not Step.IDLE:
+            return self._reset(now, f"cancelled.{step.value}")
+
+        if step is Step.IDLE:
+            return self._idle(event, now)
+        if step is Step.NEED_KEY:
+            return self._need_key(event, now)
+        if step is Step.READING_CHIP:
+            return self._reading(event, now)
+        if step is Step.CONFIRM_IDENTITY:
+            return self._confirming(event, now)
+        if step is Step.CHECKING_INSURANCE and isinstance(event, ev.InsuranceChecked):
+            self._go(Step.INSURANCE_RESULT, now, insurance=event.result)
+            return [LoadServices(s.id), CountEvent(f"insurance.{event.result.outcome}")]
+        if step is Step.INSURANCE_RESULT:
+            return self._insurance_result(event, now)
+        if step is Step.CHOOSE_SERVICE:
+            return self._choosing(event, now)
+        if step is Step.CONFIRM_SERVICE:
+            return self._confirming_service(event, now)
+        if step is Step.REGISTERING:
+            if isinstance(event, ev.Registered):
+                self._go(Step.TICKET, now, registration=event.registration)
+                return [PrintTicket(s.id, event.registration), CountEvent("registration.created")]
+            if isinstance(event, ev.RegistrationFailed):
+                return self._error("registration_failed", now)
+            return []
+        if step is Step.TICKET:
+            return self._ticket(event, now)
+        if step is Step.HEALTH_BOOK_OFFER:
+            if isinstance(event, ev.HealthBookStarted):
+                self._go(Step.HEALTH_BOOK, now)
+                return [CountEvent("health_book.started")]
+            if isinstance(event, ev.HealthBookSkipped | ev.Continue):
+                self._go(Step.DONE, now)
+                return [CountEvent("health_book.skipped"), CountEvent("journey.completed")]
+            return []
+        if step is Step.HEALTH_BOOK and isinstance(event, ev.HealthBookFinished):
+            self._go(Step.DONE, now)
+            metric = "health_book.completed" if event.completed else "health_book.not_completed"
+            return [CountEvent(metric), CountEvent("journey.completed")]
+        if step is Step.DONE and isinstance(event, ev.Continue | ev.Touched):
+            return self._reset(now)
+        if step is Step.ERROR:
+            return self._in_error(event, now)
+        if isinstance(event, ev.ServicesLoaded):
+            self.session = replace(s, services=event.services)
+        return []
+
+    def _tick(self, now: float) -> list[Effect]:
+        s = self.session
+        st = self.settings
+        if s.step is Step.IDLE:
+            if s.notice and now - s.step_entered >= st.notice_display_s:
+                self.session = replace(s, notice=None)
+            return []
+        if s.busy_with_promise:
+            return []
+        if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
+            return self._reset(now)
+        if (
+            s.step is Step.INSURANCE_RESULT
+            and s.insurance is not None
+            and s.insurance.outcome == "usable"
+            and now - s.step_entered >= st.insurance_auto_advance_s
+        ):
+            return self._to_services(now)
+        idle = now - s.last_activity
+        if idle >= st.idle_timeout_s:
+            if s.step in (Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK):
+                # The patient has a ticket and simply left: that is a completed journey.
+                self._reset(now)
+                return [CountEvent("journey.completed")]
+            return self._reset(now, f"timeout.{s.step.value}")
+        if idle >= st.idle_timeout_s - st.idle_warning_s and not s.idle_warning:
+            self.session = replace(s, idle_warning=True)
+        return []
+
+    def _key_from_qr(self, qr: CccdQr) -> AccessKey:
+        return AccessKey(
+            can=qr.can, id_number=qr.id_number, date_of_birth=qr.date_of_birth.isoformat(),
+            issue_date=qr.issue_date.isoformat(),
+        )
+
+    def _identity_from_qr(self, event: ev.QrScanned, now: float) -> list[Effect] | None:
+        """Handle a QR shown on the idle/need-key/error screens; None if not usable."""
+        payload = event.payload
+        if isinstance(payload, UnknownQr):
+            self.session = replace(
+                self.session, notice=Notice("qr_unknown", payload.message_vi, payload.message_en)
+            )
+            return []
+        effects: list[Effect] = []
+        if self.session.step is Step.IDLE:
+            effects += self._start(now)
+        identity = payload.to_identity()
+        if isinstance(payload, CccdQr):
+            self.session = replace(
+                self.session, key=self._key_from_qr(payload), qr_identity=identity
+            )
+            if self.session.card_present and self.session.reader_ok:
+                return effects + self._read_chip(now)
+        assert isinstance(payload, CccdQr | BhytQr)
+        return effects + self._confirm(identity, now)
+
+    def _idle(self, event: ev.Event, now: float) -> list[Effect]:
+        if isinstance(event, ev.QrScanned):
+            return self._identity_from_qr(event, now) or []
+        if isinstance(event, ev.QrRejected):
+            self.session = replace(self.session, notice=notice("qr_rejected"), step_entered=now)
+            return []
+        if isinstance(event, ev.CardPlaced | ev.Touched):
+            effects = self._start(now)
+            self._go(Step.NEED_KEY, now)
+            return effects
+        return []
+
+    def _need_key(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        if isinstance(event, ev.QrScanned):
+            return self._identity_from_qr(event, now) or []
+        if isinstance(event, ev.QrRejected):
+            self.session = replace(s, notice=notice("qr_rejected"))
+            return []
+        if isinstance(event, ev.IdNumberTyped):
+            try:
+                citizen = parse_citizen_id(event.id_number)
+            except DomainError:
+                self.session = replace(s, notice=notice("bad_id_number"))
+                return []
+            self.session = replace(
+                s, key=AccessKey(can=citizen.can, id_number=citizen.number), notice=None
+            )
+            if s.card_present and s.reader_ok:
+                return self._read_chip(now)
+            return []
+        if isinstance(event, ev.CardPlaced) and s.key is not None:
+            return self._read_chip(now)
+        return []
+
+    def _chip_failed(self, reason: ev.ChipFailure, now: float) -> list[Effect]:
+        s = self.session
+        if reason == "verification_failed":
+            # Possible forgery: never fall back to less-checked data.
+            return self._error("verification_failed", now)
+        if reason == "card_removed" and s.chip_attempts < self.settings.max_chip_attempts:
+            self._go(Step.NEED_KEY, now, notice=notice("card_removed"))
+            return [CountEvent("chip.card_removed")]
+        if s.qr_identity is not None:
+            return [CountEvent(f"chip.failed.{reason}")] + self._confirm(
+                s.qr_identity, now, notice("chip_fallback_qr")
+            )
+        if reason == "access_denied" and s.chip_attempts < self.settings.max_chip_attempts:
+            self._go(Step.NEED_KEY, now, key=None, notice=notice("wrong_key"))
+            return [CountEvent("chip.failed.access_denied")]
+        kind: ErrorKind = "reader_unplugged" if reason == "reader_unplugged" else "card_unreadable"
+        return [CountEvent(f"chip.failed.{reason}")] + self._error(kind, now)
+
+    def _reading(self, event: ev.Event, now: float) -> list[Effect]:
+        if isinstance(event, ev.ChipRead):
+            return [CountEvent("chip.read")] + self._confirm(event.identity, now)
+        if isinstance(event, ev.ChipFailed):
+            return self._chip_failed(event.reason, now)
+        return []
+
+    def _confirming(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        assert s.identity is not None
+        if isinstance(event, ev.ChipPhotoRead) and s.identity.source == "chip":
+            self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
+            return []
+        if isinstance(event, ev.CardPlaced) and s.key is not None and s.identity.source != "chip":
+            # QR shown first, card tapped now: upgrade to the chip-verified identity.
+            return self._read_chip(now)
+        if isinstance(event, ev.IdentityRejected):
+            return self._reset(now, "identity_rejected")
+        if isinstance(event, ev.IdentityConfirmed):
+            self._go(Step.CHECKING_INSURANCE, now, notice=None)
+            return [CheckInsurance(s.id, s.identity)]
+        return []
+
+    def _to_services(self, now: float) -> list[Effect]:
+        s = self.session
+        if s.services is not None and not any(x.open for x in s.services):
+            return self._error("no_services", now)
+        self._go(Step.CHOOSE_SERVICE, now)
+        return []
+
+    def _insurance_result(self, event: ev.Event, now: float) -> list[Effect]:
+        if isinstance(event, ev.ServicesLoaded):
+            self.session = replace(self.session, services=event.services)
+            return []
+        if isinstance(event, ev.Continue):
+            return self._to_services(now)
+        return []
+
+    def _choosing(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        if isinstance(event, ev.ServicesLoaded):
+            self.session = replace(s, services=event.services)
+            if not any(x.open for x in event.services):
+                return self._error("no_services", now)
+            return []
+        if isinstance(event, ev.ServiceChosen):
+            option = next((x for x in s.services or () if x.code == event.code), None)
+            if option is None or not option.open:
+                self.session = replace(s, notice=notice("service_closed"))
+                return []
+            self._go(Step.CONFIRM_SERVICE, now, service_code=option.code, notice=None)
+            return []
+        if isinstance(event, ev.Back):
+            self._go(Step.INSURANCE_RESULT, now)
+        return []
+
+    def _confirming_service(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        if isinstance(event, ev.Back):
+            self._go(Step.CHOOSE_SERVICE, now, service_code=None)
+            return []
+        if isinstance(event, ev.RegistrationConfirmed):
+            # The only way here is through the insurance step, so a result exists.
+            assert s.identity and s.service_code and s.insurance
+            self._go(Step.REGISTERING, now)
+            return [
+                Register(
+                    s.id, s.identity.without_photo(), s.insurance, s.service_code,
+                    idempotency_key=f"{s.token}:{s.service_code}",
+                )
+            ]
+        return []
+
+    def _ticket(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        if isinstance(event, ev.TicketPrinted):
+            self.session = replace(s, print_result=event.result)
+            if event.result.printed:
+                return []
+            return [CountEvent(f"print.failed.{event.result.problem}")]
+        if isinstance(event, ev.Continue) and s.print_result is not None:
+            self._go(Step.HEALTH_BOOK_OFFER, now)
+            return [CountEvent("health_book.offered")]
+        return []
+
+    def _in_error(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        if isinstance(event, ev.QrScanned) and s.error in ("reader_unplugged", "card_unreadable"):
+            self._go(Step.NEED_KEY, now, error=None)
+            return self._identity_from_qr(event, now) or []
+        if isinstance(event, ev.Continue | ev.Cancelled):
+            return self._reset(now)
+        return []
+

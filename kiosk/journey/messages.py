@@ -1,0 +1,40 @@
+"""Patient-facing notices the journey raises (plain words, Vietnamese and English)."""
+
+from __future__ import annotations
+
+from kiosk.journey.state import Notice, NoticeKind
+
+_TEXT: dict[NoticeKind, tuple[str, str]] = {
+    "qr_rejected": (
+        "Mã QR trên thẻ bị mờ hoặc hỏng. Xin đặt thẻ Căn cước lên đầu đọc, "
+        "hoặc đến quầy tiếp đón.",
+        "The QR code on the card is damaged. Please place the citizen ID card on the "
+        "reader, or go to the reception desk.",
+    ),
+    "wrong_key": (
+        "Số vừa nhập không mở được thẻ. Xin kiểm tra lại 12 số trên thẻ Căn cước.",
+        "The number did not open the card. Please check the 12 digits on your citizen ID card.",
+    ),
+    "bad_id_number": (
+        "Số định danh chưa đúng. Xin nhập đủ 12 số in trên thẻ Căn cước.",
+        "That ID number is not right. Please type the 12 digits printed on your citizen ID card.",
+    ),
+    "card_removed": (
+        "Thẻ đã bị nhấc ra. Xin đặt lại thẻ và giữ yên trên đầu đọc.",
+        "The card was lifted. Please put it back and keep it still on the reader.",
+    ),
+    "service_closed": (
+        "Phòng khám này hiện chưa mở. Xin chọn phòng khám khác.",
+        "This clinic is not open now. Please choose another one.",
+    ),
+    "chip_fallback_qr": (
+        "Không đọc được chip trên thẻ; máy dùng thông tin từ mã QR.",
+        "The card's chip could not be read; the kiosk uses the QR code's details.",
+    ),
+    "qr_unknown": ("", ""),  # carries the parser's own message
+}
+
+
+def notice(kind: NoticeKind) -> Notice:
+    vi, en = _TEXT[kind]
+    return Notice(kind, vi, en)

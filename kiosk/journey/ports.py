@@ -1,0 +1,58 @@
+"""Ports: what the journey needs from the outside world, as interfaces.
+
+Adapters in `kiosk.services` (and simulators for the demo) implement these;
+a runner calls them for the journey's effects and turns results into events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Protocol
+
+from kiosk.domain.identity import Identity
+from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.registration import PrintResult, Registration, ServiceOption
+from kiosk.journey.effects import AccessKey
+from kiosk.journey.events import ChipFailure
+
+
+class ChipReadError(Exception):
+    def __init__(self, reason: ChipFailure, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason: ChipFailure = reason
+        self.detail = detail
+
+
+class IdentityPort(Protocol):
+    def read_chip(
+        self, key: AccessKey, on_photo: Callable[[bytes], None] | None = None
+    ) -> Identity:
+        """Read the chip with `key`; identity first, the photo (if any) via `on_photo`.
+        Raises `ChipReadError`."""
+        ...
+
+
+class InsurancePort(Protocol):
+    def check(self, identity: Identity) -> InsuranceResult:
+        """Never raises for gateway trouble: returns an `unavailable` result instead."""
+        ...
+
+
+class RegistrationPort(Protocol):
+    def services(self, now: dt.datetime) -> tuple[ServiceOption, ...]: ...
+
+    def register(
+        self, identity: Identity, insurance: InsuranceResult, service_code: str,
+        idempotency_key: str,
+    ) -> Registration:
+        """Durably record the registration (and queue its HIS sync) before returning."""
+        ...
+
+
+class PrinterPort(Protocol):
+    def print_ticket(self, registration: Registration) -> PrintResult: ...
+
+
+class StatisticsPort(Protocol):
+    def count(self, metric: str) -> None: ...

@@ -1,0 +1,85 @@
+"""The journey's state: which screen the patient is on and what the session holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from kiosk.domain.identity import Identity
+from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.registration import PrintResult, Registration, ServiceOption
+from kiosk.journey.effects import AccessKey
+
+
+class Step(StrEnum):
+    IDLE = "idle"  # attract screen: tap your card or show a QR
+    NEED_KEY = "need_key"  # card on reader (or screen touched): show QR or type the number
+    READING_CHIP = "reading_chip"
+    CONFIRM_IDENTITY = "confirm_identity"
+    CHECKING_INSURANCE = "checking_insurance"
+    INSURANCE_RESULT = "insurance_result"
+    CHOOSE_SERVICE = "choose_service"
+    CONFIRM_SERVICE = "confirm_service"
+    REGISTERING = "registering"
+    TICKET = "ticket"
+    HEALTH_BOOK_OFFER = "health_book_offer"
+    HEALTH_BOOK = "health_book"
+    DONE = "done"
+    ERROR = "error"
+
+
+ErrorKind = Literal[
+    "reader_unplugged", "card_unreadable", "verification_failed", "registration_failed",
+    "no_services",
+]
+NoticeKind = Literal[
+    "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
+    "service_closed", "chip_fallback_qr",
+]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A non-blocking message on the current screen (never a raw code)."""
+
+    kind: NoticeKind
+    message_vi: str
+    message_en: str
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int = 0
+    token: str = ""  # unique per session; seeds idempotency keys
+    step: Step = Step.IDLE
+    last_activity: float = 0.0
+    step_entered: float = 0.0
+    idle_warning: bool = False
+    card_present: bool = False
+    reader_ok: bool = True
+    key: AccessKey | None = None
+    identity: Identity | None = None
+    qr_identity: Identity | None = None  # kept as fallback while the chip is read
+    chip_attempts: int = 0
+    insurance: InsuranceResult | None = None
+    services: tuple[ServiceOption, ...] | None = None
+    service_code: str | None = None
+    registration: Registration | None = None
+    print_result: PrintResult | None = None
+    error: ErrorKind | None = None
+    notice: Notice | None = None
+
+    @property
+    def chosen_service(self) -> ServiceOption | None:
+        if self.services is None or self.service_code is None:
+            return None
+        return next((s for s in self.services if s.code == self.service_code), None)
+
+    @property
+    def busy_with_promise(self) -> bool:
+        """Between "register" and the printed (or failed) ticket the session must not be
+        wiped: the patient is owed a number even if they step away."""
+        return self.step is Step.REGISTERING or (
+            self.step is Step.TICKET and self.print_result is None
+        )

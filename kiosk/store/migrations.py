@@ -1,0 +1,93 @@
+"""Versioned schema migrations, applied in order, tracked in PRAGMA user_version.
+
+Append new migrations at the end; never edit one that has shipped.
+Personal data lives only in `registrations` (purged by retention) and
+`bhxh_cache` (keyed by a hash, purged likewise); `audit` and `statistics`
+hold none.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE registrations (
+            id TEXT PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            kiosk_id TEXT NOT NULL,
+            service_code TEXT NOT NULL,
+            department TEXT NOT NULL,
+            queue_day TEXT NOT NULL,
+            queue_seq INTEGER NOT NULL,
+            queue_number TEXT NOT NULL,
+            identity_source TEXT NOT NULL,
+            verification TEXT NOT NULL,
+            patient_key TEXT NOT NULL,          -- hash used to keep per-patient order
+            id_number TEXT,
+            full_name TEXT,
+            date_of_birth TEXT,
+            sex TEXT,
+            residence TEXT,
+            bhyt_card TEXT,
+            insurance_outcome TEXT NOT NULL,    -- usable/warning/not_usable/not_checked/...
+            insurance_code TEXT,
+            insurance_json TEXT,
+            recheck_state TEXT,                 -- NULL, pending, done
+            printed INTEGER NOT NULL DEFAULT 0,
+            print_error TEXT,
+            sync_state TEXT NOT NULL DEFAULT 'pending',  -- pending/synced/failed
+            his_ref TEXT,
+            synced_at TEXT,
+            purged_at TEXT,
+            UNIQUE (department, queue_day, queue_seq)
+        );
+        CREATE INDEX registrations_sync ON registrations (sync_state, synced_at);
+
+        CREATE TABLE queue_counters (
+            department TEXT NOT NULL,
+            day TEXT NOT NULL,
+            last_seq INTEGER NOT NULL,
+            PRIMARY KEY (department, day)
+        );
+
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            registration_id TEXT NOT NULL REFERENCES registrations(id),
+            kind TEXT NOT NULL,                 -- his_register, bhyt_recheck, ...
+            patient_key TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending/done/dead
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+        CREATE INDEX outbox_patient ON outbox (patient_key, id);
+
+        CREATE TABLE statistics (
+            day TEXT NOT NULL,
+            kiosk_id TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            value INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, kiosk_id, metric)
+        );
+
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            kiosk_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''     -- never personal data
+        );
+
+        CREATE TABLE bhxh_cache (
+            key_hash TEXT PRIMARY KEY,
+            checked_at TEXT NOT NULL,
+            response_json TEXT NOT NULL
+        );
+        """,
+    ),
+]
