@@ -41,3 +41,9 @@ def load_config(args: argparse.Namespace) -> Any:
         return load(getattr(args, "config", None))
     except ConfigError as exc:
         raise CliError("\n".join(exc.problems), EXIT_MISCONFIGURED) from exc
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """`--config` on a subcommand too (`kiosk config check --config F`), without
+    overriding a value given before the subcommand."""
+    parser.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")

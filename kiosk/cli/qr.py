@@ -1,0 +1,28 @@
+"""`kiosk qr …`: QR payloads (parse) — decoding images lives beside it."""
+
+from __future__ import annotations
+
+import argparse
+
+from kiosk.cli.common import EXIT_OK, CliError, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    qr = sub.add_parser("qr", help="QR payloads: parse text, decode images")
+    qr_sub = qr.add_subparsers(dest="qr_command", metavar="ACTION", required=True)
+    parse = qr_sub.add_parser("parse", help="classify and parse a decoded QR payload")
+    parse.add_argument("payload", help="the QR text (quote it: it contains '|')")
+    parse.add_argument("--json", action="store_true", help="print JSON (the default)")
+    parse.set_defaults(handler=_parse)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from kiosk.domain.errors import MalformedQr
+    from kiosk.domain.qr_payload import parse_qr
+
+    try:
+        payload = parse_qr(args.payload)
+    except MalformedQr as exc:
+        raise CliError(f"malformed QR: {exc}") from None
+    print_json(payload.to_json())
+    return EXIT_OK

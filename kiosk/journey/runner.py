@@ -1,0 +1,136 @@
+"""Carries out the journey's effects through the ports and feeds results back.
+
+With an executor (the UI), each effect runs on a worker thread and its result
+event is handed to `post`, which the UI marshals onto its own thread
+(`Clock.schedule_once`) before calling `dispatch` again. Without one (the
+demo, tests, CLI) effects run inline, depth-first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.registration import PrintResult
+from kiosk.journey import events as ev
+from kiosk.journey.effects import (
+    CheckInsurance,
+    CountEvent,
+    Effect,
+    LoadServices,
+    PrintTicket,
+    ReadChip,
+    Register,
+)
+from kiosk.journey.machine import Journey
+from kiosk.journey.ports import (
+    ChipReadError,
+    IdentityPort,
+    InsurancePort,
+    PrinterPort,
+    RegistrationPort,
+    StatisticsPort,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ports:
+    identity: IdentityPort
+    insurance: InsurancePort
+    registration: RegistrationPort
+    printer: PrinterPort
+    statistics: StatisticsPort
+
+
+class Runner:
+    def __init__(
+        self,
+        journey: Journey,
+        ports: Ports,
+        *,
+        executor: Executor | None = None,
+        post: Callable[[ev.Event], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        on_change: Callable[[Journey], None] | None = None,
+    ) -> None:
+        self.journey = journey
+        self.ports = ports
+        self.executor = executor
+        self.post = post or self.dispatch
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.on_change = on_change
+
+    def dispatch(self, event: ev.Event) -> None:
+        """Feed one event (call on the owning thread only)."""
+        effects = self.journey.handle(event, self.clock())
+        if self.on_change is not None:
+            self.on_change(self.journey)
+        for effect in effects:
+            if self.executor is None:
+                self._complete(effect)
+            else:
+                self.executor.submit(self._complete, effect)
+
+    def _complete(self, effect: Effect) -> None:
+        try:
+            result = self._execute(effect)
+        except Exception:  # a port bug must not kill the kiosk; the journey gets a failure
+            log.exception("effect %s failed unexpectedly", type(effect).__name__)
+            result = self._failure(effect)
+        if result is not None:
+            self.post(result)
+
+    def _execute(self, effect: Effect) -> ev.Event | None:
+        if isinstance(effect, CountEvent):
+            self.ports.statistics.count(effect.metric)
+            return None
+        if isinstance(effect, ReadChip):
+            session = effect.session
+
+            def photo(data: bytes) -> None:
+                self.post(ev.ChipPhotoRead(session, data))
+
+            try:
+                identity = self.ports.identity.read_chip(effect.key, on_photo=photo)
+            except ChipReadError as exc:
+                return ev.ChipFailed(session, exc.reason)
+            return ev.ChipRead(session, identity)
+        if isinstance(effect, CheckInsurance):
+            return ev.InsuranceChecked(effect.session, self.ports.insurance.check(effect.identity))
+        if isinstance(effect, LoadServices):
+            return ev.ServicesLoaded(effect.session, self.ports.registration.services(
+                self.wall_clock()))
+        if isinstance(effect, Register):
+            registration = self.ports.registration.register(
+                effect.identity, effect.insurance, effect.service_code, effect.idempotency_key
+            )
+            return ev.Registered(effect.session, registration)
+        if isinstance(effect, PrintTicket):
+            return ev.TicketPrinted(effect.session, self.ports.printer.print_ticket(
+                effect.registration))
+        raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover
+
+    def _failure(self, effect: Effect) -> ev.Event | None:
+        """The event that tells the journey an effect failed in an unexpected way."""
+        if isinstance(effect, ReadChip):
+            return ev.ChipFailed(effect.session, "unreadable")
+        if isinstance(effect, CheckInsurance):
+            return ev.InsuranceChecked(effect.session, InsuranceResult.not_checked(
+                effect.identity.insurance_key, "insurance adapter error", self.wall_clock()))
+        if isinstance(effect, LoadServices):
+            return ev.ServicesLoaded(effect.session, ())
+        if isinstance(effect, Register):
+            return ev.RegistrationFailed(effect.session, "registration adapter error")
+        if isinstance(effect, PrintTicket):
+            return ev.TicketPrinted(effect.session, PrintResult(False, problem="error",
+                                                                detail="printer adapter error"))
+        return None
