@@ -1,0 +1,1 @@
+"""`kiosk demo --headless`: scripted patients through the real journey, as a transcript."""

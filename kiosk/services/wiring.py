@@ -1,0 +1,75 @@
+"""Composition root: builds the journey's ports from the configuration.
+
+This is the one place that decides which adapter serves each port (real
+client, or a simulator for the demo and tests). Adding a HIS vendor or a
+reader type means a new adapter module and one branch here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.config import Config
+from kiosk.domain.registration import ServiceOption
+from kiosk.journey.runner import Ports
+from kiosk.services.simulators import (
+    DemoPatient,
+    InMemoryRegistration,
+    SimulatedChipReader,
+    SimulatedInsurance,
+    SimulatedPrinter,
+    load_demo_patients,
+)
+from kiosk.services.statistics import SqliteStatistics
+from kiosk.store import connect
+
+
+@dataclass
+class Assembly:
+    """Everything a kiosk process runs with; `close()` stops what was started."""
+
+    config: Config
+    db: sqlite_utils.Database
+    ports: Ports
+    patients: list[DemoPatient] = field(default_factory=list)
+    handles: dict[str, Any] = field(default_factory=dict)  # simulators the demo drives
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            stop = getattr(handle, "stop", None)
+            if callable(stop):
+                stop()
+        self.db.conn.close()
+
+
+def _service_options(config: Config) -> list[ServiceOption]:
+    return [
+        ServiceOption(s.code, s.name, s.name_en, s.room, s.department, s.fee, s.icon, True)
+        for s in config.services
+    ]
+
+
+def build(config: Config) -> Assembly:
+    db = connect(config.database_path)
+
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    patients = load_demo_patients()
+    chip = SimulatedChipReader(patients)
+    insurance = SimulatedInsurance(patients, now)
+    printer = SimulatedPrinter(Path(config.printer.target or config.state_dir / "tickets"))
+    ports = Ports(
+        identity=chip,
+        insurance=insurance,
+        registration=InMemoryRegistration(_service_options(config), config.facility.timezone),
+        printer=printer,
+        statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
+    )
+    return Assembly(config, db, ports, patients,
+                    handles={"chip": chip, "insurance": insurance, "printer": printer})
