@@ -1,0 +1,122 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import ConfigError, demo_config, load
+from kiosk.config.loader import demo_config_text
+
+GOOD_SECRETS = """
+[bhxh]
+password = "s3cret"
+[ui]
+staff_pin = "1357"
+"""
+
+
+def write_config(tmp_path: Path, text: str, secrets: str | None = GOOD_SECRETS,
+                 mode: int = 0o600) -> Path:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(text, encoding="utf-8")
+    if secrets is not None:
+        secret_path = tmp_path / "secrets.toml"
+        secret_path.write_text(secrets, encoding="utf-8")
+        os.chmod(secret_path, mode)
+    return config
+
+
+def production_text(**overrides: str) -> str:
+    text = demo_config_text()
+    text = text.replace('state_dir = "demo-output/state"',
+                        'state_dir = "state"\nsecrets_file = "secrets.toml"')
+    text = text.replace('password = "simulator-password"\n', "")
+    text = text.replace('url = "simulator"', 'url = "https://egw.baohiemxahoi.gov.vn"')
+    text = text.replace('staff_pin = "2468"\n', "")
+    for old, new in overrides.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def test_demo_configuration_is_valid_and_builtin():
+    config = demo_config()
+    assert config.demo
+    assert config.facility.timezone == "Asia/Ho_Chi_Minh"
+    assert config.bhxh.url == "simulator"
+    assert len(config.services) >= 4
+
+
+def test_production_file_with_secrets(tmp_path):
+    config = load(write_config(tmp_path, production_text()))
+    assert config.bhxh.password == "s3cret"
+    assert config.ui.staff_pin == "1357"
+    assert config.state_dir == tmp_path / "state"
+    assert config.database_path.parent == tmp_path / "state"
+    assert not config.demo
+
+
+def test_secrets_file_must_be_0600(tmp_path):
+    path = write_config(tmp_path, production_text(), mode=0o644)
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert "must be 0600" in err.value.problems[0]
+    assert "kiosk.secrets_file" in err.value.problems[0]
+
+
+def test_missing_secrets_file_is_named(tmp_path):
+    path = write_config(tmp_path, production_text(), secrets=None)
+    with pytest.raises(ConfigError, match="secrets.toml not found"):
+        load(path)
+
+
+def test_every_problem_names_its_key(tmp_path):
+    text = production_text(**{
+        'code = "01824"': 'code = "1824"',
+        'operator_cccd = "001185000123"': 'operator_cccd = "12ab"',
+        'timezone = "Asia/Ho_Chi_Minh"': 'timezone = "Mars/Olympus"',
+        'adapter = "simulator"': 'adapter = "oracle"',
+        'paper_mm = 80': 'paper_mm = 70',
+        'idle_timeout_s = 45': 'idle_timeout_s = "soon"',
+        'username = "01824_BV"\n': '',
+    })
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, text))
+    problems = err.value.problems
+    assert "facility.code: must be 5 characters (the BHXH MA_CSKCB, e.g. 01824)" in problems
+    assert "bhxh.username: required" in problems
+    assert any(p.startswith("bhxh.operator_cccd:") for p in problems)
+    assert any(p.startswith("facility.timezone:") for p in problems)
+    assert any(p.startswith("his.adapter: must be one of") for p in problems)
+    assert any(p.startswith("printer.paper_mm:") for p in problems)
+    assert "ui.idle_timeout_s: must be an integer" in problems
+
+
+def test_plain_http_only_for_loopback(tmp_path):
+    bad = production_text(**{'url = "https://egw.baohiemxahoi.gov.vn"': 'url = "http://egw.example"'})
+    with pytest.raises(ConfigError, match="bhxh.url: plain http"):
+        load(write_config(tmp_path, bad))
+    ok = production_text(**{'url = "https://egw.baohiemxahoi.gov.vn"': 'url = "http://127.0.0.1:8080"'})
+    assert load(write_config(tmp_path, ok)).bhxh.url == "http://127.0.0.1:8080"
+
+
+def test_invalid_toml_and_unknown_sections(tmp_path):
+    path = write_config(tmp_path, "kiosk = [", secrets=None)
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(path)
+    with pytest.raises(ConfigError, match="printerz: unknown section"):
+        load(write_config(tmp_path, production_text() + "\n[printerz]\nx = 1\n"))
+
+
+def test_environment_variable_selects_the_file(tmp_path, monkeypatch):
+    path = write_config(tmp_path, production_text())
+    monkeypatch.setenv("KIOSK_CONFIG", str(path))
+    assert load().source == str(path)
+
+
+def test_duplicate_service_codes_and_bad_hours(tmp_path):
+    text = production_text(**{'code = "KB-NGOAI"': 'code = "KB-NOI"'})
+    text = text.replace('prefix = "C"', 'prefix = "C"\nhours = "7h-17h"')
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, text))
+    assert any("duplicate service code" in p for p in err.value.problems)
+    assert any(p.startswith("services[2].hours:") for p in err.value.problems)
