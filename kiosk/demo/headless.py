@@ -98,7 +98,7 @@ class _Demo:
             "ticket": s.print_result.path,
         }
         self.registrations.append(record)
-        path = self.out_dir / "registrations" / f"{s.registration.queue_number}.json"
+        path = self.out_dir / "registrations" / f"{s.registration.id}.json"
         path.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
 
     # -- actions --------------------------------------------------------------
