@@ -26,7 +26,7 @@ demo: setup
 	@$(BIN)/kiosk demo
 
 lint: setup
-	@$(BIN)/ruff check --quiet kiosk drivers tests benchmarks
+	@$(BIN)/ruff check --quiet kiosk drivers tests $(wildcard benchmarks)
 	@$(BIN)/mypy --no-error-summary kiosk drivers
 
 test: setup lint
