@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kiosk.cli._qr_decode import add_decode_parser
 from kiosk.cli.common import EXIT_OK, CliError, print_json
 
 
@@ -14,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parse.add_argument("payload", help="the QR text (quote it: it contains '|')")
     parse.add_argument("--json", action="store_true", help="print JSON (the default)")
     parse.set_defaults(handler=_parse)
+    add_decode_parser(qr_sub)
 
 
 def _parse(args: argparse.Namespace) -> int:

@@ -1,0 +1,470 @@
+"""QR decoding for camera frames: zxing-cpp first, zbar (via pyzbar) as fallback.
+
+Why this shape (measured in benchmarks/qr_decode.py, decision record 0040):
+* zxing-cpp restricted to QR Code is the fastest and most tolerant decoder
+  here and returns the raw bytes, so UTF-8 Vietnamese text survives.
+* zbar is the requested library and a second opinion on frames zxing
+  misses, but only with its *binary* mode on: otherwise zbar guesses a
+  legacy charset for short texts and "Lê Lợi" / "Nữ" come back garbled
+  (DOMAIN.md §4). pyzbar's `decode()` cannot set that option, so we drive
+  the scanner through pyzbar's ctypes wrapper.
+* `QrReader` tries cheap passes first (last position, half resolution,
+  full resolution) and expensive rescues (contrast boost, zbar) only when
+  the cheap ones fail, so a typical frame costs a millisecond or two.
+* `QrWorker` decodes on its own thread and keeps only the newest frame
+  (no backlog), and `RepeatFilter` stops one card held in front of the
+  camera from being reported thirty times a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class QrSymbol:
+    """One decoded code. `corners` are in the coordinates of the frame given to the reader."""
+
+    text: str
+    raw: bytes
+    decoder: str
+    corners: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    symbol: QrSymbol | None
+    ms: float  # wall time spent on this frame, all passes included
+    stage: str  # which pass found it ("" when nothing was found)
+
+
+class Decoder(Protocol):
+    name: str
+
+    def decode(self, gray: np.ndarray) -> list[QrSymbol]: ...
+
+
+def bytes_to_text(raw: bytes, fallback: str | None = None) -> str:
+    """Cards store UTF-8 without an ECI header: trust the bytes, not a charset guess."""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        if fallback is not None:
+            return fallback
+        # Not UTF-8 at all: keep every byte visible; the payload parser rejects it.
+        return raw.decode("latin-1")
+
+
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return frame
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    raise ValueError(f"unsupported frame shape {frame.shape}")
+
+
+class ZxingDecoder:
+    """zxing-cpp, QR Code only (1-D and other 2-D formats would only add false hits)."""
+
+    name = "zxing-cpp"
+
+    def __init__(self, binarizer: str = "LocalAverage", try_harder: bool = False) -> None:
+        import zxingcpp
+
+        self._zx = zxingcpp
+        self._binarizer = getattr(zxingcpp.Binarizer, binarizer)
+        self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        # Rotation is irrelevant to QR (finder patterns work at any angle); inverted
+        # (light-on-dark) codes are not shown by VNeID or printed on cards.
+        self._try_harder = try_harder
+
+    def decode(self, gray: np.ndarray) -> list[QrSymbol]:
+        results = self._zx.read_barcodes(
+            np.ascontiguousarray(gray),
+            formats=self._formats,
+            try_rotate=self._try_harder,
+            try_invert=self._try_harder,
+            binarizer=self._binarizer,
+        )
+        out = []
+        for r in results:
+            raw = bytes(r.bytes)
+            pos = r.position
+            corners = tuple(
+                (float(p.x), float(p.y))
+                for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)
+            )
+            out.append(QrSymbol(bytes_to_text(raw, r.text), raw, self.name, corners))
+        return out
+
+
+# zbar constants (zbar.h, 0.23): the QR symbol type and the config keys.
+_ZBAR_QRCODE = 64
+_ZBAR_NONE = 0
+_ZBAR_CFG_ENABLE = 0
+_ZBAR_CFG_BINARY = 4  # return the QR bytes untouched instead of guessing a charset
+_Y800 = 0x30303859  # fourcc "Y800": 8-bit grey
+
+
+class ZbarDecoder:
+    """zbar through pyzbar's ctypes wrapper, QR only, binary mode on.
+
+    One zbar scanner per instance, guarded by a lock (zbar scanners are not
+    thread-safe); create one per thread for parallel use.
+    """
+
+    name = "zbar"
+
+    def __init__(self, binary: bool = True) -> None:
+        from pyzbar import wrapper as zw
+
+        self._zw = zw
+        self._lock = threading.Lock()
+        scanner = zw.zbar_image_scanner_create()
+        if not scanner:
+            raise RuntimeError("zbar: could not create an image scanner")
+        self._scanner = scanner
+        zw.zbar_image_scanner_set_config(scanner, _ZBAR_NONE, _ZBAR_CFG_ENABLE, 0)
+        zw.zbar_image_scanner_set_config(scanner, _ZBAR_QRCODE, _ZBAR_CFG_ENABLE, 1)
+        if binary:
+            zw.zbar_image_scanner_set_config(scanner, _ZBAR_QRCODE, _ZBAR_CFG_BINARY, 1)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._scanner:
+                self._zw.zbar_image_scanner_destroy(self._scanner)
+                self._scanner = None
+
+    def __del__(self) -> None:  # scanners hold C memory; free it if close() was forgotten
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+    def decode(self, gray: np.ndarray) -> list[QrSymbol]:
+        zw = self._zw
+        height, width = gray.shape[:2]
+        pixels = np.ascontiguousarray(gray, dtype=np.uint8)  # must outlive the scan
+        out: list[QrSymbol] = []
+        with self._lock:
+            if not self._scanner:
+                raise RuntimeError("zbar decoder is closed")
+            image = zw.zbar_image_create()
+            try:
+                zw.zbar_image_set_format(image, _Y800)
+                zw.zbar_image_set_size(image, width, height)
+                zw.zbar_image_set_data(
+                    image, pixels.ctypes.data_as(ctypes.c_void_p), pixels.nbytes, None
+                )
+                if zw.zbar_scan_image(self._scanner, image) <= 0:
+                    return out
+                symbol = zw.zbar_image_first_symbol(image)
+                while symbol:
+                    raw = ctypes.string_at(
+                        zw.zbar_symbol_get_data(symbol), zw.zbar_symbol_get_data_length(symbol)
+                    )
+                    n = zw.zbar_symbol_get_loc_size(symbol)
+                    corners = tuple(
+                        (float(zw.zbar_symbol_get_loc_x(symbol, i)),
+                         float(zw.zbar_symbol_get_loc_y(symbol, i)))
+                        for i in range(n)
+                    )
+                    out.append(QrSymbol(bytes_to_text(raw), raw, self.name, corners))
+                    symbol = zw.zbar_symbol_next(symbol)
+            finally:
+                zw.zbar_image_destroy(image)
+        return out
+
+
+class OpenCvDecoder:
+    """OpenCV's QRCodeDetector: kept for the benchmark comparison only."""
+
+    name = "opencv"
+
+    def __init__(self) -> None:
+        self._detector = cv2.QRCodeDetector()
+
+    def decode(self, gray: np.ndarray) -> list[QrSymbol]:
+        text, points, _ = self._detector.detectAndDecode(gray)
+        if not text:
+            return []
+        corners: tuple[Point, ...] = ()
+        if points is not None:
+            corners = tuple((float(x), float(y)) for x, y in np.asarray(points).reshape(-1, 2))
+        # OpenCV hands back str decoded with its own guess; recover the bytes if we can.
+        try:
+            raw = text.encode("latin-1")
+            text = bytes_to_text(raw, text)
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8")
+        return [QrSymbol(text, raw, self.name, corners)]
+
+
+def boost_contrast(gray: np.ndarray, gain: float = 4.0, window: int = 31) -> np.ndarray:
+    """High-pass with gain, in uint8 (cheap): brings worn, low-contrast print (modules
+    ~30 grey levels apart) above the binariser's minimum dynamic range."""
+    local_mean = cv2.blur(gray, (window, window))
+    return cv2.addWeighted(gray, gain, local_mean, -gain, 128)
+
+
+def _shift(symbol: QrSymbol, scale: float, dx: float, dy: float) -> QrSymbol:
+    corners = tuple((x * scale + dx, y * scale + dy) for x, y in symbol.corners)
+    return QrSymbol(symbol.text, symbol.raw, symbol.decoder, corners)
+
+
+@dataclass
+class QrReader:
+    """The decode strategy for one stream of frames (not thread-safe: one per worker).
+
+    Passes, cheapest first, stopping at the first hit:
+      1. `roi`   – around where the code was last seen (a card held still);
+      2. `half`  – the whole frame at half resolution (big codes, ~4× cheaper);
+      3. `full`  – the whole frame (small codes, a card held far away);
+      4. `boost` – contrast-boosted frame (worn, low-contrast print);
+      5. `zbar`  – the fallback decoder, a second opinion.
+    """
+
+    zbar_fallback: bool = True
+    roi: bool = True
+    downscale: bool = True
+    max_width: int = 1280  # larger frames are shrunk first: codes on a card are never tiny
+    roi_ttl_s: float = 1.5
+    clock: Callable[[], float] = time.monotonic
+    _zxing: ZxingDecoder = field(default_factory=ZxingDecoder, init=False)
+    _zbar: ZbarDecoder | None = field(default=None, init=False)
+    _roi: tuple[int, int, int, int] | None = field(default=None, init=False)
+    _roi_seen: float = field(default=0.0, init=False)
+
+    def reset(self) -> None:
+        self._roi = None
+
+    def read(self, frame: np.ndarray) -> DecodeResult:
+        start = time.perf_counter()
+        gray = to_gray(frame)
+        scale = 1.0
+        if gray.shape[1] > self.max_width:
+            scale = gray.shape[1] / self.max_width
+            height = round(gray.shape[0] / scale)
+            gray = cv2.resize(gray, (self.max_width, height), interpolation=cv2.INTER_AREA)
+        stage, symbol = self._passes(gray)
+        if symbol is not None:
+            self._remember(symbol, gray.shape[1], gray.shape[0])  # in working coordinates
+            if scale != 1.0:
+                symbol = _shift(symbol, scale, 0, 0)
+        return DecodeResult(symbol, (time.perf_counter() - start) * 1000, stage)
+
+    def _passes(self, gray: np.ndarray) -> tuple[str, QrSymbol | None]:
+        h, w = gray.shape
+        if self.roi and self._roi is not None:
+            if self.clock() - self._roi_seen > self.roi_ttl_s:
+                self._roi = None
+            else:
+                x0, y0, x1, y1 = self._roi
+                found = self._first(self._zxing, gray[y0:y1, x0:x1])
+                if found is not None:
+                    return "roi", _shift(found, 1.0, x0, y0)
+        if self.downscale and min(h, w) >= 480:
+            half = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            found = self._first(self._zxing, half)
+            if found is not None:
+                return "half", _shift(found, 2.0, 0, 0)
+        found = self._first(self._zxing, gray)
+        if found is not None:
+            return "full", found
+        found = self._first(self._zxing, boost_contrast(gray))
+        if found is not None:
+            return "boost", found
+        if self.zbar_fallback:
+            if self._zbar is None:
+                self._zbar = ZbarDecoder(binary=True)
+            found = self._first(self._zbar, gray)
+            if found is not None:
+                return "zbar", found
+        return "", None
+
+    @staticmethod
+    def _first(decoder: Decoder, gray: np.ndarray) -> QrSymbol | None:
+        if gray.size == 0:
+            return None
+        for symbol in decoder.decode(gray):
+            if symbol.raw:
+                return symbol
+        return None
+
+    def _remember(self, symbol: QrSymbol, width: int, height: int) -> None:
+        if not symbol.corners:
+            return
+        xs = [p[0] for p in symbol.corners]
+        ys = [p[1] for p in symbol.corners]
+        # Half the code's size of margin each side: hands drift between frames.
+        mx = (max(xs) - min(xs)) * 0.5 + 16
+        my = (max(ys) - min(ys)) * 0.5 + 16
+        self._roi = (
+            max(0, int(min(xs) - mx)),
+            max(0, int(min(ys) - my)),
+            min(width, int(max(xs) + mx)),
+            min(height, int(max(ys) + my)),
+        )
+        self._roi_seen = self.clock()
+
+
+class RepeatFilter:
+    """Report a payload once while it stays in view; again only after it has been
+    out of sight for `window_s` (the same patient showing it a second time)."""
+
+    def __init__(self, window_s: float = 3.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        self._last_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def accept(self, text: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            # Forget stale entries so the map stays tiny.
+            for key in [k for k, t in self._last_seen.items() if now - t > self.window_s]:
+                del self._last_seen[key]
+            fresh = text not in self._last_seen
+            self._last_seen[text] = now
+            return fresh
+
+    def forget(self) -> None:
+        """A new session starts: the next patient's code is reported at once."""
+        with self._lock:
+            self._last_seen.clear()
+
+
+@dataclass
+class WorkerStats:
+    submitted: int = 0
+    skipped: int = 0  # replaced by a newer frame before the worker got to them
+    decoded: int = 0  # frames the worker ran the reader on
+    found: int = 0  # frames with a code
+    reported: int = 0  # codes passed on after repeat suppression
+    errors: int = 0
+    last_ms: float = 0.0
+    last_age_ms: float = 0.0  # frame age when the worker picked it up
+
+
+class QrWorker:
+    """Decodes submitted frames on a daemon thread; only the newest frame waits.
+
+    `submit()` never blocks (the camera thread calls it): if a frame is still
+    waiting, the newer one replaces it, so the worker is never behind by more
+    than one frame whatever the decode time. `on_symbol` runs on the worker
+    thread for each newly seen code.
+    """
+
+    def __init__(
+        self,
+        on_symbol: Callable[[QrSymbol], None],
+        reader: QrReader | None = None,
+        repeat: RepeatFilter | None = None,
+        on_result: Callable[[DecodeResult, float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._on_symbol = on_symbol
+        self._on_result = on_result
+        self.reader = reader or QrReader()
+        self.repeat = repeat or RepeatFilter()
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._pending: tuple[np.ndarray, float] | None = None
+        self._running = False
+        self._paused = False
+        self._thread: threading.Thread | None = None
+        self.stats = WorkerStats()
+
+    def start(self) -> None:
+        with self._cond:
+            if self._running:
+                return
+            self._running = True
+        self._thread = threading.Thread(target=self._run, name="qr-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        with self._cond:
+            self._running = False
+            self._pending = None
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def pause(self) -> None:
+        """Stop decoding (no screen wants a QR); frames submitted meanwhile are dropped."""
+        with self._cond:
+            self._paused = True
+            self._pending = None
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+        self.reader.reset()
+
+    def submit(self, frame: np.ndarray, captured_at: float | None = None) -> bool:
+        """Queue `frame` for decoding; False when it was dropped (paused / stopped)."""
+        with self._cond:
+            self.stats.submitted += 1
+            if not self._running or self._paused:
+                self.stats.skipped += 1
+                return False
+            if self._pending is not None:
+                self.stats.skipped += 1
+            self._pending = (frame, self._clock() if captured_at is None else captured_at)
+            self._cond.notify()
+            return True
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._running and self._pending is None:
+                    self._cond.wait()
+                if not self._running:
+                    return
+                assert self._pending is not None
+                frame, captured_at = self._pending
+                self._pending = None
+            self._process(frame, captured_at)
+
+    def _process(self, frame: np.ndarray, captured_at: float) -> None:
+        age_ms = (self._clock() - captured_at) * 1000
+        try:
+            result = self.reader.read(frame)
+        except Exception:  # a decoder bug must not kill the camera pipeline
+            self.stats.errors += 1
+            log.exception("QR decode failed")
+            return
+        self.stats.decoded += 1
+        self.stats.last_ms = result.ms
+        self.stats.last_age_ms = age_ms
+        if self._on_result is not None:
+            self._safe(self._on_result, result, age_ms)
+        if result.symbol is None:
+            return
+        self.stats.found += 1
+        if self.repeat.accept(result.symbol.text):
+            self.stats.reported += 1
+            self._safe(self._on_symbol, result.symbol)
+
+    def _safe(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a subscriber bug must not kill decoding either
+            self.stats.errors += 1
+            log.exception("QR subscriber failed")

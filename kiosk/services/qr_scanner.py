@@ -1,0 +1,118 @@
+"""Camera → QR decoder → payload parser → journey events.
+
+The drivers deliver decoded *text*; this adapter classifies it with the
+domain parser (`kiosk.domain.qr_payload.parse_qr`) and posts
+`QrScanned(payload)` or `QrRejected(reason)` through a callback. The
+callback runs on the decoder's worker thread: the UI must hop to its own
+thread (`Clock.schedule_once`) before touching widgets.
+
+Nothing personal is logged: only the payload kind and a masked ID.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kiosk.domain.errors import MalformedQr
+from kiosk.domain.qr_payload import BhytQr, CccdQr, parse_qr
+from kiosk.domain.text import mask_id
+from kiosk.journey.events import QrRejected, QrScanned
+
+if TYPE_CHECKING:
+    from drivers.camera import Camera, FrameSource
+    from drivers.qr import QrReader, QrSymbol
+
+log = logging.getLogger(__name__)
+
+QrEvent = QrScanned | QrRejected
+
+
+def classify(text: str) -> QrEvent:
+    """Decoded QR text → the journey event. Never raises: hostile input becomes
+    `QrRejected` (card-shaped but broken) or an `UnknownQr` payload."""
+    try:
+        return QrScanned(parse_qr(text))
+    except MalformedQr as exc:
+        return QrRejected(str(exc))
+    except Exception:  # a parser bug must not take the camera down; staff see the log
+        log.exception("QR payload parser failed")
+        return QrRejected("unreadable QR payload")
+
+
+def describe(event: QrEvent) -> str:
+    """A log-safe one-liner (no names, masked numbers)."""
+    if isinstance(event, QrRejected):
+        return "QR rejected"
+    payload = event.payload
+    if isinstance(payload, CccdQr):
+        return f"QR cccd {mask_id(payload.id_number)}"
+    if isinstance(payload, BhytQr):
+        return f"QR bhyt {mask_id(payload.card_number)}"
+    return f"QR unknown ({payload.reason})"
+
+
+def camera_source(spec: str, width: int = 1280, height: int = 720, fps: int = 30) -> FrameSource:
+    """The `devices.camera` config value as a frame source ("virtual" for the demo)."""
+    if spec.strip() == "virtual":
+        from drivers.virtual.camera import VirtualCameraSource
+
+        return VirtualCameraSource(fps=min(fps, 15), size=(width, height))
+    from drivers.camera import open_source
+
+    return open_source(spec, width, height, fps)
+
+
+class QrScanner:
+    """Runs a camera and a decoder worker; emits journey events via `on_event`.
+
+    `pause()` / `resume()` follow the journey: decode only on screens that
+    accept a QR (saves a core for the UI); `new_session()` forgets repeats
+    so the next patient's code is reported at once.
+    """
+
+    def __init__(
+        self,
+        on_event: Callable[[QrEvent], None],
+        camera: Camera | None = None,
+        *,
+        reader: QrReader | None = None,
+        repeat_window_s: float = 3.0,
+    ) -> None:
+        from drivers.qr import QrWorker, RepeatFilter
+
+        self._on_event = on_event
+        self.camera = camera
+        self.worker = QrWorker(self._on_symbol, reader=reader,
+                               repeat=RepeatFilter(repeat_window_s))
+
+    def start(self) -> None:
+        self.worker.start()
+        if self.camera is not None:
+            self.camera.subscribe(lambda frame: self.worker.submit(frame.image, frame.captured_at))
+            self.camera.start()
+
+    def stop(self) -> None:
+        if self.camera is not None:
+            self.camera.stop()
+        self.worker.stop()
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def resume(self) -> None:
+        self.worker.resume()
+
+    def new_session(self) -> None:
+        self.worker.repeat.forget()
+
+    def handle_text(self, text: str) -> QrEvent:
+        """Classify and emit (also used directly by tests and the demo)."""
+        event = classify(text)
+        log.info("%s", describe(event))
+        self._on_event(event)
+        return event
+
+    def _on_symbol(self, symbol: QrSymbol) -> None:
+        self.handle_text(symbol.text)
