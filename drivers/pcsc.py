@@ -115,6 +115,10 @@ class PcscTransport:
         hr, response = s.SCardTransmit(self._card, pci, list(apdu))
         if hr != s.SCARD_S_SUCCESS:
             raise self._error(hr, "transmit")
+        if len(response) < 2:
+            # vpcd (and some USB readers) report a vanished card as an empty
+            # answer rather than an error; a status word is always present otherwise.
+            raise CardRemovedError("card gave no status word (removed)")
         return bytes(response)
 
     def close(self) -> None:

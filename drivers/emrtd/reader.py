@@ -13,7 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from drivers.emrtd import active as aa
 from drivers.emrtd import bac, pace
@@ -173,14 +173,26 @@ def read_card(
     files: dict[int, bytes] = {}
     com_raw = s.read_ef_optional(EF_COM)
     groups: tuple[int, ...] = parse_com(com_raw).data_groups if com_raw else (1, 2, 13, 14, 15)
+    # A DG that does not parse is kept as bytes: if its hash is also wrong the
+    # result is "passive failed" (a forgery, reported), otherwise the parse
+    # error is raised at the end (an issuer quirk we must learn about).
+    parse_errors: list[ParseError] = []
+
+    def parsed(fn: Callable[[bytes], Any], raw: bytes) -> Any:
+        try:
+            return fn(raw)
+        except ParseError as exc:
+            parse_errors.append(exc)
+            return None
+
     dg13 = None
     if 13 in groups:
         raw13 = s.read_ef_optional(dg_fid(13))
         if raw13:
             files[13] = raw13
-            dg13 = parse_dg13(raw13)
+            dg13 = parsed(parse_dg13, raw13)
     files[1] = s.read_ef(dg_fid(1))
-    mrz = parse_dg1(files[1])
+    mrz = parsed(parse_dg1, files[1])
     sod_raw = s.read_ef_optional(EF_SOD)
     sod = parse_sod(sod_raw) if sod_raw else None
 
@@ -210,7 +222,7 @@ def read_card(
         raw2 = s.read_ef_optional(dg_fid(2))
         if raw2:
             files[2] = raw2
-            face = parse_dg2(raw2)
+            face = parsed(parse_dg2, raw2)
     active_level: aa.ActiveLevel = "absent"
     if active_auth and 15 in groups:
         raw15 = s.read_ef_optional(dg_fid(15))
@@ -224,8 +236,11 @@ def read_card(
             t = time.thread_time()
             active_level = aa.authenticate(s.send, parse_dg15(raw15), ec_hash)
             s.stats.crypto_seconds += time.thread_time() - t
+    final = passive(files)
+    if parse_errors and final.level != "failed":
+        raise parse_errors[0]
     return replace(
-        partial, photo=face, passive=passive(files), active=active_level, stats=stats(),
+        partial, photo=face, passive=final, active=active_level, stats=stats(),
         complete=True, files=files,
     )  # fmt: skip
 

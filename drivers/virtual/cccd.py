@@ -241,7 +241,10 @@ def build_card_image(
     if options.tamper_dg is not None:
         fid = dg_fid(options.tamper_dg)
         raw = bytearray(files[fid])
-        raw[-1] ^= 0x01  # last byte: a value byte, the TLV still parses
+        # A forger edits a value: change the last ASCII letter/digit (e.g. of a
+        # date or a number) so the structure still parses and only the hash breaks.
+        at = max(i for i, b in enumerate(raw) if 0x31 <= b <= 0x38 or 0x41 <= b <= 0x5A)
+        raw[at] ^= 0x01
         files[fid] = bytes(raw)
     return CardImage(files, aa_key, pki)
 

@@ -23,7 +23,8 @@ DEFAULT_PORT = 35963
 
 
 class Card(Protocol):
-    atr: bytes
+    @property
+    def atr(self) -> bytes: ...
 
     def process(self, raw: bytes) -> bytes: ...
 

@@ -1,0 +1,282 @@
+"""`kiosk card read|simulate|readers`: the chip CCCD from the command line (issue 3).
+
+Exit codes: 0 read; 2 bad arguments; 3 access denied (wrong key); 4 no reader,
+no card or card removed; 7 data failed verification. Every non-zero exit
+prints one line on stderr, Vietnamese then English.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from typing import Any
+
+from kiosk.cli.common import (
+    EXIT_ACCESS_DENIED,
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_NO_CARD,
+    EXIT_OK,
+    EXIT_VERIFICATION_FAILED,
+    CliError,
+    print_json,
+)
+
+MSG = {
+    "bad": "Thông tin để mở thẻ không hợp lệ: {0} / Invalid card key: {0}",
+    "denied": "Thẻ từ chối khóa (sai CAN hoặc sai ngày) / The card rejected the key "
+    "(wrong CAN or dates)",
+    "no_reader": "Không có đầu đọc thẻ / No card reader ({0})",
+    "no_card": "Không có thẻ trên đầu đọc / No card on the reader ({0})",
+    "removed": "Thẻ đã bị nhấc ra khi đang đọc / The card was removed during reading",
+    "failed": "Dữ liệu trên thẻ không qua kiểm tra / Card data failed verification ({0})",
+    "error": "Không đọc được thẻ / Could not read the card ({0})",
+}
+
+
+def register(subparsers: Any) -> None:
+    card = subparsers.add_parser("card", help="read a chip citizen-ID card (ICAO 9303)")
+    sub = card.add_subparsers(dest="card_command", metavar="ACTION")
+
+    read = sub.add_parser("read", help="read the card on a reader and print JSON")
+    where = read.add_mutually_exclusive_group()
+    where.add_argument("--reader", help="PC/SC reader name (default: first with a card)")
+    where.add_argument("--nfc", metavar="PATH", help="nfcpy device path, e.g. usb")
+    key = read.add_mutually_exclusive_group()
+    key.add_argument("--can", help="6-digit card access number")
+    key.add_argument("--mrz", help="full MRZ text (TD1 3x30 or TD3 2x44)")
+    key.add_argument("--qr", help="CCCD / Căn cước QR payload")
+    key.add_argument("--doc-number", help="document number (with --dob and --expiry)")
+    read.add_argument("--dob", help="date of birth YYMMDD")
+    read.add_argument("--expiry", help="expiry date YYMMDD (991231: none)")
+    read.add_argument("--no-photo", action="store_true", help="skip DG2")
+    read.add_argument("--photo-out", metavar="FILE", help="write the face image to FILE")
+    read.add_argument("--trust-store", metavar="DIR", help="CSCA certificates / master lists")
+    read.add_argument("--json", action="store_true", help="print JSON (the only output form)")
+    read.set_defaults(handler=_read)
+
+    sim = sub.add_parser("simulate", help="serve a virtual CCCD through vpcd until stopped")
+    sim.add_argument("--identity", required=True, metavar="FILE", help="identity JSON")
+    sim.add_argument("--vpcd-port", type=int, default=35963)
+    sim.add_argument("--vpcd-host", default="127.0.0.1")
+    sim.add_argument("--pki", metavar="DIR", help="keep the test CSCA/DS here (DIR/trust)")
+    sim.add_argument("--no-pace", action="store_true", help="a BAC-only card")
+    sim.add_argument("--short-only", action="store_true", help="refuse extended length")
+    sim.add_argument("--tamper-dg", type=int, metavar="N", help="(tests) corrupt DG N")
+    sim.add_argument("--remove-after", type=int, metavar="N", help="(tests) leave after N APDUs")
+    sim.set_defaults(handler=_simulate)
+
+    readers = sub.add_parser("readers", help="list readers and whether a card is present")
+    readers.add_argument("--json", action="store_true")
+    readers.set_defaults(handler=_readers)
+    card.set_defaults(handler=lambda args: (card.print_help(), EXIT_BAD_INPUT)[1])
+
+
+def _keys(args: argparse.Namespace) -> list[Any]:
+    from drivers.emrtd.errors import ParseError
+    from drivers.emrtd.keys import CanKey, MrzKey, key_from_mrz_text
+
+    try:
+        if args.can is not None:
+            return [CanKey(args.can.strip())]
+        if args.mrz is not None:
+            return [key_from_mrz_text(args.mrz.replace("\\n", "\n"))]
+        if args.doc_number is not None:
+            if not (args.dob and args.expiry):
+                raise ValueError("--doc-number needs --dob and --expiry")
+            return [MrzKey(args.doc_number.strip().upper(), args.dob, args.expiry)]
+        if args.qr is not None:
+            return _qr_keys(args.qr)
+    except (ValueError, ParseError) as exc:
+        raise CliError(MSG["bad"].format(exc), EXIT_BAD_INPUT) from None
+    raise CliError(MSG["bad"].format("give --can, --mrz, --qr or --doc-number"), EXIT_BAD_INPUT)
+
+
+def _qr_keys(text: str) -> list[Any]:
+    from drivers.emrtd.keys import keys_from_qr_values
+    from kiosk.domain.errors import DomainError
+    from kiosk.domain.qr_payload import CccdQr, parse_qr
+
+    try:
+        qr = parse_qr(text)
+    except DomainError as exc:
+        raise ValueError(f"QR: {exc}") from None
+    if not isinstance(qr, CccdQr):
+        raise ValueError("the QR is not a citizen-ID QR")
+    return keys_from_qr_values(qr.id_number, qr.date_of_birth, qr.issue_date)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    if args.nfc:
+        from drivers.nfc import NfcTransport
+
+        return NfcTransport(args.nfc)
+    from drivers.pcsc import PcscTransport
+
+    return PcscTransport(args.reader)
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def result_json(r: Any) -> dict[str, Any]:
+    """The contract of `kiosk card read --json` (issue 3)."""
+    from drivers.emrtd.lds.dg13 import parse_dmy
+
+    d13 = r.dg13
+    mrz = r.mrz
+
+    def f(n: int, i: int = 0) -> str | None:
+        return d13.text(n, i) if d13 else None
+
+    mrz_dob = None
+    if mrz is not None:
+        try:
+            mrz_dob = dt.datetime.strptime(mrz.date_of_birth, "%y%m%d").date()
+            if mrz_dob > dt.date.today():  # two-digit years: births are in the past
+                mrz_dob = mrz_dob.replace(year=mrz_dob.year - 100)
+        except ValueError:
+            mrz_dob = None
+    mrz_name = " ".join(p for p in (mrz.primary_name, mrz.secondary_name) if p) if mrz else None
+    sex = f(4) or ({"M": "Nam", "F": "Nữ"}.get(mrz.sex) if mrz else None)
+    expiry = (d13.expiry_date if d13 and f(12) else None) if d13 else r.mrz_expiry
+    photo = None
+    if r.photo is not None:
+        photo = {"format": r.photo.format, "width": r.photo.width, "height": r.photo.height,
+                 "bytes": len(r.photo.data)}  # fmt: skip
+    return {
+        "id_number": r.id_number,
+        "full_name": f(2) or mrz_name,
+        "date_of_birth": _iso(parse_dmy(f(3)) or mrz_dob),
+        "sex": sex,
+        "nationality": f(5) or (mrz.nationality if mrz else None),
+        "ethnicity": f(6),
+        "religion": f(7),
+        "hometown": f(8),
+        "residence": f(9),
+        "identifying_marks": f(10),
+        "issue_date": _iso(parse_dmy(f(11))),
+        "expiry_date": _iso(expiry),
+        "old_id_number": f(15),
+        "father_name": f(13, 0),
+        "mother_name": f(13, 1),
+        "spouse_name": f(14),
+        "document_number": mrz.document_number if mrz else None,
+        "mrz": mrz.text if mrz else None,
+        "photo": photo,
+        "authentication": {"access": r.access, "passive": r.passive.level, "active": r.active},
+        "stats": {
+            "apdus": r.stats.apdus,
+            "bytes_read": r.stats.bytes_read,
+            "seconds": round(r.stats.seconds, 3),
+        },
+    }
+
+
+def _read(args: argparse.Namespace) -> int:
+    from drivers.emrtd import errors as e
+    from drivers.emrtd.passive import TrustStore
+    from drivers.emrtd.reader import read_card
+
+    keys = _keys(args)
+    if args.no_photo and args.photo_out:
+        raise CliError(MSG["bad"].format("--photo-out needs the photo"), EXIT_BAD_INPUT)
+    trust = None
+    if args.trust_store:
+        try:
+            trust = TrustStore.load(args.trust_store)
+        except OSError as exc:
+            raise CliError(MSG["bad"].format(f"trust store: {exc}"), EXIT_BAD_INPUT) from None
+    try:
+        transport = _open(args)
+    except e.NoCardError as exc:
+        raise CliError(MSG["no_card"].format(exc), EXIT_NO_CARD) from None
+    except e.TransportError as exc:
+        raise CliError(MSG["no_reader"].format(exc), EXIT_NO_CARD) from None
+    try:
+        result = read_card(transport, keys, photo=not args.no_photo, trust_store=trust)
+    except e.AuthenticationFailedError:
+        raise CliError(MSG["denied"], EXIT_ACCESS_DENIED) from None
+    except e.CardRemovedError:
+        raise CliError(MSG["removed"], EXIT_NO_CARD) from None
+    except e.TransportError as exc:
+        raise CliError(MSG["no_card"].format(exc), EXIT_NO_CARD) from None
+    except (e.SecureMessagingError, e.ParseError) as exc:
+        raise CliError(MSG["failed"].format(exc), EXIT_VERIFICATION_FAILED) from None
+    except e.EmrtdError as exc:
+        raise CliError(MSG["error"].format(exc), EXIT_FAILURE) from None
+    finally:
+        transport.close()
+    if args.photo_out and result.photo is not None:
+        with open(args.photo_out, "wb") as fh:  # only when asked: never by default
+            fh.write(result.photo.data)
+    print_json(result_json(result))
+    if result.passive.level == "failed" or result.active == "failed":
+        reason = result.passive.detail if result.passive.level == "failed" else "active auth"
+        print(MSG["failed"].format(reason), file=sys.stderr)
+        return EXIT_VERIFICATION_FAILED
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    from pathlib import Path
+
+    from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
+    from drivers.virtual.cccd_pki import load_or_generate
+    from drivers.virtual.vpcd import VpcdCard
+
+    try:
+        identity = Identity.load(args.identity)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise CliError(
+            f"Tệp nhân thân không hợp lệ / Invalid identity file: {exc}", EXIT_BAD_INPUT
+        ) from None
+    options = CardOptions(
+        pace=not args.no_pace, extended_length=not args.short_only, tamper_dg=args.tamper_dg
+    )
+    pki = load_or_generate(Path(args.pki) if args.pki else None)
+    card = VirtualCccd(identity, options, build_card_image(identity, options, pki))
+    server = VpcdCard(card, args.vpcd_host, args.vpcd_port, remove_after=args.remove_after)
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    print(f"virtual CCCD ready for vpcd {args.vpcd_host}:{args.vpcd_port} "
+          f"(CAN {identity.can})", flush=True)  # fmt: skip
+    try:
+        while not stop:
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+def _readers(args: argparse.Namespace) -> int:
+    from drivers.emrtd.errors import TransportError
+    from drivers.pcsc import list_readers
+
+    try:
+        readers = list_readers()
+    except TransportError as exc:
+        raise CliError(MSG["no_reader"].format(exc), EXIT_NO_CARD) from None
+    rows = [{"name": r.name, "card_present": r.card_present,
+             "atr": r.atr.hex().upper() if r.atr else None} for r in readers]  # fmt: skip
+    if args.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['name']}\t{'card' if row['card_present'] else '-'}")
+    if not rows:
+        print(MSG["no_reader"].format("none connected"), file=sys.stderr)
+        return EXIT_NO_CARD
+    return EXIT_OK
