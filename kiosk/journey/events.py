@@ -13,6 +13,7 @@ from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
+from kiosk.journey.health_book import Answer
 
 ChipFailure = Literal[
     "access_denied",  # wrong CAN/MRZ key (6300)
@@ -159,6 +160,13 @@ class HealthBookSkipped:
 
 
 @dataclass(frozen=True)
+class HealthBookAnswered:
+    """A tap in the health-book guide (yes/no/next…; see `journey.health_book`)."""
+
+    answer: Answer
+
+
+@dataclass(frozen=True)
 class HealthBookFinished:
     completed: bool  # self-reported
 
@@ -174,5 +182,5 @@ Event = (
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled
-    | HealthBookStarted | HealthBookSkipped | HealthBookFinished | Tick
+    | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HealthBookFinished | Tick
 )

@@ -7,6 +7,7 @@ transition is a plain function call in the tests.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
 from kiosk.journey import events as ev
+from kiosk.journey import health_book
 from kiosk.journey.effects import (
     AccessKey,
     CheckInsurance,
@@ -33,8 +35,10 @@ from kiosk.journey.state import ErrorKind, Notice, Session, Step
 _PATIENT_EVENTS = (
     ev.Touched, ev.IdNumberTyped, ev.IdentityConfirmed, ev.IdentityRejected, ev.Continue,
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
-    ev.HealthBookSkipped, ev.HealthBookFinished, ev.CardPlaced, ev.QrScanned,
+    ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HealthBookFinished, ev.CardPlaced,
+    ev.QrScanned,
 )
+_EPOCH = dt.date(1970, 1, 1)
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted,
@@ -161,16 +165,15 @@ class Journey:
             return self._ticket(event, now)
         if step is Step.HEALTH_BOOK_OFFER:
             if isinstance(event, ev.HealthBookStarted):
-                self._go(Step.HEALTH_BOOK, now)
-                return [CountEvent("health_book.started")]
+                return self._start_health_book(now)
             if isinstance(event, ev.HealthBookSkipped | ev.Continue):
                 self._go(Step.DONE, now)
                 return [CountEvent("health_book.skipped"), CountEvent("journey.completed")]
             return []
+        if step is Step.HEALTH_BOOK and isinstance(event, ev.HealthBookAnswered):
+            return self._health_book_answer(event.answer, now)
         if step is Step.HEALTH_BOOK and isinstance(event, ev.HealthBookFinished):
-            self._go(Step.DONE, now)
-            metric = "health_book.completed" if event.completed else "health_book.not_completed"
-            return [CountEvent(metric), CountEvent("journey.completed")]
+            return self._finish_health_book(event.completed, now)
         if step is Step.DONE and isinstance(event, ev.Continue | ev.Touched):
             return self._reset(now)
         if step is Step.ERROR:
@@ -372,6 +375,35 @@ class Journey:
             self._go(Step.HEALTH_BOOK_OFFER, now)
             return [CountEvent("health_book.offered")]
         return []
+
+    def _start_health_book(self, now: float) -> list[Effect]:
+        s = self.session
+        dob = s.identity.date_of_birth if s.identity else None
+        # The registration's local date is "today" (the journey reads no clock).
+        today = s.registration.created_at.date() if s.registration else None
+        bhyt = health_book.usable_card_number(
+            s.insurance.card_number if s.insurance else None,
+            s.identity.bhyt_card if s.identity else None,
+        )
+        guide, metrics = health_book.start(dob if today else None, today or _EPOCH, bhyt)
+        self._go(Step.HEALTH_BOOK, now, health_book=guide)
+        return [CountEvent("health_book.started"), *map(CountEvent, metrics)]
+
+    def _health_book_answer(self, answer: health_book.Answer, now: float) -> list[Effect]:
+        guide = self.session.health_book
+        if guide is None:
+            return []
+        guide, metrics = health_book.answer(guide, answer)
+        effects: list[Effect] = [CountEvent(m) for m in metrics]
+        if guide.completed is not None:
+            return effects + self._finish_health_book(guide.completed, now)
+        self.session = replace(self.session, health_book=guide)
+        return effects
+
+    def _finish_health_book(self, completed: bool, now: float) -> list[Effect]:
+        self._go(Step.DONE, now, health_book=None)
+        metric = "health_book.completed" if completed else "health_book.not_completed"
+        return [CountEvent(metric), CountEvent("journey.completed")]
 
     def _in_error(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session

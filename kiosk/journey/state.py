@@ -10,6 +10,7 @@ from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
 from kiosk.journey.effects import AccessKey
+from kiosk.journey.health_book import Guide
 
 
 class Step(StrEnum):
@@ -69,6 +70,7 @@ class Session:
     print_result: PrintResult | None = None
     error: ErrorKind | None = None
     notice: Notice | None = None
+    health_book: Guide | None = None  # the guide's position (HEALTH_BOOK step)
 
     @property
     def chosen_service(self) -> ServiceOption | None:
