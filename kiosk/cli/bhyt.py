@@ -14,6 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parse.add_argument("card")
     parse.add_argument("--json", action="store_true", help="print JSON (the default)")
     parse.set_defaults(handler=_parse)
+    from kiosk.cli._bhyt_check import add_check_parsers  # check + simulator (issue 5)
+
+    add_check_parsers(bhyt_sub)
 
 
 def _parse(args: argparse.Namespace) -> int:

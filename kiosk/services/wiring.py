@@ -8,6 +8,7 @@ reader type means a new adapter module and one branch here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,12 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.domain.registration import ServiceOption
 from kiosk.journey.runner import Ports
+from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
+from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
 from kiosk.services.simulators import (
     DemoPatient,
     InMemoryRegistration,
     SimulatedChipReader,
-    SimulatedInsurance,
     SimulatedPrinter,
     load_demo_patients,
 )
@@ -62,7 +64,8 @@ def build(config: Config) -> Assembly:
 
     patients = load_demo_patients()
     chip = SimulatedChipReader(patients)
-    insurance = SimulatedInsurance(patients, now)
+    handles: dict[str, Any] = {}
+    insurance = _insurance(config, db, now, handles)
     printer = SimulatedPrinter(Path(config.printer.target or config.state_dir / "tickets"))
     ports = Ports(
         identity=chip,
@@ -71,5 +74,24 @@ def build(config: Config) -> Assembly:
         printer=printer,
         statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
     )
-    return Assembly(config, db, ports, patients,
-                    handles={"chip": chip, "insurance": insurance, "printer": printer})
+    handles.update({"chip": chip, "insurance": insurance, "printer": printer})
+    return Assembly(config, db, ports, patients, handles=handles)
+
+
+def _insurance(config: Config, db: sqlite_utils.Database, now: Callable[[], dt.datetime],
+               handles: dict[str, Any]) -> BhxhInsurance:
+    """The real BHXH client; for bhxh.url == "simulator" pointed at the embedded gateway
+    simulator on 127.0.0.1 (stopped by `Assembly.close()`)."""
+    base_url = None
+    breaker = CircuitBreaker()
+    if config.bhxh.url == "simulator":
+        simulator = BhxhGatewaySimulator()
+        base_url = simulator.start()
+        handles["bhxh_simulator"] = simulator
+        # Scripted patients follow each other within milliseconds: probe again at once so
+        # one scripted outage does not spill onto the next patient.
+        breaker = CircuitBreaker(reset_after_s=0.0)
+    client = BhxhClient.from_config(config.bhxh, base_url, breaker=breaker)
+    handles["bhxh_client"] = client
+    return BhxhInsurance(client, facility_code=config.facility.code, cache=BhxhCache(db),
+                         budget_s=config.bhxh.budget_s, now=now)

@@ -1,0 +1,243 @@
+"""HTTP client for the BHXH gateway card check (DOMAIN.md §5).
+
+One `requests.Session` (keep-alive, TLS verification on), a cached token
+renewed once on 401 and never in a loop, connect/read timeouts cut to the
+time the patient has left, bounded retries with jittered backoff on
+transient failures (timeouts, 5xx, results 101/500, garbled answers) and a
+circuit breaker so a dead portal answers "not checked" at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from kiosk.config.model import BhxhConfig
+from kiosk.domain.bhxh_results import interpret
+from kiosk.domain.text import mask_id
+from kiosk.services.bhxh.breaker import CircuitBreaker
+from kiosk.services.bhxh.errors import (
+    CircuitOpen,
+    GatewayAuthError,
+    GatewayConfigError,
+    GatewayProtocolError,
+    GatewayUnavailable,
+)
+from kiosk.services.bhxh.protocol import (
+    CHECK_PATH,
+    TOKEN_PATH,
+    TokenGrant,
+    check_body,
+    decode_json_object,
+    parse_token,
+    password_md5,
+    result_code,
+)
+
+log = logging.getLogger(__name__)
+
+# Below this, another attempt could not finish anyway: give up and say so.
+MIN_ATTEMPT_S = 0.05
+# Renew a little before the gateway's stated expiry (clock skew, IP-bound sessions).
+TOKEN_MARGIN_S = 30.0
+
+
+@dataclass(frozen=True)
+class _Token:
+    grant: TokenGrant
+    expires_at: float
+
+
+class _AuthRefused(Exception):
+    """The gateway said 401 to this token (HTTP status or maKetQua)."""
+
+
+class BhxhClient:
+    """Thread-safe; share one instance per process so the token and breaker are shared."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        operator_name: str,
+        operator_cccd: str,
+        *,
+        timeout_s: float = 5.0,
+        connect_timeout_s: float | None = None,
+        verify_tls: bool = True,
+        max_attempts: int = 3,
+        backoff_s: float = 0.2,
+        breaker: CircuitBreaker | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self._password_md5 = password_md5(password)
+        self.operator_name = operator_name
+        self.operator_cccd = operator_cccd
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s or min(3.0, timeout_s)
+        self.verify_tls = verify_tls
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_s = backoff_s
+        self.breaker = breaker or CircuitBreaker()
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json",
+                                     "User-Agent": "vn-hospital-kiosk"})
+        self.clock = clock
+        self.sleep = sleep
+        self._token: _Token | None = None
+        self._token_lock = threading.Lock()
+        self.token_requests = 0  # for tests and diagnostics
+
+    @classmethod
+    def from_config(cls, config: BhxhConfig, base_url: str | None = None,
+                    **kwargs: Any) -> BhxhClient:
+        url = base_url or config.url
+        if url == "simulator":
+            raise GatewayConfigError("bhxh.url is 'simulator': start the simulator and pass "
+                                     "its base URL")
+        return cls(url, config.username, config.password, config.operator_name,
+                   config.operator_cccd, timeout_s=config.timeout_s,
+                   verify_tls=config.verify_tls, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- public --------------------------------------------------------------------------
+
+    def lookup(self, card_key: str, full_name: str, date_of_birth: dt.date | int,
+               *, budget_s: float) -> dict[str, Any]:
+        """The gateway's answer (a JSON object with a non-transient `maKetQua`).
+
+        Raises `GatewayUnavailable` (incl. `CircuitOpen`) when no answer came within the
+        bounded retries or `budget_s`; `GatewayConfigError` for the kiosk's own problems."""
+        deadline = self.clock() + budget_s
+        body = check_body(card_key, full_name, date_of_birth, self.operator_name,
+                          self.operator_cccd)
+        masked = mask_id(card_key)
+        attempt = 0
+        last: GatewayUnavailable | None = None
+        while True:
+            attempt += 1
+            if not self.breaker.allow():
+                if last is not None:
+                    raise CircuitOpen(f"{last} (after {attempt - 1} attempt(s)); circuit now "
+                                      "open") from last
+                raise CircuitOpen(f"circuit open, next probe in {self.breaker.retry_in_s():.0f} s")
+            try:
+                data = self._attempt(body, deadline)
+            except GatewayConfigError:
+                self.breaker.record_success()  # the gateway answered; the fault is ours
+                raise
+            except GatewayUnavailable as exc:
+                self.breaker.record_failure()
+                log.warning("BHXH check %s attempt %d failed: %s", masked, attempt, exc)
+                last = exc
+                delay = self.backoff_s * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+                left = deadline - self.clock()
+                if attempt >= self.max_attempts or left < delay + MIN_ATTEMPT_S:
+                    raise GatewayUnavailable(f"{exc} (after {attempt} attempt(s))") from exc
+                self.sleep(delay)
+                continue
+            except BaseException:
+                self.breaker.record_failure()  # never leave a half-open probe dangling
+                raise
+            self.breaker.record_success()
+            return data
+
+    # -- one attempt -----------------------------------------------------------------------
+
+    def _attempt(self, body: Mapping[str, str], deadline: float) -> dict[str, Any]:
+        token = self._current_token(deadline)
+        try:
+            return self._check(token, body, deadline)
+        except _AuthRefused:
+            pass
+        # Sessions can be short and IP-bound: renew once, and only once.
+        self._drop_token(token)
+        token = self._current_token(deadline)
+        try:
+            return self._check(token, body, deadline)
+        except _AuthRefused:
+            raise GatewayAuthError("gateway refused a freshly issued token") from None
+
+    def _check(self, token: TokenGrant, body: Mapping[str, str],
+               deadline: float) -> dict[str, Any]:
+        params = {"token": token.access_token, "id_token": token.id_token,
+                  "username": self.username, "password": self._password_md5}
+        data = self._post(CHECK_PATH, deadline, params=params, json_body=body)
+        code = result_code(data)
+        if code == "401":
+            raise _AuthRefused()
+        if interpret(code).transient:
+            raise GatewayUnavailable(f"gateway result {code}")
+        return data
+
+    def _current_token(self, deadline: float) -> TokenGrant:
+        with self._token_lock:
+            now = self.clock()
+            if self._token is not None and now < self._token.expires_at:
+                return self._token.grant
+            self.token_requests += 1
+            try:
+                data = self._post(TOKEN_PATH, deadline, form={
+                    "username": self.username, "password": self._password_md5})
+            except _AuthRefused:
+                raise GatewayAuthError("gateway refused the facility username/password") from None
+            # Some gateway versions omit maKetQua on success: the APIKey object decides.
+            if not isinstance(data.get("APIKey"), dict):
+                code = result_code(data)
+                if code == "401":
+                    raise GatewayAuthError("gateway refused the facility username/password")
+                raise GatewayUnavailable(f"token request answered {code}")
+            grant = parse_token(data)
+            lifetime = max(grant.expires_in_s - TOKEN_MARGIN_S, grant.expires_in_s / 2)
+            self._token = _Token(grant, self.clock() + lifetime)
+            return grant
+
+    def _drop_token(self, token: TokenGrant) -> None:
+        with self._token_lock:
+            if self._token is not None and self._token.grant is token:
+                self._token = None
+
+    def _post(self, path: str, deadline: float, *, params: Mapping[str, str] | None = None,
+              json_body: Mapping[str, str] | None = None,
+              form: Mapping[str, str] | None = None) -> dict[str, Any]:
+        left = deadline - self.clock()
+        if left < MIN_ATTEMPT_S:
+            raise GatewayUnavailable("time budget spent")
+        timeout = (min(self.connect_timeout_s, left), min(self.timeout_s, left))
+        try:
+            response = self.session.post(self.base_url + path, params=params, json=json_body,
+                                         data=form, timeout=timeout, verify=self.verify_tls)
+        except requests.exceptions.SSLError as exc:
+            raise GatewayConfigError(f"TLS verification failed: {type(exc).__name__}") from None
+        except requests.exceptions.Timeout:
+            raise GatewayUnavailable(f"no answer within {timeout[1]:.1f} s") from None
+        except requests.exceptions.RequestException as exc:
+            raise GatewayUnavailable(f"connection failed: {type(exc).__name__}") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise _AuthRefused()
+        if status == 429 or status >= 500:
+            raise GatewayUnavailable(f"HTTP {status}")
+        if status != 200:
+            raise GatewayConfigError(f"HTTP {status} from {path}: check bhxh.url")
+        # Lenient on Content-Type (some proxies say text/plain for JSON), strict on body.
+        try:
+            return decode_json_object(response.content)
+        except GatewayProtocolError as exc:
+            ctype = response.headers.get("Content-Type", "?").split(";")[0]
+            raise GatewayProtocolError(f"{exc}; Content-Type {ctype}") from None
