@@ -1,0 +1,131 @@
+"""The kiosk side: camera → decoder → parser → journey events; hostile payloads."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drivers.qr import QrReader, bytes_to_text
+from drivers.virtual.camera import VirtualCameraSource
+from drivers.virtual.qrcorpus import PAYLOADS
+from drivers.virtual.qrscene import render_code
+from kiosk.domain.errors import MalformedQr
+from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr, parse_qr
+from kiosk.journey.events import QrRejected, QrScanned
+from kiosk.services.qr_scanner import QrEvent, QrScanner, camera_source, classify, describe
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+def test_classify_each_kind() -> None:
+    cccd = classify(PAYLOADS["can_cuoc_2024"])
+    assert isinstance(cccd, QrScanned) and isinstance(cccd.payload, CccdQr)
+    assert cccd.payload.can == "004321"  # the chip's PACE key comes from the QR
+    bhyt = classify(PAYLOADS["bhyt_card"])
+    assert isinstance(bhyt, QrScanned) and isinstance(bhyt.payload, BhytQr)
+    token = classify(PAYLOADS["vneid_token"])
+    assert isinstance(token, QrScanned) and isinstance(token.payload, UnknownQr)
+    assert "Ví giấy tờ" in token.payload.message_vi  # tells the patient what to show
+    broken = classify(PAYLOADS["cccd_2021"].replace("14031985", "31021985"))
+    assert isinstance(broken, QrRejected) and "date" in broken.reason
+
+
+def test_log_line_has_no_personal_data() -> None:
+    line = describe(classify(PAYLOADS["cccd_2021"]))
+    assert "001185012345" not in line and "Nguyễn" not in line
+    assert "0011****2345" in line
+
+
+def test_scanner_with_virtual_camera_emits_journey_events() -> None:
+    events: list[QrEvent] = []
+    source = camera_source("virtual", 1280, 720, 30)
+    assert isinstance(source, VirtualCameraSource)
+    from drivers.camera import Camera
+
+    scanner = QrScanner(events.append, Camera(source), repeat_window_s=0.3)
+    scanner.start()
+    try:
+        source.show(PAYLOADS["cccd_2021"], "perspective")
+        assert wait_until(lambda: len(events) == 1)
+        time.sleep(0.3)
+        assert len(events) == 1  # held in view: reported once
+        source.show(PAYLOADS["cccd_2021"].replace("|Nữ|", "|Nam|"), "clean")
+        assert wait_until(lambda: len(events) == 2)
+        source.show(PAYLOADS["url"], "moire")
+        assert wait_until(lambda: len(events) == 3)
+        scanner.pause()
+        time.sleep(0.15)
+        source.show(PAYLOADS["bhyt_card"], "clean")
+        time.sleep(0.3)
+        assert len(events) == 3  # paused: nothing decoded
+        scanner.resume()
+        assert wait_until(lambda: len(events) == 4)
+    finally:
+        scanner.stop()
+    first, rejected, url, bhyt = events
+    assert isinstance(first, QrScanned) and isinstance(first.payload, CccdQr)
+    assert first.payload.full_name == "Nguyễn Thị Hồng Nhung"
+    assert isinstance(rejected, QrRejected) and "sex" in rejected.reason
+    assert isinstance(url, QrScanned) and isinstance(url.payload, UnknownQr)
+    assert url.payload.reason == "url"
+    assert isinstance(bhyt, QrScanned) and isinstance(bhyt.payload, BhytQr)
+
+
+# --- hostile payloads -------------------------------------------------------------
+_field = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="|"), max_size=20)
+_digits = st.text(alphabet="0123456789", min_size=0, max_size=14)
+card_shaped = st.one_of(
+    # citizen-ID shape: digits first, 6+ fields
+    st.builds(lambda first, rest: "|".join([first, *rest]), _digits,
+              st.lists(_field, min_size=5, max_size=12)),
+    # BHYT shape: 10+ fields, `$`-terminated, hex-ish fields
+    st.builds(lambda fields: "|".join(fields) + "|$",
+              st.lists(st.one_of(_field, _digits, st.binary(max_size=12).map(bytes.hex)),
+                       min_size=10, max_size=18)),
+    st.text(max_size=300),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(card_shaped)
+def test_hostile_text_never_crashes_the_pipeline(text: str) -> None:
+    event = classify(text)
+    assert isinstance(event, QrScanned | QrRejected)
+    # …and the parser itself only ever raises its typed error.
+    with contextlib.suppress(MalformedQr):
+        parse_qr(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_become_text(raw: bytes) -> None:
+    assert isinstance(bytes_to_text(raw), str)
+    assert isinstance(classify(bytes_to_text(raw)), QrScanned | QrRejected)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(min_size=1, max_size=120))
+def test_hostile_bytes_in_a_real_qr_code(raw: bytes) -> None:
+    """Arbitrary bytes (invalid UTF-8, NULs, control codes) encoded in an actual QR,
+    decoded from pixels and classified: never a crash, bytes preserved."""
+    result = QrReader(roi=False).read(render_code(raw, module_px=4))
+    assert result.symbol is not None
+    assert result.symbol.raw == raw
+    assert isinstance(classify(result.symbol.text), QrScanned | QrRejected)
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe\x00abc", "Lê".encode("utf-16"), b"\x00" * 10])
+def test_non_utf8_payloads_are_unknown_or_rejected(raw: bytes) -> None:
+    result = QrReader(roi=False).read(render_code(raw, module_px=4))
+    assert result.symbol is not None
+    event = classify(result.symbol.text)
+    assert not (isinstance(event, QrScanned) and isinstance(event.payload, CccdQr | BhytQr))
