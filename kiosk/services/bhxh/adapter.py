@@ -63,6 +63,10 @@ def result_from_answer(data: dict[str, Any], *, facility_code: str, card_key: st
     percent = benefit_percent(card)
     if percent is not None and outcome in ("usable", "warning"):
         staff += f"; benefit level about {percent} % (estimate, the HIS decides)"
+    if outcome in ("unavailable", "misconfigured"):
+        # The gateway answered but said nothing about the card (054, 100, …): for the
+        # journey and the HIS the card is "not checked", and a re-check is due.
+        source = "unavailable"
     return InsuranceResult(outcome, code, vi, en, staff, card, checked_at, source, card_key)
 
 

@@ -73,7 +73,8 @@ class BhxhCache:
 
     def purge(self, older_than_s: float | None = None) -> int:
         """Drop answers older than `older_than_s` (default: the stale window)."""
-        limit = self.now() - dt.timedelta(seconds=older_than_s or self.stale_s)
+        age = self.stale_s if older_than_s is None else older_than_s
+        limit = self.now() - dt.timedelta(seconds=age)
         with self._lock:
             cur = self.db.execute("DELETE FROM bhxh_cache WHERE checked_at < ?",
                                   [limit.isoformat(timespec="milliseconds")])

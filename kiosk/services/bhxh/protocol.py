@@ -62,7 +62,8 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        kind = "truncated JSON" if exc.pos >= len(text.rstrip()) else "malformed JSON"
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        kind = "truncated JSON" if cut else "malformed JSON"
         head = text.lstrip()[:1]
         if head == "<":
             kind = "an HTML page, not JSON"
