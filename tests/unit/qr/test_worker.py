@@ -92,3 +92,24 @@ def test_worker_survives_decoder_errors() -> None:
         assert wait_until(lambda: worker.stats.errors == 2)
     finally:
         worker.stop()
+
+
+class NoZxing:
+    name = "zxing-cpp"
+
+    def decode(self, gray: np.ndarray) -> list[QrSymbol]:
+        return []
+
+
+def test_zbar_fallback_runs_when_zxing_fails_but_is_rate_limited() -> None:
+    clock = FakeClock()
+    reader = QrReader(roi=False, clock=clock, zbar_interval_s=0.25)
+    reader._zxing = NoZxing()  # type: ignore[assignment]  # make every zxing pass miss
+    frame = render_scene(PAYLOADS["bhyt_card"], "clean", 4)
+    first = reader.read(frame)
+    assert first.stage == "zbar" and first.symbol is not None
+    assert first.symbol.text == PAYLOADS["bhyt_card"]  # binary mode: hex fields intact
+    clock.now += 0.1
+    assert reader.read(frame).stage == ""  # empty frames must not pay for zbar every time
+    clock.now += 0.2
+    assert reader.read(frame).stage == "zbar"
