@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 # Below this, another attempt could not finish anyway: give up and say so.
 MIN_ATTEMPT_S = 0.05
+# Time kept back from the patient's budget for deciding after the last timeout.
+DECISION_MARGIN_S = 0.05
 # Renew a little before the gateway's stated expiry (clock skew, IP-bound sessions).
 TOKEN_MARGIN_S = 30.0
 
@@ -123,7 +125,9 @@ class BhxhClient:
 
         Raises `GatewayUnavailable` (incl. `CircuitOpen`) when no answer came within the
         bounded retries or `budget_s`; `GatewayConfigError` for the kiosk's own problems."""
-        deadline = self.clock() + budget_s
+        # Keep a little of the budget for deciding and answering after the last timeout,
+        # so the patient's wait stays within the budget, not just near it.
+        deadline = self.clock() + budget_s - min(DECISION_MARGIN_S, budget_s / 10)
         body = check_body(card_key, full_name, date_of_birth, self.operator_name,
                           self.operator_cccd)
         masked = mask_id(card_key)

@@ -140,6 +140,7 @@ class BhxhGatewaySimulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.stats: dict[str, int] = {"token": 0, "check": 0, "faults": 0}
+        self.server_time_s = 0.0
         self.last_check: dict[str, Any] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -292,6 +293,10 @@ class BhxhGatewaySimulator:
         answer["dsLichSuKT2018"] = None
         return answer
 
+    def add_server_time(self, seconds: float) -> None:
+        with self._lock:
+            self.server_time_s += seconds
+
     def status(self) -> dict[str, Any]:
         with self._lock:
             return {"simulator": "BHXH gateway simulator", "stats": dict(self.stats),
@@ -354,6 +359,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": "not found"})
 
     def do_POST(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._route_post()
+        finally:
+            # Handling time, so benchmarks can separate the client's own overhead.
+            self.wfile.flush()
+            self.sim.add_server_time(time.perf_counter() - started)
+
+    def _route_post(self) -> None:
         path = urlsplit(self.path).path
         raw = self._body()
         if path == "/_simulator/faults":
