@@ -391,3 +391,44 @@ def test_recheck_without_client_for_embedded_simulator_is_a_no_op(tmp_path):
     db = connect(config.database_path)
     _pending(db, "reg-1", None, "001185012345", "Nguyễn Thị Hồng Nhung", "1985-03-14")
     assert recheck_pending(db, config) == 0
+
+
+# -- TLS -----------------------------------------------------------------------------------
+
+def _self_signed(tmp_path):
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_path, key_path)
+    return ctx
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_tls_is_verified(tmp_path):
+    with BhxhGatewaySimulator(ssl_context=_self_signed(tmp_path)) as tls_sim:
+        assert tls_sim.base_url.startswith("https://")
+        refused = adapter(tls_sim).check_key(*NHUNG)
+        assert refused.outcome == "misconfigured" and "TLS verification" in refused.staff_detail
+        assert tls_sim.stats["token"] == 0
+        assert adapter(tls_sim, verify_tls=False).check_key(*NHUNG).code == "000"

@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -119,12 +120,13 @@ class BhxhGatewaySimulator:
 
     def __init__(self, dataset: dict[str, Any] | None = None, *, port: int = 0,
                  latency_s: float = 0.0, token_ttl_s: float = 3600.0,
-                 hang_s: float = 120.0) -> None:
+                 hang_s: float = 120.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.dataset = dataset if dataset is not None else load_dataset()
         self.port = port
         self.latency_s = latency_s
         self.token_ttl_s = token_ttl_s
         self.hang_s = hang_s
+        self.ssl_context = ssl_context  # serve HTTPS (TLS verification tests)
         self.accounts = {a["username"]: _md5_upper(a["password"])
                          for a in self.dataset.get("accounts", [])}
         self.operators = {o["cccd"]: o["name"] for o in self.dataset.get("operators", [])}
@@ -149,11 +151,14 @@ class BhxhGatewaySimulator:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("simulator not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> str:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         server.daemon_threads = True
+        if self.ssl_context is not None:
+            server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
         server.simulator = self  # type: ignore[attr-defined]
         self._server = server
         self._stopping.clear()
