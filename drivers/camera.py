@@ -62,7 +62,11 @@ def _sleep_until(deadline: float) -> None:
 
 
 class V4l2Source:
-    """A UVC camera through OpenCV's V4L2 backend."""
+    """A UVC camera through OpenCV's V4L2 backend.
+
+    Prefer a stable path (/dev/v4l/by-id/…) in the configuration: after an
+    unplug the kernel may give the camera a different /dev/videoN.
+    """
 
     def __init__(self, device: int | str, width: int = 1280, height: int = 720,
                  fps: int = 30) -> None:
@@ -74,7 +78,10 @@ class V4l2Source:
     def open(self) -> None:
         if isinstance(self.device, str) and not os.path.exists(self.device):
             raise CameraError(f"{self.device} does not exist")
-        cap = cv2.VideoCapture(self.device, cv2.CAP_V4L2)
+        # Bounded waits: an unplugged camera must not hang the thread for OpenCV's
+        # default 10 s select() timeout before the reconnect logic sees the loss.
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 3000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 2000]
+        cap = cv2.VideoCapture(self.device, cv2.CAP_V4L2, params)
         if not cap.isOpened():
             cap.release()
             raise CameraError(f"cannot open camera {self.device}")
