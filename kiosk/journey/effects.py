@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import Registration
+from kiosk.journey.health_book import Node
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,22 @@ class PrintTicket:
 
 
 @dataclass(frozen=True)
+class PrintHandout:
+    """The health-book slip: steps of `section`, the BHYT number, the hospital's QR."""
+
+    session: int
+    section: Node
+    card_number: str | None
+
+
+@dataclass(frozen=True)
 class CountEvent:
     """Anonymous statistic (no personal data): e.g. "journey.started"."""
 
     metric: str
 
 
-Effect = ReadChip | CheckInsurance | LoadServices | Register | PrintTicket | CountEvent
+Effect = (
+    ReadChip | CheckInsurance | LoadServices | Register | PrintTicket | PrintHandout
+    | CountEvent
+)

@@ -167,6 +167,17 @@ class HealthBookAnswered:
 
 
 @dataclass(frozen=True)
+class HandoutRequested:
+    """"In hướng dẫn" in the health-book guide."""
+
+
+@dataclass(frozen=True)
+class HandoutPrinted:
+    session: int
+    result: PrintResult
+
+
+@dataclass(frozen=True)
 class HealthBookFinished:
     completed: bool  # self-reported
 
@@ -182,5 +193,6 @@ Event = (
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled
-    | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HealthBookFinished | Tick
+    | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
+    | HandoutPrinted | HealthBookFinished | Tick
 )

@@ -142,13 +142,14 @@ class Guide:
     history: tuple[Node, ...] = ()
     counted: frozenset[str] = frozenset()
     completed: bool | None = None  # set when the guide ends (self-reported)
+    handout: str | None = None  # None, "printing", "printed", "failed"
 
     @property
     def finished(self) -> bool:
         return self.completed is not None
 
     @property
-    def handout(self) -> Node:
+    def handout_section(self) -> Node:
         """The section of steps a printed slip should carry now."""
         return HANDOUT[self.node]
 

@@ -25,6 +25,7 @@ from kiosk.journey.effects import (
     CountEvent,
     Effect,
     LoadServices,
+    PrintHandout,
     PrintTicket,
     ReadChip,
     Register,
@@ -35,13 +36,14 @@ from kiosk.journey.state import ErrorKind, Notice, Session, Step
 _PATIENT_EVENTS = (
     ev.Touched, ev.IdNumberTyped, ev.IdentityConfirmed, ev.IdentityRejected, ev.Continue,
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
-    ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HealthBookFinished, ev.CardPlaced,
+    ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
+    ev.CardPlaced,
     ev.QrScanned,
 )
 _EPOCH = dt.date(1970, 1, 1)
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
-    ev.Registered, ev.RegistrationFailed, ev.TicketPrinted,
+    ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
 )
 
 
@@ -172,6 +174,8 @@ class Journey:
             return []
         if step is Step.HEALTH_BOOK and isinstance(event, ev.HealthBookAnswered):
             return self._health_book_answer(event.answer, now)
+        if step is Step.HEALTH_BOOK and isinstance(event, ev.HandoutRequested | ev.HandoutPrinted):
+            return self._handout(event)
         if step is Step.HEALTH_BOOK and isinstance(event, ev.HealthBookFinished):
             return self._finish_health_book(event.completed, now)
         if step is Step.DONE and isinstance(event, ev.Continue | ev.Touched):
@@ -399,6 +403,20 @@ class Journey:
             return effects + self._finish_health_book(guide.completed, now)
         self.session = replace(self.session, health_book=guide)
         return effects
+
+    def _handout(self, event: ev.HandoutRequested | ev.HandoutPrinted) -> list[Effect]:
+        s = self.session
+        guide = s.health_book
+        if guide is None:
+            return []
+        if isinstance(event, ev.HandoutPrinted):
+            state = "printed" if event.result.printed else "failed"
+            self.session = replace(s, health_book=replace(guide, handout=state))
+            return [CountEvent(f"health_book.handout.{state}")]
+        if guide.handout == "printing":
+            return []  # one slip at a time: a double tap must not print twice
+        self.session = replace(s, health_book=replace(guide, handout="printing"))
+        return [PrintHandout(s.id, guide.handout_section, guide.bhyt_number)]
 
     def _finish_health_book(self, completed: bool, now: float) -> list[Effect]:
         self._go(Step.DONE, now, health_book=None)

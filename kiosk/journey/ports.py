@@ -15,6 +15,7 @@ from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
 from kiosk.journey.effects import AccessKey
 from kiosk.journey.events import ChipFailure
+from kiosk.journey.health_book import Node
 
 
 class ChipReadError(Exception):
@@ -52,6 +53,12 @@ class RegistrationPort(Protocol):
 
 class PrinterPort(Protocol):
     def print_ticket(self, registration: Registration) -> PrintResult: ...
+
+
+class HandoutPort(Protocol):
+    def print_handout(self, section: Node, card_number: str | None) -> PrintResult:
+        """Render and print the health-book slip (or save it where tickets go)."""
+        ...
 
 
 class StatisticsPort(Protocol):

@@ -23,6 +23,7 @@ from kiosk.journey.effects import (
     CountEvent,
     Effect,
     LoadServices,
+    PrintHandout,
     PrintTicket,
     ReadChip,
     Register,
@@ -30,6 +31,7 @@ from kiosk.journey.effects import (
 from kiosk.journey.machine import Journey
 from kiosk.journey.ports import (
     ChipReadError,
+    HandoutPort,
     IdentityPort,
     InsurancePort,
     PrinterPort,
@@ -47,6 +49,7 @@ class Ports:
     registration: RegistrationPort
     printer: PrinterPort
     statistics: StatisticsPort
+    handout: HandoutPort | None = None  # the health-book slip (absent: "not printed")
 
 
 class Runner:
@@ -117,6 +120,12 @@ class Runner:
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, self.ports.printer.print_ticket(
                 effect.registration))
+        if isinstance(effect, PrintHandout):
+            if self.ports.handout is None:
+                return ev.HandoutPrinted(effect.session, PrintResult(
+                    False, problem="offline", detail="no handout printer configured"))
+            return ev.HandoutPrinted(effect.session, self.ports.handout.print_handout(
+                effect.section, effect.card_number))
         raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover
 
     def _failure(self, effect: Effect) -> ev.Event | None:
@@ -133,4 +142,7 @@ class Runner:
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, PrintResult(False, problem="error",
                                                                 detail="printer adapter error"))
+        if isinstance(effect, PrintHandout):
+            return ev.HandoutPrinted(effect.session, PrintResult(
+                False, problem="error", detail="handout adapter error"))
         return None

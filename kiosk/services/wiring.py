@@ -20,6 +20,11 @@ from kiosk.domain.registration import ServiceOption
 from kiosk.journey.runner import Ports
 from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
+from kiosk.services.health_book_handout import (
+    HandoutService,
+    ImagePrinter,
+    ticket_image_printer,
+)
 from kiosk.services.simulators import (
     DemoPatient,
     InMemoryRegistration,
@@ -56,6 +61,18 @@ def _service_options(config: Config) -> list[ServiceOption]:
     ]
 
 
+def _handout(config: Config, printer: Callable[[], ImagePrinter | None]) -> HandoutService:
+    """The health-book slip goes to the ticket printer when it prints images
+    (looked up at print time), else next to the file printer's tickets."""
+    from kiosk.journey.health_book_content import load
+
+    return HandoutService(
+        load(), url=config.facility.health_book_url, facility_name=config.facility.name,
+        directory=Path(config.printer.target or config.state_dir / "tickets"), printer=printer,
+        lang=config.ui.language,
+    )
+
+
 def build(config: Config) -> Assembly:
     db = connect(config.database_path)
 
@@ -67,12 +84,14 @@ def build(config: Config) -> Assembly:
     handles: dict[str, Any] = {}
     insurance = _insurance(config, db, now, handles)
     printer = SimulatedPrinter(Path(config.printer.target or config.state_dir / "tickets"))
+    handout = _handout(config, lambda: ticket_image_printer(ports.printer))
     ports = Ports(
         identity=chip,
         insurance=insurance,
         registration=InMemoryRegistration(_service_options(config), config.facility.timezone),
         printer=printer,
         statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
+        handout=handout,
     )
     handles.update({"chip": chip, "insurance": insurance, "printer": printer})
     return Assembly(config, db, ports, patients, handles=handles)

@@ -16,7 +16,9 @@ from kiosk.domain.registration import ServiceOption
 from kiosk.journey import Journey, Step
 from kiosk.journey import events as ev
 from kiosk.journey.health_book import Answer as A
+from kiosk.journey.health_book_content import load
 from kiosk.journey.runner import Ports, Runner
+from kiosk.services.health_book_handout import HandoutService
 from kiosk.services.health_book_stats import RangeError, counts, csv_rows
 from kiosk.services.simulators import (
     InMemoryRegistration,
@@ -45,7 +47,9 @@ class Kiosk:
                                   True)]
         ports = Ports(SimulatedChipReader(people), SimulatedInsurance(people, lambda: self.now),
                       InMemoryRegistration(services, "Asia/Ho_Chi_Minh"),
-                      SimulatedPrinter(tmp / f"tickets-{kiosk_id}"), self.stats)
+                      SimulatedPrinter(tmp / f"tickets-{kiosk_id}"), self.stats,
+                      HandoutService(load(), url="https://bv.example.vn/sskdt",
+                                     facility_name="BV", directory=tmp / f"tickets-{kiosk_id}"))
         self.t = 0.0
         self.journey = Journey()
         self.runner = Runner(self.journey, ports, clock=lambda: self.t)
@@ -64,7 +68,9 @@ class Kiosk:
 
     def guide(self, qr, *answers):
         self.to_offer(qr)
-        self.send(ev.HealthBookStarted(), *(ev.HealthBookAnswered(a) for a in answers))
+        self.send(ev.HealthBookStarted())
+        for a in answers:
+            self.send(a if isinstance(a, ev.HandoutRequested) else ev.HealthBookAnswered(a))
         assert self.journey.session.step is Step.DONE, self.journey.session.health_book
         self.send(ev.Continue())
 
@@ -80,7 +86,7 @@ def scripted_day(db, tmp):
     k.guide(k.qr("uninsured"), A.YES, A.YES, A.NO, A.DONE)  # no BHYT card
     k.guide(k.qr("gateway_down"), A.NO, A.LATER, A.DONE)  # install, later
     k.guide(CHILD_QR, A.PARENT, A.YES, A.YES, A.YES, A.NO, A.NEXT, A.PENDING, A.DONE)
-    k.guide(k.qr("chip_insured"), A.YES, A.NO, A.DONE)  # police for level 2
+    k.guide(k.qr("chip_insured"), A.YES, A.NO, ev.HandoutRequested(), A.DONE)  # police
     k.guide(ADULT_QR, A.NO_SMARTPHONE, A.DONE)
     k.to_offer(k.qr("qr_insured"))
     k.send(ev.Tick(), after=1000)  # walked away on the offer
@@ -128,6 +134,8 @@ def test_counts_after_a_scripted_day_survive_a_restart(day):
     assert extra["health_book.integration_status.pending"] == 1
     assert extra["health_book.parent_flow"] == 1
     assert extra["health_book.not_completed"] == 5
+    assert extra["health_book.handout.printed"] == 1
+    assert len(list(path.parent.glob("tickets-kiosk-A/handout-*-police.png"))) == 1
     db.conn.close()
 
 
