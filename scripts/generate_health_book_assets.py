@@ -5,7 +5,8 @@ Reads assets/health_book/guide.toml and writes
 * assets/images/health_book/<picture>.png: simple, high-contrast drawings
   (a phone showing the VNeID menu item to tap, cards, badges), 360×360;
 * assets/sounds/health_book/<lang>/<node>.wav: each screen's `speak` text
-  through espeak-ng + sox (11 kHz mono, like the other prompts).
+  through espeak-ng + sox (8 kHz mono: plenty for formant speech, and the
+  numbered steps add up), plus `<node>_<n>.wav` for each numbered step.
 Both are committed, so kiosks need neither espeak-ng nor this script; run it
 after editing the guide (`--images` or `--sounds` to do one half). A hospital
 may also replace any PNG with its own artwork of the same name.
@@ -185,10 +186,19 @@ def record_all(content: Content, out: Path) -> int:
             with tempfile.NamedTemporaryFile(suffix=".wav") as raw:
                 subprocess.run(["espeak-ng", "-v", voice, "-s", speed, "-w", raw.name,
                                 node.speak.get(lang)], check=True)
-                subprocess.run(["sox", raw.name, "-r", "11025", "-c", "1", "-b", "16",
+                subprocess.run(["sox", raw.name, "-r", "8000", "-c", "1", "-b", "16",
                                 str(target / f"{node.node.value}.wav"), "norm", "-3"],
                                check=True)
             count += 1
+            # Each numbered step is spoken too when the screen shows it.
+            for i, step in enumerate(node.steps, 1):
+                with tempfile.NamedTemporaryFile(suffix=".wav") as raw:
+                    subprocess.run(["espeak-ng", "-v", voice, "-s", speed, "-w", raw.name,
+                                    step.text.get(lang)], check=True)
+                    subprocess.run(["sox", raw.name, "-r", "8000", "-c", "1", "-b", "16",
+                                    str(target / f"{node.node.value}_{i}.wav"), "norm", "-3"],
+                                   check=True)
+                count += 1
     return count
 
 
