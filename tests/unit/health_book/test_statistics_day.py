@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.domain.insurance import InsuranceCard, InsuranceResult
 from kiosk.domain.qr_payload import parse_qr
 from kiosk.domain.registration import ServiceOption
 from kiosk.journey import Journey, Step
@@ -20,13 +21,7 @@ from kiosk.journey.health_book_content import load
 from kiosk.journey.runner import Ports, Runner
 from kiosk.services.health_book_handout import HandoutService
 from kiosk.services.health_book_stats import RangeError, counts, csv_rows
-from kiosk.services.simulators import (
-    InMemoryRegistration,
-    SimulatedChipReader,
-    SimulatedInsurance,
-    SimulatedPrinter,
-    load_demo_patients,
-)
+from kiosk.services.simulators import InMemoryRegistration, SimulatedPrinter, load_demo_patients
 from kiosk.services.statistics import SqliteStatistics
 from kiosk.store import connect
 from tests.cli_helpers import run_kiosk
@@ -37,6 +32,29 @@ CHILD_QR = "001316012345||Trần Bảo Ngọc|05062016|Nữ|Hà Nội|10072022"
 ADULT_QR = "001080054321||Vũ Văn Hải|01021980|Nam|Hà Nội|10072022"
 
 
+class NoChip:
+    """These patients show QR codes; the chip port is never asked."""
+
+    def read_chip(self, key, on_photo=None):
+        raise AssertionError("no chip read expected")
+
+
+class InsuranceStandIn:
+    """Answers like the BHXH gateway for the demo patients (card found by CCCD),
+    "unavailable" for anyone else: only the card number matters to the guide."""
+
+    def __init__(self, people, now):
+        self.cards = {p.identity.id_number: p.identity.bhyt_card for p in people}
+        self.now = now
+
+    def check(self, identity):
+        card = self.cards.get(identity.insurance_key)
+        if not card:
+            return InsuranceResult.not_checked(identity.insurance_key, "stand-in", self.now())
+        return InsuranceResult("usable", "000", "vi", "en", "", InsuranceCard(card), self.now(),
+                               "gateway", identity.insurance_key)
+
+
 class Kiosk:
     def __init__(self, db, kiosk_id, tmp):
         self.patients = {p.key: p for p in load_demo_patients()}
@@ -45,7 +63,7 @@ class Kiosk:
         self.stats = SqliteStatistics(db, kiosk_id, "Asia/Ho_Chi_Minh", now=lambda: self.now)
         services = [ServiceOption("KB-NOI", "Khám Nội", "Internal", "P101", "NOI", 39000, None,
                                   True)]
-        ports = Ports(SimulatedChipReader(people), SimulatedInsurance(people, lambda: self.now),
+        ports = Ports(NoChip(), InsuranceStandIn(people, lambda: self.now),
                       InMemoryRegistration(services, "Asia/Ho_Chi_Minh"),
                       SimulatedPrinter(tmp / f"tickets-{kiosk_id}"), self.stats,
                       HandoutService(load(), url="https://bv.example.vn/sskdt",
