@@ -8,7 +8,6 @@ prints one line on stderr, Vietnamese then English.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from typing import Any
@@ -118,68 +117,11 @@ def _open(args: argparse.Namespace) -> Any:
     return PcscTransport(args.reader)
 
 
-def _iso(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def result_json(r: Any) -> dict[str, Any]:
-    """The contract of `kiosk card read --json` (issue 3)."""
-    from drivers.emrtd.lds.dg13 import parse_dmy
-
-    d13 = r.dg13
-    mrz = r.mrz
-
-    def f(n: int, i: int = 0) -> str | None:
-        return d13.text(n, i) if d13 else None
-
-    mrz_dob = None
-    if mrz is not None:
-        try:
-            mrz_dob = dt.datetime.strptime(mrz.date_of_birth, "%y%m%d").date()
-            if mrz_dob > dt.date.today():  # two-digit years: births are in the past
-                mrz_dob = mrz_dob.replace(year=mrz_dob.year - 100)
-        except ValueError:
-            mrz_dob = None
-    mrz_name = " ".join(p for p in (mrz.primary_name, mrz.secondary_name) if p) if mrz else None
-    sex = f(4) or ({"M": "Nam", "F": "Nữ"}.get(mrz.sex) if mrz else None)
-    expiry = (d13.expiry_date if d13 and f(12) else None) if d13 else r.mrz_expiry
-    photo = None
-    if r.photo is not None:
-        photo = {"format": r.photo.format, "width": r.photo.width, "height": r.photo.height,
-                 "bytes": len(r.photo.data)}  # fmt: skip
-    return {
-        "id_number": r.id_number,
-        "full_name": f(2) or mrz_name,
-        "date_of_birth": _iso(parse_dmy(f(3)) or mrz_dob),
-        "sex": sex,
-        "nationality": f(5) or (mrz.nationality if mrz else None),
-        "ethnicity": f(6),
-        "religion": f(7),
-        "hometown": f(8),
-        "residence": f(9),
-        "identifying_marks": f(10),
-        "issue_date": _iso(parse_dmy(f(11))),
-        "expiry_date": _iso(expiry),
-        "old_id_number": f(15),
-        "father_name": f(13, 0),
-        "mother_name": f(13, 1),
-        "spouse_name": f(14),
-        "document_number": mrz.document_number if mrz else None,
-        "mrz": mrz.text if mrz else None,
-        "photo": photo,
-        "authentication": {"access": r.access, "passive": r.passive.level, "active": r.active},
-        "stats": {
-            "apdus": r.stats.apdus,
-            "bytes_read": r.stats.bytes_read,
-            "seconds": round(r.stats.seconds, 3),
-        },
-    }
-
-
 def _read(args: argparse.Namespace) -> int:
     from drivers.emrtd import errors as e
     from drivers.emrtd.passive import TrustStore
     from drivers.emrtd.reader import read_card
+    from kiosk.services.chip_identity import card_read_json
 
     keys = _keys(args)
     if args.no_photo and args.photo_out:
@@ -213,7 +155,7 @@ def _read(args: argparse.Namespace) -> int:
     if args.photo_out and result.photo is not None:
         with open(args.photo_out, "wb") as fh:  # only when asked: never by default
             fh.write(result.photo.data)
-    print_json(result_json(result))
+    print_json(card_read_json(result))
     if result.passive.level == "failed" or result.active == "failed":
         reason = result.passive.detail if result.passive.level == "failed" else "active auth"
         print(MSG["failed"].format(reason), file=sys.stderr)

@@ -133,17 +133,20 @@ class _Demo:
 
     def play(self) -> DemoResult:
         printer = self.assembly.handles["printer"]
+        reader = self.assembly.handles["reader"]
         p = self.patients
         self.say("=== Ki-ốt tiếp đón (demo): "
                  f"{self.assembly.config.facility.name} — thiết bị và máy chủ mô phỏng ===")
 
         self.say("\n── Bệnh nhân 1: thẻ Căn cước gắn chip, thẻ BHYT còn hạn")
         self.runner.dispatch(ev.Tick())
+        reader.place("chip_insured")
         self.act("đặt thẻ Căn cước lên đầu đọc", ev.CardPlaced())
         self.act("camera đọc mã QR mặt trước thẻ", self.qr(p["chip_insured"]), seconds=1)
         self.act("bấm “Đúng, là tôi”", ev.IdentityConfirmed())
         self.wait(3)
         self.register("KB-NOI")
+        reader.remove()
         self.act("nhấc thẻ ra", ev.CardRemoved(), seconds=1)
         self.finish_ticket(health_book=True)
 
@@ -158,12 +161,14 @@ class _Demo:
 
         self.say("\n── Bệnh nhân 3: không có thẻ BHYT (khám dịch vụ), nhập số định danh")
         self.act("chạm màn hình", ev.Touched())
+        reader.place("uninsured")
         self.act("đặt thẻ lên đầu đọc", ev.CardPlaced())
         self.act("nhập 12 số định danh",
                  ev.IdNumberTyped(p["uninsured"].identity.id_number or ""), seconds=15)
         self.act("bấm “Đúng, là tôi”", ev.IdentityConfirmed())
         self.act("bấm “Tiếp tục”", ev.Continue(), seconds=5)
         self.register("KB-RHM")
+        reader.remove()
         self.act("nhấc thẻ ra", ev.CardRemoved(), seconds=1)
         self.finish_ticket(health_book=False)
 

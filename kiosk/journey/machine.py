@@ -305,6 +305,9 @@ class Journey:
     def _confirming(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
         assert s.identity is not None
+        if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
+            # The photo (DG2) or active authentication failed after the name was shown.
+            return self._error("verification_failed", now)
         if isinstance(event, ev.ChipPhotoRead) and s.identity.source == "chip":
             self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
             return []

@@ -26,11 +26,11 @@ class ChipReadError(Exception):
 
 
 class IdentityPort(Protocol):
-    def read_chip(
-        self, key: AccessKey, on_photo: Callable[[bytes], None] | None = None
-    ) -> Identity:
-        """Read the chip with `key`; identity first, the photo (if any) via `on_photo`.
-        Raises `ChipReadError`."""
+    def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> bytes | None:
+        """Read the chip with `key`. Calls `on_identity` as soon as the identity is read and
+        verified, then reads and returns the face photo (JPEG/JP2 bytes, or None).
+        Raises `ChipReadError`: before `on_identity` when no identity could be had, after
+        it when the photo phase failed (its reason says whether that matters)."""
         ...
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult
 from kiosk.journey import events as ev
@@ -97,16 +98,7 @@ class Runner:
             self.ports.statistics.count(effect.metric)
             return None
         if isinstance(effect, ReadChip):
-            session = effect.session
-
-            def photo(data: bytes) -> None:
-                self.post(ev.ChipPhotoRead(session, data))
-
-            try:
-                identity = self.ports.identity.read_chip(effect.key, on_photo=photo)
-            except ChipReadError as exc:
-                return ev.ChipFailed(session, exc.reason)
-            return ev.ChipRead(session, identity)
+            return self._read_chip(effect)
         if isinstance(effect, CheckInsurance):
             return ev.InsuranceChecked(effect.session, self.ports.insurance.check(effect.identity))
         if isinstance(effect, LoadServices):
@@ -127,6 +119,25 @@ class Runner:
             return ev.HandoutPrinted(effect.session, self.ports.handout.print_handout(
                 effect.section, effect.card_number))
         raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover
+
+    def _read_chip(self, effect: ReadChip) -> ev.Event | None:
+        session = effect.session
+        delivered = False
+
+        def identity(found: Identity) -> None:
+            nonlocal delivered
+            delivered = True
+            self.post(ev.ChipRead(session, found))
+
+        try:
+            photo = self.ports.identity.read_chip(effect.key, identity)
+        except ChipReadError as exc:
+            if delivered and exc.reason != "verification_failed":
+                return None  # only the photo was lost; the verified identity stands
+            return ev.ChipFailed(session, exc.reason)
+        if not delivered:  # pragma: no cover - a port that broke its contract
+            return ev.ChipFailed(session, "unreadable")
+        return ev.ChipPhotoRead(session, photo) if photo else None
 
     def _failure(self, effect: Effect) -> ev.Event | None:
         """The event that tells the journey an effect failed in an unexpected way."""

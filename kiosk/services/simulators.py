@@ -10,17 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from drivers.emrtd.errors import CardRemovedError, NoCardError, NoReaderError
+from drivers.emrtd.passive import TrustStore
+from drivers.emrtd.transport import CallableTransport, Transport
+from drivers.virtual.cccd import CardOptions, VirtualCccd, build_card_image
+from drivers.virtual.cccd import Identity as CardHolder
+from drivers.virtual.cccd_pki import generate as generate_pki
 from kiosk.assets import asset_path
 from kiosk.domain.identity import Identity
-from kiosk.domain.insurance import InsuranceCard, InsuranceResult
+from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
 from kiosk.domain.text import mask_name
-from kiosk.journey.effects import AccessKey
 from kiosk.journey.events import ChipFailure
 from kiosk.journey.ports import ChipReadError
 
@@ -31,6 +36,7 @@ class DemoPatient:
     identity: Identity
     insurance_case: str  # a BHXH result code, or "down"
     qr_payload: str  # what the CCCD's front QR (or VNeID wallet) shows
+    card_json: dict[str, Any]  # the chip's content (`kiosk card simulate` identity keys)
 
 
 def load_demo_patients(path: Path | None = None) -> list[DemoPatient]:
@@ -50,59 +56,51 @@ def load_demo_patients(path: Path | None = None) -> list[DemoPatient]:
             raw["id_number"], raw["old_id_number"], raw["full_name"], dob.strftime("%d%m%Y"),
             raw["sex"], raw["residence"], issue.strftime("%d%m%Y"),
         ])
-        patients.append(DemoPatient(raw["key"], identity, raw["insurance_case"], qr))
+        patients.append(DemoPatient(raw["key"], identity, raw["insurance_case"], qr, raw))
     return patients
 
 
-class SimulatedChipReader:
-    """A reader with virtual CCCDs: opens the card whose CAN matches the key."""
+class VirtualCardReader:
+    """A reader slot holding at most one virtual CCCD (drivers.virtual), spoken to
+    in-process with the real ICAO 9303 protocol: PACE/BAC, secure messaging,
+    passive and active authentication against a generated test CSCA."""
 
     def __init__(self, patients: list[DemoPatient]) -> None:
-        self.cards = {p.identity.id_number[-6:]: p for p in patients if p.identity.id_number}
-        self.fail_next: ChipFailure | None = None
+        self.pki = generate_pki("TEST CSCA Viet Nam (demo)")
+        self.trust_store = TrustStore(anchors=[self.pki.csca_cert])
+        self._cards = {p.key: p.card_json for p in patients}
+        self._built: dict[str, VirtualCccd] = {}
+        self.present: VirtualCccd | None = None
+        self.unplugged = False
+        self.fail_next: ChipFailure | None = None  # the next read fails this way (demo/tests)
 
-    def read_chip(
-        self, key: AccessKey, on_photo: Callable[[bytes], None] | None = None
-    ) -> Identity:
-        if self.fail_next is not None:
-            reason, self.fail_next = self.fail_next, None
-            raise ChipReadError(reason, "simulated failure")
-        patient = self.cards.get(key.can)
-        if patient is None:
-            raise ChipReadError("access_denied", "no virtual card answers this CAN")
-        # A chip read knows the card, not the insurance number.
-        return replace(patient.identity, bhyt_card=None)
+    def place(self, patient_key: str) -> None:
+        if patient_key not in self._built:
+            holder = CardHolder.from_json(self._cards[patient_key])
+            self._built[patient_key] = VirtualCccd(
+                holder, image=build_card_image(holder, CardOptions(), self.pki))
+        self.present = self._built[patient_key]
+        self.present.reset()
 
+    def remove(self) -> None:
+        self.present = None
 
-class SimulatedInsurance:
-    """BHXH outcomes by the patient's scripted case (minimal stand-in)."""
+    def open_transport(self) -> Transport:
+        failure, self.fail_next = self.fail_next, None
+        if failure is not None:
+            raise ChipReadError(failure, "simulated failure")
+        if self.unplugged:
+            raise NoReaderError("virtual reader unplugged")
+        card = self.present
+        if card is None:
+            raise NoCardError("no card on the virtual reader")
 
-    def __init__(self, patients: list[DemoPatient], now: Callable[[], dt.datetime]) -> None:
-        self.by_key = {}
-        for p in patients:
-            for key in (p.identity.id_number, p.identity.bhyt_card):
-                if key:
-                    self.by_key[key] = p
-        self.now = now
+        def transmit(apdu: bytes) -> bytes:
+            if self.present is not card:
+                raise CardRemovedError("card lifted from the virtual reader")
+            return card.process(apdu)
 
-    def check(self, identity: Identity) -> InsuranceResult:
-        patient = self.by_key.get(identity.insurance_key or "")
-        if patient is None or patient.insurance_case == "down":
-            return InsuranceResult.not_checked(identity.insurance_key, "simulated outage",
-                                               self.now())
-        case = patient.insurance_case
-        outcome = {"000": "usable", "004": "warning"}.get(case, "not_usable")
-        card = InsuranceCard(card_number=patient.identity.bhyt_card,
-                             full_name=patient.identity.full_name) if case != "050" else None
-        vi = {"usable": "Thẻ BHYT còn hạn, dùng được.",
-              "warning": "Thẻ BHYT dùng được; bạn đã có thẻ mới.",
-              "not_usable": "Không tìm thấy thẻ BHYT. Bạn vẫn khám được theo dịch vụ."}[outcome]
-        en = {"usable": "Your health insurance card is valid.",
-              "warning": "Your card is valid; a new card has been issued.",
-              "not_usable": "No insurance card found. You can still be seen as a paying "
-                            "patient."}[outcome]
-        return InsuranceResult(outcome, case, vi, en, f"simulated {case}", card,  # type: ignore[arg-type]
-                               self.now(), "gateway", identity.insurance_key)
+        return CallableTransport(transmit, name="virtual reader")
 
 
 class InMemoryRegistration:

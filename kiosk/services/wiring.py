@@ -20,6 +20,7 @@ from kiosk.domain.registration import ServiceOption
 from kiosk.journey.runner import Ports
 from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
+from kiosk.services.chip_identity import ChipIdentityReader
 from kiosk.services.health_book_handout import (
     HandoutService,
     ImagePrinter,
@@ -28,8 +29,8 @@ from kiosk.services.health_book_handout import (
 from kiosk.services.simulators import (
     DemoPatient,
     InMemoryRegistration,
-    SimulatedChipReader,
     SimulatedPrinter,
+    VirtualCardReader,
     load_demo_patients,
 )
 from kiosk.services.statistics import SqliteStatistics
@@ -80,7 +81,8 @@ def build(config: Config) -> Assembly:
         return dt.datetime.now(dt.UTC)
 
     patients = load_demo_patients()
-    chip = SimulatedChipReader(patients)
+    reader = VirtualCardReader(patients)
+    chip = ChipIdentityReader(reader.open_transport, reader.trust_store)
     handles: dict[str, Any] = {}
     insurance = _insurance(config, db, now, handles)
     printer = SimulatedPrinter(Path(config.printer.target or config.state_dir / "tickets"))
@@ -93,7 +95,7 @@ def build(config: Config) -> Assembly:
         statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
         handout=handout,
     )
-    handles.update({"chip": chip, "insurance": insurance, "printer": printer})
+    handles.update({"reader": reader, "insurance": insurance, "printer": printer})
     return Assembly(config, db, ports, patients, handles=handles)
 
 
