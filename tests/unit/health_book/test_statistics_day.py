@@ -55,16 +55,6 @@ class InsuranceStandIn:
                                "gateway", identity.insurance_key)
 
 
-class _GatewayDown:
-    """The insurance step is not what these counts are about: every check is "not checked"."""
-
-    def __init__(self, now):
-        self.now = now
-
-    def check(self, identity):
-        return InsuranceResult.not_checked(identity.insurance_key, "test", self.now())
-
-
 class Kiosk:
     def __init__(self, db, kiosk_id, tmp):
         self.patients = {p.key: p for p in load_demo_patients()}
