@@ -1,0 +1,274 @@
+"""Scripted patients played through the real widgets with simulated touches.
+
+A script is a list of actions; the player runs them on the Kivy clock, one
+per frame at most, waiting for screens to settle. It records what happened
+(steps seen, taps, prompts spoken, text-fit problems, screenshots) so the
+demo can print it and the tests can assert on it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kivy.clock import Clock
+
+from kiosk.journey.state import Step
+from kiosk.ui.app import KioskApp
+from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap
+
+
+@dataclass
+class Tap:
+    kid: str
+    what: str = ""  # transcript wording
+
+
+@dataclass
+class Wait:
+    step: Step | None = None
+    until: Callable[[KioskApp], bool] | None = None
+    timeout: float = 8.0
+
+
+@dataclass
+class Shot:
+    name: str
+    fit: bool = True  # also check every text fits, in both languages
+
+
+@dataclass
+class Do:
+    fn: Callable[[], None]
+    what: str = ""
+
+
+@dataclass
+class Skip:
+    """Let `seconds` pass on the journey's clock (timeouts without waiting)."""
+
+    seconds: float
+    what: str = ""
+
+
+@dataclass
+class Say:
+    text: str
+
+
+@dataclass
+class Mark:
+    """The card or QR was just presented: taps from here to the ticket are counted."""
+
+
+@dataclass
+class Patient:
+    key: str
+    title: str
+
+
+Action = Tap | Wait | Shot | Do | Skip | Say | Patient | Mark
+
+
+class OffsetClock:
+    """Monotonic time that a script can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+@dataclass
+class PatientLog:
+    key: str
+    title: str
+    steps: list[str] = field(default_factory=list)
+    taps: list[str] = field(default_factory=list)
+    taps_card_to_ticket: int | None = None
+    screenshots: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    patients: list[PatientLog] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    fit_problems: dict[str, list[str]] = field(default_factory=dict)
+    prompts: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    wipe_leaks: list[str] = field(default_factory=list)
+    timings: dict[str, list[float]] = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), "utf-8")
+
+
+class Player:
+    def __init__(self, app: KioskApp, script: list[Action], shots_dir: Path,
+                 clock: OffsetClock, on_done: Callable[[Report], None],
+                 echo: Callable[[str], None] | None = None,
+                 personal: Callable[[], list[str]] | None = None) -> None:
+        self.app = app
+        self.script = list(script)
+        self.shots_dir = shots_dir
+        self.clock = clock
+        self.on_done = on_done
+        self.echo = echo
+        self.personal = personal  # strings that must vanish from widgets after a reset
+        self.report = Report()
+        self._i = 0
+        self._busy = False
+        self._wait_started = 0.0
+        self._patient: PatientLog | None = None
+        self._last_step: Step | None = None
+        self._shot_no = 0
+        self._event: Any = None
+        self._mark: int | None = None
+
+    # -- running -------------------------------------------------------------------
+    def start(self) -> None:
+        self._event = Clock.schedule_interval(self._frame, 0)
+
+    def say(self, line: str) -> None:
+        self.report.transcript.append(line)
+        if self.echo is not None:
+            self.echo(line)
+
+    def _finish(self) -> None:
+        if self._event is not None:
+            self._event.cancel()
+        self.report.prompts = list(self.app.prompts.played)
+        self.on_done(self.report)
+
+    def _fail(self, message: str) -> None:
+        self.report.failures.append(message)
+        self.say(f"  !! {message}")
+        self._finish()
+
+    def _settled(self) -> bool:
+        manager = self.app.manager
+        return not manager.transition.is_active and not self.app.in_guard()
+
+    def _track_step(self) -> None:
+        step = self.app.session.step
+        if step is not self._last_step:
+            self._last_step = step
+            if self._patient is not None:
+                self._patient.steps.append(step.value)
+            self.say(f"    [màn hình] {step.value}")
+            p = self._patient
+            if step is Step.TICKET and p is not None and self._mark is not None:
+                p.taps_card_to_ticket = len(p.taps) - self._mark
+                self._mark = None
+            if step is Step.IDLE and self.personal is not None:
+                Clock.schedule_once(lambda _dt: self._check_wipe(), 0)
+
+    def _check_wipe(self) -> None:
+        shown = "\n".join(all_texts(self.app.root_widget))
+        for secret in self.personal() if self.personal else []:
+            if secret and secret in shown:
+                self.report.wipe_leaks.append(secret[:3] + "…")
+
+    def _frame(self, _dt: float) -> None:
+        self._track_step()
+        if self._busy:
+            return
+        if self._i >= len(self.script):
+            self._finish()
+            return
+        action = self.script[self._i]
+        if self._run(action):
+            self._i += 1
+            self._wait_started = 0.0
+
+    def _run(self, action: Action) -> bool:  # True: done, move on
+        app = self.app
+        if isinstance(action, Patient):
+            self._patient = PatientLog(action.key, action.title)
+            self.report.patients.append(self._patient)
+            self._last_step = None
+            self.say(f"\n── {action.title}")
+            return True
+        if isinstance(action, Mark):
+            self._mark = len(self._patient.taps) if self._patient else 0
+            return True
+        if isinstance(action, Say):
+            self.say(action.text)
+            return True
+        if isinstance(action, Do):
+            if action.what:
+                self.say(f"  [bệnh nhân] {action.what}")
+            action.fn()
+            return True
+        if isinstance(action, Skip):
+            self.clock.offset += action.seconds
+            self.say(f"  [thời gian] {action.what or f'{action.seconds:.0f} giây trôi qua'}")
+            return True
+        if isinstance(action, Wait):
+            if not self._wait_started:
+                self._wait_started = time.monotonic()
+            ok = (action.step is None or app.session.step is action.step) and (
+                action.until is None or action.until(app))
+            if ok:
+                return True
+            if time.monotonic() - self._wait_started > action.timeout:
+                self._fail(f"timed out waiting for {action.step or action.until} "
+                           f"(on {app.session.step.value})")
+            return False
+        if not self._settled():
+            return False
+        if isinstance(action, Tap):
+            widget = find(app.root_widget, action.kid)
+            if widget is None:
+                self._fail(f"no visible widget {action.kid!r} on {app.session.step.value}")
+                return False
+            if action.what:
+                self.say(f"  [bệnh nhân] {action.what}")
+            if self._patient is not None:
+                self._patient.taps.append(action.kid)
+            tap(widget)
+            return True
+        if isinstance(action, Shot):
+            self._shoot(action)
+            return True
+        raise TypeError(action)  # pragma: no cover
+
+    # -- screenshots and fit checks ------------------------------------------------
+    def _shoot(self, action: Shot) -> None:
+        self._busy = True
+        self._shot_no += 1
+        name = f"{self._shot_no:02d}-{action.name}"
+        langs = ["vi", "en"] if action.fit else []
+        start_lang = self.app.ctx.lang
+
+        def check_next(_dt: float = 0) -> None:
+            if langs:
+                lang = langs.pop(0)
+                self.app.ctx.lang = lang
+                self.app.render(self.app.session)
+                # two frames: texture sizes, then layout
+                Clock.schedule_once(lambda _dt: Clock.schedule_once(
+                    lambda _dt: record(lang), 0), 0)
+            else:
+                self.app.ctx.lang = start_lang
+                self.app.render(self.app.session)
+                Clock.schedule_once(lambda _dt: grab_next_frame(
+                    self.shots_dir / f"{name}.png", saved), 0.05)
+
+        def record(lang: str) -> None:
+            problems = fit_problems(self.app.root_widget)
+            if problems:
+                self.report.fit_problems[f"{name}/{lang}"] = problems
+            check_next()
+
+        def saved(path: Path) -> None:
+            if self._patient is not None:
+                self._patient.screenshots.append(path.name)
+            self._busy = False
+
+        check_next()

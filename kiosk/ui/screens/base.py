@@ -1,0 +1,109 @@
+"""The common frame of a step screen: content on top, large actions at the bottom."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+from kiosk.journey import events as ev
+from kiosk.journey.state import Notice, Session, Step
+from kiosk.ui.context import Ctx
+from kiosk.ui.widgets import BigButton, Panel, Text
+
+
+class StepScreen(Screen):
+    step: ClassVar[Step]
+
+    def __init__(self, ctx: Ctx, **kw: Any) -> None:
+        super().__init__(name=self.step.value, **kw)
+        self.ctx = ctx
+        s = ctx.theme.sizes
+        frame = BoxLayout(orientation="vertical", padding=ctx.px(s.margin),
+                          spacing=ctx.px(s.spacing))
+        self.content = BoxLayout(orientation="vertical", spacing=ctx.px(s.spacing))
+        self.actions = BoxLayout(orientation="horizontal", spacing=ctx.px(s.spacing),
+                                 size_hint_y=None, height=ctx.px(s.button_height))
+        frame.add_widget(self.content)
+        frame.add_widget(self.actions)
+        self.add_widget(frame)
+        self.build()
+
+    # -- for subclasses --------------------------------------------------------
+    def build(self) -> None:
+        """Create the widgets (once)."""
+
+    def render(self, session: Session) -> None:
+        """Show `session` in `self.ctx.lang` (called on every change)."""
+
+    def wipe(self) -> None:
+        """Forget anything personal shown (called when the session ends)."""
+
+    def shown(self) -> None:
+        """The screen became current (start animations)."""
+
+    def hidden(self) -> None:
+        """The screen was left (stop animations)."""
+
+    # -- helpers ----------------------------------------------------------------
+    def heading(self, key: str = "", role: str = "heading") -> Text:
+        label = Text(self.ctx, role, bold=True)
+        label.i18n = key
+        self.content.add_widget(label)
+        return label
+
+    def text(self, role: str = "body", **kw: Any) -> Text:
+        label = Text(self.ctx, role, **kw)
+        self.content.add_widget(label)
+        return label
+
+    def spacer(self) -> None:
+        self.content.add_widget(Widget())
+
+    def button(self, kid: str, event: ev.Event | None = None, style: str = "primary",
+               **kw: Any) -> BigButton:
+        tap = (lambda: self.ctx.send(event)) if event is not None else None
+        b = BigButton(self.ctx, kid, style, on_tap=tap, **kw)
+        self.actions.add_widget(b)
+        return b
+
+    def cancel_button(self) -> BigButton:
+        return self.button("cancel", ev.Cancelled(), "secondary")
+
+
+class NoticeBox(Panel):
+    """The journey's current notice, if any (plain words, never a code)."""
+
+    def __init__(self, ctx: Ctx, kind: str = "warn") -> None:
+        super().__init__(ctx, kind)
+        self.ctx = ctx
+        self.label = Text(ctx, "body", color=self.fg)
+        self.add_widget(self.label)
+        self._padding: Any = self.padding
+        self._spacing: Any = self.spacing
+        self.show(None)
+
+    def show(self, notice: Notice | None) -> None:
+        message = ""
+        if notice is not None:
+            message = notice.message_en if self.ctx.lang == "en" else notice.message_vi
+        self.label.text = message
+        self.opacity = 1 if message else 0
+        # Hidden, it takes no room at all (the padding would leave a gap).
+        self.padding = self._padding if message else 0
+        self.spacing = self._spacing if message else 0
+
+
+def format_date(value: dt.date | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):  # only the year is known (old cards)
+        return str(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def format_money(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")  # Vietnamese thousands separator

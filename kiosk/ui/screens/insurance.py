@@ -1,0 +1,84 @@
+"""Checking the BHYT card, and its result in plain words with the next step."""
+
+from __future__ import annotations
+
+from kivy.uix.anchorlayout import AnchorLayout
+
+from kiosk.journey import events as ev
+from kiosk.journey.state import Session, Step
+from kiosk.ui.registry import register_screen
+from kiosk.ui.screens.base import StepScreen
+from kiosk.ui.widgets import Panel, Spinner, Text
+
+_PANEL = {"usable": "ok", "warning": "warn", "not_usable": "bad", "unavailable": "info",
+          "misconfigured": "info"}
+
+
+@register_screen(Step.CHECKING_INSURANCE)
+class CheckingScreen(StepScreen):
+    step = Step.CHECKING_INSURANCE
+
+    def build(self) -> None:
+        self.title = self.heading()
+        self.body = self.text("subheading")
+        holder = AnchorLayout()
+        self.spinner = Spinner(self.ctx)
+        holder.add_widget(self.spinner)
+        self.content.add_widget(holder)
+
+    def render(self, session: Session) -> None:
+        self.title.text = self.ctx.t("checking.heading")
+        self.body.text = self.ctx.t("common.wait")
+
+    def shown(self) -> None:
+        self.spinner.start()
+
+    def hidden(self) -> None:
+        self.spinner.stop()
+
+
+@register_screen(Step.INSURANCE_RESULT)
+class InsuranceResultScreen(StepScreen):
+    step = Step.INSURANCE_RESULT
+
+    def build(self) -> None:
+        self.title = self.heading()
+        self.panels: dict[str, tuple[Panel, Text]] = {}
+        self.current: str | None = None
+        for kind in ("ok", "warn", "bad", "info"):
+            panel = Panel(self.ctx, kind)
+            label = Text(self.ctx, "subheading", color=panel.fg)
+            panel.add_widget(label)
+            self.panels[kind] = (panel, label)
+        self.next = Text(self.ctx, "subheading", bold=True)
+        self.slot = AnchorLayout(anchor_y="top", size_hint_y=None)
+        self.content.add_widget(self.slot)
+        self.content.add_widget(self.next)
+        self.spacer()
+        self.cancel = self.cancel_button()
+        self.go = self.button("continue", ev.Continue(), "primary")
+
+    def render(self, session: Session) -> None:
+        t = self.ctx.t
+        result = session.insurance
+        outcome = result.outcome if result else "unavailable"
+        self.title.text = t(f"insurance.heading.{outcome}")
+        kind = _PANEL[outcome]
+        panel, label = self.panels[kind]
+        if self.current != kind:
+            self.slot.clear_widgets()
+            self.slot.add_widget(panel)
+            panel.bind(height=self.slot.setter("height"))
+            self.slot.height = panel.height
+            self.current = kind
+        label.text = "" if result is None else (
+            result.message_en if self.ctx.lang == "en" else result.message_vi)
+        nxt = {"usable": "usable", "warning": "usable", "not_usable": "not_usable"}.get(
+            outcome, "unavailable")
+        self.next.text = t(f"insurance.next.{nxt}")
+        self.cancel.text = t("common.cancel")
+        self.go.text = t("common.continue")
+
+    def wipe(self) -> None:
+        for _, label in self.panels.values():
+            label.text = ""

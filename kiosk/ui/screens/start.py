@@ -1,0 +1,145 @@
+"""Attract screen, "need a key" (QR or 12-digit keypad) and chip reading."""
+
+from __future__ import annotations
+
+from kivy.uix.anchorlayout import AnchorLayout
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.journey import events as ev
+from kiosk.journey.state import Session, Step
+from kiosk.ui.registry import register_screen
+from kiosk.ui.screens.base import NoticeBox, StepScreen
+from kiosk.ui.widgets import CardPicture, Keypad, Spinner, Text
+
+
+@register_screen(Step.IDLE)
+class AttractScreen(StepScreen):
+    step = Step.IDLE
+
+    def build(self) -> None:
+        self.welcome = self.heading(role="heading")
+        self.title = self.heading(role="heading")
+        self.title.color = self._primary()
+        self.picture = CardPicture(self.ctx)
+        self.content.add_widget(self.picture)
+        self.or_qr = self.text("subheading")
+        self.notice = NoticeBox(self.ctx)
+        self.content.add_widget(self.notice)
+        self.start = self.button("start", ev.Touched(), "primary")
+
+    def _primary(self) -> tuple[float, float, float, float]:
+        from kiosk.ui.theme import hex_rgba
+
+        return hex_rgba(self.ctx.theme.palette.primary)
+
+    def render(self, session: Session) -> None:
+        t = self.ctx.t
+        self.welcome.text = t("idle.welcome")
+        self.title.text = t("idle.heading")
+        self.or_qr.text = t("idle.or_qr")
+        self.start.text = t("idle.touch")
+        self.notice.show(session.notice)
+
+    def wipe(self) -> None:
+        self.notice.show(None)
+
+    def shown(self) -> None:
+        self.picture.start()
+
+    def hidden(self) -> None:
+        self.picture.stop()
+
+
+def group_digits(digits: str) -> str:
+    """"001185012345" -> "001 185 012 345": easier to check against the card."""
+    return " ".join(digits[i:i + 3] for i in range(0, len(digits), 3))
+
+
+@register_screen(Step.NEED_KEY)
+class NeedKeyScreen(StepScreen):
+    step = Step.NEED_KEY
+    LENGTH = 12
+
+    def build(self) -> None:
+        self.digits = ""
+        self.title = self.heading()
+        row = BoxLayout(orientation="horizontal", spacing=self.ctx.px(40))
+        left = BoxLayout(orientation="vertical", spacing=self.ctx.px(20))
+        self.or_type = Text(self.ctx, "subheading")
+        self.display = Text(self.ctx, "heading", bold=True)
+        self.display.kid = "keypad.display"
+        self.hint = Text(self.ctx, "body")
+        self.notice = NoticeBox(self.ctx)
+        for w in (self.or_type, self.display, self.hint, self.notice):
+            left.add_widget(w)
+        left.add_widget(BoxLayout())
+        self.keypad = Keypad(self.ctx, self._digit, self._delete, self._done)
+        holder = AnchorLayout(anchor_x="center", anchor_y="top", size_hint_x=None,
+                              width=self.keypad.width)
+        holder.add_widget(self.keypad)
+        row.add_widget(left)
+        row.add_widget(holder)
+        self.content.add_widget(row)
+        self.cancel = self.cancel_button()
+
+    def _digit(self, d: str) -> None:
+        if len(self.digits) < self.LENGTH:
+            self.digits += d
+            self._show_digits()
+
+    def _delete(self) -> None:
+        self.digits = self.digits[:-1]
+        self._show_digits()
+
+    def _done(self) -> None:
+        typed, self.digits = self.digits, ""
+        self._show_digits()
+        self.ctx.send(ev.IdNumberTyped(typed))
+
+    def _show_digits(self) -> None:
+        shown = group_digits(self.digits + "_" * (self.LENGTH - len(self.digits)))
+        self.display.text = shown.replace("_", "–")
+
+    def render(self, session: Session) -> None:
+        t = self.ctx.t
+        self.title.text = t("need_key.heading")
+        self.or_type.text = t("need_key.or_type")
+        self.keypad.keys["delete"].text = t("keypad.delete")
+        self.keypad.keys["ok"].text = t("keypad.ok")
+        self.cancel.text = t("common.cancel")
+        if session.key is not None and not session.card_present:
+            self.hint.text = t("need_key.place_card")
+        elif session.card_present and session.key is None:
+            self.hint.text = t("need_key.card_on_reader")
+        else:
+            self.hint.text = ""
+        self.notice.show(session.notice)
+        self._show_digits()
+
+    def wipe(self) -> None:
+        self.digits = ""
+        self._show_digits()
+        self.notice.show(None)
+
+
+@register_screen(Step.READING_CHIP)
+class ReadingScreen(StepScreen):
+    step = Step.READING_CHIP
+
+    def build(self) -> None:
+        self.title = self.heading()
+        self.body = self.text("subheading")
+        holder = AnchorLayout()
+        self.spinner = Spinner(self.ctx)
+        holder.add_widget(self.spinner)
+        self.content.add_widget(holder)
+
+    def render(self, session: Session) -> None:
+        self.title.text = self.ctx.t("reading.heading")
+        self.body.text = self.ctx.t("reading.body")
+
+    def shown(self) -> None:
+        self.spinner.start()
+
+    def hidden(self) -> None:
+        self.spinner.stop()

@@ -1,0 +1,209 @@
+"""The staff screen behind the PIN: device status, outbox depth, last errors, restart."""
+
+from __future__ import annotations
+
+import collections
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kivy.graphics import Color, Rectangle
+from kivy.graphics.texture import Texture
+from kivy.uix.anchorlayout import AnchorLayout
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.image import Image
+from kivy.uix.widget import Widget
+
+from kiosk.ui.context import Ctx
+from kiosk.ui.devices import DeviceStatus
+from kiosk.ui.theme import hex_rgba
+from kiosk.ui.widgets import BigButton, Keypad, Text, paint
+
+RESTART_EXIT_CODE = 75  # systemd restarts the unit (Restart=always)
+
+
+@dataclass(frozen=True)
+class StaffStatus:
+    devices: list[DeviceStatus] = field(default_factory=list)
+    outbox_depth: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class RecentErrors(logging.Handler):
+    """Keeps the last warnings and errors for the staff screen. Log messages are
+    already free of personal data (IDs are masked where they are logged)."""
+
+    def __init__(self, capacity: int = 12) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: collections.deque[str] = collections.deque(maxlen=capacity)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        self.lines.append(f"{stamp} {record.name}: {record.getMessage()}"[:160])
+
+
+class PinGate:
+    """Counts taps on the hidden corner; five within a few seconds ask for the PIN."""
+
+    def __init__(self, pin: str, taps: int = 5, window_s: float = 4.0) -> None:
+        self.pin = pin
+        self.taps = taps
+        self.window_s = window_s
+        self._times: list[float] = []
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.pin)
+
+    def tap(self, now: float) -> bool:
+        self._times = [t for t in self._times if now - t <= self.window_s] + [now]
+        if len(self._times) >= self.taps and self.enabled:
+            self._times = []
+            return True
+        return False
+
+    def check(self, typed: str) -> bool:
+        return self.enabled and hmac.compare_digest(typed.encode(), self.pin.encode())
+
+
+class Backdrop(FloatLayout):
+    """A full-screen layer that swallows every touch (nothing behind is pressed)."""
+
+    def __init__(self, color: tuple[float, float, float, float], **kw: Any) -> None:
+        super().__init__(**kw)
+        with self.canvas.before:
+            Color(*color)
+            self._rect = Rectangle()
+        self.bind(pos=self._draw, size=self._draw)
+
+    def _draw(self, *_: Any) -> None:
+        self._rect.pos = self.pos
+        self._rect.size = self.size
+
+    def on_touch_down(self, touch: Any) -> bool:
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_move(self, touch: Any) -> bool:
+        super().on_touch_move(touch)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        super().on_touch_up(touch)
+        return True
+
+
+class PinOverlay(Backdrop):
+    def __init__(self, ctx: Ctx, gate: PinGate, on_ok: Callable[[], None],
+                 on_close: Callable[[], None]) -> None:
+        super().__init__(hex_rgba("#000000", 0.75))
+        self.ctx = ctx
+        self.gate = gate
+        self.typed = ""
+        card = BoxLayout(orientation="vertical", padding=ctx.px(32), spacing=ctx.px(20),
+                         size_hint=(None, None))
+        paint(card, ctx.theme.palette.overlay_card, radius=ctx.px(20))
+        self.title = Text(ctx, "subheading", bold=True, halign="center")
+        self.dots = Text(ctx, "heading", halign="center")
+        self.keypad = Keypad(ctx, self._digit, self._delete, self._done)
+        self.close = BigButton(ctx, "staff.close", "secondary", on_tap=on_close)
+        holder = AnchorLayout(size_hint_y=None, height=self.keypad.height)
+        holder.add_widget(self.keypad)
+        for w in (self.title, self.dots, holder, self.close):
+            card.add_widget(w)
+        card.width = self.keypad.width + ctx.px(64)
+        card.height = self.keypad.height + ctx.px(400)
+        card.pos_hint = {"center_x": 0.5, "center_y": 0.5}
+        self.add_widget(card)
+        self._on_ok = on_ok
+
+    def refresh(self) -> None:
+        t = self.ctx.t
+        self.title.text = t("staff.pin")
+        self.dots.text = "●" * len(self.typed) or " "
+        self.keypad.keys["delete"].text = t("keypad.delete")
+        self.keypad.keys["ok"].text = t("keypad.ok")
+        self.close.text = t("staff.close")
+
+    def _digit(self, d: str) -> None:
+        self.typed = (self.typed + d)[:12]
+        self.refresh()
+
+    def _delete(self) -> None:
+        self.typed = self.typed[:-1]
+        self.refresh()
+
+    def _done(self) -> None:
+        ok = self.gate.check(self.typed)
+        self.typed = ""
+        self.refresh()
+        if ok:
+            self._on_ok()
+
+
+class StaffOverlay(Backdrop):
+    def __init__(self, ctx: Ctx, on_restart: Callable[[], None],
+                 on_close: Callable[[], None]) -> None:
+        super().__init__(hex_rgba(ctx.theme.palette.background))
+        self.ctx = ctx
+        pad = ctx.px(ctx.theme.sizes.margin)
+        frame = BoxLayout(orientation="vertical", padding=pad, spacing=ctx.px(20))
+        self.title = Text(ctx, "heading", bold=True)
+        row = BoxLayout(orientation="horizontal", spacing=pad)
+        left = BoxLayout(orientation="vertical", spacing=ctx.px(12))
+        self.devices_title = Text(ctx, "subheading", bold=True)
+        self.devices = Text(ctx, "small")
+        self.outbox = Text(ctx, "body", bold=True)
+        self.errors_title = Text(ctx, "subheading", bold=True)
+        self.errors = Text(ctx, "small", color=ctx.theme.palette.muted)
+        for w in (self.devices_title, self.devices, self.outbox, self.errors_title, self.errors):
+            left.add_widget(w)
+        left.add_widget(Widget())
+        right = BoxLayout(orientation="vertical", size_hint_x=0.35, spacing=ctx.px(12))
+        self.preview = Image(fit_mode="contain", size_hint_y=None, height=ctx.px(300))
+        self.preview_note = Text(ctx, "small")
+        right.add_widget(self.preview)
+        right.add_widget(self.preview_note)
+        right.add_widget(Widget())
+        row.add_widget(left)
+        row.add_widget(right)
+        actions = BoxLayout(orientation="horizontal", spacing=ctx.px(28), size_hint_y=None,
+                            height=ctx.px(ctx.theme.sizes.button_height))
+        self.restart = BigButton(ctx, "staff.restart", "danger", on_tap=on_restart)
+        self.close = BigButton(ctx, "staff.close", "primary", on_tap=on_close)
+        actions.add_widget(self.restart)
+        actions.add_widget(self.close)
+        for w in (self.title, row, actions):
+            frame.add_widget(w)
+        self.add_widget(frame)
+
+    def show(self, status: StaffStatus | None,
+             preview: tuple[int, int, bytes] | None = None) -> None:
+        t = self.ctx.t
+        self.title.text = t("staff.heading")
+        self.devices_title.text = t("staff.devices")
+        self.errors_title.text = t("staff.errors")
+        self.restart.text = t("staff.restart")
+        self.close.text = t("staff.close")
+        if status is None:
+            self.devices.text = "…"
+            return
+        self.devices.text = "\n".join(
+            f"{'✔' if d.ok else '✘'}  {d.name}: {d.detail}" for d in status.devices)
+        depth = "?" if status.outbox_depth is None else str(status.outbox_depth)
+        self.outbox.text = t("staff.outbox", n=depth)
+        self.errors.text = "\n".join(status.errors[-6:]) or t("staff.no_errors")
+        if preview is None:
+            self.preview.texture = None
+            self.preview_note.text = t("staff.camera_none")
+        else:
+            w, h, rgb = preview
+            tex = Texture.create(size=(w, h), colorfmt="rgb")
+            tex.blit_buffer(rgb, colorfmt="rgb", bufferfmt="ubyte")
+            tex.flip_vertical()
+            self.preview.texture = tex
+            self.preview_note.text = ""

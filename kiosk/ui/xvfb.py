@@ -1,0 +1,63 @@
+"""A private virtual X display (Xvfb) for the demo, tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+
+class XvfbError(RuntimeError):
+    pass
+
+
+class Xvfb:
+    """Starts Xvfb on a free display number (Xvfb picks it: -displayfd)."""
+
+    def __init__(self, width: int = 1920, height: int = 1080) -> None:
+        self.width = width
+        self.height = height
+        self.process: subprocess.Popen[bytes] | None = None
+        self.display = ""
+
+    def start(self, timeout: float = 10.0) -> str:
+        if shutil.which("Xvfb") is None:
+            raise XvfbError("Xvfb is not installed (Debian package xvfb)")
+        read, write = os.pipe()
+        self.process = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0",
+             f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-noreset"],
+            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        os.close(write)
+        import select
+
+        ready, _, _ = select.select([read], [], [], timeout)
+        number = os.read(read, 32).decode().strip() if ready else ""
+        os.close(read)
+        if not number:
+            self.stop()
+            raise XvfbError("Xvfb did not start")
+        self.display = f":{number}"
+        return self.display
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+    def __enter__(self) -> Xvfb:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def socket_path(display: str) -> Path:
+    return Path("/tmp/.X11-unix") / f"X{display.lstrip(':')}"
