@@ -14,6 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--out", default="demo-output", help="where tickets and records go")
     demo.add_argument("--headless", action="store_true",
                       help="transcript only (no window)")
+    demo.add_argument("--scripted", action="store_true",
+                      help="play the scripted patients through the UI even with a display "
+                           "(the default without one, under Xvfb)")
     demo.set_defaults(handler=_demo)
 
 
@@ -24,6 +27,12 @@ def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     config = demo_config(state_dir=out / "state")
     config = _with_ticket_dir(config, out / "tickets")
+    if not args.headless:
+        # The touchscreen UI (kiosk.demo.ui_demo): scripted under Xvfb without a
+        # display, interactive with a simulator panel (F12) with one.
+        from kiosk.demo.ui_demo import run_ui_demo
+
+        return run_ui_demo(config, out, sys.stdout, scripted=True if args.scripted else None)
     run_demo(config, out, sys.stdout)
     return EXIT_OK
 

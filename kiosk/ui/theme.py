@@ -73,7 +73,7 @@ class Palette:
 class Sizes:
     """Design pixels at a 1080-pixel short side."""
 
-    huge: int = 230  # the queue number on the ticket
+    huge: int = 190  # the queue number on the ticket
     heading: int = 60
     subheading: int = 44
     body: int = 36
@@ -87,7 +87,7 @@ class Sizes:
     margin: int = 48
     spacing: int = 28
     photo: int = 360
-    icon: int = 120
+    icon: int = 90
 
 
 @dataclass(frozen=True)

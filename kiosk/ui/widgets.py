@@ -75,7 +75,10 @@ class Panel(BoxLayout):
                   "bad": (p.bad_bg, p.bad_text), "info": (p.info_bg, p.info_text)}[kind]
         paint(self, bg, radius=ctx.px(18))
         self.fg = fg
-        self.bind(minimum_height=self.setter("height"))
+        self.bind(minimum_height=self._follow)
+
+    def _follow(self, *_: object) -> None:
+        self.height = self.minimum_height
 
 
 class BigButton(ButtonBehavior, Label):

@@ -95,6 +95,15 @@ class NoticeBox(Panel):
         # Hidden, it takes no room at all (the padding would leave a gap).
         self.padding = self._padding if message else 0
         self.spacing = self._spacing if message else 0
+        self.unbind(minimum_height=self._follow)
+        if message:
+            self.bind(minimum_height=self._follow)
+            self._follow()
+        else:
+            self.height = 0
+
+    def _follow(self, *_: object) -> None:
+        self.height = self.minimum_height
 
 
 def format_date(value: dt.date | int | None) -> str:

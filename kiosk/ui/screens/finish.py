@@ -16,6 +16,7 @@ class TicketScreen(StepScreen):
 
     def build(self) -> None:
         p = self.ctx.theme.palette
+        self.content.spacing = self.ctx.px(14)  # the number needs the room
         self.title = self.heading(role="subheading")
         self.number = Text(self.ctx, "huge", bold=True, halign="center", color=p.ticket_number)
         self.number.kid = "ticket.number"
@@ -27,7 +28,7 @@ class TicketScreen(StepScreen):
         self.panels = {kind: Panel(self.ctx, kind) for kind in ("ok", "info", "warn")}
         self.labels = {}
         for kind, panel in self.panels.items():
-            label = Text(self.ctx, "subheading", color=panel.fg, halign="center")
+            label = Text(self.ctx, "body", color=panel.fg, halign="center")
             panel.add_widget(label)
             self.labels[kind] = label
         self._panel: str | None = None

@@ -33,7 +33,6 @@ class ChooseServiceScreen(StepScreen):
 
     def build(self) -> None:
         self.title = self.heading()
-        self.loading = self.text("subheading")
         gap = self.ctx.px(self.ctx.theme.sizes.spacing)
         self.grid = GridLayout(cols=self.COLUMNS, spacing=gap, size_hint_y=None)
         self.grid.bind(minimum_height=self.grid.setter("height"))
@@ -61,9 +60,9 @@ class ChooseServiceScreen(StepScreen):
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
-        self.title.text = t("services.heading")
         services = session.services or ()
-        self.loading.text = "" if session.services is not None else t("services.loading")
+        loaded = session.services is not None
+        self.title.text = t("services.heading") if loaded else t("services.loading")
         if tuple(s.code for s in services) != self._codes:
             self._rebuild(services)
         for option in services:
