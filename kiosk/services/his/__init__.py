@@ -1,0 +1,1 @@
+"""HIS adapters: one folder per vendor behind the `HisAdapter` interface in `base`."""

@@ -1,0 +1,73 @@
+"""The one interface every HIS adapter implements (simulator, FHIR, GNU Health, REST).
+
+The sync daemon calls these with data from a stored registration. Writes must
+be idempotent on the HIS side: the outbox delivers at least once, so a
+retried `create_visit` for the same `registration_id` must not create a
+second visit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class HisError(Exception):
+    """A failed HIS call. `transient` errors are retried with backoff; others go to the
+    dead-letter state after the first attempt (a 4xx will not fix itself)."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class HisPatient:
+    id_number: str | None  # 12-digit CCCD
+    full_name: str
+    date_of_birth: dt.date | int | None  # int: year only
+    sex: str | None  # "Nam" / "Nữ"
+    residence: str | None
+    bhyt_card: str | None
+    bhyt_valid_from: dt.date | None = None
+    bhyt_valid_to: dt.date | None = None
+    bhyt_facility: str | None = None  # registered primary facility (maDKBD)
+
+
+@dataclass(frozen=True)
+class HisVisit:
+    registration_id: str  # the idempotency key on the HIS side
+    service_code: str
+    service_name: str
+    department: str
+    room: str
+    queue_number: str
+    created_at: dt.datetime  # timezone-aware
+    insurance_outcome: str  # usable / warning / not_usable / unavailable / misconfigured
+    bhyt_card: str | None
+
+
+@dataclass(frozen=True)
+class HisService:
+    code: str
+    name: str
+    room: str
+    department: str
+    fee: int | None = None
+
+
+class HisAdapter(Protocol):
+    name: str
+
+    def find_or_create_patient(self, patient: HisPatient) -> str:
+        """The HIS's patient reference, found by CCCD (or BHYT card), created if absent."""
+        ...
+
+    def create_visit(self, patient_ref: str, visit: HisVisit) -> str:
+        """The HIS's visit/appointment reference; idempotent per `visit.registration_id`."""
+        ...
+
+    def catalogue(self) -> list[HisService]:
+        """Departments/services the HIS offers (may be empty: then configuration rules)."""
+        ...
