@@ -74,6 +74,11 @@ def apply(opts: DisplayOptions, kivy_home: Path | None = None, audio: bool = Tru
     os.environ.setdefault("KIVY_HOME", str(home))
     if not audio:
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    import logging
+
+    # urllib3 logs request URLs at DEBUG, and some gateways take credentials in the
+    # query string: never let them reach the journal from the UI process.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
     from kivy.config import Config
 
     for section, key, value in kivy_settings(opts):
