@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -43,6 +44,24 @@ from kiosk.services.bhxh.protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class _RedactCredentials(logging.Filter):
+    """The card-check URL carries token, id_token and the password hash as query
+    parameters (DOMAIN.md §5); urllib3 logs request lines at DEBUG. Redact them
+    at the source so no process, whatever its log level, writes them."""
+
+    _SECRET = re.compile(r"((?:token|id_token|password|username)=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        record.msg = self._SECRET.sub(r"\1***", str(record.msg))
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactCredentials())
 
 # Below this, another attempt could not finish anyway: give up and say so.
 MIN_ATTEMPT_S = 0.05
