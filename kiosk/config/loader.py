@@ -225,6 +225,19 @@ def _parse_services(raw: Any, problems: list[str]) -> tuple[ServiceConfig, ...]:
     return tuple(services)
 
 
+def _queue_format(f: _Section) -> str:
+    from kiosk.domain.errors import DomainError
+    from kiosk.domain.queue import DEFAULT_QUEUE_FORMAT, check_queue_format
+
+    fmt = f.text("queue_format", DEFAULT_QUEUE_FORMAT)
+    try:
+        check_queue_format(fmt)
+    except DomainError as exc:
+        f.problem("queue_format", str(exc))
+        return DEFAULT_QUEUE_FORMAT
+    return fmt
+
+
 def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
     """Validate a parsed configuration; raise `ConfigError` listing all problems."""
     problems: list[str] = []
@@ -259,6 +272,7 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
         timezone=timezone,
         logo=f.opt_str("logo"),
         health_book_url=f.opt_str("health_book_url"),
+        queue_format=_queue_format(f),
     )
 
     d = _Section(raw.get("devices"), "devices", problems)

@@ -14,6 +14,7 @@ class FacilityConfig:
     timezone: str = "Asia/Ho_Chi_Minh"
     logo: str | None = None
     health_book_url: str | None = None  # the hospital's instruction page (handout QR)
+    queue_format: str = "{prefix}-{seq:03d}"  # queue number, per department per day
 
 
 @dataclass(frozen=True)

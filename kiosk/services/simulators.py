@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from drivers.emrtd.errors import CardRemovedError, NoCardError, NoReaderError
 from drivers.emrtd.passive import TrustStore
@@ -23,9 +21,7 @@ from drivers.virtual.cccd import Identity as CardHolder
 from drivers.virtual.cccd_pki import generate as generate_pki
 from kiosk.assets import asset_path
 from kiosk.domain.identity import Identity
-from kiosk.domain.insurance import InsuranceResult
-from kiosk.domain.registration import PrintResult, Registration, ServiceOption
-from kiosk.domain.text import mask_name
+from kiosk.domain.registration import PrintResult, Registration
 from kiosk.journey.events import ChipFailure
 from kiosk.journey.ports import ChipReadError
 
@@ -101,39 +97,6 @@ class VirtualCardReader:
             return card.process(apdu)
 
         return CallableTransport(transmit, name="virtual reader")
-
-
-class InMemoryRegistration:
-    """Numbers per department, kept in memory (minimal stand-in)."""
-
-    def __init__(self, services: list[ServiceOption], timezone: str) -> None:
-        self._services = {s.code: s for s in services}
-        self._counters: dict[str, int] = {}
-        self._done: dict[str, Registration] = {}
-        self._lock = threading.Lock()
-        self.zone = ZoneInfo(timezone)
-
-    def services(self, now: dt.datetime) -> tuple[ServiceOption, ...]:
-        return tuple(self._services.values())
-
-    def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
-                 idempotency_key: str) -> Registration:
-        with self._lock:
-            if idempotency_key in self._done:
-                return self._done[idempotency_key]
-            service = self._services[service_code]
-            seq = self._counters.get(service.department, 0) + 1
-            self._counters[service.department] = seq
-            reg = Registration(
-                id=f"sim-{len(self._done) + 1}", queue_number=f"{service.code[-1]}-{seq:03d}",
-                service_code=service.code, service_name=service.name,
-                service_name_en=service.name_en, room=service.room,
-                created_at=dt.datetime.now(self.zone), masked_name=mask_name(identity.full_name),
-                insurance_line_vi=insurance.message_vi, insurance_line_en=insurance.message_en,
-                code=idempotency_key[:8],
-            )
-            self._done[idempotency_key] = reg
-            return reg
 
 
 class SimulatedPrinter:

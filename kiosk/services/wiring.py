@@ -16,7 +16,6 @@ from typing import Any
 import sqlite_utils
 
 from kiosk.config import Config
-from kiosk.domain.registration import ServiceOption
 from kiosk.journey.runner import Ports
 from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
@@ -26,9 +25,9 @@ from kiosk.services.health_book_handout import (
     ImagePrinter,
     ticket_image_printer,
 )
+from kiosk.services.registration import RegistrationService
 from kiosk.services.simulators import (
     DemoPatient,
-    InMemoryRegistration,
     SimulatedPrinter,
     VirtualCardReader,
     load_demo_patients,
@@ -53,13 +52,6 @@ class Assembly:
             if callable(stop):
                 stop()
         self.db.conn.close()
-
-
-def _service_options(config: Config) -> list[ServiceOption]:
-    return [
-        ServiceOption(s.code, s.name, s.name_en, s.room, s.department, s.fee, s.icon, True)
-        for s in config.services
-    ]
 
 
 def _handout(config: Config, printer: Callable[[], ImagePrinter | None]) -> HandoutService:
@@ -90,7 +82,7 @@ def build(config: Config) -> Assembly:
     ports = Ports(
         identity=chip,
         insurance=insurance,
-        registration=InMemoryRegistration(_service_options(config), config.facility.timezone),
+        registration=RegistrationService(db, config, now=now),
         printer=printer,
         statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
         handout=handout,

@@ -57,6 +57,10 @@ def migrate(db: sqlite_utils.Database) -> int:
         if version <= current:
             continue
         with transaction(db):
+            # Another process may have applied it while we waited for the write lock.
+            if schema_version(db) >= version:
+                current = schema_version(db)
+                continue
             for statement in _statements(sql):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version={version}")

@@ -2,6 +2,7 @@
 file; the counts the hospital reports (and the fleet telemetry reads) afterwards."""
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.config.loader import demo_config
 from kiosk.domain.insurance import InsuranceCard, InsuranceResult
 from kiosk.domain.qr_payload import parse_qr
-from kiosk.domain.registration import ServiceOption
 from kiosk.journey import Journey, Step
 from kiosk.journey import events as ev
 from kiosk.journey.health_book import Answer as A
@@ -21,7 +22,8 @@ from kiosk.journey.health_book_content import load
 from kiosk.journey.runner import Ports, Runner
 from kiosk.services.health_book_handout import HandoutService
 from kiosk.services.health_book_stats import RangeError, counts, csv_rows
-from kiosk.services.simulators import InMemoryRegistration, SimulatedPrinter, load_demo_patients
+from kiosk.services.registration import RegistrationService
+from kiosk.services.simulators import SimulatedPrinter, load_demo_patients
 from kiosk.services.statistics import SqliteStatistics
 from kiosk.store import connect
 from tests.cli_helpers import run_kiosk
@@ -61,10 +63,9 @@ class Kiosk:
         people = list(self.patients.values())
         self.now = DAY1
         self.stats = SqliteStatistics(db, kiosk_id, "Asia/Ho_Chi_Minh", now=lambda: self.now)
-        services = [ServiceOption("KB-NOI", "Khám Nội", "Internal", "P101", "NOI", 39000, None,
-                                  True)]
+        config = dataclasses.replace(demo_config(tmp / "state"), kiosk_id=kiosk_id)
         ports = Ports(NoChip(), InsuranceStandIn(people, lambda: self.now),
-                      InMemoryRegistration(services, "Asia/Ho_Chi_Minh"),
+                      RegistrationService(db, config, now=lambda: self.now),
                       SimulatedPrinter(tmp / f"tickets-{kiosk_id}"), self.stats,
                       HandoutService(load(), url="https://bv.example.vn/sskdt",
                                      facility_name="BV", directory=tmp / f"tickets-{kiosk_id}"))

@@ -1,0 +1,183 @@
+"""Registrations: the service catalogue, queue numbers and the durable record.
+
+`RegistrationService` implements the journey's `RegistrationPort`. One
+`BEGIN IMMEDIATE` transaction allocates the department's next queue number
+for the facility-local day, inserts the registration and its outbox row:
+either all three are on disk (WAL, synchronous=FULL) before the ticket
+prints, or none is. The write lock taken up front makes the counter
+read-modify-write atomic across processes, so numbers are unique and
+gap-free (a rolled-back transaction gives its number back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.config import Config
+from kiosk.config.model import ServiceConfig
+from kiosk.domain.dates import iso
+from kiosk.domain.identity import Identity
+from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.queue import format_queue_number, is_open, local_now, queue_day
+from kiosk.domain.registration import Registration, ServiceOption, SyncState
+from kiosk.domain.text import mask_id, mask_name, nfc
+from kiosk.services.bhxh.recheck import needs_recheck
+from kiosk.store import bump_statistic, transaction
+
+log = logging.getLogger(__name__)
+
+OUTBOX_HIS_REGISTER = "his_register"
+
+
+class RegistrationError(ValueError):
+    """The registration cannot be made as asked (unknown or closed service, bad data)."""
+
+
+def catalogue(config: Config, now: dt.datetime) -> tuple[ServiceOption, ...]:
+    """Configured services with `open` decided by their hours in facility local time."""
+    local = local_now(now, config.facility.timezone)
+    return tuple(
+        ServiceOption(s.code, s.name, s.name_en, s.room, s.department, s.fee, s.icon,
+                      is_open(s.hours, local))
+        for s in config.services
+    )
+
+
+def patient_key(identity: Identity) -> str:
+    """Groups one patient's registrations so the outbox keeps their order. Hashed so the
+    outbox holds no identifier; replaced by the registration id on purge."""
+    basis = identity.id_number or identity.bhyt_card or (
+        f"{nfc(identity.full_name).casefold()}|{iso(identity.date_of_birth)}")
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+class RegistrationService:
+    """The `RegistrationPort` over the kiosk's SQLite database."""
+
+    def __init__(self, db: sqlite_utils.Database, config: Config, *,
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self.db = db
+        self.config = config
+        self.now = now
+
+    def services(self, now: dt.datetime) -> tuple[ServiceOption, ...]:
+        return tuple(s for s in catalogue(self.config, now) if s.open)
+
+    def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
+                 idempotency_key: str) -> Registration:
+        existing = self.find_by_key(idempotency_key)
+        if existing is not None:  # a retried effect or CLI call: the same registration
+            return existing
+        service = self.config.service(service_code)
+        if service is None:
+            raise RegistrationError(f"unknown service {service_code!r}")
+        now = self.now()
+        if not is_open(service.hours, local_now(now, self.config.facility.timezone)):
+            raise RegistrationError(f"service {service_code!r} is closed now ({service.hours})")
+        if not identity.full_name.strip():
+            raise RegistrationError("the patient's name is empty")
+        reg_id = uuid.uuid4().hex
+        try:
+            number = self._insert(reg_id, identity, insurance, service, idempotency_key, now)
+        except sqlite3.IntegrityError:
+            # Another process committed the same idempotency key between our lookup and
+            # our write lock: theirs stands.
+            again = self.find_by_key(idempotency_key)
+            if again is None:
+                raise
+            return again
+        log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
+                 mask_id(identity.id_number))
+        found = self.get(reg_id)
+        assert found is not None
+        return found
+
+    def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
+                service: ServiceConfig, key: str, now: dt.datetime) -> str:
+        day = queue_day(now, self.config.facility.timezone)
+        pkey = patient_key(identity)
+        stamp = now.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        bhyt = identity.bhyt_card or insurance.card_number
+        with transaction(self.db) as conn:
+            seq = conn.execute(
+                "INSERT INTO queue_counters (department, day, last_seq) VALUES (?, ?, 1) "
+                "ON CONFLICT (department, day) DO UPDATE SET last_seq = last_seq + 1 "
+                "RETURNING last_seq", [service.department, day]).fetchone()[0]
+            number = format_queue_number(self.config.facility.queue_format, service.prefix,
+                                         seq, service.department)
+            conn.execute(
+                "INSERT INTO registrations (id, idempotency_key, created_at, kiosk_id, "
+                "service_code, department, queue_day, queue_seq, queue_number, "
+                "identity_source, verification, patient_key, id_number, full_name, "
+                "date_of_birth, sex, residence, bhyt_card, insurance_outcome, insurance_code, "
+                "insurance_json, recheck_state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [reg_id, key, stamp, self.config.kiosk_id, service.code, service.department,
+                 day, seq, number, identity.source, identity.verification, pkey,
+                 identity.id_number, nfc(identity.full_name), iso(identity.date_of_birth),
+                 identity.sex, identity.residence, bhyt,
+                 insurance.outcome,
+                 insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
+                 "pending" if needs_recheck(insurance) else None],
+            )
+            conn.execute(
+                "INSERT INTO outbox (registration_id, kind, patient_key, next_attempt_at, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [reg_id, OUTBOX_HIS_REGISTER, pkey, stamp, stamp, stamp])
+            bump_statistic(self.db, day, self.config.kiosk_id, _metric(service.department))
+        return number
+
+    # -- reading back -----------------------------------------------------------
+    def find_by_key(self, idempotency_key: str) -> Registration | None:
+        row = self.db.execute("SELECT id FROM registrations WHERE idempotency_key = ?",
+                              [idempotency_key]).fetchone()
+        return self.get(row[0]) if row else None
+
+    def get(self, registration_id: str) -> Registration | None:
+        cursor = self.db.execute("SELECT * FROM registrations WHERE id = ?", [registration_id])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return registration_from_row(dict(zip([c[0] for c in cursor.description], row,
+                                              strict=True)), self.config)
+
+
+def registration_from_row(row: dict[str, Any], config: Config) -> Registration:
+    service = config.service(row["service_code"])
+    insurance = json.loads(row["insurance_json"]) if row["insurance_json"] else {}
+    created = dt.datetime.fromisoformat(row["created_at"])
+    state: SyncState = row["sync_state"]
+    return Registration(
+        id=row["id"],
+        queue_number=row["queue_number"],
+        service_code=row["service_code"],
+        service_name=service.name if service else row["service_code"],
+        service_name_en=service.name_en if service else row["service_code"],
+        room=service.room if service else "",
+        created_at=local_now(created, config.facility.timezone),
+        masked_name=mask_name(row["full_name"]) if row["full_name"] else "",
+        insurance_line_vi=insurance.get("message_vi", ""),
+        insurance_line_en=insurance.get("message_en", ""),
+        code=registration_code(row["id"]),
+        sync_state=state,
+    )
+
+
+def _metric(department: str) -> str:
+    """An anonymous per-department count (metric names are lowercase dotted words)."""
+    return "registration.department." + (re.sub(r"[^a-z0-9_]", "_", department.lower()) or "_")
+
+
+def registration_code(registration_id: str) -> str:
+    """The short code on the ticket's QR and under it (staff look it up at the counter)."""
+    return registration_id[:10].upper()
