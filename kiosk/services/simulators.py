@@ -21,7 +21,6 @@ from drivers.virtual.cccd import Identity as CardHolder
 from drivers.virtual.cccd_pki import generate as generate_pki
 from kiosk.assets import asset_path
 from kiosk.domain.identity import Identity
-from kiosk.domain.registration import PrintResult, Registration
 from kiosk.journey.events import ChipFailure
 from kiosk.journey.ports import ChipReadError
 
@@ -97,20 +96,3 @@ class VirtualCardReader:
             return card.process(apdu)
 
         return CallableTransport(transmit, name="virtual reader")
-
-
-class SimulatedPrinter:
-    """Writes the ticket as JSON into a directory; can run out of paper."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.paper_out = False
-
-    def print_ticket(self, registration: Registration) -> PrintResult:
-        if self.paper_out:
-            return PrintResult(False, problem="paper_out", detail="simulated paper out")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"ticket-{registration.queue_number}.json"
-        path.write_text(json.dumps(registration.to_json(), ensure_ascii=False, indent=2))
-        return PrintResult(True, path=str(path))
-

@@ -25,10 +25,10 @@ from kiosk.services.health_book_handout import (
     ImagePrinter,
     ticket_image_printer,
 )
+from kiosk.services.printing import build_printer
 from kiosk.services.registration import RegistrationService
 from kiosk.services.simulators import (
     DemoPatient,
-    SimulatedPrinter,
     VirtualCardReader,
     load_demo_patients,
 )
@@ -77,7 +77,7 @@ def build(config: Config) -> Assembly:
     chip = ChipIdentityReader(reader.open_transport, reader.trust_store)
     handles: dict[str, Any] = {}
     insurance = _insurance(config, db, now, handles)
-    printer = SimulatedPrinter(Path(config.printer.target or config.state_dir / "tickets"))
+    printer = build_printer(config, db)
     handout = _handout(config, lambda: ticket_image_printer(ports.printer))
     ports = Ports(
         identity=chip,

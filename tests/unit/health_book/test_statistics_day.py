@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.printer import FilePrinter
 from kiosk.config.loader import demo_config
 from kiosk.domain.insurance import InsuranceCard, InsuranceResult
 from kiosk.domain.qr_payload import parse_qr
@@ -22,8 +23,9 @@ from kiosk.journey.health_book_content import load
 from kiosk.journey.runner import Ports, Runner
 from kiosk.services.health_book_handout import HandoutService
 from kiosk.services.health_book_stats import RangeError, counts, csv_rows
+from kiosk.services.printing import TicketPrinter
 from kiosk.services.registration import RegistrationService
-from kiosk.services.simulators import SimulatedPrinter, load_demo_patients
+from kiosk.services.simulators import load_demo_patients
 from kiosk.services.statistics import SqliteStatistics
 from kiosk.store import connect
 from tests.cli_helpers import run_kiosk
@@ -66,7 +68,8 @@ class Kiosk:
         config = dataclasses.replace(demo_config(tmp / "state"), kiosk_id=kiosk_id)
         ports = Ports(NoChip(), InsuranceStandIn(people, lambda: self.now),
                       RegistrationService(db, config, now=lambda: self.now),
-                      SimulatedPrinter(tmp / f"tickets-{kiosk_id}"), self.stats,
+                      TicketPrinter(FilePrinter(tmp / f"tickets-{kiosk_id}"),
+                                    facility_name="BV", db=db), self.stats,
                       HandoutService(load(), url="https://bv.example.vn/sskdt",
                                      facility_name="BV", directory=tmp / f"tickets-{kiosk_id}"))
         self.t = 0.0
