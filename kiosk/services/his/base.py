@@ -22,6 +22,16 @@ class HisError(Exception):
         self.transient = transient
 
 
+class HisUnavailable(HisError):
+    """The HIS could not be reached or is overloaded (connection refused/reset, timeout,
+    502/503/504): nothing says this registration is at fault. The sync daemon backs off
+    for the whole queue and does not count the attempt against the item while the HIS
+    has not been seen working recently."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)
+
+
 @dataclass(frozen=True)
 class HisPatient:
     id_number: str | None  # 12-digit CCCD
