@@ -107,7 +107,9 @@ class RegistrationService:
         day = queue_day(now, self.config.facility.timezone)
         pkey = patient_key(identity)
         stamp = now.astimezone(dt.UTC).isoformat(timespec="milliseconds")
-        bhyt = identity.bhyt_card or insurance.card_number
+        card = insurance.card
+        # The card number the gateway returned, never the CCCD it may have been asked with.
+        bhyt = identity.bhyt_card or (card.new_card_number or card.card_number if card else None)
         with transaction(self.db) as conn:
             seq = conn.execute(
                 "INSERT INTO queue_counters (department, day, last_seq) VALUES (?, ?, 1) "

@@ -34,6 +34,8 @@ def connect(path: Path) -> sqlite_utils.Database:
     if mode.lower() != "wal":
         raise StoreError(f"cannot enable WAL on {path} (got {mode})")
     conn.execute("PRAGMA synchronous=FULL")
+    # Freed bytes are zeroed: a purged name must not linger in free page space.
+    conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA foreign_keys=ON")
     db = sqlite_utils.Database(conn)
     migrate(db)

@@ -1,0 +1,103 @@
+"""FHIR R4 HIS adapter: conditional creates keep every write idempotent.
+
+`[his.settings]`: url, timeout_s, verify_tls, allow_http, token (bearer),
+visit_resource ("Encounter" or "Appointment"), [systems] (identifier systems).
+
+Patient: `POST /Patient` with `If-None-Exist: identifier=<cccd system>|<CCCD>`
+(the BHYT identifier when there is no CCCD); Coverage likewise keyed on the
+BHYT card; the visit keyed on the registration id. A server answers 201
+(created) or 200 (already there): a retry after a lost answer finds the first
+write instead of making a second.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kiosk.services.his.base import HisError, HisPatient, HisService, HisVisit
+from kiosk.services.his.fhir import resources as r
+from kiosk.services.his.http import Answer, JsonHttp, check_base_url
+
+FHIR_JSON = "application/fhir+json"
+_LOCATION = re.compile(r"(?:^|/)(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
+                       r"(?:/_history/[^/]+)?/?$")
+
+
+class FhirAdapter:
+    name = "fhir"
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        url = settings.get("url")
+        if not isinstance(url, str):
+            raise ValueError("his.settings.url: required (the FHIR server base URL)")
+        headers = {"Accept": FHIR_JSON}
+        if settings.get("token"):
+            headers["Authorization"] = f"Bearer {settings['token']}"
+        self.http = JsonHttp(check_base_url(url, allow_http=bool(settings.get("allow_http"))),
+                             timeout_s=float(settings.get("timeout_s", 10.0)),
+                             verify_tls=settings.get("verify_tls", True), headers=headers)
+        self.systems = r.Systems.from_settings(settings)
+        self.visit_resource = str(settings.get("visit_resource", "Encounter"))
+        if self.visit_resource not in ("Encounter", "Appointment"):
+            raise ValueError("his.settings.visit_resource: must be Encounter or Appointment")
+
+    def close(self) -> None:
+        self.http.close()
+
+    def find_or_create_patient(self, patient: HisPatient) -> str:
+        key = r.primary_identifier(patient, self.systems)
+        if key is None:
+            raise HisError("patient has neither a CCCD nor a BHYT number: register at the "
+                           "counter", transient=False)
+        ref = self._create(r.patient(patient, self.systems), r.identifier_query(*key))
+        cover = r.coverage(patient, ref, self.systems)
+        if cover is not None:
+            self._create(cover, r.identifier_query(self.systems.bhyt, patient.bhyt_card or ""))
+        return ref
+
+    def create_visit(self, patient_ref: str, visit: HisVisit) -> str:
+        build = r.encounter if self.visit_resource == "Encounter" else r.appointment
+        resource = build(visit, patient_ref, self.systems)
+        return self._create(resource, r.identifier_query(self.systems.registration,
+                                                         visit.registration_id))
+
+    def catalogue(self) -> list[HisService]:
+        try:
+            bundle = self.http.request("GET", "/HealthcareService",
+                                       params={"active": "true"}).body
+        except HisError as exc:
+            if not exc.transient:  # the server does not offer it: configuration rules
+                return []
+            raise
+        services = []
+        for entry in (bundle or {}).get("entry", []) if isinstance(bundle, dict) else []:
+            res = entry.get("resource", {}) if isinstance(entry, dict) else {}
+            codings = [c for t in res.get("type", []) for c in t.get("coding", [])]
+            code = codings[0].get("code") if codings else res.get("id")
+            name = res.get("name")
+            if not code or not name:
+                continue
+            location = (res.get("location") or [{}])[0].get("display", "")
+            services.append(HisService(str(code), str(name), str(location),
+                                       str(res.get("providedBy", {}).get("display", ""))))
+        return services
+
+    def _create(self, resource: dict[str, Any], if_none_exist: str) -> str:
+        kind = resource["resourceType"]
+        answer = self.http.request("POST", f"/{kind}", body=resource, content_type=FHIR_JSON,
+                                   headers={"If-None-Exist": if_none_exist,
+                                            "Prefer": "return=representation"})
+        return _id_of(answer, kind)
+
+
+def _id_of(answer: Answer, kind: str) -> str:
+    body = answer.body
+    if isinstance(body, dict) and body.get("resourceType") == kind and body.get("id"):
+        return str(body["id"])
+    location = answer.headers.get("Location") or answer.headers.get("Content-Location") or ""
+    m = _LOCATION.search(location)
+    if m and m["type"] == kind:
+        return m["id"]
+    raise HisError(f"POST /{kind}: HTTP {answer.status} without the {kind} id",
+                   transient=True)

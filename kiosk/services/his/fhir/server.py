@@ -1,0 +1,111 @@
+"""A minimal FHIR R4 server on 127.0.0.1 for tests and benchmarks (not a simulator of
+any vendor: it implements the part of the FHIR REST API the adapter uses).
+
+* `POST /{type}` creates; with `If-None-Exist: identifier=system|value` it is a
+  conditional create, atomic under one lock: 0 matches → 201, 1 → 200 with the
+  existing resource, more → 412 (FHIR R4 §3.1.0.8.1).
+* `GET /{type}/{id}`, `GET /{type}?identifier=system|value` (a searchset Bundle),
+  `GET /metadata`.
+* `validator(resource)` may reject a resource (the tests pass one built on
+  `fhir.resources`): 422 with an OperationOutcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.services.his.loopback import LoopbackServer, Reply, Request
+
+TYPES = ("Patient", "Coverage", "Encounter", "Appointment", "HealthcareService")
+FHIR_JSON = "application/fhir+json"
+
+
+def _outcome(code: str, text: str) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "diagnostics": text}]}
+
+
+class FhirTestServer(LoopbackServer):
+    def __init__(self, *, validator: Callable[[dict[str, Any]], None] | None = None,
+                 port: int = 0) -> None:
+        super().__init__(self._route, port=port, name="fhir")
+        self.validator = validator
+        self.store: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TYPES}
+        self.creates: dict[str, int] = dict.fromkeys(TYPES, 0)
+        self._ids = 0
+        self._data_lock = threading.Lock()
+
+    def resources(self, kind: str) -> list[dict[str, Any]]:
+        with self._data_lock:
+            return list(self.store[kind].values())
+
+    def _route(self, req: Request) -> Reply:
+        parts = [p for p in req.path.split("/") if p]
+        if parts == ["metadata"]:
+            return self._reply(200, {"resourceType": "CapabilityStatement", "status": "active",
+                                     "fhirVersion": "4.0.1", "kind": "instance",
+                                     "format": ["json"], "date": "2026-01-01"})
+        if not parts or parts[0] not in TYPES or len(parts) > 2:
+            return self._reply(404, _outcome("not-found", "unknown resource type"))
+        kind = parts[0]
+        with self._data_lock:
+            if req.method == "POST" and len(parts) == 1:
+                return self._create(kind, req)
+            if req.method == "GET" and len(parts) == 2:
+                found = self.store[kind].get(parts[1])
+                return self._reply(200, found) if found else self._reply(
+                    404, _outcome("not-found", "no such resource"))
+            if req.method == "GET":
+                return self._search(kind, req)
+        return self._reply(405, _outcome("not-supported", "method not supported"))
+
+    def _create(self, kind: str, req: Request) -> Reply:
+        body = req.body
+        if not isinstance(body, dict) or body.get("resourceType") != kind:
+            return self._reply(400, _outcome("invalid", f"body is not a {kind}"))
+        if self.validator is not None:
+            try:
+                self.validator(body)
+            except Exception as exc:
+                return self._reply(422, _outcome("invalid", str(exc)[:500]))
+        condition = req.headers.get("if-none-exist")
+        if condition:
+            matches = self._matches(kind, condition)
+            if matches is None:
+                return self._reply(400, _outcome("not-supported", "only identifier= searches"))
+            if len(matches) > 1:
+                return self._reply(412, _outcome("multiple-matches", "ambiguous condition"))
+            if matches:
+                return self._reply(200, matches[0])
+        self._ids += 1
+        resource = {**body, "id": str(self._ids), "meta": {
+            "versionId": "1", "lastUpdated": dt.datetime.now(dt.UTC).isoformat()}}
+        self.store[kind][resource["id"]] = resource
+        self.creates[kind] += 1
+        return self._reply(201, resource, {"Location": f"{kind}/{resource['id']}/_history/1"})
+
+    def _matches(self, kind: str, query: str) -> list[dict[str, Any]] | None:
+        name, _, value = query.partition("=")
+        if name != "identifier" or not value:
+            return None
+        system, _, code = value.rpartition("|")
+        return [res for res in self.store[kind].values()
+                if any(i.get("value") == code and (not system or i.get("system") == system)
+                       for i in res.get("identifier", []))]
+
+    def _search(self, kind: str, req: Request) -> Reply:
+        identifier = req.param("identifier")
+        if identifier:
+            found = self._matches(kind, f"identifier={identifier}") or []
+        else:
+            found = list(self.store[kind].values())
+        return self._reply(200, {"resourceType": "Bundle", "type": "searchset",
+                                 "total": len(found),
+                                 "entry": [{"resource": res} for res in found]})
+
+    @staticmethod
+    def _reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Reply:
+        return Reply(status, body, headers or {}, content_type=FHIR_JSON)

@@ -1,0 +1,117 @@
+"""JSON over HTTP for HIS adapters, with the error classes the sync daemon needs.
+
+* connection refused/reset, timeouts, 502/503/504 → `HisUnavailable` (the HIS is
+  down or overloaded; back off for the whole queue);
+* 408, 409 (a concurrent write), 429, other 5xx, an answer that is not JSON →
+  `HisError(transient=True)` (retried, counted);
+* other 4xx → `HisError(transient=False)` (a dead letter: a retry will not fix it).
+
+Messages name the method, the path without its query and the status: never
+a body or a query string, which could carry a patient's name or number.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from kiosk.services.his.base import HisError, HisUnavailable
+
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$")
+
+
+def check_base_url(url: str, *, allow_http: bool = False, setting: str = "his.settings.url"
+                   ) -> str:
+    """A usable base URL: https, or http only to loopback unless explicitly allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{setting}: {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not allow_http and not _LOOPBACK.match(parts.hostname):
+        raise ValueError(f"{setting}: plain http is only allowed to a loopback address "
+                         "(set allow_http = true for a trusted hospital LAN)")
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class JsonHttp:
+    def __init__(self, base_url: str, *, timeout_s: float = 10.0, verify_tls: bool | str = True,
+                 headers: dict[str, str] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+        self.session.verify = verify_tls
+        self.session.headers.update({"Accept": "application/json", **(headers or {})})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                body: Any = None, headers: dict[str, str] | None = None,
+                content_type: str = "application/json") -> Answer:
+        what = f"{method} {path.split('?')[0]}"
+        data = None
+        send_headers = dict(headers or {})
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            send_headers["Content-Type"] = content_type
+        try:
+            response = self.session.request(method, self.base_url + path, params=params,
+                                            data=data, headers=send_headers,
+                                            timeout=self.timeout_s)
+        except requests.Timeout:
+            raise HisUnavailable(f"{what}: no answer within {self.timeout_s:g} s") from None
+        except requests.ConnectionError as exc:
+            raise HisUnavailable(f"{what}: cannot connect ({_reason(exc)})") from None
+        except requests.RequestException as exc:
+            raise HisError(f"{what}: {type(exc).__name__}", transient=True) from None
+        status = response.status_code
+        if status in UNAVAILABLE_STATUSES:
+            raise HisUnavailable(f"{what}: HTTP {status}")
+        if status >= 500 or status in TRANSIENT_STATUSES:
+            raise HisError(f"{what}: HTTP {status}", transient=True)
+        if status >= 400:
+            raise HisError(f"{what}: HTTP {status}{_outcome(response)}", transient=False)
+        parsed: Any = None
+        if response.content:
+            try:
+                parsed = response.json()
+            except ValueError:
+                raise HisError(f"{what}: HTTP {status} but the answer is not JSON",
+                               transient=True) from None
+        return Answer(status, parsed, dict(response.headers))
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Connection reset", "Name or service not known",
+                   "Remote end closed", "timed out"):
+        if marker in text:
+            return marker
+    return type(exc).__name__
+
+
+def _outcome(response: requests.Response) -> str:
+    """A FHIR OperationOutcome's issue code (a code, never free text with data)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
+        raw = [i.get("code") for i in body.get("issue", []) if isinstance(i, dict)]
+        codes = [c for c in raw if isinstance(c, str) and re.fullmatch(r"[a-z-]{1,40}", c)]
+        if codes:
+            return f" ({', '.join(codes)})"
+    return ""

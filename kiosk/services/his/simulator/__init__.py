@@ -1,0 +1,77 @@
+"""The HIS simulator (vendor-style REST on 127.0.0.1) and its adapter.
+
+`[his] adapter = "simulator"`: with `settings.url` the adapter talks to a
+running simulator (`HisSimulator`); without it, `build()` starts one inside
+the calling process, storing its data in `<state_dir>/his-simulator.sqlite3`
+so bookings survive restarts, and stops it on `close()`. The adapter is the
+generic REST adapter with the simulator's mapping: the demo exercises the
+same code a real vendor configuration does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kiosk.services.his.rest import RestAdapter
+from kiosk.services.his.simulator.server import PASSWORD, USERNAME, HisSimulator
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
+
+__all__ = ["MAPPING", "HisSimulator", "SimulatorAdapter", "build", "mapping"]
+
+MAPPING: dict[str, Any] = {
+    "auth": {"path": "/api/auth/token", "body": {"username": USERNAME, "password": PASSWORD},
+             "token": "access_token"},
+    "find_patient": [
+        {"path": "/api/patients", "params": {"so_cccd": "{id_number}"}, "results": "data"},
+        {"path": "/api/patients", "params": {"so_the_bhyt": "{bhyt_card}"}, "results": "data"},
+    ],
+    "create_patient": {
+        "path": "/api/patients", "id": "data.id",
+        "body": {"ho_ten": "{full_name}", "ngay_sinh": "{date_of_birth}", "gioi_tinh": "{sex}",
+                 "so_cccd": "{id_number}", "so_the_bhyt": "{bhyt_card}",
+                 "dia_chi": "{residence}"},
+    },
+    "create_visit": {
+        "path": "/api/bookings", "id": "data.id",
+        "body": {"benh_nhan_id": "{patient_ref}", "ma_dang_ky": "{registration_id}",
+                 "ma_dich_vu": "{service_code}", "ten_dich_vu": "{service_name}",
+                 "khoa": "{department}", "phong": "{room}", "so_thu_tu": "{queue_number}",
+                 "thoi_gian": "{created_at}", "so_the_bhyt": "{bhyt_card}",
+                 "ket_qua_bhyt": "{insurance_outcome}"},
+    },
+    "catalogue": {"path": "/api/services", "results": "data",
+                  "fields": {"code": "ma", "name": "ten", "room": "phong", "department": "khoa",
+                             "fee": "gia"}},
+}
+
+
+def mapping(url: str, **extra: Any) -> dict[str, Any]:
+    """Generic-REST settings for a simulator at `url` (also a worked example)."""
+    return {"url": url, **MAPPING, **extra}
+
+
+class SimulatorAdapter(RestAdapter):
+    name = "simulator"
+
+    def __init__(self, settings: dict[str, Any], server: HisSimulator | None = None) -> None:
+        super().__init__(settings)
+        self.server = server
+
+    def close(self) -> None:
+        super().close()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def build(config: Config) -> SimulatorAdapter:
+    settings = dict(config.his.settings)
+    server = None
+    if not settings.get("url"):
+        server = HisSimulator(config.state_dir / "his-simulator.sqlite3", services=[
+            {"ma": s.code, "ten": s.name, "khoa": s.department, "phong": s.room, "gia": s.fee}
+            for s in config.services])
+        settings["url"] = server.start()
+    return SimulatorAdapter({**mapping(settings["url"]), **settings}, server)

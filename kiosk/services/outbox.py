@@ -1,0 +1,128 @@
+"""The outbox table: what still has to reach the HIS, and what could not.
+
+Rows are written in the registration's own transaction (see
+`kiosk.services.registration`). The sync daemon is the only consumer (it
+holds a lock file), so picking the next row needs no lease: a crash leaves
+the row pending and it is simply picked again — at-least-once delivery,
+made exactly-once in effect by idempotent HIS writes.
+
+Order per patient: a row is never picked while an older pending row of the
+same patient exists (dead rows do not block).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from kiosk.store import transaction
+
+STATES = ("pending", "done", "dead")
+_COLUMNS = ("id", "registration_id", "kind", "patient_key", "state", "attempts",
+            "next_attempt_at", "last_error", "created_at", "updated_at")
+# Identifiers that might slip into an error text: 9+ digits (CCCD, phone), BHYT numbers.
+_SENSITIVE = re.compile(r"\b\d{9,}\b|\b[A-Z]{2}\d{13}\b")
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    registration_id: str
+    kind: str
+    patient_key: str
+    state: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _COLUMNS if name != "patient_key"}
+
+
+def stamp(moment: dt.datetime) -> str:
+    """The one timestamp format in the outbox (UTC, milliseconds): sorts as text."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def clean_reason(text: str) -> str:
+    """An error text fit for the database and logs: no identifiers, bounded length."""
+    return _SENSITIVE.sub("[redacted]", text)[:300]
+
+
+def _item(row: tuple[Any, ...]) -> OutboxItem:
+    return OutboxItem(*row)
+
+
+_SELECT = f"SELECT {', '.join('o.' + c for c in _COLUMNS)} FROM outbox o"
+
+
+def next_due(db: sqlite_utils.Database, now: dt.datetime) -> OutboxItem | None:
+    row = db.execute(
+        f"{_SELECT} WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND NOT EXISTS ("
+        "SELECT 1 FROM outbox p WHERE p.patient_key = o.patient_key AND p.state = 'pending' "
+        "AND p.id < o.id) ORDER BY o.next_attempt_at, o.id LIMIT 1", [stamp(now)]).fetchone()
+    return _item(row) if row else None
+
+
+def next_attempt_at(db: sqlite_utils.Database) -> dt.datetime | None:
+    row = db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
+                     ).fetchone()
+    return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def complete(db: sqlite_utils.Database, item: OutboxItem, his_ref: str,
+             now: dt.datetime) -> None:
+    with transaction(db):
+        db.execute("UPDATE outbox SET state = 'done', attempts = attempts + 1, "
+                   "last_error = NULL, updated_at = ? WHERE id = ?", [stamp(now), item.id])
+        db.execute("UPDATE registrations SET sync_state = 'synced', his_ref = ?, synced_at = ? "
+                   "WHERE id = ?", [his_ref, stamp(now), item.registration_id])
+
+
+def fail(db: sqlite_utils.Database, item: OutboxItem, reason: str, *, attempts: int,
+         dead: bool, retry_at: dt.datetime, now: dt.datetime) -> None:
+    with transaction(db):
+        db.execute("UPDATE outbox SET state = ?, attempts = ?, last_error = ?, "
+                   "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                   ["dead" if dead else "pending", attempts, clean_reason(reason),
+                    stamp(retry_at), stamp(now), item.id])
+        if dead:
+            db.execute("UPDATE registrations SET sync_state = 'failed' WHERE id = ?",
+                       [item.registration_id])
+
+
+def list_items(db: sqlite_utils.Database, states: tuple[str, ...] = STATES,
+               limit: int = 1000) -> list[OutboxItem]:
+    marks = ", ".join("?" * len(states))
+    rows = db.execute(f"{_SELECT} WHERE o.state IN ({marks}) ORDER BY o.id DESC LIMIT ?",
+                      [*states, limit]).fetchall()
+    return [_item(r) for r in rows]
+
+
+def get(db: sqlite_utils.Database, item_id: int) -> OutboxItem | None:
+    row = db.execute(f"{_SELECT} WHERE o.id = ?", [item_id]).fetchone()
+    return _item(row) if row else None
+
+
+def retry(db: sqlite_utils.Database, item_id: int, now: dt.datetime) -> OutboxItem | None:
+    """Put a dead (or waiting) row back in the queue for an immediate attempt."""
+    with transaction(db):
+        found = get(db, item_id)
+        if found is None or found.state == "done":
+            return found
+        db.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
+                   "updated_at = ? WHERE id = ?", [stamp(now), stamp(now), item_id])
+        db.execute("UPDATE registrations SET sync_state = 'pending' WHERE id = ?",
+                   [found.registration_id])
+    return get(db, item_id)
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    rows = db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
+    return {state: 0 for state in STATES} | {s: int(n) for s, n in rows}

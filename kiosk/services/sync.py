@@ -1,0 +1,342 @@
+"""The sync daemon: outbox → HIS, deferred BHYT re-checks, retention purge.
+
+Delivery is at-least-once (a row is marked done only after the HIS
+answered; a crash in between sends it again) and the adapters' writes are
+idempotent per registration id, so each registration appears once in the
+HIS. Failures:
+
+* `HisUnavailable` (HIS down, overloaded, credentials refused): the whole
+  queue waits (exponential backoff with jitter). The item is charged an
+  attempt only if the HIS delivered something else since the item's last
+  try — a day-long outage dead-letters nothing, a registration the HIS
+  chokes on while others pass does.
+* other transient errors: the item is retried with its own backoff and
+  becomes a dead letter after `max_attempts`, keeping the last reason.
+* permanent errors (4xx: the HIS refuses this data): dead letter at once.
+
+One daemon per kiosk (a lock file next to the database); it resumes from the
+database after any crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import importlib
+import json
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from kiosk.config import Config
+from kiosk.services import outbox
+from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
+from kiosk.services.registration import OUTBOX_HIS_REGISTER
+from kiosk.store import audit
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "retry", "dead", "unavailable", "idle"]
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    max_attempts: int = 8
+    base_delay_s: float = 5.0
+    max_delay_s: float = 900.0
+    unavailable_max_delay_s: float = 300.0
+    idle_poll_s: float = 2.0
+    recheck_every_s: float = 300.0
+    purge_every_s: float = 600.0
+
+    @classmethod
+    def from_config(cls, config: Config) -> SyncSettings:
+        """`[his.settings.sync]` overrides, e.g. `max_attempts = 12`."""
+        given = config.his.settings.get("sync", {})
+        known = {k: type(getattr(cls, k))(v) for k, v in given.items()
+                 if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    unavailable: int = 0
+    rechecked: int = 0
+    purged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "retried": self.retried, "dead": self.dead,
+                "unavailable": self.unavailable, "rechecked": self.rechecked,
+                "purged": self.purged}
+
+
+class SyncBusy(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def daemon_lock(state_dir: Path, *, wait: bool) -> Iterator[None]:
+    """Only one sync daemon per database; the kernel drops the lock when it dies."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / "sync.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise SyncBusy("another sync daemon is running for this database") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def backoff(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """Exponential with "equal jitter": half fixed, half random, so kiosks that lost the
+    HIS together do not all come back in the same second."""
+    delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))
+    return delay / 2 + rng.random() * delay / 2
+
+
+class SyncDaemon:
+    def __init__(self, db: sqlite_utils.Database, config: Config, adapter: HisAdapter, *,
+                 settings: SyncSettings | None = None,
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 rng: random.Random | None = None, bhxh_client: Any = None,
+                 recheck: bool = True, purge: bool = True) -> None:
+        self.db = db
+        self.config = config
+        self.adapter = adapter
+        self.settings = settings or SyncSettings.from_config(config)
+        self.now = now
+        self.rng = rng or random.Random()
+        self.bhxh_client = bhxh_client
+        self.recheck_enabled = recheck
+        self.purge_enabled = purge
+        self.last_success: dt.datetime | None = None
+        self.unavailable_streak = 0
+        self.paused_until: dt.datetime | None = None
+        self._next_recheck: dt.datetime | None = None
+        self._next_purge: dt.datetime | None = None
+
+    # -- one delivery ---------------------------------------------------------------
+    def deliver_one(self) -> Outcome:
+        now = self.now()
+        if self.paused_until is not None and now < self.paused_until:
+            return "idle"
+        item = outbox.next_due(self.db, now)
+        if item is None:
+            return "idle"
+        try:
+            ref = self._send(item)
+        except HisUnavailable as exc:
+            return self._unavailable(item, exc, now)
+        except HisError as exc:
+            return self._failed(item, str(exc), permanent=not exc.transient, now=now)
+        except Exception as exc:  # an adapter bug must not stop the queue for good
+            log.exception("HIS adapter failed unexpectedly on outbox item %s", item.id)
+            return self._failed(item, f"adapter error {type(exc).__name__}", permanent=False,
+                                now=now)
+        done = self.now()
+        outbox.complete(self.db, item, ref, done)
+        self.last_success = done
+        self.unavailable_streak = 0
+        return "sent"
+
+    def _send(self, item: outbox.OutboxItem) -> str:
+        if item.kind != OUTBOX_HIS_REGISTER:
+            raise HisError(f"unknown outbox kind {item.kind!r}", transient=False)
+        row = self._registration(item.registration_id)
+        if row is None:
+            raise HisError("registration missing", transient=False)
+        if row["purged_at"] is not None:
+            raise HisError("personal data already purged", transient=False)
+        patient_ref = self.adapter.find_or_create_patient(his_patient(row))
+        return self.adapter.create_visit(patient_ref, his_visit(row, self.config))
+
+    def _unavailable(self, item: outbox.OutboxItem, exc: HisUnavailable,
+                     now: dt.datetime) -> Outcome:
+        self.unavailable_streak += 1
+        delay = backoff(self.unavailable_streak, self.settings.base_delay_s,
+                        self.settings.unavailable_max_delay_s, self.rng)
+        retry_at = now + dt.timedelta(seconds=delay)
+        self.paused_until = retry_at
+        last_try = dt.datetime.fromisoformat(item.updated_at)
+        charged = self.last_success is not None and self.last_success > last_try
+        attempts = item.attempts + (1 if charged else 0)
+        dead = attempts >= self.settings.max_attempts
+        outbox.fail(self.db, item, str(exc), attempts=attempts, dead=dead, retry_at=retry_at,
+                    now=now)
+        if self.unavailable_streak in (1, 5) or self.unavailable_streak % 50 == 0:
+            log.warning("HIS unavailable (%s); waiting %.0f s", outbox.clean_reason(str(exc)),
+                        delay)
+            audit(self.db, self.config.kiosk_id, "his.unavailable", outbox.clean_reason(str(exc)))
+        return "dead" if dead else "unavailable"
+
+    def _failed(self, item: outbox.OutboxItem, reason: str, *, permanent: bool,
+                now: dt.datetime) -> Outcome:
+        attempts = item.attempts + 1
+        dead = permanent or attempts >= self.settings.max_attempts
+        delay = backoff(attempts, self.settings.base_delay_s, self.settings.max_delay_s,
+                        self.rng)
+        outbox.fail(self.db, item, reason, attempts=attempts, dead=dead,
+                    retry_at=now + dt.timedelta(seconds=delay), now=now)
+        if dead:
+            log.error("outbox item %s is a dead letter after %d attempt(s): %s", item.id,
+                      attempts, outbox.clean_reason(reason))
+            audit(self.db, self.config.kiosk_id, "his.dead_letter",
+                  f"{item.id} {outbox.clean_reason(reason)}")
+            return "dead"
+        return "retry"
+
+    def _registration(self, reg_id: str) -> dict[str, Any] | None:
+        cursor = self.db.execute("SELECT * FROM registrations WHERE id = ?", [reg_id])
+        row = cursor.fetchone()
+        return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
+
+    # -- passes ---------------------------------------------------------------------
+    def drain(self, limit: int | None = None, report: Report | None = None) -> Report:
+        """Deliver everything due now (stops early while the HIS is unavailable)."""
+        report = report or Report()
+        count = 0
+        while limit is None or count < limit:
+            outcome = self.deliver_one()
+            if outcome == "idle":
+                break
+            count += 1
+            if outcome == "sent":
+                report.sent += 1
+            elif outcome == "retry":
+                report.retried += 1
+            elif outcome == "dead":
+                report.dead += 1
+            else:
+                report.unavailable += 1
+        return report
+
+    def tick(self, report: Report | None = None) -> Report:
+        """One loop iteration: re-checks when due, drain, purge when due."""
+        report = report or Report()
+        now = self.now()
+        if self.recheck_enabled and (self._next_recheck is None or now >= self._next_recheck):
+            self._next_recheck = now + dt.timedelta(seconds=self.settings.recheck_every_s)
+            report.rechecked += self._recheck(report)
+        self.drain(report=report)
+        if self.purge_enabled and (self._next_purge is None or now >= self._next_purge):
+            self._next_purge = now + dt.timedelta(seconds=self.settings.purge_every_s)
+            report.purged += self._purge(report)
+        return report
+
+    def sleep_s(self) -> float:
+        """How long the loop may sleep before something is due."""
+        now = self.now()
+        wake = [now + dt.timedelta(seconds=self.settings.idle_poll_s)]
+        if self.paused_until is not None and self.paused_until > now:
+            wake = [self.paused_until]
+        else:
+            due = outbox.next_attempt_at(self.db)
+            if due is not None:
+                wake.append(max(due, now))
+        return max(0.0, (min(wake) - now).total_seconds())
+
+    def run(self, stop: threading.Event, *, sleep: Callable[[float], Any] | None = None) -> None:
+        """Until `stop` is set: tick, sleep until the next due item (or idle poll)."""
+        wait = sleep or stop.wait
+        _sdnotify("notify_ready")
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # a locked/corrupt database moment: log, keep the daemon up
+                log.exception("sync pass failed")
+            _sdnotify("notify_watchdog")
+            wait(self.sleep_s())
+
+    def _recheck(self, report: Report) -> int:
+        try:
+            from kiosk.services.bhxh.recheck import recheck_pending
+
+            return recheck_pending(self.db, self.config, self.bhxh_client, limit=50)
+        except Exception as exc:
+            log.warning("BHYT re-check pass failed: %s", type(exc).__name__)
+            report.errors.append(f"recheck: {type(exc).__name__}")
+            return 0
+
+    def _purge(self, report: Report) -> int:
+        try:
+            from kiosk.store.retention import purge
+
+            return purge(self.db, self.config, now=self.now()).purged
+        except Exception as exc:
+            log.warning("retention purge failed: %s", type(exc).__name__)
+            report.errors.append(f"purge: {type(exc).__name__}")
+            return 0
+
+
+def _sdnotify(name: str) -> None:
+    """systemd readiness/watchdog, when `kiosk.ops.sdnotify` is present."""
+    try:
+        module = importlib.import_module("kiosk.ops.sdnotify")
+    except ImportError:
+        return
+    func = getattr(module, name, None)
+    if callable(func):
+        try:
+            func()
+        except Exception as exc:  # never let supervision plumbing stop the sync
+            log.debug("sd_notify %s failed: %s", name, exc)
+
+
+# -- registration row → HIS values ------------------------------------------------------
+def _birth(text: str | None) -> dt.date | int | None:
+    if not text:
+        return None
+    if len(text) == 4 and text.isdigit():
+        return int(text)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _date(text: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def his_patient(row: dict[str, Any]) -> HisPatient:
+    insurance = json.loads(row["insurance_json"]) if row.get("insurance_json") else {}
+    card = insurance.get("card") or {}
+    return HisPatient(
+        id_number=row["id_number"], full_name=row["full_name"] or "",
+        date_of_birth=_birth(row["date_of_birth"]), sex=row["sex"],
+        residence=row["residence"], bhyt_card=row["bhyt_card"],
+        bhyt_valid_from=_date(card.get("new_valid_from") or card.get("valid_from")),
+        bhyt_valid_to=_date(card.get("new_valid_to") or card.get("valid_to")),
+        bhyt_facility=card.get("registered_facility"),
+    )
+
+
+def his_visit(row: dict[str, Any], config: Config) -> HisVisit:
+    service = config.service(row["service_code"])
+    return HisVisit(
+        registration_id=row["id"], service_code=row["service_code"],
+        service_name=service.name if service else row["service_code"],
+        department=row["department"], room=service.room if service else "",
+        queue_number=row["queue_number"],
+        created_at=dt.datetime.fromisoformat(row["created_at"]).astimezone(
+            ZoneInfo(config.facility.timezone)),
+        insurance_outcome=row["insurance_outcome"], bhyt_card=row["bhyt_card"],
+    )

@@ -1,0 +1,40 @@
+"""HIS test servers, a FHIR validator on fhir.resources, and config files for
+`kiosk` subprocesses pointed at them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from kiosk.config.loader import demo_config_text
+
+
+def fhir_validate(resource: dict[str, Any]) -> None:
+    """Raises unless `resource` is a valid R4 resource of its type."""
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, bool) else \
+        str(value).lower()
+
+
+def write_config(directory: Path, adapter: str, settings: dict[str, Any],
+                 sync: dict[str, Any] | None = None, extra: str = "") -> Path:
+    """The demo configuration with `[his]` replaced, state under `directory/state`."""
+    text = demo_config_text()
+    his = [f'[his]\nadapter = "{adapter}"\n', "[his.settings]\n"]
+    his += [f"{k} = {_toml_value(v)}\n" for k, v in settings.items()]
+    if sync:
+        his.append("[his.settings.sync]\n")
+        his += [f"{k} = {_toml_value(v)}\n" for k, v in sync.items()]
+    text = text.replace('[his]\nadapter = "simulator"\n', "".join(his) + "\n")
+    text = text.replace('state_dir = "demo-output/state"',
+                        f'state_dir = "{directory / "state"}"')
+    text = text.replace('target = "demo-output/tickets"', f'target = "{directory / "tickets"}"')
+    path = directory / "kiosk.toml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
