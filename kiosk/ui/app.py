@@ -35,6 +35,7 @@ from kiosk.journey import events as ev
 from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
+from kiosk.ops import sdnotify
 from kiosk.ui.context import Ctx
 from kiosk.ui.devices import DeviceSource, PreviewSource
 from kiosk.ui.hardening import Blanking, OpeningHours
@@ -143,7 +144,6 @@ class KioskApp(App):
         self.use_kivy_settings = False
         self._prompt_key: str | None = None
         self._notice: object = None
-        self._watchdog: Any = None
         self.blanking = Blanking(OpeningHours.parse(options.opening_hours))
         self._zone = ZoneInfo(options.timezone)
         self._last_touch = clock()
@@ -257,11 +257,11 @@ class KioskApp(App):
         self.runner.dispatch(ev.Tick())
         Clock.schedule_interval(lambda _dt: self.runner.dispatch(ev.Tick()), self.options.tick_s)
         Clock.schedule_interval(self._check_blanking, 30)
-        self._watchdog = _load_watchdog()
-        if self._watchdog is not None:
-            _call(self._watchdog, "ready")
-            Clock.schedule_interval(lambda _dt: _call(self._watchdog, "ping"),
-                                    self.options.watchdog_s)
+        # The watchdog is pinged from the UI loop itself: a frozen loop stops the pings
+        # and systemd restarts the kiosk (WatchdogSec in kiosk-ui.service).
+        sdnotify.notify_ready()
+        interval = sdnotify.watchdog_interval() or self.options.watchdog_s
+        Clock.schedule_interval(lambda _dt: sdnotify.notify_watchdog(), interval)
         if self.on_started is not None:
             Clock.schedule_once(self._call_started, 0)
 
@@ -476,34 +476,6 @@ def _stop_on_signals(app: KioskApp) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-
-
-def _load_watchdog() -> Any:
-    """kiosk.ops.sdnotify (issue 9) if it exists; the kiosk runs without it."""
-    try:
-        from kiosk.ops import sdnotify  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return sdnotify
-
-
-def _call(module: Any, what: str) -> None:
-    """Tolerate either API shape: ready()/watchdog() functions or notify("…=1")."""
-    try:
-        if what == "ready":
-            fn = getattr(module, "ready", None)
-            if fn is not None:
-                fn()
-            elif hasattr(module, "notify"):
-                module.notify("READY=1")
-        else:
-            fn = getattr(module, "watchdog", None) or getattr(module, "ping", None)
-            if fn is not None:
-                fn()
-            elif hasattr(module, "notify"):
-                module.notify("WATCHDOG=1")
-    except Exception:  # the watchdog must never take the UI down
-        log.exception("sd_notify failed")
 
 
 def sounds_dir() -> Path:
