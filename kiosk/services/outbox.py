@@ -71,8 +71,12 @@ def next_due(db: sqlite_utils.Database, now: dt.datetime) -> OutboxItem | None:
 
 
 def next_attempt_at(db: sqlite_utils.Database) -> dt.datetime | None:
-    row = db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
-                     ).fetchone()
+    """When the next row may be picked (rows waiting behind their patient's older row
+    do not count: they follow it)."""
+    row = db.execute(
+        "SELECT min(o.next_attempt_at) FROM outbox o WHERE o.state = 'pending' AND NOT EXISTS "
+        "(SELECT 1 FROM outbox p WHERE p.patient_key = o.patient_key AND p.state = 'pending' "
+        "AND p.id < o.id)").fetchone()
     return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
 
 

@@ -8,8 +8,10 @@ idempotent writes necessary).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -78,6 +80,7 @@ class LoopbackServer:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -89,8 +92,8 @@ class LoopbackServer:
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=f"{self.name}-http",
-                                        daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                                        name=f"{self.name}-http", daemon=True)
         self._thread.start()
         return self.url
 
@@ -99,6 +102,12 @@ class LoopbackServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        # Kept-alive connections would go on being served: a down HIS answers nothing.
+        with self._lock:
+            open_now, self._connections = list(self._connections), set()
+        for conn in open_now:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def pause(self) -> None:
         """Stop listening: clients get "connection refused" (the HIS is down)."""
@@ -127,6 +136,20 @@ class LoopbackServer:
 def _handler(owner: LoopbackServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out as two writes; without NODELAY, Nagle + delayed ACK
+            # add ~40 ms to every kept-alive request.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with owner._lock:
+                owner._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with owner._lock:
+                owner._connections.discard(self.connection)
+            with contextlib.suppress(OSError):
+                super().finish()
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s %s", owner.name, format % args)

@@ -1,0 +1,261 @@
+"""The sync daemon against real HTTP HIS servers on loopback: drain, a day-long outage
+on a simulated clock, 4xx/5xx/garbage/slow answers, dead letters, per-patient order."""
+
+import dataclasses
+import datetime as dt
+import random
+from collections import Counter
+
+import pytest
+
+from kiosk.services import outbox
+from kiosk.services.his.fhir import FhirAdapter
+from kiosk.services.his.fhir.server import FhirTestServer
+from kiosk.services.his.simulator import HisSimulator, SimulatorAdapter, mapping
+from kiosk.services.registration import RegistrationService
+from kiosk.services.sync import SyncDaemon, SyncSettings, backoff, his_patient
+from kiosk.store import connect
+from tests.e2e.his_helpers import fhir_validate
+from tests.unit.registration.helpers import NOW, insured, make_config, not_checked, patient
+
+pytestmark = pytest.mark.e2e
+REG_SYSTEM = "urn:vn-kiosk:registration-id"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    config = make_config(tmp_path / "state")
+    db = connect(config.database_path)
+    clock = Clock()
+    return config, db, clock, RegistrationService(db, config, now=clock)
+
+
+@pytest.fixture
+def fhir():
+    server = FhirTestServer(validator=fhir_validate)
+    server.start()
+    adapter = FhirAdapter({"url": server.url, "timeout_s": 1.0})
+    yield server, adapter
+    adapter.close()
+    server.stop()
+
+
+def until_due(kiosk):
+    """Move the clock to the next outbox item's retry time; return the wait."""
+    due = outbox.next_attempt_at(kiosk[1])
+    wait = max(0.0, (due - kiosk[2]()).total_seconds()) if due else 0.0
+    kiosk[2].advance(wait)
+    return wait
+
+
+def daemon(kiosk, adapter, **settings):
+    config, db, clock, _ = kiosk
+    return SyncDaemon(db, config, adapter, now=clock, rng=random.Random(7), recheck=False,
+                      purge=False, settings=SyncSettings(**settings))
+
+
+def encounters_per_registration(server):
+    return Counter(i["value"] for e in server.resources("Encounter") for i in e["identifier"]
+                   if i["system"] == REG_SYSTEM)
+
+
+def register(kiosk, n, insurance=None, **kw):
+    return kiosk[3].register(patient(n, **kw), insurance or insured(), "KB-NOI", f"key-{n}")
+
+
+def test_drains_each_registration_once(kiosk, fhir):
+    server, adapter = fhir
+    regs = [register(kiosk, n) for n in range(1, 6)]
+    register(kiosk, 1)  # a retried effect: same key, nothing new
+    kiosk[3].register(patient(1), insured(), "KB-MAT", "key-1-mat")  # same patient again
+    report = daemon(kiosk, adapter).drain()
+    assert report.sent == 6 and report.dead == 0
+    counts = encounters_per_registration(server)
+    assert set(counts) == {r.id for r in regs} | {kiosk[3].find_by_key("key-1-mat").id}
+    assert set(counts.values()) == {1}
+    assert len(server.resources("Patient")) == 5  # patient 1 found again by CCCD
+    db = kiosk[1]
+    assert db.execute("SELECT count(*) FROM registrations WHERE sync_state = 'synced' "
+                      "AND his_ref IS NOT NULL").fetchone()[0] == 6
+    assert outbox.counts(db) == {"pending": 0, "done": 6, "dead": 0}
+    assert daemon(kiosk, adapter).drain().sent == 0  # nothing sent twice
+
+
+def test_his_down_for_a_simulated_day_then_drains(kiosk, fhir):
+    server, adapter = fhir
+    register(kiosk, 0)
+    sync = daemon(kiosk, adapter)
+    assert sync.drain().sent == 1  # the HIS worked this morning
+    server.pause()
+    clock = kiosk[2]
+    start, registered, ticks = clock.t, 0, 0
+    while clock.t - start < dt.timedelta(days=1):
+        if registered < 300 and ticks % 2 == 0:
+            registered += 1
+            register(kiosk, registered)
+        sync.tick()
+        ticks += 1
+        clock.advance(min(sync.sleep_s(), 600) or 1)
+    db = kiosk[1]
+    assert outbox.counts(db)["dead"] == 0  # an outage is nobody's fault
+    assert db.execute("SELECT max(attempts) FROM outbox WHERE state = 'pending'"
+                      ).fetchone()[0] <= 1
+    # the backoff held the queue: a few hundred connection attempts, not thousands
+    assert ticks < 1200, ticks
+    last_error = db.execute("SELECT last_error FROM outbox WHERE state = 'pending' AND "
+                            "last_error IS NOT NULL").fetchone()[0]
+    assert "cannot connect" in last_error
+    server.resume()
+    clock.advance(sync.sleep_s())
+    report = sync.tick()
+    assert report.sent == registered and outbox.counts(db)["pending"] == 0
+    assert set(encounters_per_registration(server).values()) == {1}
+
+
+def test_server_errors_retry_with_backoff_then_dead_letter(kiosk, fhir):
+    server, adapter = fhir
+    reg = register(kiosk, 1)
+    sync = daemon(kiosk, adapter, max_attempts=4, base_delay_s=10)
+    server.set_faults(mode="status", status=500)
+    waits = []
+    for _ in range(4):
+        assert sync.drain().sent == 0
+        waits.append(until_due(kiosk))
+    item = outbox.list_items(kiosk[1])[0]
+    assert (item.state, item.attempts) == ("dead", 4)
+    assert "HTTP 500" in item.last_error
+    assert 5 <= waits[0] <= 10 and 10 <= waits[1] <= 20 and 20 <= waits[2] <= 40
+    assert kiosk[1].execute("SELECT sync_state FROM registrations").fetchone()[0] == "failed"
+    # staff fix the HIS and retry: delivered once
+    server.set_faults()
+    outbox.retry(kiosk[1], item.id, kiosk[2]())
+    assert sync.drain().sent == 1
+    assert encounters_per_registration(server) == {reg.id: 1}
+
+
+def test_garbage_answers_are_retried(kiosk, fhir):
+    server, adapter = fhir
+    register(kiosk, 1)
+    sync = daemon(kiosk, adapter)
+    server.set_faults(mode="garbage", count=2)
+    assert sync.drain().retried == 1
+    until_due(kiosk)
+    assert sync.drain().retried == 1
+    until_due(kiosk)
+    assert sync.drain().sent == 1
+    assert outbox.list_items(kiosk[1])[0].attempts == 3
+
+
+def test_refused_data_is_a_dead_letter_at_once(kiosk, fhir):
+    _, adapter = fhir
+    # nothing to identify them by
+    register(kiosk, 1, insurance=not_checked(None), id_number=None, bhyt_card=None)
+    register(kiosk, 2)
+    report = daemon(kiosk, adapter).drain()
+    assert (report.dead, report.sent) == (1, 1)
+    dead = outbox.list_items(kiosk[1], ("dead",))[0]
+    assert dead.attempts == 1 and "neither a CCCD nor a BHYT" in dead.last_error
+
+
+def test_slow_his_within_timeout_is_fine_beyond_it_nothing_doubles(kiosk, fhir):
+    server, adapter = fhir
+    register(kiosk, 1)
+    register(kiosk, 2)
+    sync = daemon(kiosk, adapter)
+    server.set_faults(mode="slow", delay_s=0.3)
+    assert sync.drain().sent == 2
+    register(kiosk, 3)
+    server.set_faults(mode="slow", delay_s=1.5, count=3)  # the HIS finishes, we gave up
+    assert sync.drain().unavailable == 1
+    server.set_faults()
+    kiosk[2].advance(sync.sleep_s())
+    assert sync.drain().sent == 1
+    assert set(encounters_per_registration(server).values()) == {1}
+    assert len(encounters_per_registration(server)) == 3
+
+
+def test_order_is_kept_per_patient(kiosk, tmp_path):
+    server = HisSimulator(tmp_path / "his.sqlite3")
+    server.start()
+    adapter = SimulatorAdapter(mapping(server.url, timeout_s=1.0))
+    try:
+        first = kiosk[3].register(patient(1), insured(), "KB-NOI", "a")
+        other = register(kiosk, 2)
+        second = kiosk[3].register(patient(1), insured(), "KB-MAT", "b")
+        sync = daemon(kiosk, adapter)
+        server.set_faults(mode="status", status=500, count=1, paths=("/api/bookings",))
+        report = sync.drain()
+        # patient 1's first visit failed: their second waits, the other patient goes on
+        assert (report.retried, report.sent) == (1, 1)
+        assert [b["ma_dang_ky"] for b in server.bookings()] == [other.id]
+        until_due(kiosk)
+        assert sync.drain().sent == 2
+        assert [b["ma_dang_ky"] for b in server.bookings()] == [other.id, first.id, second.id]
+    finally:
+        adapter.close()
+        server.stop()
+
+
+def test_unavailable_only_for_one_item_becomes_a_dead_letter(kiosk, fhir):
+    """An item the HIS always times out on, while others pass, does not block forever."""
+    _, adapter = fhir
+    bad = register(kiosk, 1)
+    sync = daemon(kiosk, adapter, max_attempts=3)
+
+    class Picky:
+        name = "picky"
+
+        def find_or_create_patient(self, p):
+            if p.id_number == "001168000001":
+                from kiosk.services.his.base import HisUnavailable
+                raise HisUnavailable("POST /Patient: no answer within 1 s")
+            return adapter.find_or_create_patient(p)
+
+        def create_visit(self, ref, v):
+            return adapter.create_visit(ref, v)
+
+    sync.adapter = Picky()
+    for n in range(2, 12):
+        register(kiosk, n)
+        sync.drain()
+        kiosk[2].advance(sync.sleep_s())
+    item = next(i for i in outbox.list_items(kiosk[1]) if i.registration_id == bad.id)
+    assert item.state == "dead" and "no answer" in item.last_error
+    assert outbox.counts(kiosk[1])["done"] == 10
+
+
+def test_his_values_from_the_stored_row(kiosk):
+    reg = kiosk[3].register(patient(1), not_checked("GD4790100000001"), "KB-NOI", "k")
+    cursor = kiosk[1].execute("SELECT * FROM registrations WHERE id = ?", [reg.id])
+    row = dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
+    p = his_patient(row)
+    assert p.full_name == "Nguyễn Thị Minh Khai" and p.date_of_birth == dt.date(1968, 3, 14)
+    assert p.bhyt_card == "GD4790100000001"
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 20])
+def test_backoff_is_exponential_with_jitter(attempt):
+    rng = random.Random(3)
+    values = [backoff(attempt, 5, 900, rng) for _ in range(200)]
+    full = min(900, 5 * 2 ** (attempt - 1))
+    assert all(full / 2 <= v <= full for v in values)
+    assert len({round(v, 3) for v in values}) > 100  # really jittered
+
+
+def test_settings_from_config(tmp_path):
+    config = make_config(tmp_path)
+    config = dataclasses.replace(config, his=dataclasses.replace(
+        config.his, settings={"sync": {"max_attempts": 3, "base_delay_s": 1}}))
+    s = SyncSettings.from_config(config)
+    assert (s.max_attempts, s.base_delay_s, s.max_delay_s) == (3, 1.0, 900.0)
