@@ -208,6 +208,10 @@ class BhxhClient:
             raise GatewayUnavailable(f"gateway result {code}")
         return data
 
+    def verify_credentials(self, budget_s: float = 5.0) -> None:
+        """Take a token now (self-test). Raises GatewayAuthError / GatewayUnavailable."""
+        self._current_token(self.clock() + budget_s)
+
     def _current_token(self, deadline: float) -> TokenGrant:
         with self._token_lock:
             now = self.clock()

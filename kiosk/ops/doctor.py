@@ -1,0 +1,284 @@
+"""`kiosk doctor`: a technician's self-test of every device and server the kiosk needs.
+
+Each check returns pass / warn / fail with a detail and a fix hint in Vietnamese
+and English. Checks never raise: a broken driver is itself a finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from kiosk.config import Config
+
+Status = Literal["pass", "warn", "fail"]
+PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    hint_vi: str = ""
+    hint_en: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, "pass", detail)
+
+
+def check_pcscd(config: Config) -> Check:
+    if config.devices.reader == "virtual":
+        return _ok("pcscd", "virtual reader configured (demo)")
+    if PCSCD_SOCKET.exists():
+        return _ok("pcscd", f"listening on {PCSCD_SOCKET}")
+    return Check("pcscd", "fail", "pcscd is not running",
+                 "Dịch vụ đầu đọc thẻ (pcscd) chưa chạy: "
+                 "chạy 'systemctl enable --now pcscd.socket'.",
+                 "The card service (pcscd) is not running: run "
+                 "'systemctl enable --now pcscd.socket'.")
+
+
+def check_reader(config: Config) -> Check:
+    if config.devices.reader == "virtual":
+        return _ok("reader", "virtual reader (demo)")
+    hint = ("Cắm đầu đọc thẻ vào cổng USB; nếu là ACR122U, kiểm tra đã chặn driver pn533_usb.",
+            "Plug the card reader into USB; for an ACR122U check that pn533_usb is blacklisted.")
+    try:
+        from drivers.emrtd.errors import EmrtdError
+        from drivers.pcsc import list_readers
+
+        readers = list_readers()
+    except EmrtdError as exc:
+        return Check("reader", "fail", str(exc), *hint)
+    except Exception as exc:  # pyscard missing or broken
+        return Check("reader", "fail", f"{type(exc).__name__}: {exc}", *hint)
+    wanted = config.devices.reader
+    if wanted not in ("auto", "") and not wanted.startswith("nfc:"):
+        readers = [r for r in readers if r.name.startswith(wanted)]
+    if not readers:
+        return Check("reader", "fail", f"no reader matching {wanted!r}", *hint)
+    with_card = [r for r in readers if r.card_present]
+    names = ", ".join(r.name for r in readers)
+    if not with_card:
+        return Check("reader", "warn", f"{names}: no card on the reader to test with",
+                     "Đặt một thẻ Căn cước lên đầu đọc rồi chạy lại để thử đọc thẻ.",
+                     "Place a citizen ID card on the reader and run again to test a read.")
+    atr = with_card[0].atr.hex() if with_card[0].atr else "?"
+    return _ok("reader", f"{names}: card present (ATR {atr})")
+
+
+def check_camera(config: Config, seconds: float = 1.5) -> Check:
+    spec = config.devices.camera
+    if spec == "virtual":
+        return _ok("camera", "virtual camera (demo)")
+    hint = ("Kiểm tra cáp camera; dùng đường dẫn /dev/v4l/by-id/… trong devices.camera.",
+            "Check the camera cable; use a /dev/v4l/by-id/… path in devices.camera.")
+    try:
+        from drivers.camera import open_source
+
+        source = open_source(spec, config.devices.camera_width, config.devices.camera_height,
+                             config.devices.camera_fps)
+        source.open()
+    except Exception as exc:
+        return Check("camera", "fail", f"cannot open {spec!r}: {exc}", *hint)
+    frames, started = 0, time.monotonic()
+    try:
+        while time.monotonic() - started < seconds:
+            if source.read() is not None:
+                frames += 1
+    except Exception as exc:
+        return Check("camera", "fail", f"read failed: {exc}", *hint)
+    finally:
+        source.close()
+    fps = frames / max(time.monotonic() - started, 1e-6)
+    if frames == 0:
+        return Check("camera", "fail", "no frames", *hint)
+    if fps < 5:
+        return Check("camera", "warn", f"{fps:.1f} frames/s (QR reading needs ≥ 5)", *hint)
+    return _ok("camera", f"{fps:.1f} frames/s")
+
+
+def check_printer(config: Config) -> Check:
+    kind, target = config.printer.kind, config.printer.target
+    if kind == "none":
+        return Check("printer", "warn", "no printer configured",
+                     "Chưa cấu hình máy in: bệnh nhân sẽ phải nhớ số thứ tự.",
+                     "No printer configured: patients must remember their number.")
+    if kind == "file":
+        directory = Path(target or config.state_dir / "tickets")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe = directory / ".doctor-probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            return Check("printer", "fail", f"cannot write tickets to {directory}: {exc}",
+                         f"Cấp quyền ghi thư mục {directory} cho người dùng kiosk.",
+                         f"Give the kiosk user write access to {directory}.")
+        return _ok("printer", f"file printer writing to {directory}")
+    try:
+        from drivers.printer import EscposPrinter
+
+        status = EscposPrinter.open(kind, target, paper_mm=config.printer.paper_mm).status()
+    except Exception as exc:
+        return Check("printer", "fail", f"{kind} printer {target!r}: {exc}",
+                     "Bật máy in, kiểm tra cáp và nắp máy in.",
+                     "Switch the printer on, check its cable and cover.")
+    if status.paper == "out":
+        return Check("printer", "fail", "paper out", "Thay cuộn giấy in.",
+                     "Replace the paper roll.")
+    if status.online is False:
+        return Check("printer", "fail", "printer offline (cover open or error)",
+                     "Đóng nắp máy in và tắt/bật lại.", "Close the cover and power-cycle it.")
+    if status.paper == "low":
+        return Check("printer", "warn", "paper low", "Chuẩn bị cuộn giấy mới.",
+                     "Have a new paper roll ready.")
+    return _ok("printer", f"{kind} printer online")
+
+
+def check_bhxh(config: Config) -> Check:
+    if config.bhxh.url == "simulator":
+        return Check("bhxh", "warn", "BHXH gateway simulator configured (demo only)",
+                     "Đặt bhxh.url thành cổng giám định BHXH thật khi triển khai.",
+                     "Set bhxh.url to the real BHXH gateway before going live.")
+    try:
+        from kiosk.services.bhxh.client import BhxhClient
+        from kiosk.services.bhxh.errors import GatewayConfigError
+
+        client = BhxhClient.from_config(config.bhxh)
+        try:
+            client.verify_credentials(budget_s=min(config.bhxh.budget_s, 8.0))
+        finally:
+            client.close()
+    except GatewayConfigError as exc:
+        return Check("bhxh", "fail", str(exc),
+                     "Kiểm tra tài khoản và mật khẩu cơ sở "
+                     "(bhxh.username, mật khẩu trong tệp bí mật).",
+                     "Check the facility account and password (bhxh.username, secrets file).")
+    except Exception as exc:
+        return Check("bhxh", "fail", f"gateway unreachable: {exc}",
+                     "Kiểm tra mạng và tường lửa tới cổng BHXH; bệnh nhân vẫn đăng ký được.",
+                     "Check the network/firewall to the BHXH gateway; patients can still register.")
+    return _ok("bhxh", "token issued for the facility account")
+
+
+def check_his(config: Config) -> Check:
+    try:
+        from kiosk.services.his import build_adapter
+
+        adapter = build_adapter(config)
+        services = adapter.catalogue()
+    except Exception as exc:
+        return Check("his", "fail", f"{config.his.adapter}: {type(exc).__name__}: {exc}",
+                     "Kiểm tra địa chỉ và tài khoản HIS trong [his]; "
+                     "đăng ký vẫn được lưu và gửi sau.",
+                     "Check the HIS address and account in [his]; registrations queue until it "
+                     "answers.")
+    return _ok("his", f"{config.his.adapter}: answered ({len(services)} services)")
+
+
+def _ntp_synchronized(run: Callable[..., Any] = subprocess.run) -> bool | None:
+    if Path("/run/systemd/timesync/synchronized").exists():
+        return True
+    if shutil.which("timedatectl") is None:
+        return None
+    try:
+        out = run(["timedatectl", "show", "--property=NTPSynchronized", "--value"],
+                  capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    value = out.stdout.strip()
+    return {"yes": True, "no": False}.get(value)
+
+
+def check_clock(config: Config) -> Check:
+    synced = _ntp_synchronized()
+    now = dt.datetime.now(dt.UTC)
+    if now.year < 2025:
+        return Check("clock", "fail", f"clock says {now:%Y-%m-%d}",
+                     "Đồng hồ máy sai: bật đồng bộ giờ (timedatectl set-ntp true).",
+                     "The clock is wrong: enable time sync (timedatectl set-ntp true).")
+    if synced is True:
+        return _ok("clock", "synchronised (NTP)")
+    return Check("clock", "warn", "time synchronisation not confirmed",
+                 "Bật đồng bộ giờ: chứng chỉ TLS và ngày hiệu lực thẻ BHYT cần giờ đúng.",
+                 "Enable time sync: TLS certificates and BHYT validity dates need a correct clock.")
+
+
+def check_disk(config: Config) -> Check:
+    path = config.state_dir if config.state_dir.exists() else config.state_dir.parent
+    while not path.exists():
+        path = path.parent
+    free = shutil.disk_usage(path).free
+    detail = f"{free / 2**30:.1f} GiB free under {path}"
+    if free < 200 * 2**20:
+        return Check("disk", "fail", detail, "Ổ đĩa gần đầy: xóa bớt tệp nhật ký cũ.",
+                     "The disk is nearly full: remove old logs.")
+    if free < 2**30:
+        return Check("disk", "warn", detail, "Ổ đĩa còn ít chỗ trống.", "Disk space is low.")
+    return _ok("disk", detail)
+
+
+def check_outbox(config: Config) -> Check:
+    db_path = config.database_path
+    if not db_path.exists():
+        return _ok("outbox", "no registrations yet")
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            pending, oldest = conn.execute(
+                "SELECT count(*), min(created_at) FROM outbox WHERE state = 'pending'").fetchone()
+            dead = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return Check("outbox", "fail", f"database unreadable: {exc}",
+                     "Cơ sở dữ liệu lỗi: liên hệ bộ phận CNTT.", "Database error: call IT.")
+    age_h = 0.0
+    if oldest:
+        age_h = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(oldest)).total_seconds() / 3600
+    detail = f"{pending} waiting (oldest {age_h:.1f} h), {dead} dead letters"
+    if dead or age_h > 4:
+        return Check("outbox", "warn", detail,
+                     "Có đăng ký chưa gửi được sang HIS: xem 'kiosk outbox list'.",
+                     "Some registrations have not reached the HIS: see 'kiosk outbox list'.")
+    return _ok("outbox", detail)
+
+
+CHECKS: list[Callable[[Config], Check]] = [
+    check_pcscd, check_reader, check_camera, check_printer, check_bhxh, check_his, check_clock,
+    check_disk, check_outbox,
+]
+# What an update's health check insists on (devices may legitimately be unplugged).
+CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}
+
+
+def run_checks(config: Config, only: set[str] | None = None) -> list[Check]:
+    results = []
+    for check in CHECKS:
+        name = check.__name__.removeprefix("check_")
+        if only is not None and name not in only:
+            continue
+        try:
+            results.append(check(config))
+        except Exception as exc:  # a check's own bug is reported, not raised
+            results.append(Check(name, "fail", f"check crashed: {type(exc).__name__}: {exc}"))
+    return results
+
+
+def report_json(results: list[Check]) -> dict[str, Any]:
+    return {"checks": [r.to_json() for r in results],
+            "ok": all(r.status != "fail" for r in results)}
