@@ -83,7 +83,7 @@ class FilePrinter:
             image.save(path)
         except OSError as exc:
             return PrintOutcome(False, problem="error", detail=f"cannot write PNG: {exc}")
-        return PrintOutcome(True, path=str(path))
+        return PrintOutcome(True, path=str(path.absolute()))
 
 
 def escpos_device(kind: str, target: str, timeout_s: float = 3.0) -> Any:
