@@ -1,0 +1,52 @@
+"""`kiosk release …`: signing keys and signed release bundles."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kiosk.cli.common import EXIT_OK, CliError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    release = sub.add_parser("release", help="build signed release bundles")
+    rsub = release.add_subparsers(dest="release_command", metavar="ACTION", required=True)
+    build = rsub.add_parser("build", help="wheelhouse + metadata signed with Ed25519")
+    build.add_argument("--key", required=True, type=Path, help="Ed25519 private key (PEM)")
+    build.add_argument("--out", required=True, type=Path, help="bundle directory to create")
+    build.add_argument("--source", type=Path, default=Path("."), help="project checkout")
+    build.add_argument("--version", help="release version (default: the package version)")
+    build.add_argument("--no-deps", action="store_true",
+                       help="only the project wheel (kiosks then need the deps already)")
+    build.add_argument("--tar", type=Path, help="also pack the bundle as this .tar artifact")
+    build.set_defaults(handler=_build)
+    keygen = rsub.add_parser("keygen", help="create a release signing key")
+    keygen.add_argument("--out", required=True, type=Path, help="private key file to write")
+    keygen.set_defaults(handler=_keygen)
+
+
+def _build(args: argparse.Namespace) -> int:
+    import kiosk
+    from kiosk.ops.release import BundleError, build_bundle, pack
+
+    if not args.key.exists():
+        raise CliError(f"--key: {args.key} not found")
+    try:
+        bundle = build_bundle(args.source, args.key, args.out,
+                              version=args.version or kiosk.__version__,
+                              include_dependencies=not args.no_deps)
+    except BundleError as exc:
+        raise CliError(str(exc)) from None
+    print(f"release {bundle.version}: {len(bundle.files)} files signed in {bundle.path}")
+    if args.tar:
+        print(f"artifact: {pack(args.out, args.tar)}")
+    return EXIT_OK
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from kiosk.ops.release import generate_key
+
+    if args.out.exists():
+        raise CliError(f"--out: {args.out} exists; refusing to overwrite a signing key")
+    print(f"public key (pin in fleet.public_keys): {generate_key(args.out)}")
+    return EXIT_OK

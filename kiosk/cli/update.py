@@ -1,0 +1,70 @@
+"""`kiosk update --once`: one hawkBit DDI round (run by kiosk-update.timer)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from kiosk.cli.common import (
+    EXIT_FAILURE,
+    EXIT_MISCONFIGURED,
+    EXIT_OK,
+    EXIT_UPDATE_REJECTED,
+    CliError,
+    add_config_argument,
+    load_config,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    u = sub.add_parser("update", help="poll the fleet server and apply an offered update")
+    add_config_argument(u)
+    u.add_argument("--once", action="store_true", help="one poll (the timer's mode)")
+    u.add_argument("--server", help="hawkBit base URL (overrides fleet.hawkbit_url)")
+    u.add_argument("--tenant")
+    u.add_argument("--controller-id")
+    u.add_argument("--token", help="target token (overrides fleet.token)")
+    u.add_argument("--gateway-token", action="store_true", help="the token is a gateway token")
+    u.add_argument("--root", type=Path, default=Path("/"),
+                   help="installation root (tests: a directory; no services restarted)")
+    u.set_defaults(handler=_update)
+
+
+def _update(args: argparse.Namespace) -> int:
+    from kiosk.ops.hawkbit import DdiClient
+    from kiosk.ops.telemetry import device_attributes
+    from kiosk.ops.updater import (
+        UpdateSettings,
+        doctor_health_check,
+        systemctl_restart,
+        update_once,
+    )
+
+    config = load_config(args)
+    server = args.server or config.fleet.hawkbit_url
+    token = args.token or config.fleet.token
+    controller = args.controller_id or config.fleet.controller_id
+    if not server or not token or not controller:
+        raise CliError("fleet.hawkbit_url, fleet.token and fleet.controller_id are required "
+                       "(or --server/--token/--controller-id)", EXIT_MISCONFIGURED)
+    root = args.root.resolve()
+    live = root == Path("/")
+    config_path = getattr(args, "config", None) or os.environ.get("KIOSK_CONFIG")
+    settings = UpdateSettings(
+        root=root, state_dir=config.state_dir, public_keys=config.fleet.public_keys,
+        restart=systemctl_restart() if live else (lambda: None),
+        health_check=doctor_health_check(config_path),
+        opening_hours=config.ui.opening_hours, timezone=config.facility.timezone,
+        device_attributes=device_attributes(config, root),
+    )
+    client = DdiClient(server, args.tenant or config.fleet.tenant, controller, token,
+                       gateway_token=args.gateway_token)
+    try:
+        result = update_once(client, settings)
+    finally:
+        client.close()
+    print(f"update: {result.outcome}: {result.detail}")
+    if result.outcome in ("rejected", "rolled_back"):
+        return EXIT_UPDATE_REJECTED
+    return EXIT_FAILURE if result.outcome == "error" else EXIT_OK
