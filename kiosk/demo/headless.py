@@ -131,6 +131,29 @@ class _Demo:
         self.act(f"chọn {service}", ev.ServiceChosen(service))
         self.act("bấm “Đăng ký”", ev.RegistrationConfirmed())
 
+    def _sync_his(self) -> None:
+        """What the sync daemon does next: one pass into the configured HIS."""
+        from kiosk.services import outbox
+        from kiosk.services.his import build_adapter
+        from kiosk.services.sync import SyncDaemon
+
+        config = self.assembly.config
+        try:
+            adapter = build_adapter(config)
+        except Exception as exc:  # a misconfigured HIS must not spoil the demo
+            self.say(f"\n── Gửi sang HIS: không kết nối được ({type(exc).__name__})")
+            return
+        try:
+            report = SyncDaemon(self.assembly.db, config, adapter, recheck=False,
+                                purge=False).drain()
+        finally:
+            close = getattr(adapter, "close", None)
+            if callable(close):
+                close()
+        waiting = outbox.counts(self.assembly.db)["pending"]
+        self.say(f"\n── Gửi sang HIS ({adapter.name}): {report.sent} lượt đăng ký đã gửi, "
+                 f"{waiting} đang chờ gửi lại")
+
     def play(self) -> DemoResult:
         printer = self.assembly.handles["printer"]
         reader = self.assembly.handles["reader"]
@@ -192,6 +215,7 @@ class _Demo:
         self.act("đưa mã QR thẻ Căn cước", self.qr(p["chip_insured"]))
         self.wait(self.assembly.config.ui.idle_timeout_s + 1)
 
+        self._sync_his()
         self.say(f"\n=== Xong: {len(self.registrations)} lượt đăng ký; phiếu và hồ sơ JSON "
                  f"trong {self.out_dir} ===")
         return DemoResult(self.registrations, self.lines)
