@@ -43,12 +43,13 @@ def _sync(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from kiosk.services.sync import SyncBusy, SyncDaemon, daemon_lock
+    from kiosk.services.sync import SYNC_DAEMON_SYNCHRONOUS, SyncBusy, SyncDaemon, daemon_lock
     from kiosk.store import connect
 
     config = load_config(args)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     db = connect(config.database_path)
+    db.execute(f"PRAGMA synchronous={SYNC_DAEMON_SYNCHRONOUS}")
     adapter = open_adapter(config)
     try:
         with daemon_lock(config.state_dir, wait=not args.once):

@@ -46,6 +46,10 @@ from kiosk.store import audit
 log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "retry", "dead", "unavailable", "idle"]
+# The daemon's own connection needs no fsync per commit: everything it writes is
+# redone if lost (a lost "done" mark re-sends an item, which the HIS deduplicates).
+# Registrations themselves are written by other processes with synchronous=FULL.
+SYNC_DAEMON_SYNCHRONOUS = "NORMAL"
 
 
 @dataclass(frozen=True)

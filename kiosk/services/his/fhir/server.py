@@ -36,6 +36,8 @@ class FhirTestServer(LoopbackServer):
         self.store: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TYPES}
         self.creates: dict[str, int] = dict.fromkeys(TYPES, 0)
         self._ids = 0
+        # (type, system, value) → ids: conditional creates stay O(1) with 10 000s stored
+        self._by_identifier: dict[tuple[str, str, str], list[str]] = {}
         self._data_lock = threading.Lock()
 
     def resources(self, kind: str) -> list[dict[str, Any]]:
@@ -84,6 +86,10 @@ class FhirTestServer(LoopbackServer):
         resource = {**body, "id": str(self._ids), "meta": {
             "versionId": "1", "lastUpdated": dt.datetime.now(dt.UTC).isoformat()}}
         self.store[kind][resource["id"]] = resource
+        for ident in resource.get("identifier", []):
+            if isinstance(ident, dict):
+                key = (kind, str(ident.get("system", "")), str(ident.get("value", "")))
+                self._by_identifier.setdefault(key, []).append(resource["id"])
         self.creates[kind] += 1
         return self._reply(201, resource, {"Location": f"{kind}/{resource['id']}/_history/1"})
 
@@ -92,9 +98,10 @@ class FhirTestServer(LoopbackServer):
         if name != "identifier" or not value:
             return None
         system, _, code = value.rpartition("|")
+        if system:
+            return [self.store[kind][i] for i in self._by_identifier.get((kind, system, code), [])]
         return [res for res in self.store[kind].values()
-                if any(i.get("value") == code and (not system or i.get("system") == system)
-                       for i in res.get("identifier", []))]
+                if any(i.get("value") == code for i in res.get("identifier", []))]
 
     def _search(self, kind: str, req: Request) -> Reply:
         identifier = req.param("identifier")
