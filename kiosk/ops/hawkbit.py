@@ -153,12 +153,13 @@ class DdiClient:
                     if response.status_code >= 400:
                         error = DdiError(f"download {artifact.filename}: HTTP "
                                          f"{response.status_code}", status=response.status_code)
-                        if error.final:
+                        # 404/410 can be a CDN that has not caught up: a few bounded tries.
+                        if error.final and response.status_code not in (404, 410):
                             raise error
                         raise requests.RequestException(str(error))
                     mode = "ab" if response.status_code == 206 and have else "wb"
                     with part.open(mode) as fh:
-                        for block in response.iter_content(1 << 16):
+                        for block in response.iter_content(4096):  # small: lose little on a drop
                             fh.write(block)
             except requests.RequestException as exc:
                 if attempt == RETRIES:

@@ -129,7 +129,14 @@ def unpack(tar_path: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(tar_path) as tar:
-            tar.extractall(dest, filter="data")  # refuses absolute paths, .., devices
+            members = tar.getmembers()
+            for m in members:
+                # Only plain files and directories inside dest (Debian 12's Python 3.11.2
+                # predates tarfile's extraction filters).
+                parts = Path(m.name).parts
+                if m.name.startswith("/") or ".." in parts or not (m.isfile() or m.isdir()):
+                    raise BundleError(f"artifact member {m.name!r} is not allowed")
+            tar.extractall(dest, members=members)  # members checked above
     except (tarfile.TarError, OSError) as exc:
         raise BundleError(f"artifact is not a readable bundle: {exc}") from None
     return dest
