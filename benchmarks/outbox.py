@@ -10,7 +10,7 @@
 3. A backlog of N registrations made while the HIS was down (default 10 000), drained
    when it comes back: ratio drain rate / raw create rate (target ≥ 0.8).
 
-Usage: python benchmarks/outbox.py [--writes 2000] [--backlog 10000] [--quick]
+Usage: python benchmarks/outbox.py [--writes 2000] [--backlog 10000] [--repeat 2] [--quick]
 The database lives on the disk under the working directory (not tmpfs) so fsync is real.
 """
 
@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=2000)
     parser.add_argument("--drain", type=int, default=2000)
     parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement (best)")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     args = parser.parse_args()
     if args.quick:
@@ -171,11 +172,16 @@ def main() -> None:
         print(f"\n{label}: {size} registrations")
         print(f"{'HIS':<6} {'raw reg/s':>10} {'drain reg/s':>12} {'ratio':>6}")
         for his, make in (("FHIR", fhir_pair), ("REST", rest_pair)):
-            config, db = backlog(work, f"{his}-{size}", size)
-            raw = raw_rate(make, rows(db), config)
-            drained = drain_rate(make, config, db, size)
+            # Alternate raw and drain runs and keep each one's best: the 2 cores are shared
+            # with the in-process HIS server and whatever else runs on the machine.
+            raws, drains = [], []
+            for attempt in range(args.repeat):
+                config, db = backlog(work, f"{his}-{size}-{attempt}", size)
+                raws.append(raw_rate(make, rows(db), config))
+                drains.append(drain_rate(make, config, db, size))
+                db.conn.close()
+            raw, drained = max(raws), max(drains)
             print(f"{his:<6} {raw:>10.0f} {drained:>12.0f} {drained / raw:>6.2f}")
-            db.conn.close()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import logging
 import os
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ Outcome = Literal["sent", "retry", "dead", "unavailable", "idle"]
 # redone if lost (a lost "done" mark re-sends an item, which the HIS deduplicates).
 # Registrations themselves are written by other processes with synchronous=FULL.
 SYNC_DAEMON_SYNCHRONOUS = "NORMAL"
+MAX_SLEEP_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,11 @@ class SyncDaemon:
         """Deliver everything due now (stops early while the HIS is unavailable)."""
         report = report or Report()
         count = 0
+        alive_at = time.monotonic()
         while limit is None or count < limit:
+            if time.monotonic() - alive_at > 5:  # a long backlog must not trip the watchdog
+                _sdnotify("notify_watchdog")
+                alive_at = time.monotonic()
             outcome = self.deliver_one()
             if outcome == "idle":
                 break
@@ -264,7 +270,9 @@ class SyncDaemon:
             except Exception:  # a locked/corrupt database moment: log, keep the daemon up
                 log.exception("sync pass failed")
             _sdnotify("notify_watchdog")
-            wait(self.sleep_s())
+            # Wake at least every MAX_SLEEP_S to feed the systemd watchdog (WatchdogSec=60).
+            wait(min(self.sleep_s(), MAX_SLEEP_S))
+        _sdnotify("notify_stopping")
 
     def _recheck(self, report: Report) -> int:
         try:

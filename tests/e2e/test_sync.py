@@ -259,3 +259,34 @@ def test_settings_from_config(tmp_path):
         config.his, settings={"sync": {"max_attempts": 3, "base_delay_s": 1}}))
     s = SyncSettings.from_config(config)
     assert (s.max_attempts, s.base_delay_s, s.max_delay_s) == (3, 1.0, 900.0)
+
+
+def test_run_loop_until_stopped_with_systemd_notifications(kiosk, fhir, monkeypatch):
+    import threading
+    import time
+
+    import kiosk.ops.sdnotify as sd
+
+    calls = []
+    for name in ("notify_ready", "notify_watchdog", "notify_stopping"):
+        monkeypatch.setattr(sd, name, lambda name=name: calls.append(name) or True)
+    config, db, _, _ = kiosk
+    sync = SyncDaemon(db, config, fhir[1], recheck=False, purge=False,
+                      settings=SyncSettings(idle_poll_s=0.05))
+    # another process's connection registers, on the real clock the loop runs on
+    ui = RegistrationService(connect(config.database_path), config)
+    stop = threading.Event()
+    thread = threading.Thread(target=sync.run, args=(stop,))
+    thread.start()
+    try:
+        for n in range(1, 4):
+            ui.register(patient(n), insured(), "KB-NOI", f"key-{n}")
+        deadline = time.monotonic() + 10
+        while outbox.counts(db)["done"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert outbox.counts(db)["done"] == 3
+    assert calls[0] == "notify_ready" and calls[-1] == "notify_stopping"
+    assert "notify_watchdog" in calls

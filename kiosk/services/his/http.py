@@ -48,10 +48,16 @@ class Answer:
 
 class JsonHttp:
     def __init__(self, base_url: str, *, timeout_s: float = 10.0, verify_tls: bool | str = True,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, proxy: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.session = requests.Session()
+        # Proxies come from the configuration only: the environment of a kiosk service is
+        # not where a hospital's HIS route should be decided (and scanning it per request
+        # costs a fifth of the client's time).
+        self.session.trust_env = False
+        if proxy:
+            self.session.proxies = {"http": proxy, "https": proxy}
         self.session.verify = verify_tls
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
 

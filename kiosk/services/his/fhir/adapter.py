@@ -36,7 +36,8 @@ class FhirAdapter:
             headers["Authorization"] = f"Bearer {settings['token']}"
         self.http = JsonHttp(check_base_url(url, allow_http=bool(settings.get("allow_http"))),
                              timeout_s=float(settings.get("timeout_s", 10.0)),
-                             verify_tls=settings.get("verify_tls", True), headers=headers)
+                             verify_tls=settings.get("verify_tls", True), headers=headers,
+                             proxy=settings.get("proxy"))
         self.systems = r.Systems.from_settings(settings)
         self.visit_resource = str(settings.get("visit_resource", "Encounter"))
         if self.visit_resource not in ("Encounter", "Appointment"):

@@ -45,7 +45,7 @@ class RestAdapter:
         self.http = JsonHttp(
             check_base_url(url, allow_http=bool(settings.get("allow_http", False))),
             timeout_s=float(settings.get("timeout_s", 10.0)),
-            verify_tls=settings.get("verify_tls", True))
+            verify_tls=settings.get("verify_tls", True), proxy=settings.get("proxy"))
         self.auth = _table(settings, "auth", required=False)
         self.finds = settings.get("find_patient", [])
         if isinstance(self.finds, dict):
