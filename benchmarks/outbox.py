@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import statistics
 import sys
 import tempfile
@@ -157,6 +158,13 @@ def main() -> None:
         args.writes, args.drain, args.backlog = 200, 200, 500
     work = Path(tempfile.mkdtemp(prefix="outbox-bench-", dir=Path.cwd()))
     print(f"work dir {work} (on the same disk as the kiosk database)")
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
 
     full = write_latency(work, args.writes, "FULL")
     normal = write_latency(work, args.writes, "NORMAL")
