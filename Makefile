@@ -29,8 +29,16 @@ lint: setup
 	@$(BIN)/ruff check --quiet kiosk drivers tests $(wildcard benchmarks)
 	@$(BIN)/mypy --no-error-summary kiosk drivers
 
-test: setup lint
+test: setup lint $(STAMPS)/gnuhealth
 	@$(BIN)/python -m pytest -q
+
+# GNU Health (real HIS for end-to-end tests) in its own venv: its Tryton pins
+# must not mix with the kiosk's dependencies.
+GH_VENV := .cache/gnuhealth-venv
+$(STAMPS)/gnuhealth: $(STAMPS)/system
+	@test -x $(GH_VENV)/bin/python || $(PYTHON) -m venv $(GH_VENV)
+	@$(GH_VENV)/bin/pip install -q --disable-pip-version-check "gnuhealth==5.0.*"
+	@mkdir -p $(STAMPS) && touch $@
 
 clean:
 	rm -rf $(VENV) $(STAMPS) demo-output build *.egg-info
