@@ -22,6 +22,13 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/system
 	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
 
+# GNU Health (the real HIS of the end-to-end tests) lives in its own venv.
+GNUHEALTH_VENV := .cache/gnuhealth-venv
+$(STAMPS)/gnuhealth: $(STAMPS)/system
+	@test -x $(GNUHEALTH_VENV)/bin/python || $(PYTHON) -m venv $(GNUHEALTH_VENV)
+	@$(GNUHEALTH_VENV)/bin/pip install -q --disable-pip-version-check "gnuhealth==5.0.*"
+	@mkdir -p $(STAMPS) && touch $@
+
 demo: setup
 	@$(BIN)/kiosk demo
 
@@ -31,14 +38,6 @@ lint: setup
 
 test: setup lint $(STAMPS)/gnuhealth
 	@$(BIN)/python -m pytest -q
-
-# GNU Health (real HIS for end-to-end tests) in its own venv: its Tryton pins
-# must not mix with the kiosk's dependencies.
-GH_VENV := .cache/gnuhealth-venv
-$(STAMPS)/gnuhealth: $(STAMPS)/system
-	@test -x $(GH_VENV)/bin/python || $(PYTHON) -m venv $(GH_VENV)
-	@$(GH_VENV)/bin/pip install -q --disable-pip-version-check "gnuhealth==5.0.*"
-	@mkdir -p $(STAMPS) && touch $@
 
 clean:
 	rm -rf $(VENV) $(STAMPS) demo-output build *.egg-info
