@@ -13,6 +13,7 @@ import argparse
 
 from kiosk.cli.common import (
     EXIT_BAD_INPUT,
+    EXIT_MISCONFIGURED,
     EXIT_OK,
     CliError,
     add_config_argument,
@@ -67,6 +68,10 @@ def _register(args: argparse.Namespace) -> int:
                        EXIT_BAD_INPUT)
     db = connect(config.database_path)
     try:
+        try:  # before registering: a misconfigured printer must not leave a half-done job
+            printer = build_printer(config, db)
+        except ValueError as exc:
+            raise CliError(f"printer: {exc}", EXIT_MISCONFIGURED) from None
         service = RegistrationService(db, config)
         try:
             reg = service.register(identity, insurance, args.service,
@@ -74,7 +79,7 @@ def _register(args: argparse.Namespace) -> int:
         except RegistrationError as exc:
             raise CliError(f"Không đăng ký được / Cannot register: {exc}",
                            EXIT_BAD_INPUT) from None
-        printed = build_printer(config, db).print_ticket(reg)
+        printed = printer.print_ticket(reg)
         state = db.execute("SELECT sync_state FROM registrations WHERE id = ?",
                            [reg.id]).fetchone()[0]
     finally:
