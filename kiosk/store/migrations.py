@@ -90,4 +90,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- The HIS's own service list (sync daemon, hourly): rooms/names/fees it knows
+        -- better than the configuration (`his.settings.use_his_catalogue`).
+        CREATE TABLE his_catalogue (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            room TEXT NOT NULL,
+            department TEXT NOT NULL,
+            fee INTEGER,
+            fetched_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
