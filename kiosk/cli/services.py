@@ -20,10 +20,16 @@ def _list(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from kiosk.services.registration import catalogue
+    from kiosk.store import connect
 
     config = load_config(args)
-    rows = [{"code": s.code, "name": s.name, "room": s.room, "open": s.open}
-            for s in catalogue(config, dt.datetime.now(dt.UTC))]
+    db = connect(config.database_path) if config.database_path.exists() else None
+    try:
+        rows = [{"code": s.code, "name": s.name, "room": s.room, "open": s.open}
+                for s in catalogue(config, dt.datetime.now(dt.UTC), db)]
+    finally:
+        if db is not None:
+            db.conn.close()
     if args.json:
         print_json(rows)
     else:

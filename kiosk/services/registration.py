@@ -11,6 +11,7 @@ gap-free (a rolled-back transaction gives its number back).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -43,13 +44,39 @@ class RegistrationError(ValueError):
     """The registration cannot be made as asked (unknown or closed service, bad data)."""
 
 
-def catalogue(config: Config, now: dt.datetime) -> tuple[ServiceOption, ...]:
-    """Configured services with `open` decided by their hours in facility local time."""
+def effective_services(config: Config, db: sqlite_utils.Database | None = None
+                       ) -> tuple[ServiceConfig, ...]:
+    """The configured services; with `his.settings.use_his_catalogue`, name, room and fee
+    as the HIS's own list (fetched by the sync daemon) says. Prefix, hours and the
+    department a queue belongs to always come from the configuration."""
+    if db is None or not config.his.settings.get("use_his_catalogue"):
+        return config.services
+    try:
+        rows = db.execute("SELECT code, name, room, fee FROM his_catalogue").fetchall()
+    except sqlite3.Error:
+        return config.services
+    his = {code: (name, room, fee) for code, name, room, fee in rows}
+    return tuple(
+        dataclasses.replace(s, name=his[s.code][0] or s.name, room=his[s.code][1] or s.room,
+                            fee=s.fee if his[s.code][2] is None else int(his[s.code][2]))
+        if s.code in his else s
+        for s in config.services
+    )
+
+
+def service_for(config: Config, code: str, db: sqlite_utils.Database | None = None
+                ) -> ServiceConfig | None:
+    return next((s for s in effective_services(config, db) if s.code == code), None)
+
+
+def catalogue(config: Config, now: dt.datetime, db: sqlite_utils.Database | None = None
+              ) -> tuple[ServiceOption, ...]:
+    """Services with `open` decided by their hours in facility local time."""
     local = local_now(now, config.facility.timezone)
     return tuple(
         ServiceOption(s.code, s.name, s.name_en, s.room, s.department, s.fee, s.icon,
                       is_open(s.hours, local))
-        for s in config.services
+        for s in effective_services(config, db)
     )
 
 
@@ -71,14 +98,14 @@ class RegistrationService:
         self.now = now
 
     def services(self, now: dt.datetime) -> tuple[ServiceOption, ...]:
-        return tuple(s for s in catalogue(self.config, now) if s.open)
+        return tuple(s for s in catalogue(self.config, now, self.db) if s.open)
 
     def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
                  idempotency_key: str) -> Registration:
         existing = self.find_by_key(idempotency_key)
         if existing is not None:  # a retried effect or CLI call: the same registration
             return existing
-        service = self.config.service(service_code)
+        service = service_for(self.config, service_code, self.db)
         if service is None:
             raise RegistrationError(f"unknown service {service_code!r}")
         now = self.now()
@@ -150,12 +177,14 @@ class RegistrationService:
         row = cursor.fetchone()
         if row is None:
             return None
-        return registration_from_row(dict(zip([c[0] for c in cursor.description], row,
-                                              strict=True)), self.config)
+        data = dict(zip([c[0] for c in cursor.description], row, strict=True))
+        return registration_from_row(data, self.config,
+                                     service_for(self.config, data["service_code"], self.db))
 
 
-def registration_from_row(row: dict[str, Any], config: Config) -> Registration:
-    service = config.service(row["service_code"])
+def registration_from_row(row: dict[str, Any], config: Config,
+                          service: ServiceConfig | None = None) -> Registration:
+    service = service or config.service(row["service_code"])
     insurance = json.loads(row["insurance_json"]) if row["insurance_json"] else {}
     created = dt.datetime.fromisoformat(row["created_at"])
     state: SyncState = row["sync_state"]

@@ -41,8 +41,8 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.services import outbox
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
-from kiosk.services.registration import OUTBOX_HIS_REGISTER
-from kiosk.store import audit
+from kiosk.services.registration import OUTBOX_HIS_REGISTER, service_for
+from kiosk.store import audit, transaction
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class SyncSettings:
     idle_poll_s: float = 2.0
     recheck_every_s: float = 300.0
     purge_every_s: float = 600.0
+    catalogue_every_s: float = 3600.0
 
     @classmethod
     def from_config(cls, config: Config) -> SyncSettings:
@@ -135,6 +136,8 @@ class SyncDaemon:
         self.paused_until: dt.datetime | None = None
         self._next_recheck: dt.datetime | None = None
         self._next_purge: dt.datetime | None = None
+        self._next_catalogue: dt.datetime | None = None
+        self.catalogue_enabled = bool(config.his.settings.get("use_his_catalogue"))
 
     # -- one delivery ---------------------------------------------------------------
     def deliver_one(self) -> Outcome:
@@ -169,7 +172,7 @@ class SyncDaemon:
         if row["purged_at"] is not None:
             raise HisError("personal data already purged", transient=False)
         patient_ref = self.adapter.find_or_create_patient(his_patient(row))
-        return self.adapter.create_visit(patient_ref, his_visit(row, self.config))
+        return self.adapter.create_visit(patient_ref, his_visit(row, self.config, self.db))
 
     def _unavailable(self, item: outbox.OutboxItem, exc: HisUnavailable,
                      now: dt.datetime) -> Outcome:
@@ -242,6 +245,10 @@ class SyncDaemon:
         if self.recheck_enabled and (self._next_recheck is None or now >= self._next_recheck):
             self._next_recheck = now + dt.timedelta(seconds=self.settings.recheck_every_s)
             report.rechecked += self._recheck(report)
+        if self.catalogue_enabled and (self._next_catalogue is None
+                                       or now >= self._next_catalogue):
+            self._next_catalogue = now + dt.timedelta(seconds=self.settings.catalogue_every_s)
+            self._refresh_catalogue(report)
         self.drain(report=report)
         if self.purge_enabled and (self._next_purge is None or now >= self._next_purge):
             self._next_purge = now + dt.timedelta(seconds=self.settings.purge_every_s)
@@ -273,6 +280,24 @@ class SyncDaemon:
             # Wake at least every MAX_SLEEP_S to feed the systemd watchdog (WatchdogSec=60).
             wait(min(self.sleep_s(), MAX_SLEEP_S))
         _sdnotify("notify_stopping")
+
+    def _refresh_catalogue(self, report: Report) -> None:
+        """Keep the HIS's service list (rooms move, fees change); an empty or failed
+        answer leaves the last good list in place."""
+        try:
+            services = self.adapter.catalogue()
+        except Exception as exc:
+            report.errors.append(f"catalogue: {type(exc).__name__}")
+            return
+        if not services:
+            return
+        stamp = outbox.stamp(self.now())
+        with transaction(self.db):
+            self.db.execute("DELETE FROM his_catalogue")
+            for s in services:
+                self.db.execute("INSERT OR REPLACE INTO his_catalogue (code, name, room, "
+                                "department, fee, fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                [s.code, s.name, s.room, s.department, s.fee, stamp])
 
     def _recheck(self, report: Report) -> int:
         try:
@@ -341,8 +366,9 @@ def his_patient(row: dict[str, Any]) -> HisPatient:
     )
 
 
-def his_visit(row: dict[str, Any], config: Config) -> HisVisit:
-    service = config.service(row["service_code"])
+def his_visit(row: dict[str, Any], config: Config, db: sqlite_utils.Database | None = None
+              ) -> HisVisit:
+    service = service_for(config, row["service_code"], db)
     return HisVisit(
         registration_id=row["id"], service_code=row["service_code"],
         service_name=service.name if service else row["service_code"],

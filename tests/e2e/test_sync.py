@@ -290,3 +290,33 @@ def test_run_loop_until_stopped_with_systemd_notifications(kiosk, fhir, monkeypa
     assert outbox.counts(db)["done"] == 3
     assert calls[0] == "notify_ready" and calls[-1] == "notify_stopping"
     assert "notify_watchdog" in calls
+
+
+def test_his_catalogue_overrides_rooms_when_enabled(kiosk, tmp_path):
+    config, db, clock, _ = kiosk
+    server = HisSimulator(tmp_path / "his.sqlite3", services=[
+        {"ma": "KB-NOI", "ten": "Khám Nội tổng quát", "khoa": "NOI",
+         "phong": "Phòng 109, tầng 1 (mới)", "gia": 45000}])
+    server.start()
+    adapter = SimulatorAdapter(mapping(server.url, timeout_s=1.0))
+    try:
+        plain = SyncDaemon(db, config, adapter, now=clock, recheck=False, purge=False)
+        plain.tick()
+        assert db.execute("SELECT count(*) FROM his_catalogue").fetchone()[0] == 0
+        config = dataclasses.replace(config, his=dataclasses.replace(
+            config.his, settings={"use_his_catalogue": True}))
+        SyncDaemon(db, config, adapter, now=clock, recheck=False, purge=False).tick()
+        service = RegistrationService(db, config, now=clock)
+        noi = next(s for s in service.services(NOW) if s.code == "KB-NOI")
+        assert (noi.room, noi.fee) == ("Phòng 109, tầng 1 (mới)", 45000)
+        reg = service.register(patient(1), insured(), "KB-NOI", "k")
+        assert reg.room == "Phòng 109, tầng 1 (mới)" and reg.queue_number == "A-001"
+        SyncDaemon(db, config, adapter, now=clock, recheck=False, purge=False).drain()
+        assert server.bookings()[0]["phong"] == "Phòng 109, tầng 1 (mới)"
+        server.set_faults(mode="status", status=500)  # a failed refresh keeps the last list
+        clock.advance(7200)
+        SyncDaemon(db, config, adapter, now=clock, recheck=False, purge=False).tick()
+        assert db.execute("SELECT room FROM his_catalogue").fetchone()[0].endswith("(mới)")
+    finally:
+        adapter.close()
+        server.stop()
