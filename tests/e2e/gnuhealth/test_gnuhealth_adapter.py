@@ -53,11 +53,24 @@ def test_repeated_delivery_does_not_duplicate(gnuhealth, gnuhealth_settings):
     assert rpc("model.gnuhealth.appointment.search_count", []) == 2
 
 
-def test_bad_credentials_are_not_transient(gnuhealth, gnuhealth_settings):
+def test_bad_credentials_hold_the_queue(gnuhealth, gnuhealth_settings):
+    """A wrong password is the kiosk's problem, not the registration's: the queue waits
+    (HisUnavailable) instead of dead-lettering every patient."""
     adapter = GnuHealthAdapter({**gnuhealth_settings, "password": "wrong"})
-    with pytest.raises(HisError) as err:
+    with pytest.raises(HisUnavailable) as err:
         adapter.find_or_create_patient(PATIENT)
-    assert not err.value.transient and "password" in str(err.value)
+    assert "password" in str(err.value)
+
+
+def test_counter_made_party_is_reused(gnuhealth, gnuhealth_settings):
+    rpc = gnuhealth.rpc()
+    party = rpc.create("party.party", {"name": "Nhung", "lastname": "Nguyễn Thị Hồng",
+                                       "ref": PATIENT.id_number, "is_person": True,
+                                       "fed_country": "VNM", "gender": "f"})
+    ref = GnuHealthAdapter(gnuhealth_settings).find_or_create_patient(PATIENT)
+    [patient] = rpc("model.gnuhealth.patient.read", [int(ref)], ["party"])
+    assert patient["party"] == party
+    assert rpc("model.party.party.search_count", [["ref", "=", PATIENT.id_number]]) == 1
 
 
 def test_server_down_is_unavailable(gnuhealth, gnuhealth_settings):

@@ -1,0 +1,155 @@
+"""GNU Health as the hospital's HIS (GNUHEALTH.md).
+
+* Patient: `party.party` with the CCCD as `ref` (the PUID, unique), created with
+  is_person + is_patient + create_target so the server makes the
+  `gnuhealth.patient`; found again by `gnuhealth.patient.puid`.
+* BHYT: `gnuhealth.insurance` (number, insurer party, validity) on the party.
+* Visit: `gnuhealth.appointment` then its `check_in` button. Idempotency: the
+  registration id is written into the appointment's comments as
+  `kiosk-registration:<id>` and searched before creating, so a retried delivery
+  finds the first appointment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kiosk.services.his.base import HisError, HisPatient, HisService, HisUnavailable, HisVisit
+from kiosk.services.his.gnuhealth.rpc import TrytonRpc, date, datetime_utc
+from kiosk.services.his.http import check_base_url
+
+MARK = "kiosk-registration:"
+INSURER_NAME = "Bảo hiểm xã hội Việt Nam"
+COUNTRY = "VNM"  # fed_country takes the 3-letter code (the federation account prefix)
+
+
+def _split_name(full_name: str) -> tuple[str, str]:
+    """Vietnamese order: family (and middle) names first, given name last."""
+    parts = full_name.split()
+    if len(parts) < 2:
+        return full_name, ""
+    return parts[-1], " ".join(parts[:-1])
+
+
+class GnuHealthAdapter:
+    name = "gnuhealth"
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        missing = [k for k in ("url", "database", "username", "password") if not settings.get(k)]
+        if missing:
+            raise ValueError(f"his.settings.{missing[0]}: required for the gnuhealth adapter")
+        url = check_base_url(str(settings["url"]), allow_http=bool(settings.get("allow_http")))
+        self.rpc = TrytonRpc(url, str(settings["database"]), str(settings["username"]),
+                             str(settings["password"]),
+                             timeout_s=float(settings.get("timeout_s", 15.0)))
+        self.institution_code = settings.get("institution_code")
+        self.insurer_name = str(settings.get("insurer_name", INSURER_NAME))
+        self._ids: dict[str, int | None] = {}
+
+    def close(self) -> None:
+        self.rpc.close()
+
+    # -- lookups cached for the adapter's life ---------------------------------------
+    def _first(self, model: str, domain: list[Any]) -> int | None:
+        ids = self.rpc.call(f"model.{model}.search", domain, 0, 1, None)
+        return int(ids[0]) if ids else None
+
+    def _cached(self, key: str, model: str, domain: list[Any]) -> int | None:
+        if key not in self._ids:
+            self._ids[key] = self._first(model, domain)
+        return self._ids[key]
+
+    def _insurer(self) -> int:
+        """The BHXH party, by its configured name (a hospital also has private insurers)."""
+        found = self._cached("insurer", "party.party", [["is_insurance_company", "=", True],
+                                                        ["name", "=", self.insurer_name]])
+        if found is None:
+            raise HisUnavailable(f"GNU Health has no insurance company named "
+                                 f"{self.insurer_name!r} (his.settings.insurer_name)")
+        return found
+
+    # -- HisAdapter ------------------------------------------------------------------
+    def find_or_create_patient(self, patient: HisPatient) -> str:
+        if not patient.id_number:
+            raise HisError("GNU Health needs the CCCD as the patient's PUID; register this "
+                           "patient at the counter", transient=False)
+        found = self._first("gnuhealth.patient", [["puid", "=", patient.id_number]])
+        if found is None:
+            # A party made at the counter (same CCCD, not yet a patient) is reused:
+            # creating another would break the unique PUID.
+            party_id = self._first("party.party", [["ref", "=", patient.id_number]])
+            if party_id is not None:
+                self.rpc.call("model.party.party.write", [party_id],
+                              {"is_person": True, "is_patient": True})
+                found = self._first("gnuhealth.patient", [["party", "=", party_id]])
+                if found is None:
+                    found = int(self.rpc.call("model.gnuhealth.patient.create",
+                                              [{"party": party_id}])[0])
+        if found is None:
+            given, family = _split_name(patient.full_name)
+            values: dict[str, Any] = {
+                "name": given, "lastname": family, "ref": patient.id_number,
+                "is_person": True, "is_patient": True, "create_target": True,
+                "fed_country": COUNTRY,
+                "gender": {"Nam": "m", "Nữ": "f"}.get(patient.sex or "", "u"),
+            }
+            if isinstance(patient.date_of_birth, dt.date):
+                values["dob"] = date(patient.date_of_birth)
+            party = self.rpc.call("model.party.party.create", [values])[0]
+            found = self._first("gnuhealth.patient", [["party", "=", party]])
+            if found is None:
+                raise HisError("GNU Health made the party but no patient record",
+                               transient=True)
+        if patient.bhyt_card:
+            self._ensure_insurance(found, patient)
+        return str(found)
+
+    def _ensure_insurance(self, patient_id: int, patient: HisPatient) -> int:
+        party = self.rpc.call("model.gnuhealth.patient.read", [patient_id], ["party"])[0]["party"]
+        insurer = self._insurer()
+        existing = self._first("gnuhealth.insurance", [["number", "=", patient.bhyt_card],
+                                                       ["company", "=", insurer]])
+        if existing is not None:
+            return existing
+        values: dict[str, Any] = {"party": party, "company": insurer,
+                                  "number": patient.bhyt_card, "insurance_type": "state"}
+        if patient.bhyt_valid_from:
+            values["member_since"] = date(patient.bhyt_valid_from)
+        if patient.bhyt_valid_to:
+            values["member_exp"] = date(patient.bhyt_valid_to)
+        return int(self.rpc.call("model.gnuhealth.insurance.create", [values])[0])
+
+    def create_visit(self, patient_ref: str, visit: HisVisit) -> str:
+        marker = f"{MARK}{visit.registration_id}"
+        # Narrowed to the patient so the text search never scans the whole table.
+        existing = self._first("gnuhealth.appointment", [["patient", "=", int(patient_ref)],
+                                                         ["comments", "ilike", f"%{marker}%"]])
+        if existing is not None:
+            return str(existing)  # a retried delivery: the first write stands
+        values: dict[str, Any] = {
+            "patient": int(patient_ref),
+            "appointment_date": datetime_utc(visit.created_at),
+            "state": "confirmed", "urgency": "a", "appointment_type": "outpatient",
+            "visit_type": "new",
+            "comments": f"{marker}\nqueue {visit.queue_number} · {visit.service_code} "
+                        f"{visit.service_name} · {visit.room}",
+        }
+        institution = self._cached("institution", "gnuhealth.institution",
+                                   [["code", "=", self.institution_code]]
+                                   if self.institution_code else [])
+        if institution is not None:
+            values["institution"] = institution
+        if visit.bhyt_card:
+            insurance = self._first("gnuhealth.insurance", [["number", "=", visit.bhyt_card]])
+            if insurance is not None:
+                values["insurance"] = insurance
+        appointment = int(self.rpc.call("model.gnuhealth.appointment.create", [values])[0])
+        self.rpc.call("model.gnuhealth.appointment.check_in", [appointment])
+        return str(appointment)
+
+    def catalogue(self) -> list[HisService]:
+        rows = self.rpc.call("model.gnuhealth.specialty.search_read", [], 0, 200, None,
+                             ["code", "name"])
+        return [HisService(code=str(r["code"]), name=str(r["name"]), room="",
+                           department=str(r["code"])) for r in rows]
