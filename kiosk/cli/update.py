@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _update(args: argparse.Namespace) -> int:
+    from kiosk.ops.activity import ui_serving_patient
     from kiosk.ops.hawkbit import DdiClient
     from kiosk.ops.telemetry import device_attributes
     from kiosk.ops.updater import (
@@ -57,6 +58,7 @@ def _update(args: argparse.Namespace) -> int:
         health_check=doctor_health_check(config_path),
         opening_hours=config.ui.opening_hours, timezone=config.facility.timezone,
         device_attributes=device_attributes(config, root),
+        serving_patient=ui_serving_patient if live else (lambda: False),
     )
     client = DdiClient(server, args.tenant or config.fleet.tenant, controller, token,
                        gateway_token=args.gateway_token)

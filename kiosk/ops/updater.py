@@ -38,6 +38,7 @@ class UpdateSettings:
     timezone: str = "Asia/Ho_Chi_Minh"
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     device_attributes: dict[str, str] = field(default_factory=dict)
+    serving_patient: Callable[[], bool] = lambda: False
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,10 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
     if d.update != "forced" and _inside_opening_hours(settings):
         feedback("proceeding", "none", "waiting until the lobby is closed")
         return Result("deferred", "inside opening hours", sleep)
+    if settings.serving_patient():
+        # Even a forced update waits: a session ends within the idle timeout.
+        feedback("proceeding", "none", "waiting until no patient is at the kiosk")
+        return Result("deferred", "a patient is using the kiosk", sleep)
     if len(d.artifacts) != 1:
         feedback("closed", "failure", f"expected one bundle artifact, got {len(d.artifacts)}")
         return Result("rejected", "unexpected artifacts", sleep)

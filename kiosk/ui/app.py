@@ -35,7 +35,7 @@ from kiosk.journey import events as ev
 from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
-from kiosk.ops import sdnotify
+from kiosk.ops import activity, sdnotify
 from kiosk.ui.context import Ctx
 from kiosk.ui.devices import DeviceSource, PreviewSource
 from kiosk.ui.hardening import Blanking, OpeningHours
@@ -259,7 +259,7 @@ class KioskApp(App):
         Clock.schedule_interval(self._check_blanking, 30)
         # The watchdog is pinged from the UI loop itself: a frozen loop stops the pings
         # and systemd restarts the kiosk (WatchdogSec in kiosk-ui.service).
-        sdnotify.notify_ready()
+        sdnotify.notify_ready(activity.IDLE_STATUS)
         interval = sdnotify.watchdog_interval() or self.options.watchdog_s
         Clock.schedule_interval(lambda _dt: sdnotify.notify_watchdog(), interval)
         if self.on_started is not None:
@@ -341,6 +341,8 @@ class KioskApp(App):
         if session.step is not old.step:
             if session.step is Step.IDLE:
                 self.wipe()
+            if (session.step is Step.IDLE) != (old.step is Step.IDLE):
+                activity.announce(busy=session.step is not Step.IDLE)
             self.step_changed_at = self.clock()
             self.screens[old.step].hidden()
             self.manager.current = session.step.value

@@ -184,6 +184,18 @@ def test_maintenance_window_and_opening_hours_defer(root, server, bundles, keys)
     assert update_once(client_for(server), always_open).outcome == "success"
 
 
+def test_no_install_while_a_patient_is_at_the_kiosk(root, server, bundles, keys):
+    server.state.offer("50", bundles["1.1.0"][1], "1.1.0", update="forced")
+    at_kiosk = [True]
+    settings = settings_for(root, keys, serving_patient=lambda: at_kiosk[0])
+    result = update_once(client_for(server), settings)
+    assert result.outcome == "deferred" and current_version(root) == "1.0.0"
+    assert "no patient" in server.state.feedback[-1]["status"]["details"][0]
+    at_kiosk[0] = False
+    assert update_once(client_for(server), settings).outcome == "success"
+    assert current_version(root) == "1.1.0"
+
+
 def test_rate_limited_poll_is_retried_and_4xx_is_not(root, server, keys):
     server.state.poll_429 = 2
     assert update_once(client_for(server), settings_for(root, keys)).outcome == "nothing"

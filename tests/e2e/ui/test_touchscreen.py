@@ -9,15 +9,19 @@ after an intended visual change (then look at them before committing).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kiosk.ops.activity import BUSY_STATUS, IDLE_STATUS
 from kiosk.ui.xvfb import Xvfb
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +34,42 @@ NOT_OURS = ("health-book",)  # screens owned by kiosk.ui.health_book
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("ui-demo")
-    with Xvfb(1920, 1080) as x:
-        env = {**os.environ, "DISPLAY": x.display}
+    with Xvfb(1920, 1080) as x, NotifySocket(out / "notify.sock") as notify:
+        env = {**os.environ, "DISPLAY": x.display, "NOTIFY_SOCKET": str(notify.path)}
         proc = subprocess.run([sys.executable, "-m", "kiosk.demo.ui_demo", str(out)], env=env,
                               capture_output=True, text=True, timeout=240)
     report = json.loads((out / "ui-report.json").read_text("utf-8"))
     return {"out": out, "report": report, "rc": proc.returncode, "stdout": proc.stdout,
-            "stderr": proc.stderr}
+            "stderr": proc.stderr, "notifications": notify.messages}
+
+
+class NotifySocket:
+    """What systemd would receive from the UI on its $NOTIFY_SOCKET."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[str] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._collect, daemon=True)
+
+    def _collect(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.messages.append(self._sock.recv(4096).decode("utf-8"))
+            except TimeoutError:
+                continue
+
+    def __enter__(self) -> NotifySocket:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sock.close()
 
 
 def test_every_scripted_patient_gets_through(demo: dict[str, Any]) -> None:
@@ -112,3 +145,15 @@ def test_screens_match_the_reference_images(demo: dict[str, Any]) -> None:
         differences[shot.name] = float(np.abs(a - b).mean())
     bad = {k: round(v, 2) for k, v in differences.items() if v > TOLERANCE}
     assert not bad, bad
+
+
+def test_the_unit_status_says_when_a_patient_is_at_the_kiosk(demo: dict[str, Any]) -> None:
+    """The updater reads this STATUS= back (kiosk.ops.activity) to wait for idle."""
+    notes = demo["notifications"]
+    assert notes[0] == f"READY=1\nSTATUS={IDLE_STATUS}"
+    statuses = [n.removeprefix("STATUS=") for n in notes if n.startswith("STATUS=")]
+    patients = len(demo["report"]["patients"])
+    assert statuses.count(BUSY_STATUS) >= patients
+    assert all(a != b for a, b in itertools.pairwise(statuses))  # only changes
+    assert statuses[-1] == IDLE_STATUS
+    assert any(n == "WATCHDOG=1" for n in notes)
