@@ -33,7 +33,7 @@ def _rss_mib() -> float:
     return 0.0
 
 
-def child_bare(t0: float) -> dict[str, float]:
+def child_bare(t0: float, _transition: float = 0.0) -> dict[str, float]:
     from kiosk.ui.hardening import DisplayOptions, apply
 
     apply(DisplayOptions(fullscreen=False, touch=False), audio=False)
@@ -161,6 +161,25 @@ def child_kiosk(t0: float, transition: float) -> dict[str, float]:
     return out
 
 
+def child_journey(t0: float, transition: float) -> dict[str, float]:
+    """RSS across the scripted demo day (every patient kind, photos, tickets, the
+    health-book guide) without the demo's screenshots, which production never takes."""
+    del t0, transition  # same signature as the other children
+    import io
+    import tempfile
+
+    from kiosk.config import demo_config
+    from kiosk.demo.ui_demo import run_ui_demo
+
+    tmp = Path(tempfile.mkdtemp(prefix="ui-bench-"))
+    rc = run_ui_demo(demo_config(state_dir=tmp / "state"), tmp, io.StringIO(), scripted=True,
+                     screenshots=False)
+    samples = json.loads((tmp / "ui-report.json").read_text("utf-8"))["memory_mib"]
+    return {"rc": rc, "patients": len(samples) - 1, "rss_first_patient_mib": samples[0],
+            "rss_between_patients_max_mib": max(samples), "rss_end_mib": samples[-1],
+            "rss_mib": _rss_mib()}
+
+
 def run_child(kind: str, display: str, transition: float = 0.25) -> dict[str, float]:
     env = {**os.environ, "DISPLAY": display}
     t0 = time.time()
@@ -178,6 +197,7 @@ def main() -> None:
         bare = run_child("bare", x.display)
         slide = run_child("kiosk", x.display, 0.25)
         none = run_child("kiosk", x.display, 0.0)
+        day = run_child("journey", x.display)
     print("touchscreen under Xvfb 1920x1080 (llvmpipe), 2 cores")
     print(f"cold start to attract screen: {slide['cold_start_s']:.2f} s "
           f"(bare Kivy label window {bare['cold_start_s']:.2f} s, ratio "
@@ -190,12 +210,17 @@ def main() -> None:
           "   target <= 33 ms")
     print(f"resident memory after the run: {slide['rss_mib']:.0f} MiB (bare Kivy "
           f"{bare['rss_mib']:.0f} MiB)   target <= 250 MiB")
+    print(f"resident memory over the scripted day ({day['patients']:.0f} patients, exit "
+          f"{day['rc']:.0f}): {day['rss_first_patient_mib']:.0f} MiB at the first patient, "
+          f"max {day['rss_between_patients_max_mib']:.0f} MiB between patients, "
+          f"{day['rss_end_mib']:.0f} MiB at the end   target <= 250 MiB")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, t0, transition = sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-        result = child_bare(t0) if kind == "bare" else child_kiosk(t0, transition)
+        child = {"bare": child_bare, "kiosk": child_kiosk, "journey": child_journey}[kind]
+        result = child(t0, transition)
         print(json.dumps(result))
     else:
         main()

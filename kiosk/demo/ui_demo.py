@@ -82,7 +82,7 @@ class SlowPorts:
 
 
 def run_ui_demo(config: Config, out_dir: Path, stream: TextIO, scripted: bool | None = None,
-                display: tuple[int, int] = (1920, 1080)) -> int:
+                display: tuple[int, int] = (1920, 1080), screenshots: bool = True) -> int:
     """Returns the exit code (0: every scripted patient got through)."""
     from kiosk.ui.xvfb import Xvfb
 
@@ -93,14 +93,15 @@ def run_ui_demo(config: Config, out_dir: Path, stream: TextIO, scripted: bool | 
         xvfb = Xvfb(*display)
         os.environ["DISPLAY"] = xvfb.start()
     try:
-        return _run(config, out_dir, stream, scripted, display, audio=xvfb is None)
+        return _run(config, out_dir, stream, scripted, display, audio=xvfb is None,
+                    screenshots=screenshots)
     finally:
         if xvfb is not None:
             xvfb.stop()
 
 
 def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
-         display: tuple[int, int], audio: bool) -> int:
+         display: tuple[int, int], audio: bool, screenshots: bool) -> int:
     from kiosk.ui.hardening import DisplayOptions, apply
 
     apply(DisplayOptions(fullscreen=False, touch=False, width=display[0], height=display[1]),
@@ -185,7 +186,8 @@ def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
             return out
 
         # Kivy's clock holds callbacks weakly: the app keeps the player alive.
-        app.player = Player(app, script, out_dir / "screens", clock, done, echo, personal)
+        shots = out_dir / "screens" if screenshots else None
+        app.player = Player(app, script, shots, clock, done, echo, personal)
         app.player.start()
 
     app = KioskApp(options, slow.ports(), devices=[reader, scanner], staff_status=staff_status,

@@ -103,13 +103,22 @@ class Report:
     failures: list[str] = field(default_factory=list)
     wipe_leaks: list[str] = field(default_factory=list)
     timings: dict[str, list[float]] = field(default_factory=dict)
+    memory_mib: list[float] = field(default_factory=list)  # RSS before each patient, at end
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), "utf-8")
 
 
+def resident_mib() -> float:
+    """This process's resident set size (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class Player:
-    def __init__(self, app: KioskApp, script: list[Action], shots_dir: Path,
+    def __init__(self, app: KioskApp, script: list[Action], shots_dir: Path | None,
                  clock: OffsetClock, on_done: Callable[[Report], None],
                  echo: Callable[[str], None] | None = None,
                  personal: Callable[[], list[str]] | None = None) -> None:
@@ -143,6 +152,7 @@ class Player:
         if self._event is not None:
             self._event.cancel()
         self.report.prompts = list(self.app.prompts.played)
+        self.report.memory_mib.append(resident_mib())
         self.on_done(self.report)
 
     def _fail(self, message: str) -> None:
@@ -189,6 +199,7 @@ class Player:
     def _run(self, action: Action) -> bool:  # True: done, move on
         app = self.app
         if isinstance(action, Patient):
+            self.report.memory_mib.append(resident_mib())
             self._patient = PatientLog(action.key, action.title)
             self.report.patients.append(self._patient)
             self._last_step = None
@@ -234,12 +245,13 @@ class Player:
             tap(widget)
             return True
         if isinstance(action, Shot):
-            self._shoot(action)
+            if self.shots_dir is not None:  # None: a measuring run (benchmarks/ui.py)
+                self._shoot(action, self.shots_dir)
             return True
         raise TypeError(action)  # pragma: no cover
 
     # -- screenshots and fit checks ------------------------------------------------
-    def _shoot(self, action: Shot) -> None:
+    def _shoot(self, action: Shot, shots_dir: Path) -> None:
         self._busy = True
         self._shot_no += 1
         name = f"{self._shot_no:02d}-{action.name}"
@@ -258,7 +270,7 @@ class Player:
                 self.app.ctx.lang = start_lang
                 self.app.render(self.app.session)
                 Clock.schedule_once(lambda _dt: grab_next_frame(
-                    self.shots_dir / f"{name}.png", saved), 0.05)
+                    shots_dir / f"{name}.png", saved), 0.05)
 
         def record(lang: str) -> None:
             problems = fit_problems(self.app.root_widget)
