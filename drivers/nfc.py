@@ -2,9 +2,8 @@
 
 Same interface as `drivers.pcsc.PcscTransport`. nfcpy talks to the reader
 over USB/serial directly (`path` like "usb", "usb:054c:06c3", "tty:USB0:pn532"),
-so pcscd must not hold the device. Not exercised by the test suite: there is
-no nfcpy-compatible emulated reader; the shared code paths (APDU bytes in,
-bytes out, typed errors) are the ones the PC/SC tests cover.
+so pcscd must not hold the device. The tests drive it through nfcpy's UDP
+frontend ("udp:127.0.0.1:PORT") against `drivers.virtual.nfc_udp`.
 """
 
 from __future__ import annotations
@@ -43,6 +42,10 @@ class NfcTransport:
     def transmit(self, apdu: bytes) -> bytes:
         try:
             return bytes(self._tag.transceive(apdu))
+        except self._nfc.tag.TagCommandError as exc:
+            # ISO-DEP gives up after its R(NAK) retries with a timeout, receive or
+            # protocol error: in the field that is a card lifted off the reader.
+            raise CardRemovedError(f"card stopped answering ({exc})") from None
         except self._nfc.clf.TimeoutError:
             raise CardRemovedError("card stopped answering") from None
         except self._nfc.clf.CommunicationError as exc:
