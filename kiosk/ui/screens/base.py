@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
+from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
@@ -12,7 +13,7 @@ from kivy.uix.widget import Widget
 from kiosk.journey import events as ev
 from kiosk.journey.state import Notice, Session, Step
 from kiosk.ui.context import Ctx
-from kiosk.ui.widgets import BigButton, Panel, Text
+from kiosk.ui.widgets import BigButton, Panel, Spinner, Text
 
 
 class StepScreen(Screen):
@@ -72,6 +73,31 @@ class StepScreen(Screen):
 
     def cancel_button(self) -> BigButton:
         return self.button("cancel", ev.Cancelled(), "secondary")
+
+
+class WaitingScreen(StepScreen):
+    """A heading, one line and a spinner while a device or service works."""
+
+    heading_key: ClassVar[str]
+    body_key: ClassVar[str] = "common.wait"
+
+    def build(self) -> None:
+        self.title = self.heading()
+        self.body = self.text("subheading")
+        holder = AnchorLayout()
+        self.spinner = Spinner(self.ctx)
+        holder.add_widget(self.spinner)
+        self.content.add_widget(holder)
+
+    def render(self, session: Session) -> None:
+        self.title.text = self.ctx.t(self.heading_key)
+        self.body.text = self.ctx.t(self.body_key)
+
+    def shown(self) -> None:
+        self.spinner.start()
+
+    def hidden(self) -> None:
+        self.spinner.stop()
 
 
 class NoticeBox(Panel):

@@ -7,34 +7,17 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
 from kiosk.ui.registry import register_screen
-from kiosk.ui.screens.base import StepScreen
-from kiosk.ui.widgets import Panel, Spinner, Text
+from kiosk.ui.screens.base import StepScreen, WaitingScreen
+from kiosk.ui.widgets import Panel, Text
 
 _PANEL = {"usable": "ok", "warning": "warn", "not_usable": "bad", "unavailable": "info",
           "misconfigured": "info"}
 
 
 @register_screen(Step.CHECKING_INSURANCE)
-class CheckingScreen(StepScreen):
+class CheckingScreen(WaitingScreen):
     step = Step.CHECKING_INSURANCE
-
-    def build(self) -> None:
-        self.title = self.heading()
-        self.body = self.text("subheading")
-        holder = AnchorLayout()
-        self.spinner = Spinner(self.ctx)
-        holder.add_widget(self.spinner)
-        self.content.add_widget(holder)
-
-    def render(self, session: Session) -> None:
-        self.title.text = self.ctx.t("checking.heading")
-        self.body.text = self.ctx.t("common.wait")
-
-    def shown(self) -> None:
-        self.spinner.start()
-
-    def hidden(self) -> None:
-        self.spinner.stop()
+    heading_key = "checking.heading"
 
 
 @register_screen(Step.INSURANCE_RESULT)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.gridlayout import GridLayout
 
 from kiosk.domain.registration import ServiceOption
 from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
 from kiosk.ui.registry import register_screen
-from kiosk.ui.screens.base import NoticeBox, StepScreen, format_money
+from kiosk.ui.screens.base import NoticeBox, StepScreen, WaitingScreen, format_money
 from kiosk.ui.theme import hex_rgba
-from kiosk.ui.widgets import Panel, Spinner, Text, Tile
+from kiosk.ui.widgets import Panel, Text, Tile
 
 
 def icon_path(images_dir: Path | None, icon: str | None) -> str:
@@ -121,23 +120,6 @@ class ConfirmServiceScreen(StepScreen):
 
 
 @register_screen(Step.REGISTERING)
-class RegisteringScreen(StepScreen):
+class RegisteringScreen(WaitingScreen):
     step = Step.REGISTERING
-
-    def build(self) -> None:
-        self.title = self.heading()
-        self.body = self.text("subheading")
-        holder = AnchorLayout()
-        self.spinner = Spinner(self.ctx)
-        holder.add_widget(self.spinner)
-        self.content.add_widget(holder)
-
-    def render(self, session: Session) -> None:
-        self.title.text = self.ctx.t("registering.heading")
-        self.body.text = self.ctx.t("common.wait")
-
-    def shown(self) -> None:
-        self.spinner.start()
-
-    def hidden(self) -> None:
-        self.spinner.stop()
+    heading_key = "registering.heading"

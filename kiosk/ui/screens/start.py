@@ -8,8 +8,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
 from kiosk.ui.registry import register_screen
-from kiosk.ui.screens.base import NoticeBox, StepScreen
-from kiosk.ui.widgets import CardPicture, Keypad, Spinner, Text
+from kiosk.ui.screens.base import NoticeBox, StepScreen, WaitingScreen
+from kiosk.ui.widgets import CardPicture, Keypad, Text
 
 
 @register_screen(Step.IDLE)
@@ -123,23 +123,7 @@ class NeedKeyScreen(StepScreen):
 
 
 @register_screen(Step.READING_CHIP)
-class ReadingScreen(StepScreen):
+class ReadingScreen(WaitingScreen):
     step = Step.READING_CHIP
-
-    def build(self) -> None:
-        self.title = self.heading()
-        self.body = self.text("subheading")
-        holder = AnchorLayout()
-        self.spinner = Spinner(self.ctx)
-        holder.add_widget(self.spinner)
-        self.content.add_widget(holder)
-
-    def render(self, session: Session) -> None:
-        self.title.text = self.ctx.t("reading.heading")
-        self.body.text = self.ctx.t("reading.body")
-
-    def shown(self) -> None:
-        self.spinner.start()
-
-    def hidden(self) -> None:
-        self.spinner.stop()
+    heading_key = "reading.heading"
+    body_key = "reading.body"
