@@ -85,13 +85,7 @@ def test_kill_minus_nine_loses_and_duplicates_nothing(tmp_path):
 
         # a final daemon (in-process) drains whatever the killed ones left behind
         adapter = FhirAdapter({"url": server.url, "timeout_s": 2.0})
-        daemon = SyncDaemon(db, config, adapter, settings=SyncSettings(base_delay_s=0.01),
-                            recheck=False, purge=False)
-        for _ in range(50):
-            daemon.tick()
-            if outbox.counts(db)["pending"] == 0:
-                break
-            time.sleep(0.05)
+        drain_until_empty(db, config, adapter, rounds=50)
         adapter.close()
 
         ids = {r[0] for r in db.execute("SELECT id FROM registrations")}
@@ -110,6 +104,17 @@ def test_kill_minus_nine_loses_and_duplicates_nothing(tmp_path):
         assert cli > 0  # some registering processes got to commit before the kill
     finally:
         server.stop()
+
+
+def drain_until_empty(db, config, adapter, rounds: int) -> None:
+    """What a restarted sync daemon does with what the killed ones left behind."""
+    daemon = SyncDaemon(db, config, adapter, settings=SyncSettings(base_delay_s=0.01),
+                        recheck=False, purge=False)
+    for _ in range(rounds):
+        daemon.tick()
+        if outbox.counts(db)["pending"] == 0:
+            return
+        time.sleep(0.05)
 
 
 def _seqs(db):

@@ -18,10 +18,9 @@ from kiosk.services import outbox
 from kiosk.services.his.gnuhealth import GnuHealthAdapter
 from kiosk.services.his.gnuhealth.adapter import MARK
 from kiosk.services.registration import RegistrationService
-from kiosk.services.sync import SyncDaemon, SyncSettings
 from kiosk.store import connect
 from tests.e2e.his_helpers import write_config
-from tests.e2e.test_crash_safety import _seqs, kill9, spawn
+from tests.e2e.test_crash_safety import _seqs, drain_until_empty, kill9, spawn
 from tests.unit.registration.helpers import insured, patient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -56,13 +55,7 @@ def test_kill_minus_nine_against_gnuhealth(tmp_path, gnuhealth, gnuhealth_settin
             time.sleep(rng.uniform(0, 0.05))
 
     adapter = GnuHealthAdapter(gnuhealth_settings)
-    daemon = SyncDaemon(db, config, adapter, settings=SyncSettings(base_delay_s=0.01),
-                        recheck=False, purge=False)
-    for _ in range(200):
-        daemon.tick()
-        if outbox.counts(db)["pending"] == 0:
-            break
-        time.sleep(0.05)
+    drain_until_empty(db, config, adapter, rounds=200)
     adapter.close()
 
     ids = {r[0] for r in db.execute("SELECT id FROM registrations")}
