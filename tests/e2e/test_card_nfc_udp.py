@@ -16,7 +16,7 @@ import pytest
 from drivers.emrtd.errors import CardRemovedError, NoCardError
 from drivers.nfc import NfcTransport
 from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
-from drivers.virtual.cccd_pki import VirtualPki, generate
+from drivers.virtual.cccd_pki import VirtualPki
 from drivers.virtual.nfc_udp import IsoDepUdpCard
 from tests.cli_helpers import run_kiosk
 
@@ -27,18 +27,6 @@ IDENTITY = {
     "sex": "Nữ", "issue_date": "2022-08-01", "expiry_date": "2045-03-12",
     "residence": "Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def pki() -> VirtualPki:
-    return generate()
-
-
-@pytest.fixture(scope="module")
-def trust_dir(pki: VirtualPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("trust")
-    pki.write_trust_store(d)
-    return d
 
 
 def _card(pki: VirtualPki, **opts: Any) -> VirtualCccd:

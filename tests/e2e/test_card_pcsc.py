@@ -39,18 +39,6 @@ BASE = {
 }
 
 
-@pytest.fixture(scope="module")
-def pki() -> VirtualPki:
-    return generate()
-
-
-@pytest.fixture(scope="module")
-def trust_dir(pki: VirtualPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("trust")
-    pki.write_trust_store(d)
-    return d
-
-
 def _card(pki: VirtualPki, identity: dict[str, Any] | None = None, **opts: Any) -> VirtualCccd:
     ident = Identity.from_json(identity or BASE)
     options = CardOptions(**opts)
