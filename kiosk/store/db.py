@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -30,7 +31,7 @@ def connect(path: Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    mode = _enable_wal(conn)
     if mode.lower() != "wal":
         raise StoreError(f"cannot enable WAL on {path} (got {mode})")
     conn.execute("PRAGMA synchronous=FULL")
@@ -40,6 +41,19 @@ def connect(path: Path) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     migrate(db)
     return db
+
+
+def _enable_wal(conn: sqlite3.Connection) -> str:
+    """Switch to WAL, retrying: SQLite answers "database is locked" at once,
+    without its busy handler, while another process is switching a new file."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

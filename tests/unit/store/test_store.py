@@ -58,3 +58,25 @@ def test_concurrent_processes_do_not_lose_increments(tmp_path):
         assert p.exitcode == 0
     value = sqlite3.connect(path).execute("SELECT value FROM statistics").fetchone()[0]
     assert value == 300
+
+
+def _open_when_told(path: str, start) -> None:  # type: ignore[no-untyped-def]
+    start.wait()
+    connect(__import__("pathlib").Path(path))
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    # UI and sync daemon start together on a fresh kiosk; SQLite reports
+    # "database is locked" without waiting while one of them switches to WAL.
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(40):
+        path = tmp_path / f"k{round_}.sqlite3"
+        start = ctx.Event()
+        procs = [ctx.Process(target=_open_when_told, args=(str(path), start)) for _ in range(3)]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(60)
+            assert p.exitcode == 0
+        assert connect(path).execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0]
