@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,10 @@ import sqlite_utils
 from kiosk.store import transaction
 
 STATES = ("pending", "done", "dead")
+# Kinds of row. The first creates the visit and carries the registration's sync state;
+# the second tells the HIS a deferred BHYT re-check answered after it had the visit.
+HIS_REGISTER = "his_register"
+HIS_INSURANCE = "his_insurance"
 _COLUMNS = ("id", "registration_id", "kind", "patient_key", "state", "attempts",
             "next_attempt_at", "last_error", "created_at", "updated_at")
 # Identifiers that might slip into an error text: 9+ digits (CCCD, phone), BHYT numbers.
@@ -62,6 +67,15 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
 _SELECT = f"SELECT {', '.join('o.' + c for c in _COLUMNS)} FROM outbox o"
 
 
+def enqueue(db: sqlite_utils.Database | sqlite3.Connection, registration_id: str, kind: str,
+            patient_key: str, now: dt.datetime) -> None:
+    """Add a row; call inside the transaction that records what it delivers."""
+    at = stamp(now)
+    db.execute("INSERT INTO outbox (registration_id, kind, patient_key, next_attempt_at, "
+               "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+               [registration_id, kind, patient_key, at, at, at])
+
+
 def next_due(db: sqlite_utils.Database, now: dt.datetime) -> OutboxItem | None:
     row = db.execute(
         f"{_SELECT} WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND NOT EXISTS ("
@@ -85,8 +99,9 @@ def complete(db: sqlite_utils.Database, item: OutboxItem, his_ref: str,
     with transaction(db):
         db.execute("UPDATE outbox SET state = 'done', attempts = attempts + 1, "
                    "last_error = NULL, updated_at = ? WHERE id = ?", [stamp(now), item.id])
-        db.execute("UPDATE registrations SET sync_state = 'synced', his_ref = ?, synced_at = ? "
-                   "WHERE id = ?", [his_ref, stamp(now), item.registration_id])
+        if item.kind == HIS_REGISTER:
+            db.execute("UPDATE registrations SET sync_state = 'synced', his_ref = ?, "
+                       "synced_at = ? WHERE id = ?", [his_ref, stamp(now), item.registration_id])
 
 
 def fail(db: sqlite_utils.Database, item: OutboxItem, reason: str, *, attempts: int,
@@ -96,7 +111,7 @@ def fail(db: sqlite_utils.Database, item: OutboxItem, reason: str, *, attempts: 
                    "next_attempt_at = ?, updated_at = ? WHERE id = ?",
                    ["dead" if dead else "pending", attempts, clean_reason(reason),
                     stamp(retry_at), stamp(now), item.id])
-        if dead:
+        if dead and item.kind == HIS_REGISTER:
             db.execute("UPDATE registrations SET sync_state = 'failed' WHERE id = ?",
                        [item.registration_id])
 
@@ -122,8 +137,9 @@ def retry(db: sqlite_utils.Database, item_id: int, now: dt.datetime) -> OutboxIt
             return found
         db.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
                    "updated_at = ? WHERE id = ?", [stamp(now), stamp(now), item_id])
-        db.execute("UPDATE registrations SET sync_state = 'pending' WHERE id = ?",
-                   [found.registration_id])
+        if found.kind == HIS_REGISTER:
+            db.execute("UPDATE registrations SET sync_state = 'pending' WHERE id = ?",
+                       [found.registration_id])
     return get(db, item_id)
 
 

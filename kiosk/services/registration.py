@@ -32,12 +32,12 @@ from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.queue import format_queue_number, is_open, local_now, queue_day
 from kiosk.domain.registration import Registration, ServiceOption, SyncState
 from kiosk.domain.text import mask_id, mask_name, nfc
+from kiosk.services import outbox
 from kiosk.services.bhxh.recheck import needs_recheck
 from kiosk.store import bump_statistic, transaction
 
 log = logging.getLogger(__name__)
 
-OUTBOX_HIS_REGISTER = "his_register"
 
 
 class RegistrationError(ValueError):
@@ -133,7 +133,7 @@ class RegistrationService:
                 service: ServiceConfig, key: str, now: dt.datetime) -> str:
         day = queue_day(now, self.config.facility.timezone)
         pkey = patient_key(identity)
-        stamp = now.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        stamp = outbox.stamp(now)
         card = insurance.card
         # The card number the gateway returned, never the CCCD it may have been asked with.
         bhyt = identity.bhyt_card or (card.new_card_number or card.card_number if card else None)
@@ -159,10 +159,7 @@ class RegistrationService:
                  insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
                  "pending" if needs_recheck(insurance) else None],
             )
-            conn.execute(
-                "INSERT INTO outbox (registration_id, kind, patient_key, next_attempt_at, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [reg_id, OUTBOX_HIS_REGISTER, pkey, stamp, stamp, stamp])
+            outbox.enqueue(conn, reg_id, outbox.HIS_REGISTER, pkey, now)
             bump_statistic(self.db, day, self.config.kiosk_id, _metric(service.department))
         return number
 

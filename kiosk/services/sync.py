@@ -41,7 +41,7 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.services import outbox
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
-from kiosk.services.registration import OUTBOX_HIS_REGISTER, service_for
+from kiosk.services.registration import service_for
 from kiosk.store import audit, transaction
 
 log = logging.getLogger(__name__)
@@ -164,15 +164,20 @@ class SyncDaemon:
         return "sent"
 
     def _send(self, item: outbox.OutboxItem) -> str:
-        if item.kind != OUTBOX_HIS_REGISTER:
+        if item.kind not in (outbox.HIS_REGISTER, outbox.HIS_INSURANCE):
             raise HisError(f"unknown outbox kind {item.kind!r}", transient=False)
         row = self._registration(item.registration_id)
         if row is None:
             raise HisError("registration missing", transient=False)
         if row["purged_at"] is not None:
             raise HisError("personal data already purged", transient=False)
+        visit = his_visit(row, self.config, self.db)
+        if item.kind == outbox.HIS_INSURANCE:
+            if not row["his_ref"]:
+                raise HisError("the HIS never named the visit", transient=False)
+            return self.adapter.update_insurance(row["his_ref"], visit)
         patient_ref = self.adapter.find_or_create_patient(his_patient(row))
-        return self.adapter.create_visit(patient_ref, his_visit(row, self.config, self.db))
+        return self.adapter.create_visit(patient_ref, visit)
 
     def _unavailable(self, item: outbox.OutboxItem, exc: HisUnavailable,
                      now: dt.datetime) -> Outcome:
@@ -303,11 +308,21 @@ class SyncDaemon:
         try:
             from kiosk.services.bhxh.recheck import recheck_pending
 
-            return recheck_pending(self.db, self.config, self.bhxh_client, limit=50)
+            return recheck_pending(self.db, self.config, self.bhxh_client, limit=50,
+                                   on_recorded=self._queue_insurance_update)
         except Exception as exc:
             log.warning("BHYT re-check pass failed: %s", type(exc).__name__)
             report.errors.append(f"recheck: {type(exc).__name__}")
             return 0
+
+    def _queue_insurance_update(self, reg_id: str, _result: object) -> None:
+        """A visit still waiting in the outbox is built from the updated row when it is
+        sent; only one the HIS already has needs telling (same patient order)."""
+        delivered = self.db.execute(
+            "SELECT patient_key FROM outbox WHERE registration_id = ? AND kind = ? "
+            "AND state = 'done'", [reg_id, outbox.HIS_REGISTER]).fetchone()
+        if delivered is not None:
+            outbox.enqueue(self.db, reg_id, outbox.HIS_INSURANCE, delivered[0], self.now())
 
     def _purge(self, report: Report) -> int:
         try:

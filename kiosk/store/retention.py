@@ -46,8 +46,10 @@ def purge(db: sqlite_utils.Database, config: Config, *, now: dt.datetime | None 
     while True:  # small batches: the UI's registrations never wait long for the lock
         with transaction(db):
             ids = [r[0] for r in db.execute(
-                "SELECT id FROM registrations WHERE sync_state = 'synced' AND purged_at IS NULL "
-                "AND synced_at <= ? LIMIT ?", [cutoff, batch]).fetchall()]
+                "SELECT id FROM registrations r WHERE sync_state = 'synced' AND purged_at IS NULL "
+                "AND synced_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox o WHERE "
+                "o.registration_id = r.id AND o.state = 'pending') LIMIT ?",
+                [cutoff, batch]).fetchall()]
             for reg_id in ids:
                 # patient_key was a hash of the ID: replace it too (guessable for 12 digits)
                 db.execute(f"UPDATE registrations SET {nulls}, patient_key = id, purged_at = ?, "

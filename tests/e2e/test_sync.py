@@ -7,8 +7,13 @@ import random
 from collections import Counter
 
 import pytest
+import requests
 
+from kiosk.domain.identity import Identity
 from kiosk.services import outbox
+from kiosk.services.bhxh import BhxhClient
+from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
+from kiosk.services.his.base import HisPatient, HisVisit
 from kiosk.services.his.fhir import FhirAdapter
 from kiosk.services.his.fhir.server import FhirTestServer
 from kiosk.services.his.simulator import HisSimulator, SimulatorAdapter, mapping
@@ -320,3 +325,129 @@ def test_his_catalogue_overrides_rooms_when_enabled(kiosk, tmp_path):
     finally:
         adapter.close()
         server.stop()
+
+
+# -- a BHYT outcome learnt after the visit reached the HIS ------------------------------
+
+NHUNG = Identity(full_name="Nguyễn Thị Hồng Nhung", date_of_birth=dt.date(1985, 3, 14),
+                 sex="Nữ", source="chip", verification="chip_verified",
+                 id_number="001185012345")
+
+
+@pytest.fixture
+def gateway():
+    simulator = BhxhGatewaySimulator()
+    simulator.start()
+    client = BhxhClient(simulator.base_url, "01824_BV", "simulator-password", "Trần Thị Lan",
+                        "001185000123", timeout_s=2.0, backoff_s=0.01)
+    yield simulator, client
+    client.close()
+    simulator.stop()
+
+
+def rechecking_daemon(kiosk, adapter, client):
+    config, db, clock, _ = kiosk
+    return SyncDaemon(db, config, adapter, now=clock, rng=random.Random(7), purge=False,
+                      bhxh_client=client, settings=SyncSettings(recheck_every_s=60))
+
+
+def outcome_extension(resource):
+    return [e["valueCode"] for e in resource["extension"]
+            if e["url"] == "urn:vn-kiosk:bhyt-check-outcome"]
+
+
+def test_late_bhyt_answer_updates_the_visit_the_his_already_has(kiosk, fhir, gateway):
+    server, adapter = fhir
+    simulator, client = gateway
+    reg = kiosk[3].register(NHUNG, not_checked(NHUNG.id_number), "KB-NOI", "key-late")
+    simulator.inject("http500")  # the portal is still down on the first pass
+    sync = rechecking_daemon(kiosk, adapter, client)
+    assert sync.tick().sent == 1
+    (encounter,) = server.resources("Encounter")
+    assert outcome_extension(encounter) == ["unavailable"]
+    # meanwhile the hospital's staff move the visit on: that must survive our update
+    staff = {**encounter, "status": "arrived"}
+    assert requests.put(f"{server.url}/Encounter/{encounter['id']}", json=staff,
+                        timeout=5).status_code == 200
+    simulator.clear_faults()
+    client.breaker.reset()
+    kiosk[2].advance(61)
+    report = sync.tick()
+    assert (report.rechecked, report.sent, report.errors) == (1, 1, [])
+    (encounter,) = server.resources("Encounter")
+    assert outcome_extension(encounter) == ["usable"]
+    assert encounter["status"] == "arrived" and encounter["meta"]["versionId"] == "3"
+    assert server.creates["Encounter"] == 1 and server.updates["Encounter"] == 2
+    db = kiosk[1]
+    assert db.execute("SELECT his_ref, sync_state FROM registrations WHERE id = ?",
+                      [reg.id]).fetchone() == (encounter["id"], "synced")
+    assert outbox.counts(db) == {"pending": 0, "done": 2, "dead": 0}
+    kiosk[2].advance(61)
+    assert sync.tick().sent == 0  # told once
+
+
+def test_bhyt_answer_before_delivery_goes_with_the_visit(kiosk, fhir, gateway):
+    server, adapter = fhir
+    _, client = gateway
+    kiosk[3].register(NHUNG, not_checked(NHUNG.id_number), "KB-NOI", "key-early")
+    server.pause()  # the HIS is down, the portal answers
+    sync = rechecking_daemon(kiosk, adapter, client)
+    report = sync.tick()
+    assert (report.rechecked, report.sent) == (1, 0)
+    server.resume()
+    kiosk[2].advance(sync.sleep_s())
+    assert sync.tick().sent == 1
+    (encounter,) = server.resources("Encounter")
+    assert outcome_extension(encounter) == ["usable"]
+    assert server.updates["Encounter"] == 0
+    assert outbox.counts(kiosk[1]) == {"pending": 0, "done": 1, "dead": 0}
+
+
+def test_fhir_update_reads_again_when_the_visit_changed_under_it(fhir):
+    server, adapter = fhir
+    visit = HisVisit("reg-race", "KB-NOI", "Khám Nội", "NOI", "Phòng 109", "A-001", NOW,
+                     "unavailable", None)
+    patient_ref = adapter.find_or_create_patient(HisPatient(
+        NHUNG.id_number, NHUNG.full_name, NHUNG.date_of_birth, "Nữ", None, None))
+    ref = adapter.create_visit(patient_ref, visit)
+    url = f"{server.url}/Encounter/{ref}"
+    original = server.validator
+
+    def staff_edit_first(resource):  # staff save the visit between our GET and PUT
+        server.validator = original
+        current = server.store["Encounter"][ref]  # (the server holds its lock here)
+        server.store["Encounter"][ref] = {**current, "status": "arrived",
+                                          "meta": {**current["meta"], "versionId": "2"}}
+        if original:
+            original(resource)
+
+    server.validator = staff_edit_first
+    assert adapter.update_insurance(ref, dataclasses.replace(visit, insurance_outcome="usable")
+                                    ) == ref
+    encounter = requests.get(url, timeout=5).json()
+    assert encounter["status"] == "arrived" and outcome_extension(encounter) == ["usable"]
+    assert encounter["meta"]["versionId"] == "3"  # create, staff edit, our update
+    assert adapter.update_insurance(ref, dataclasses.replace(visit, insurance_outcome="usable")
+                                    ) == ref
+    assert server.updates["Encounter"] == 1  # ours, once: the repeat changed nothing
+
+
+def test_simulator_his_records_a_late_outcome_on_the_booking(kiosk, gateway, tmp_path):
+    simulator, client = gateway
+    his = HisSimulator(tmp_path / "his.sqlite3")
+    his.start()
+    adapter = SimulatorAdapter(mapping(his.url, timeout_s=1.0))
+    try:
+        kiosk[3].register(NHUNG, not_checked(NHUNG.id_number), "KB-NOI", "key-sim")
+        simulator.inject("http500")
+        sync = rechecking_daemon(kiosk, adapter, client)
+        sync.tick()
+        assert [b["ket_qua_bhyt"] for b in his.bookings()] == ["unavailable"]
+        simulator.clear_faults()
+        client.breaker.reset()
+        kiosk[2].advance(61)
+        assert sync.tick().sent == 1
+        assert [(b["ket_qua_bhyt"], b["posts"]) for b in his.bookings()] == [("usable", 1)]
+    finally:
+        adapter.close()
+        his.stop()

@@ -25,7 +25,7 @@ from kiosk.domain.insurance import InsuranceResult
 from kiosk.services.bhxh.adapter import BhxhInsurance
 from kiosk.services.bhxh.cache import BhxhCache
 from kiosk.services.bhxh.client import BhxhClient
-from kiosk.store import audit
+from kiosk.store import audit, transaction
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ def recheck_pending(db: sqlite_utils.Database, config: Config, client: BhxhClien
 
     `client` defaults to one built from `config.bhxh` (not possible for the embedded
     simulator, which lives in the UI process: pass a client then). `on_recorded` is
-    called with each registration id and its new result (e.g. to queue an HIS update).
+    called with each registration id and its new result inside the transaction that
+    records it (e.g. to queue an HIS update); it must not open a transaction itself.
     """
     rows = db.execute(
         "SELECT id, bhyt_card, id_number, full_name, date_of_birth FROM registrations "
@@ -91,17 +92,18 @@ def recheck_pending(db: sqlite_utils.Database, config: Config, client: BhxhClien
             if result.outcome in RETRY_OUTCOMES:
                 audit(db, config.kiosk_id, "bhyt.recheck_failed", result.outcome)
                 break  # the gateway (or our account) is still not answering: try later
-            db.execute(
-                "UPDATE registrations SET insurance_outcome = ?, insurance_code = ?, "
-                "insurance_json = ?, recheck_state = 'done' WHERE id = ? "
-                "AND recheck_state = 'pending'",
-                [result.outcome, result.code, json.dumps(result.to_json(), ensure_ascii=False),
-                 reg_id],
-            )
-            audit(db, config.kiosk_id, "bhyt.rechecked", f"{reg_id} {result.code}")
+            with transaction(db):  # the answer and what it queues for the HIS: both or neither
+                db.execute(
+                    "UPDATE registrations SET insurance_outcome = ?, insurance_code = ?, "
+                    "insurance_json = ?, recheck_state = 'done' WHERE id = ? "
+                    "AND recheck_state = 'pending'",
+                    [result.outcome, result.code,
+                     json.dumps(result.to_json(), ensure_ascii=False), reg_id],
+                )
+                audit(db, config.kiosk_id, "bhyt.rechecked", f"{reg_id} {result.code}")
+                if on_recorded is not None:
+                    on_recorded(reg_id, result)
             done += 1
-            if on_recorded is not None:
-                on_recorded(reg_id, result)
     finally:
         if own_client:
             client.close()

@@ -81,3 +81,12 @@ class HisAdapter(Protocol):
     def catalogue(self) -> list[HisService]:
         """Departments/services the HIS offers (may be empty: then configuration rules)."""
         ...
+
+    def update_insurance(self, visit_ref: str, visit: HisVisit) -> str:
+        """Set `visit.insurance_outcome` (learnt by a deferred BHYT re-check) on the visit
+        `create_visit` answered `visit_ref` for; idempotent. Returns `visit_ref`, or
+        NOT_RECORDED when this HIS has nowhere to keep it (staff see it on the kiosk)."""
+        ...
+
+
+NOT_RECORDED = "not-recorded"

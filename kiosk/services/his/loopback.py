@@ -200,6 +200,6 @@ def _handler(owner: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _handle
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
     return Handler

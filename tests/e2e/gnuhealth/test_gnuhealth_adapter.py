@@ -1,5 +1,6 @@
 """The GNU Health adapter against a real GNU Health 5 server on 127.0.0.1."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -51,6 +52,29 @@ def test_repeated_delivery_does_not_duplicate(gnuhealth, gnuhealth_settings):
     assert rpc("model.gnuhealth.patient.search_count", []) == 1
     adapter.create_visit(ref, visit("reg-8", "A-002"))
     assert rpc("model.gnuhealth.appointment.search_count", []) == 2
+
+
+def test_late_bhyt_outcome_replaces_the_line_in_the_comments(gnuhealth, gnuhealth_settings):
+    adapter = GnuHealthAdapter(gnuhealth_settings)
+    ref = adapter.find_or_create_patient(PATIENT)
+    first = dataclasses.replace(visit("reg-9"), insurance_outcome="unavailable")
+    appointment = adapter.create_visit(ref, first)
+    rpc = gnuhealth.rpc()
+
+    def comments():
+        return rpc("model.gnuhealth.appointment.read", [int(appointment)],
+                   ["comments"])[0]["comments"]
+
+    assert comments().endswith("BHYT check: unavailable")
+    later = dataclasses.replace(first, insurance_outcome="usable")
+    assert adapter.update_insurance(appointment, later) == appointment
+    assert adapter.update_insurance(appointment, later) == appointment  # a repeat: same text
+    text = comments()
+    assert "A-001" in text and text.count("BHYT check:") == 1
+    assert text.endswith("BHYT check: usable")
+    with pytest.raises(HisError) as gone:
+        adapter.update_insurance("999999", later)
+    assert not gone.value.transient
 
 
 def test_bad_credentials_hold_the_queue(gnuhealth, gnuhealth_settings):

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.services.his.base import HisPatient, HisVisit
+from kiosk.services.his.base import NOT_RECORDED, HisPatient, HisVisit
 from kiosk.services.his.rest import MappingError, RestAdapter
 from kiosk.services.his.rest.mapping import (
     PATIENT_FIELDS,
@@ -54,6 +54,19 @@ def test_unknown_fields_are_configuration_errors():
     with pytest.raises(ValueError, match="plain http"):
         RestAdapter(mapping("http://his.example.vn"))
     RestAdapter(mapping("http://his.example.vn", allow_http=True)).close()
+
+
+def test_update_insurance_names_the_visit_not_the_patient():
+    settings = mapping("http://127.0.0.1:1")
+    settings["update_insurance"] = {"path": "/b/{patient_ref}", "body": {}}
+    with pytest.raises(MappingError, match="update_insurance.*patient_ref"):
+        RestAdapter(settings)
+    del settings["update_insurance"]  # a vendor API without the field: nothing is sent
+    adapter = RestAdapter(settings)
+    visit = HisVisit("r1", "KB", "Khám", "NOI", "P1", "A-001",
+                     dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC), "usable", None)
+    assert adapter.update_insurance("17", visit) == NOT_RECORDED
+    adapter.close()
 
 
 def test_complete_and_pick():

@@ -91,3 +91,19 @@ def test_vacuum_variant_and_sync_loop_purges(config):
     assert secrets_in(raw_bytes(config)) == []
     assert db.execute("SELECT count(*) FROM registrations WHERE purged_at IS NOT NULL"
                       ).fetchone()[0] == 2
+
+
+def test_purge_waits_for_a_pending_insurance_update(config):
+    # A late BHYT answer still on its way to the HIS needs the registration's data.
+    db, reg, _ = registered(config, [NOW])
+    item = next(i for i in outbox.list_items(db) if i.registration_id == reg.id)
+    outbox.complete(db, item, "enc-1", NOW)
+    outbox.enqueue(db, reg.id, outbox.HIS_INSURANCE, item.patient_key, NOW)
+    later = NOW + dt.timedelta(hours=25)
+    assert purge(db, config, now=later).purged == 0
+    update = next(i for i in outbox.list_items(db, ("pending",))
+                  if i.kind == outbox.HIS_INSURANCE)
+    outbox.complete(db, update, "not-recorded", later)
+    assert db.execute("SELECT his_ref FROM registrations WHERE id = ?",
+                      [reg.id]).fetchone()[0] == "enc-1"  # the visit's reference stays
+    assert purge(db, config, now=later + dt.timedelta(hours=25)).purged == 1

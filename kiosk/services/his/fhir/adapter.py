@@ -8,6 +8,10 @@ Patient: `POST /Patient` with `If-None-Exist: identifier=<cccd system>|<CCCD>`
 BHYT card; the visit keyed on the registration id. A server answers 201
 (created) or 200 (already there): a retry after a lost answer finds the first
 write instead of making a second.
+
+A BHYT outcome learnt after the visit was sent is a read-modify-write of that
+visit (`GET`, then `PUT` with `If-Match` on its version), so a status the
+hospital's staff changed meanwhile is never overwritten.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from kiosk.services.his.fhir import resources as r
 from kiosk.services.his.http import Answer, JsonHttp, check_base_url
 
 FHIR_JSON = "application/fhir+json"
+_EDIT_RACES = 3
 _LOCATION = re.compile(r"(?:^|/)(?P<type>[A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
                        r"(?:/_history/[^/]+)?/?$")
 
@@ -62,6 +67,26 @@ class FhirAdapter:
         resource = build(visit, patient_ref, self.systems)
         return self._create(resource, r.identifier_query(self.systems.registration,
                                                          visit.registration_id))
+
+    def update_insurance(self, visit_ref: str, visit: HisVisit) -> str:
+        kind, path = self.visit_resource, f"/{self.visit_resource}/{visit_ref}"
+        for _ in range(_EDIT_RACES):
+            current = self.http.request("GET", path).body
+            if not isinstance(current, dict) or current.get("resourceType") != kind:
+                raise HisError(f"GET {path}: the answer is not a {kind}", transient=True)
+            updated = r.with_insurance_outcome(current, visit.insurance_outcome, self.systems)
+            if updated == current:
+                return visit_ref  # a retry after our own lost answer
+            version = (current.get("meta") or {}).get("versionId")
+            headers = {"If-Match": f'W/"{version}"'} if version else {}
+            try:
+                self.http.request("PUT", path, body=updated, content_type=FHIR_JSON,
+                                  headers=headers)
+                return visit_ref
+            except HisError as exc:
+                if "HTTP 412" not in str(exc):  # 412: edited since our GET; read again
+                    raise
+        raise HisError(f"PUT {path}: the visit kept changing under us", transient=True)
 
     def catalogue(self) -> list[HisService]:
         try:

@@ -105,6 +105,15 @@ def _service_type(v: HisVisit, s: Systems) -> dict[str, Any]:
             "text": v.service_name}
 
 
+def with_insurance_outcome(visit: dict[str, Any], outcome: str, s: Systems) -> dict[str, Any]:
+    """The HIS's own copy of a visit with our check-outcome extension set to `outcome`;
+    everything else (status, period, staff edits, other extensions) kept as it is."""
+    others = [e for e in visit.get("extension", [])
+              if not (isinstance(e, dict) and e.get("url") == s.insurance_extension)]
+    mine = {"url": s.insurance_extension, "valueCode": outcome}
+    return {**visit, "extension": [*others, mine]}
+
+
 def encounter(v: HisVisit, patient_ref: str, s: Systems) -> dict[str, Any]:
     return {
         "resourceType": "Encounter",

@@ -4,6 +4,8 @@ any vendor: it implements the part of the FHIR REST API the adapter uses).
 * `POST /{type}` creates; with `If-None-Exist: identifier=system|value` it is a
   conditional create, atomic under one lock: 0 matches → 201, 1 → 200 with the
   existing resource, more → 412 (FHIR R4 §3.1.0.8.1).
+* `PUT /{type}/{id}` updates; with `If-Match: W/"<versionId>"` only that version
+  (412 otherwise). Every write gets a new `meta.versionId` and an `ETag`.
 * `GET /{type}/{id}`, `GET /{type}?identifier=system|value` (a searchset Bundle),
   `GET /metadata`.
 * `validator(resource)` may reject a resource (the tests pass one built on
@@ -35,6 +37,7 @@ class FhirTestServer(LoopbackServer):
         self.validator = validator
         self.store: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TYPES}
         self.creates: dict[str, int] = dict.fromkeys(TYPES, 0)
+        self.updates: dict[str, int] = dict.fromkeys(TYPES, 0)
         self._ids = 0
         # (type, system, value) → ids: conditional creates stay O(1) with 10 000s stored
         self._by_identifier: dict[tuple[str, str, str], list[str]] = {}
@@ -56,6 +59,8 @@ class FhirTestServer(LoopbackServer):
         with self._data_lock:
             if req.method == "POST" and len(parts) == 1:
                 return self._create(kind, req)
+            if req.method == "PUT" and len(parts) == 2:
+                return self._update(kind, parts[1], req)
             if req.method == "GET" and len(parts) == 2:
                 found = self.store[kind].get(parts[1])
                 return self._reply(200, found) if found else self._reply(
@@ -83,15 +88,51 @@ class FhirTestServer(LoopbackServer):
             if matches:
                 return self._reply(200, matches[0])
         self._ids += 1
-        resource = {**body, "id": str(self._ids), "meta": {
-            "versionId": "1", "lastUpdated": dt.datetime.now(dt.UTC).isoformat()}}
-        self.store[kind][resource["id"]] = resource
+        resource = self._store(kind, str(self._ids), body, version=1)
+        self.creates[kind] += 1
+        return self._reply(201, resource, {"Location": f"{kind}/{resource['id']}/_history/1",
+                                           "ETag": 'W/"1"'})
+
+    def _update(self, kind: str, rid: str, req: Request) -> Reply:
+        body = req.body
+        if not isinstance(body, dict) or body.get("resourceType") != kind \
+                or body.get("id") != rid:
+            return self._reply(400, _outcome("invalid", f"body is not {kind}/{rid}"))
+        if self.validator is not None:
+            try:
+                self.validator(body)
+            except Exception as exc:
+                return self._reply(422, _outcome("invalid", str(exc)[:500]))
+        current = self.store[kind].get(rid)
+        if current is None:  # no update-as-create: the kiosk only updates what it made
+            return self._reply(404, _outcome("not-found", "no such resource"))
+        version = int(current["meta"]["versionId"])
+        wanted = req.headers.get("if-match")
+        if wanted is not None and wanted != f'W/"{version}"':
+            return self._reply(412, _outcome("conflict", "version changed"))
+        for ident in current.get("identifier", []):
+            ids = self._by_identifier.get(self._identifier_key(kind, ident), [])
+            if rid in ids:
+                ids.remove(rid)
+        resource = self._store(kind, rid, body, version=version + 1)
+        self.updates[kind] += 1
+        return self._reply(200, resource, {"ETag": f'W/"{version + 1}"'})
+
+    def _store(self, kind: str, rid: str, body: dict[str, Any], *,
+               version: int) -> dict[str, Any]:
+        resource = {**body, "id": rid, "meta": {
+            "versionId": str(version), "lastUpdated": dt.datetime.now(dt.UTC).isoformat()}}
+        self.store[kind][rid] = resource
         for ident in resource.get("identifier", []):
             if isinstance(ident, dict):
-                key = (kind, str(ident.get("system", "")), str(ident.get("value", "")))
-                self._by_identifier.setdefault(key, []).append(resource["id"])
-        self.creates[kind] += 1
-        return self._reply(201, resource, {"Location": f"{kind}/{resource['id']}/_history/1"})
+                self._by_identifier.setdefault(self._identifier_key(kind, ident),
+                                               []).append(rid)
+        return resource
+
+    @staticmethod
+    def _identifier_key(kind: str, ident: Any) -> tuple[str, str, str]:
+        ident = ident if isinstance(ident, dict) else {}
+        return (kind, str(ident.get("system", "")), str(ident.get("value", "")))
 
     def _matches(self, kind: str, query: str) -> list[dict[str, Any]] | None:
         name, _, value = query.partition("=")

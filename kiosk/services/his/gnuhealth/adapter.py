@@ -20,6 +20,7 @@ from kiosk.services.his.gnuhealth.rpc import TrytonRpc, date, datetime_utc
 from kiosk.services.his.http import check_base_url
 
 MARK = "kiosk-registration:"
+BHYT_LINE = "BHYT check: "
 INSURER_NAME = "Bảo hiểm xã hội Việt Nam"
 COUNTRY = "VNM"  # fed_country takes the 3-letter code (the federation account prefix)
 
@@ -133,7 +134,8 @@ class GnuHealthAdapter:
             "state": "confirmed", "urgency": "a", "appointment_type": "outpatient",
             "visit_type": "new",
             "comments": f"{marker}\nqueue {visit.queue_number} · {visit.service_code} "
-                        f"{visit.service_name} · {visit.room}",
+                        f"{visit.service_name} · {visit.room}\n"
+                        f"{BHYT_LINE}{visit.insurance_outcome}",
         }
         institution = self._cached("institution", "gnuhealth.institution",
                                    [["code", "=", self.institution_code]]
@@ -147,6 +149,19 @@ class GnuHealthAdapter:
         appointment = int(self.rpc.call("model.gnuhealth.appointment.create", [values])[0])
         self.rpc.call("model.gnuhealth.appointment.check_in", [appointment])
         return str(appointment)
+
+    def update_insurance(self, visit_ref: str, visit: HisVisit) -> str:
+        # The appointment has no field for a BHYT check: its comments carry one line.
+        rows = self.rpc.call("model.gnuhealth.appointment.read", [int(visit_ref)], ["comments"])
+        if not rows:
+            raise HisError(f"appointment {visit_ref} is gone", transient=False)
+        lines = [line for line in str(rows[0].get("comments") or "").splitlines()
+                 if not line.startswith(BHYT_LINE)]
+        comments = "\n".join([*lines, f"{BHYT_LINE}{visit.insurance_outcome}"])
+        if comments != rows[0].get("comments"):
+            self.rpc.call("model.gnuhealth.appointment.write", [int(visit_ref)],
+                          {"comments": comments})
+        return visit_ref
 
     def catalogue(self) -> list[HisService]:
         rows = self.rpc.call("model.gnuhealth.specialty.search_read", [], 0, 200, None,

@@ -7,6 +7,8 @@ Configured entirely by `[his.settings]` (see `docs/his-rest.md` for an example):
     [[find_patient]]  method, path, params, body, results (dotted path to a list), id
     [create_patient]  method, path, body, id (dotted path in the answer)
     [create_visit]    method, path, body, id
+    [update_insurance] method (PATCH), path, body: optional; a BHYT outcome learnt
+                      after the visit was sent (`{visit_ref}` is create_visit's id)
     [catalogue]       path, results, fields = {code, name, room, department, fee}
 
 Idempotency comes from the vendor: `create_visit` must carry the registration
@@ -19,10 +21,18 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kiosk.services.his.base import HisError, HisPatient, HisService, HisUnavailable, HisVisit
+from kiosk.services.his.base import (
+    NOT_RECORDED,
+    HisError,
+    HisPatient,
+    HisService,
+    HisUnavailable,
+    HisVisit,
+)
 from kiosk.services.his.http import JsonHttp, check_base_url
 from kiosk.services.his.rest.mapping import (
     PATIENT_FIELDS,
+    UPDATE_FIELDS,
     VISIT_FIELDS,
     MappingError,
     check,
@@ -54,11 +64,13 @@ class RestAdapter:
             raise MappingError("his.settings.find_patient: must be tables ([[...]])")
         self.create_patient_spec = _table(settings, "create_patient")
         self.create_visit_spec = _table(settings, "create_visit")
+        self.update_insurance_spec = _table(settings, "update_insurance", required=False)
         self.catalogue_spec = _table(settings, "catalogue", required=False)
         for i, spec in enumerate(self.finds):
             check(spec, PATIENT_FIELDS, f"his.settings.find_patient[{i}]")
         check(self.create_patient_spec, PATIENT_FIELDS, "his.settings.create_patient")
         check(self.create_visit_spec, VISIT_FIELDS, "his.settings.create_visit")
+        check(self.update_insurance_spec, UPDATE_FIELDS, "his.settings.update_insurance")
         self._token: str | None = None
         self._lock = threading.Lock()
 
@@ -87,6 +99,15 @@ class RestAdapter:
         spec = self.create_visit_spec
         answer = self._call(spec, visit_values(visit, patient_ref), default_method="POST")
         return _ref(pick(answer, str(spec.get("id", "id"))), "create_visit")
+
+    def update_insurance(self, visit_ref: str, visit: HisVisit) -> str:
+        spec = self.update_insurance_spec
+        if not spec:
+            return NOT_RECORDED
+        values = {**visit_values(visit, ""), "visit_ref": visit_ref}
+        del values["patient_ref"]
+        self._call(spec, values, default_method="PATCH")
+        return visit_ref
 
     def catalogue(self) -> list[HisService]:
         spec = self.catalogue_spec

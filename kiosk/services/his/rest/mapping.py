@@ -22,6 +22,8 @@ PATIENT_FIELDS = ("id_number", "full_name", "date_of_birth", "birth_year", "sex"
 VISIT_FIELDS = ("registration_id", "service_code", "service_name", "department", "room",
                 "queue_number", "created_at", "created_date", "insurance_outcome",
                 "bhyt_card", "patient_ref")
+# A later BHYT outcome for a visit the HIS has: `create_visit` answered `visit_ref`.
+UPDATE_FIELDS = (*(f for f in VISIT_FIELDS if f != "patient_ref"), "visit_ref")
 _WHOLE = re.compile(r"\{([a-z_]+)\}")
 
 

@@ -41,6 +41,10 @@ MAPPING: dict[str, Any] = {
                  "thoi_gian": "{created_at}", "so_the_bhyt": "{bhyt_card}",
                  "ket_qua_bhyt": "{insurance_outcome}"},
     },
+    "update_insurance": {
+        "method": "PATCH", "path": "/api/bookings/{visit_ref}", "id": "data.id",
+        "body": {"ket_qua_bhyt": "{insurance_outcome}"},
+    },
     "catalogue": {"path": "/api/services", "results": "data",
                   "fields": {"code": "ma", "name": "ten", "room": "phong", "department": "khoa",
                              "fee": "gia"}},

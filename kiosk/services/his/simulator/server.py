@@ -82,6 +82,8 @@ class HisSimulator(LoopbackServer):
                 return self._create_patient(req.body)
             if (req.method, req.path) == ("POST", "/api/bookings"):
                 return self._book(req.body)
+            if req.method == "PATCH" and req.path.startswith("/api/bookings/"):
+                return self._update_booking(req.path.rsplit("/", 1)[1], req.body)
             if (req.method, req.path) == ("GET", "/api/services"):
                 return Reply(200, {"data": self.services})
         return Reply(404, {"error": "not found"})
@@ -140,6 +142,16 @@ class HisSimulator(LoopbackServer):
             f"INSERT INTO bookings ({', '.join(_BOOKING_FIELDS)}) VALUES "
             f"({', '.join('?' * len(_BOOKING_FIELDS))})", values)
         return Reply(201, {"data": {"id": cur.lastrowid}})
+
+
+    def _update_booking(self, booking: str, body: Any) -> Reply:
+        if not isinstance(body, dict) or not isinstance(body.get("ket_qua_bhyt"), str):
+            return Reply(400, {"error": "ket_qua_bhyt required"})
+        cur = self.db.execute("UPDATE bookings SET ket_qua_bhyt = ? WHERE id = ?",
+                              [body["ket_qua_bhyt"], booking])
+        if cur.rowcount == 0:
+            return Reply(404, {"error": "no such booking"})
+        return Reply(200, {"data": {"id": int(booking)}})
 
 
 def _text(value: Any) -> str | None:
