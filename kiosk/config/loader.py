@@ -305,7 +305,11 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
         timeout_s=b.number("timeout_s", 5.0, 0.1, 120.0),
         budget_s=b.number("budget_s", 6.0, 0.5, 120.0),
         verify_tls=b.flag("verify_tls", True),
+        checkin=b.flag("checkin", False),
+        province_code=b.text("province_code"),
     )
+    if bhxh.province_code and not re.fullmatch(r"\d{2}", bhxh.province_code):
+        b.problem("province_code", "must be the 2-digit province code (maTinh)")
 
     h = _Section(raw.get("his"), "his", problems)
     his = HisConfig(adapter=h.choice("adapter", HIS_ADAPTERS), settings=h.table("settings"))

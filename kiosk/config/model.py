@@ -37,6 +37,9 @@ class BhxhConfig:
     timeout_s: float = 5.0
     budget_s: float = 6.0  # longest a patient waits for a decision
     verify_tls: bool = True
+    # Send the QĐ 130 check-in table (XML0) for insured visits; usually the HIS does.
+    checkin: bool = False
+    province_code: str = ""  # maTinh; "" = the first two digits of facility.code
 
 
 @dataclass(frozen=True)

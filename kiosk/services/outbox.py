@@ -24,9 +24,17 @@ from kiosk.store import transaction
 
 STATES = ("pending", "done", "dead")
 # Kinds of row. The first creates the visit and carries the registration's sync state;
-# the second tells the HIS a deferred BHYT re-check answered after it had the visit.
+# the second tells the HIS a deferred BHYT re-check answered after it had the visit;
+# the third sends BHXH the QĐ 130 check-in table (`bhxh.checkin`).
 HIS_REGISTER = "his_register"
 HIS_INSURANCE = "his_insurance"
+BHXH_CHECKIN = "bhxh_checkin"
+NOT_FOR_HIS = (BHXH_CHECKIN,)  # still sent while the HIS is down
+
+
+def checkin_key(patient_key: str) -> str:
+    """Check-ins keep their own per-patient order: an HIS outage must not hold them."""
+    return f"checkin:{patient_key}"
 _COLUMNS = ("id", "registration_id", "kind", "patient_key", "state", "attempts",
             "next_attempt_at", "last_error", "created_at", "updated_at")
 # Identifiers that might slip into an error text: 9+ digits (CCCD, phone), BHYT numbers.
@@ -76,21 +84,32 @@ def enqueue(db: sqlite_utils.Database | sqlite3.Connection, registration_id: str
                [registration_id, kind, patient_key, at, at, at])
 
 
-def next_due(db: sqlite_utils.Database, now: dt.datetime) -> OutboxItem | None:
+def _kind_filter(kinds: tuple[str, ...] | None) -> tuple[str, list[str]]:
+    if kinds is None:
+        return "", []
+    return f" AND o.kind IN ({', '.join('?' * len(kinds))})", list(kinds)
+
+
+def next_due(db: sqlite_utils.Database, now: dt.datetime,
+             kinds: tuple[str, ...] | None = None) -> OutboxItem | None:
+    only, args = _kind_filter(kinds)
     row = db.execute(
-        f"{_SELECT} WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND NOT EXISTS ("
+        f"{_SELECT} WHERE o.state = 'pending' AND o.next_attempt_at <= ?{only} AND NOT EXISTS ("
         "SELECT 1 FROM outbox p WHERE p.patient_key = o.patient_key AND p.state = 'pending' "
-        "AND p.id < o.id) ORDER BY o.next_attempt_at, o.id LIMIT 1", [stamp(now)]).fetchone()
+        "AND p.id < o.id) ORDER BY o.next_attempt_at, o.id LIMIT 1",
+        [stamp(now), *args]).fetchone()
     return _item(row) if row else None
 
 
-def next_attempt_at(db: sqlite_utils.Database) -> dt.datetime | None:
+def next_attempt_at(db: sqlite_utils.Database,
+                    kinds: tuple[str, ...] | None = None) -> dt.datetime | None:
     """When the next row may be picked (rows waiting behind their patient's older row
     do not count: they follow it)."""
+    only, args = _kind_filter(kinds)
     row = db.execute(
-        "SELECT min(o.next_attempt_at) FROM outbox o WHERE o.state = 'pending' AND NOT EXISTS "
-        "(SELECT 1 FROM outbox p WHERE p.patient_key = o.patient_key AND p.state = 'pending' "
-        "AND p.id < o.id)").fetchone()
+        f"SELECT min(o.next_attempt_at) FROM outbox o WHERE o.state = 'pending'{only} AND "
+        "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.patient_key = o.patient_key AND "
+        "p.state = 'pending' AND p.id < o.id)", args).fetchone()
     return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
 
 

@@ -33,6 +33,7 @@ from kiosk.domain.queue import format_queue_number, is_open, local_now, queue_da
 from kiosk.domain.registration import Registration, ServiceOption, SyncState
 from kiosk.domain.text import mask_id, mask_name, nfc
 from kiosk.services import outbox
+from kiosk.services.bhxh.checkin import needs_checkin
 from kiosk.services.bhxh.recheck import needs_recheck
 from kiosk.store import bump_statistic, transaction
 
@@ -160,6 +161,8 @@ class RegistrationService:
                  "pending" if needs_recheck(insurance) else None],
             )
             outbox.enqueue(conn, reg_id, outbox.HIS_REGISTER, pkey, now)
+            if needs_checkin(self.config.bhxh.checkin, insurance.outcome):
+                outbox.enqueue(conn, reg_id, outbox.BHXH_CHECKIN, outbox.checkin_key(pkey), now)
             bump_statistic(self.db, day, self.config.kiosk_id, _metric(service.department))
         return number
 

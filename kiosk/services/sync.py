@@ -39,7 +39,9 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from kiosk.config import Config
+from kiosk.domain.insurance import InsuranceResult
 from kiosk.services import outbox
+from kiosk.services.bhxh.checkin import needs_checkin
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
 from kiosk.services.registration import service_for
 from kiosk.store import audit, transaction
@@ -142,9 +144,8 @@ class SyncDaemon:
     # -- one delivery ---------------------------------------------------------------
     def deliver_one(self) -> Outcome:
         now = self.now()
-        if self.paused_until is not None and now < self.paused_until:
-            return "idle"
-        item = outbox.next_due(self.db, now)
+        his_paused = self.paused_until is not None and now < self.paused_until
+        item = outbox.next_due(self.db, now, outbox.NOT_FOR_HIS if his_paused else None)
         if item is None:
             return "idle"
         try:
@@ -164,7 +165,7 @@ class SyncDaemon:
         return "sent"
 
     def _send(self, item: outbox.OutboxItem) -> str:
-        if item.kind not in (outbox.HIS_REGISTER, outbox.HIS_INSURANCE):
+        if item.kind not in (outbox.HIS_REGISTER, outbox.HIS_INSURANCE, outbox.BHXH_CHECKIN):
             raise HisError(f"unknown outbox kind {item.kind!r}", transient=False)
         row = self._registration(item.registration_id)
         if row is None:
@@ -172,12 +173,43 @@ class SyncDaemon:
         if row["purged_at"] is not None:
             raise HisError("personal data already purged", transient=False)
         visit = his_visit(row, self.config, self.db)
+        if item.kind == outbox.BHXH_CHECKIN:
+            return self._send_checkin(his_patient(row), visit)
         if item.kind == outbox.HIS_INSURANCE:
             if not row["his_ref"]:
                 raise HisError("the HIS never named the visit", transient=False)
             return self.adapter.update_insurance(row["his_ref"], visit)
         patient_ref = self.adapter.find_or_create_patient(his_patient(row))
         return self.adapter.create_visit(patient_ref, visit)
+
+    def _send_checkin(self, patient: HisPatient, visit: HisVisit) -> str:
+        """The check-in table to BHXH; its failures use the outbox's HisError classes
+        (a gateway outage is retried per item: it must not hold the HIS queue)."""
+        from kiosk.services.bhxh import checkin
+        from kiosk.services.bhxh.client import BhxhClient
+        from kiosk.services.bhxh.errors import GatewayError
+
+        if self.bhxh_client is None:
+            if self.config.bhxh.url == "simulator":
+                raise HisError("bhxh.url is the simulator inside the UI: no check-in",
+                               transient=False)
+            self.bhxh_client = BhxhClient.from_config(self.config.bhxh)
+        facility = self.config.facility.code
+        xml = checkin.checkin_xml(patient, visit, facility)
+        try:
+            answer = self.bhxh_client.send_checkin(
+                xml, facility, checkin.province_code(self.config.bhxh.province_code, facility))
+        except GatewayError as exc:
+            raise HisError(f"BHXH check-in: {exc}", transient=True) from None
+        code = str(answer.get("maKetQua", ""))
+        if code != checkin.SUCCESS:
+            message = str(answer.get("thongDiep") or answer.get("ghiChu") or "")[:200]
+            raise HisError(f"BHXH check-in refused ({code}): {message}",
+                           transient=code.startswith("5") or code == "101")
+        receipt = str(answer.get("maGiaoDich") or "")
+        audit(self.db, self.config.kiosk_id, "bhxh.checkin", f"{visit.registration_id} "
+              f"{receipt}")
+        return receipt
 
     def _unavailable(self, item: outbox.OutboxItem, exc: HisUnavailable,
                      now: dt.datetime) -> Outcome:
@@ -266,6 +298,9 @@ class SyncDaemon:
         wake = [now + dt.timedelta(seconds=self.settings.idle_poll_s)]
         if self.paused_until is not None and self.paused_until > now:
             wake = [self.paused_until]
+            due = outbox.next_attempt_at(self.db, outbox.NOT_FOR_HIS)
+            if due is not None:
+                wake.append(max(due, now))
         else:
             due = outbox.next_attempt_at(self.db)
             if due is not None:
@@ -315,14 +350,22 @@ class SyncDaemon:
             report.errors.append(f"recheck: {type(exc).__name__}")
             return 0
 
-    def _queue_insurance_update(self, reg_id: str, _result: object) -> None:
+    def _queue_insurance_update(self, reg_id: str, result: InsuranceResult) -> None:
         """A visit still waiting in the outbox is built from the updated row when it is
-        sent; only one the HIS already has needs telling (same patient order)."""
-        delivered = self.db.execute(
-            "SELECT patient_key FROM outbox WHERE registration_id = ? AND kind = ? "
-            "AND state = 'done'", [reg_id, outbox.HIS_REGISTER]).fetchone()
-        if delivered is not None:
-            outbox.enqueue(self.db, reg_id, outbox.HIS_INSURANCE, delivered[0], self.now())
+        sent; only one the HIS already has needs telling (same patient order). A card
+        now found usable gets its BHXH check-in when the kiosk sends those."""
+        rows = {kind: (key, state) for kind, key, state in self.db.execute(
+            "SELECT kind, patient_key, state FROM outbox WHERE registration_id = ?",
+            [reg_id]).fetchall()}
+        key, state = rows.get(outbox.HIS_REGISTER, (None, None))
+        if key is None:
+            return
+        if state == "done":
+            outbox.enqueue(self.db, reg_id, outbox.HIS_INSURANCE, key, self.now())
+        if outbox.BHXH_CHECKIN not in rows and needs_checkin(self.config.bhxh.checkin,
+                                                              result.outcome):
+            outbox.enqueue(self.db, reg_id, outbox.BHXH_CHECKIN, outbox.checkin_key(key),
+                           self.now())
 
     def _purge(self, report: Report) -> int:
         try:
@@ -374,7 +417,9 @@ def his_patient(row: dict[str, Any]) -> HisPatient:
     return HisPatient(
         id_number=row["id_number"], full_name=row["full_name"] or "",
         date_of_birth=_birth(row["date_of_birth"]), sex=row["sex"],
-        residence=row["residence"], bhyt_card=row["bhyt_card"],
+        residence=row["residence"],
+        # a deferred re-check may have found the card the patient did not show
+        bhyt_card=row["bhyt_card"] or card.get("new_card_number") or card.get("card_number"),
         bhyt_valid_from=_date(card.get("new_valid_from") or card.get("valid_from")),
         bhyt_valid_to=_date(card.get("new_valid_to") or card.get("valid_to")),
         bhyt_facility=card.get("registered_facility"),

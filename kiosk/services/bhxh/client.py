@@ -9,6 +9,7 @@ circuit breaker so a dead portal answers "not checked" at once.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import random
@@ -25,6 +26,7 @@ from kiosk.config.model import BhxhConfig
 from kiosk.domain.bhxh_results import interpret
 from kiosk.domain.text import mask_id
 from kiosk.services.bhxh.breaker import CircuitBreaker
+from kiosk.services.bhxh.checkin import CHECKIN_PATH
 from kiosk.services.bhxh.errors import (
     CircuitOpen,
     GatewayAuthError,
@@ -208,6 +210,27 @@ class BhxhClient:
             raise GatewayUnavailable(f"gateway result {code}")
         return data
 
+    def send_checkin(self, xml: bytes, facility_code: str, province: str, *,
+                     budget_s: float = 30.0) -> dict[str, Any]:
+        """POST a check-in table (XML0); the answer's JSON (`maKetQua` "200" = taken).
+        No breaker and no retries here: the sync daemon's outbox retries with backoff."""
+        deadline = self.clock() + budget_s
+        form = {"username": self.username, "loaiHoSo": "0", "maTinh": province,
+                "maCSKCB": facility_code,
+                "fileHSBase64": base64.b64encode(xml).decode("ascii")}
+        for _ in range(2):  # a refused token is renewed once
+            token = self._current_token(deadline)
+            headers = {"accessToken": token.access_token, "tokenId": token.id_token,
+                       "passwordHash": self._password_md5}
+            try:
+                data = self._post(CHECKIN_PATH, deadline, form=form, headers=headers)
+            except _AuthRefused:
+                data = {"maKetQua": "401"}
+            if result_code(data) != "401":
+                return data
+            self._drop_token(token)
+        raise GatewayAuthError("gateway refused a freshly issued token for the check-in")
+
     def verify_credentials(self, budget_s: float = 5.0) -> None:
         """Take a token now (self-test). Raises GatewayAuthError / GatewayUnavailable."""
         self._current_token(self.clock() + budget_s)
@@ -241,14 +264,16 @@ class BhxhClient:
 
     def _post(self, path: str, deadline: float, *, params: Mapping[str, str] | None = None,
               json_body: Mapping[str, str] | None = None,
-              form: Mapping[str, str] | None = None) -> dict[str, Any]:
+              form: Mapping[str, str] | None = None,
+              headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         left = deadline - self.clock()
         if left < MIN_ATTEMPT_S:
             raise GatewayUnavailable("time budget spent")
         timeout = (min(self.connect_timeout_s, left), min(self.timeout_s, left))
         try:
             response = self.session.post(self.base_url + path, params=params, json=json_body,
-                                         data=form, timeout=timeout, verify=self.verify_tls)
+                                         data=form, headers=headers, timeout=timeout,
+                                         verify=self.verify_tls)
         except requests.exceptions.SSLError as exc:
             raise GatewayConfigError(f"TLS verification failed: {type(exc).__name__}") from None
         except requests.exceptions.Timeout:

@@ -2,7 +2,8 @@
 
 The real gateway cannot be reached from here, so the demo and the tests use
 this stand-in. It follows the documented contract (`/api/token/take`,
-`/api/egw/KQNhanLichSuKCB2024`, the same JSON and result codes) over real
+`/api/egw/KQNhanLichSuKCB2024`, the same JSON and result codes; the QĐ 130
+check-in table at `/api/qd130/checkInKcbQd4750`, kept in `checkins`) over real
 HTTP, with a card dataset (`assets/simulator/bhxh_cards.json`), latency and
 fault injection: slow, hang, HTTP 500/503, results 101/500/401, token expiry,
 malformed or truncated JSON, HTML pages, wrong content types, reset
@@ -15,6 +16,7 @@ Technicians: ``kiosk bhyt simulator --port 8765``; faults can then be set with
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import hashlib
@@ -29,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 from kiosk.domain.text import fold, nfc
 
@@ -50,7 +53,10 @@ FaultKind = Literal[
     "reset",       # connection closed without an answer
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
-Endpoint = Literal["check", "token", "any"]
+# Fields a check-in row cannot go without (the simulator's reading of QĐ 130).
+CHECKIN_REQUIRED = ("MA_LK", "HO_TEN", "NGAY_SINH", "GIOI_TINH", "MA_THE_BHYT", "NGAY_VAO",
+                    "MA_LOAI_KCB", "MA_CSKCB")
+Endpoint = Literal["check", "token", "checkin", "any"]
 
 GHI_CHU = {
     "000": "Thông tin thẻ chính xác", "001": "Thẻ do BHXH Bộ Quốc phòng quản lý",
@@ -144,6 +150,7 @@ class BhxhGatewaySimulator:
         self.stats: dict[str, int] = {"token": 0, "check": 0, "faults": 0}
         self.server_time_s = 0.0
         self.last_check: dict[str, Any] | None = None
+        self.checkins: dict[str, dict[str, str]] = {}  # MA_LK -> the row as received
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -190,8 +197,8 @@ class BhxhGatewaySimulator:
                endpoint: str = "check") -> None:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
-        if endpoint not in ("check", "token", "any"):
-            raise ValueError("endpoint must be check, token or any")
+        if endpoint not in get_args(Endpoint):
+            raise ValueError(f"endpoint must be one of {', '.join(get_args(Endpoint))}")
         with self._lock:
             self._faults.append(Fault(kind, times, delay_s, endpoint))  # type: ignore[arg-type]
 
@@ -245,6 +252,49 @@ class BhxhGatewaySimulator:
         return (query.get("id_token") == id_token and query.get("username") == user
                 and query.get("password", "").upper() == self.accounts.get(user)
                 and time.monotonic() < expiry)
+
+    def token_valid_headers(self, headers: Any) -> bool:
+        """The check-in endpoint carries the token in headers, not the query string."""
+        with self._lock:
+            entry = self._tokens.get(headers.get("accessToken", ""))
+        if entry is None:
+            return False
+        id_token, user, expiry = entry
+        return (headers.get("tokenId") == id_token
+                and headers.get("passwordHash", "").upper() == self.accounts.get(user)
+                and time.monotonic() < expiry)
+
+    def take_checkin(self, fields: dict[str, str]) -> dict[str, Any]:
+        """Validate a check-in table (XML0) as the documented fields require; keep it
+        (by MA_LK: a resent table replaces the first)."""
+        missing = [k for k in ("username", "loaiHoSo", "maTinh", "maCSKCB", "fileHSBase64")
+                   if not fields.get(k)]
+        if missing:
+            return self._refusal(f"Thiếu trường {', '.join(missing)}")
+        try:
+            root = ElementTree.fromstring(base64.b64decode(fields["fileHSBase64"],
+                                                           validate=True))
+        except (ValueError, ElementTree.ParseError):
+            return self._refusal("fileHSBase64 không phải XML hợp lệ")
+        rows = root.findall("./DSACH_TRANG_THAI_KCB/TRANG_THAI_KCB")
+        if root.tag != "CHI_TIEU_TRANG_THAI_KCB" or not rows:
+            return self._refusal("Sai cấu trúc XML0")
+        for row in rows:
+            values = {child.tag: child.text or "" for child in row}
+            empty = [k for k in CHECKIN_REQUIRED if not values.get(k)]
+            if empty:
+                return self._refusal(f"Thiếu {', '.join(empty)}")
+            if values["MA_CSKCB"] != fields["maCSKCB"]:
+                return self._refusal("MA_CSKCB khác maCSKCB")
+            with self._lock:
+                self.checkins[values["MA_LK"]] = values
+        return {"maKetQua": "200", "maGiaoDich": secrets.token_hex(8),
+                "thoiGianTiepNhan": dt.datetime.now().strftime("%Y%m%d%H%M%S"),
+                "thongDiep": "Tiếp nhận thành công"}
+
+    @staticmethod
+    def _refusal(message: str) -> dict[str, Any]:
+        return {"maKetQua": "400", "thongDiep": message}
 
     def check_card(self, body: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The answer to a card check, and the dataset card it concerned (if any)."""
@@ -384,6 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._token(raw)
         elif path == "/api/egw/KQNhanLichSuKCB2024":
             self._check(raw)
+        elif path == "/api/qd130/checkInKcbQd4750":
+            self._checkin(raw)
         else:
             self._send_json(404, {"error": "not found"})
 
@@ -433,6 +485,18 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._apply(fault, answer):
             return
         self._send_json(200, answer)
+
+    def _checkin(self, raw: bytes) -> None:
+        if self._fault("checkin", None):
+            return
+        if not self.sim.token_valid_headers(self.headers):
+            self._send_json(401, {"maKetQua": "401", "thongDiep": "unauthen"})
+            return
+        try:
+            fields = {k: v[0] for k, v in parse_qs(raw.decode("utf-8")).items()}
+        except UnicodeDecodeError:
+            fields = {}
+        self._send_json(200, self.sim.take_checkin(fields))
 
     def _fault(self, endpoint: str, answer: dict[str, Any] | None) -> bool:
         fault = self.sim._take_fault(endpoint)

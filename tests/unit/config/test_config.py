@@ -120,3 +120,16 @@ def test_duplicate_service_codes_and_bad_hours(tmp_path):
         load(write_config(tmp_path, text))
     assert any("duplicate service code" in p for p in err.value.problems)
     assert any(p.startswith("services[2].hours:") for p in err.value.problems)
+
+
+def test_bhxh_checkin_is_off_by_default_and_province_is_checked(tmp_path):
+    assert load(write_config(tmp_path, production_text())).bhxh.checkin is False
+    on = production_text(**{'username = "01824_BV"\n':
+                            'username = "01824_BV"\ncheckin = true\nprovince_code = "01"\n'})
+    config = load(write_config(tmp_path, on))
+    assert (config.bhxh.checkin, config.bhxh.province_code) == (True, "01")
+    bad = production_text(**{'username = "01824_BV"\n':
+                             'username = "01824_BV"\nprovince_code = "Hà Nội"\n'})
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, bad))
+    assert "bhxh.province_code: must be the 2-digit province code (maTinh)" in err.value.problems
