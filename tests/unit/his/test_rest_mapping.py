@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kiosk.services.his.base import NOT_RECORDED, HisPatient, HisVisit
@@ -89,6 +89,8 @@ def test_pick_never_crashes(data, path):
     pick(data, path)
 
 
+@example("{}")
+@example("BN-{0}")
 @given(st.text(max_size=40))
 def test_templates_are_checked_or_rejected(template):
     try:

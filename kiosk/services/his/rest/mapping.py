@@ -67,9 +67,17 @@ def visit_values(v: HisVisit, patient_ref: str) -> dict[str, Any]:
 def placeholders(template: Any) -> set[str]:
     if isinstance(template, str):
         try:
-            return {n for _, n, _, _ in string.Formatter().parse(template) if n}
+            parts = list(string.Formatter().parse(template))
+            names = {n for _, n, _, _ in parts if n is not None}
+            for _, _, spec, _ in parts:  # "{a:>{width}}" nests a field in the spec
+                if spec and "{" in spec:
+                    names |= placeholders(spec)
         except ValueError as exc:
             raise MappingError(f"bad template {template!r}: {exc}") from None
+        if "" in names or any(n[:1].isdigit() for n in names):
+            # "{}" / "{0}" are positional: nothing fills them
+            raise MappingError(f"bad template {template!r}: fields must be named")
+        return names
     if isinstance(template, dict):
         return set().union(*(placeholders(v) for v in template.values())) if template else set()
     if isinstance(template, list):

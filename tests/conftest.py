@@ -1,0 +1,11 @@
+"""Hypothesis profiles: CI replays the same examples every run, so a red build is
+reproducible and a flake cannot block a landing; developers explore with random seeds
+(`HYPOTHESIS_PROFILE=explore make test`, or `--hypothesis-seed=random`)."""
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
