@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -31,11 +32,10 @@ class Xvfb:
             pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         os.close(write)
-        import select
-
-        ready, _, _ = select.select([read], [], [], timeout)
-        number = os.read(read, 32).decode().strip() if ready else ""
-        os.close(read)
+        try:
+            number = _read_display_number(read, timeout)
+        finally:
+            os.close(read)
         if not number:
             self.stop()
             raise XvfbError("Xvfb did not start")
@@ -57,6 +57,22 @@ class Xvfb:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _read_display_number(fd: int, timeout: float) -> str:
+    """Read up to the newline: Xvfb writes the number and the newline separately,
+    and dies ("Cannot write display number") if the pipe is closed in between."""
+    import select
+
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(fd, 32) if ready else b""
+        if not chunk:  # timed out, or Xvfb exited
+            return ""
+        data += chunk
+    return data.decode().strip()
 
 
 def socket_path(display: str) -> Path:
