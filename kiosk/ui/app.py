@@ -52,10 +52,13 @@ from kiosk.ui.staff import (
     StaffOverlay,
     StaffStatus,
 )
+from kiosk.ui.text_memory import OffDisplayTextures
+from kiosk.ui.text_memory import install as free_text_surfaces
 from kiosk.ui.theme import hex_rgba
 from kiosk.ui.widgets import BigButton, Text, paint
 
 log = logging.getLogger(__name__)
+free_text_surfaces()
 KEY_SIMULATOR = 293  # F12 toggles the simulator panel (demo with a display)
 KEY_ESCAPE = 27
 
@@ -182,6 +185,9 @@ class KioskApp(App):
         self.pin_layer = PinOverlay(ctx, self.gate, self._open_staff, self._close_staff)
         self.staff_layer = StaffOverlay(ctx, self.restart, self._close_staff)
         self.simulator_layer = self._simulator_panel()
+        self.textures = OffDisplayTextures(
+            [*self.screens.values(), self.warning_layer, self.blank_layer, self.pin_layer,
+             self.staff_layer, self.simulator_layer], delay_s=self.options.transition_s + 0.1)
 
         settings = JourneySettings(idle_timeout_s=self.options.idle_timeout_s,
                                    idle_warning_s=self.options.idle_warning_s)
@@ -352,6 +358,7 @@ class KioskApp(App):
         self.screens[session.step].render(session)
         self._show_warning(session.idle_warning)
         self._speak(session)
+        self.textures.schedule_sweep()  # text set on hidden screens (the wipe) too
 
     def _speak(self, session: Session) -> None:
         key = prompt_for(session)

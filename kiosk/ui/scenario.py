@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.uix.label import Label
 
 from kiosk.journey.state import Step
 from kiosk.ui.app import KioskApp
@@ -104,6 +105,9 @@ class Report:
     wipe_leaks: list[str] = field(default_factory=list)
     timings: dict[str, list[float]] = field(default_factory=dict)
     memory_mib: list[float] = field(default_factory=list)  # RSS before each patient, at end
+    # Between patients: labels off display still holding text pixels (see text_memory).
+    off_display_textures: list[str] = field(default_factory=list)
+    kept_text_surfaces: int = 0
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), "utf-8")
@@ -138,6 +142,7 @@ class Player:
         self._shot_no = 0
         self._event: Any = None
         self._mark: int | None = None
+        self._step_seen_at = time.monotonic()
 
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
@@ -168,6 +173,7 @@ class Player:
         step = self.app.session.step
         if step is not self._last_step:
             self._last_step = step
+            self._step_seen_at = time.monotonic()
             if self._patient is not None:
                 self._patient.steps.append(step.value)
             self.say(f"    [màn hình] {step.value}")
@@ -184,6 +190,16 @@ class Player:
             if secret and secret in shown:
                 self.report.wipe_leaks.append(secret[:3] + "…")
 
+    def _audit_textures(self) -> None:
+        for holder in self.app.textures.widgets:
+            labels = [w for w in holder.walk(restrict=True) if isinstance(w, Label)]
+            self.report.kept_text_surfaces += sum(hasattr(w._label, "_surface") for w in labels)
+            if holder.parent is None:
+                name = getattr(holder, "name", "") or type(holder).__name__
+                self.report.off_display_textures += [
+                    f"{name}/{type(w).__name__}" for w in labels
+                    if w.texture is not None or w._label.texture is not None]
+
     def _frame(self, _dt: float) -> None:
         self._track_step()
         if self._busy:
@@ -199,6 +215,9 @@ class Player:
     def _run(self, action: Action) -> bool:  # True: done, move on
         app = self.app
         if isinstance(action, Patient):
+            if time.monotonic() - self._step_seen_at < app.options.transition_s + 0.3:
+                return False  # let the texture sweep after the last change run first
+            self._audit_textures()
             self.report.memory_mib.append(resident_mib())
             self._patient = PatientLog(action.key, action.title)
             self.report.patients.append(self._patient)

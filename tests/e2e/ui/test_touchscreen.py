@@ -101,6 +101,16 @@ def test_idle_reset_wipes_personal_data_from_every_widget(demo: dict[str, Any]) 
     assert "idle-warning" in " ".join(walk_away["screenshots"])
 
 
+def test_only_what_is_on_display_keeps_text_pixels(demo: dict[str, Any]) -> None:
+    # Screens and overlays off display let their label textures go (they are
+    # rendered again when shown: the reference screenshots cover that), and no
+    # label keeps its SDL surface once copied into the texture.
+    report = demo["report"]
+    assert len(report["memory_mib"]) >= 8
+    assert report["off_display_textures"] == []
+    assert report["kept_text_surfaces"] == 0
+
+
 def test_a_prompt_is_spoken_on_every_screen(demo: dict[str, Any]) -> None:
     spoken = {p.split("/", 1)[1] for p in demo["report"]["prompts"]}
     for key in ("idle", "need_key", "reading", "confirm_identity", "checking",
