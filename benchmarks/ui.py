@@ -7,7 +7,9 @@ Measures, each in a fresh process on a private Xvfb (1920x1080):
   thread -> the first frame showing the confirmation screen;
 * frame time during screen transitions (p95), with the slide transition
   against no transition;
-* resident memory after the run.
+* resident memory after the run, over the scripted demo day, and over the same
+  day with the camera and printer libraries loaded (with and without the
+  fixed glibc mmap threshold of `hardening.tune_malloc`).
 Targets: cold start <= 3 s, card->identity <= 100 ms, p95 frame <= 33 ms,
 RSS <= 250 MiB.   Usage: python benchmarks/ui.py
 """
@@ -180,6 +182,23 @@ def child_journey(t0: float, transition: float) -> dict[str, float]:
             "rss_mib": _rss_mib()}
 
 
+def child_journey_hw(t0: float, transition: float) -> dict[str, float]:
+    """The same day with the libraries of a camera and a USB printer loaded (OpenCV
+    and python-escpos; the demo's scanner and printer need neither)."""
+    import cv2  # noqa: F401
+    from escpos import printer  # noqa: F401
+
+    return child_journey(t0, transition)
+
+
+def child_journey_hw_untuned(t0: float, transition: float) -> dict[str, float]:
+    """The camera + printer day with glibc's dynamic mmap threshold (no tune_malloc)."""
+    from kiosk.ui import hardening
+
+    hardening.tune_malloc = lambda: False
+    return child_journey_hw(t0, transition)
+
+
 def run_child(kind: str, display: str, transition: float = 0.25) -> dict[str, float]:
     env = {**os.environ, "DISPLAY": display}
     t0 = time.time()
@@ -198,6 +217,8 @@ def main() -> None:
         slide = run_child("kiosk", x.display, 0.25)
         none = run_child("kiosk", x.display, 0.0)
         day = run_child("journey", x.display)
+        hw = run_child("journey_hw", x.display)
+        untuned = run_child("journey_hw_untuned", x.display)
     print("touchscreen under Xvfb 1920x1080 (llvmpipe), 2 cores")
     print(f"cold start to attract screen: {slide['cold_start_s']:.2f} s "
           f"(bare Kivy label window {bare['cold_start_s']:.2f} s, ratio "
@@ -214,12 +235,19 @@ def main() -> None:
           f"{day['rc']:.0f}): {day['rss_first_patient_mib']:.0f} MiB at the first patient, "
           f"max {day['rss_between_patients_max_mib']:.0f} MiB between patients, "
           f"{day['rss_end_mib']:.0f} MiB at the end   target <= 250 MiB")
+    print(f"the same day with OpenCV and python-escpos loaded (camera + USB printer kiosk): "
+          f"max {hw['rss_between_patients_max_mib']:.0f} MiB between patients, "
+          f"{hw['rss_end_mib']:.0f} MiB at the end (glibc's dynamic mmap threshold: "
+          f"{untuned['rss_end_mib']:.0f} MiB, ratio "
+          f"{untuned['rss_end_mib'] / hw['rss_end_mib']:.2f}x)   target <= 250 MiB")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, t0, transition = sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-        child = {"bare": child_bare, "kiosk": child_kiosk, "journey": child_journey}[kind]
+        child = {"bare": child_bare, "kiosk": child_kiosk, "journey": child_journey,
+                 "journey_hw": child_journey_hw,
+                 "journey_hw_untuned": child_journey_hw_untuned}[kind]
         result = child(t0, transition)
         print(json.dumps(result))
     else:

@@ -11,6 +11,7 @@ kiosk, the SDL mouse (multitouch emulation off) on a desktop or under Xvfb.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import os
 import re
@@ -57,8 +58,29 @@ def kivy_settings(opts: DisplayOptions) -> list[Setting]:
     return settings
 
 
+M_MMAP_THRESHOLD = -3  # glibc <malloc.h>
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's initial value, now fixed
+
+
+def tune_malloc() -> bool:
+    """Keep large blocks in mmap for the life of the UI (glibc; True if applied).
+
+    glibc raises its mmap threshold to the size of the largest mmapped block
+    freed, up to 32 MiB. After the first multi-megabyte text surface or texture
+    is freed, every later one comes from the heap and leaves it fragmented for
+    good: 12 MiB over the demo day (benchmarks/ui.py). Setting the threshold
+    also turns that adjustment off (mallopt(3))."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+
+
 def apply(opts: DisplayOptions, kivy_home: Path | None = None, audio: bool = True) -> None:
     """Set Kivy's environment and configuration (before importing the window)."""
+    tune_malloc()
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # our CLI owns sys.argv
     # Kivy logs through Python's logging and leaves sys.stderr alone (journald gets it).
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
