@@ -68,8 +68,8 @@ def tune_malloc() -> bool:
     glibc raises its mmap threshold to the size of the largest mmapped block
     freed, up to 32 MiB. After the first multi-megabyte text surface or texture
     is freed, every later one comes from the heap and leaves it fragmented for
-    good: 12 MiB over the demo day (benchmarks/ui.py). Setting the threshold
-    also turns that adjustment off (mallopt(3))."""
+    good: 11 MiB over the camera + printer day of benchmarks/ui.py. Setting the
+    threshold also turns that adjustment off (mallopt(3))."""
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt

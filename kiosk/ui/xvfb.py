@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -62,8 +63,6 @@ class Xvfb:
 def _read_display_number(fd: int, timeout: float) -> str:
     """Read up to the newline: Xvfb writes the number and the newline separately,
     and dies ("Cannot write display number") if the pipe is closed in between."""
-    import select
-
     deadline = time.monotonic() + timeout
     data = b""
     while b"\n" not in data:

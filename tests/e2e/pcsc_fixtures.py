@@ -65,6 +65,14 @@ def _socket_alive() -> bool:
             return False
 
 
+def _remove_stale_files() -> None:
+    """A pcscd killed without cleanup (a machine stopped mid-run) leaves its socket and
+    pid file; pcscd refuses to start if that old pid now belongs to a live process."""
+    if SOCKET.exists() and not _socket_alive():
+        SOCKET.unlink(missing_ok=True)
+        (SOCKET.parent / "pcscd.pid").unlink(missing_ok=True)
+
+
 def available() -> str | None:
     """Why pcscd tests cannot run here, or None."""
     if not shutil.which("pcscd"):
@@ -96,14 +104,18 @@ def running_pcscd(timeout: float = 10.0) -> Iterator[Pcscd]:
             f"CHANNELID    0x{VPCD_PORT:04X}\n"
         )
         Path("/run/pcscd").mkdir(parents=True, exist_ok=True)
+        _remove_stale_files()
+        log = (conf / "pcscd.log").open("wb")
         proc = subprocess.Popen(
             ["pcscd", "--foreground", "--config", str(conf)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+        log.close()
         deadline = time.monotonic() + timeout
         while not (_socket_alive() and _port_open(VPCD_PORT)):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("pcscd with vpcd did not come up")
+                said = (conf / "pcscd.log").read_text(errors="replace")[-1500:]
+                raise RuntimeError(f"pcscd with vpcd did not come up:\n{said}")
             time.sleep(0.05)
         yield Pcscd(VPCD_PORT, READER, True, proc)
     finally:
