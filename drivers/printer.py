@@ -177,7 +177,7 @@ def _ask(device: Any, command: bytes) -> bytes:
     try:
         device._raw(command)
         answer = device._read()
-    except (NotImplementedError, TimeoutError):
+    except (NotImplementedError, TimeoutError):  # python-escpos: this link cannot read
         return b""
     except Exception as exc:  # a USB read timeout or a serial port that cannot read
         log.debug("status query unanswered: %s", exc)

@@ -9,6 +9,7 @@ card), so the two cannot drift apart.
 from __future__ import annotations
 
 import hmac
+from abc import ABC, abstractmethod
 
 from drivers.emrtd import crypto
 from drivers.emrtd.apdu import Command, Response
@@ -16,7 +17,7 @@ from drivers.emrtd.errors import ParseError, SecureMessagingError, status_error
 from drivers.emrtd.tlv import iter_tlv, read_tlv, tlv
 
 
-class SecureMessaging:
+class SecureMessaging(ABC):
     """Base class; subclasses fix the cipher (3DES after BAC, AES after PACE)."""
 
     block = 8
@@ -28,14 +29,14 @@ class SecureMessaging:
         self.ssc = ssc
 
     # -- cipher-specific ---------------------------------------------------
-    def _encrypt(self, data: bytes) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def _encrypt(self, data: bytes) -> bytes: ...
 
-    def _decrypt(self, data: bytes) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def _decrypt(self, data: bytes) -> bytes: ...
 
-    def _mac(self, padded: bytes) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def _mac(self, padded: bytes) -> bytes: ...
 
     # -- helpers -------------------------------------------------------------
     @property

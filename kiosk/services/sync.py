@@ -41,7 +41,7 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.services import outbox
-from kiosk.services.bhxh.checkin import needs_checkin
+from kiosk.services.bhxh import checkin
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
 from kiosk.services.registration import service_for
 from kiosk.store import audit, transaction
@@ -185,7 +185,6 @@ class SyncDaemon:
     def _send_checkin(self, patient: HisPatient, visit: HisVisit) -> str:
         """The check-in table to BHXH; its failures use the outbox's HisError classes
         (a gateway outage is retried per item: it must not hold the HIS queue)."""
-        from kiosk.services.bhxh import checkin
         from kiosk.services.bhxh.client import BhxhClient
         from kiosk.services.bhxh.errors import GatewayError
 
@@ -360,12 +359,12 @@ class SyncDaemon:
         key, state = rows.get(outbox.HIS_REGISTER, (None, None))
         if key is None:
             return
+        now = self.now()
         if state == "done":
-            outbox.enqueue(self.db, reg_id, outbox.HIS_INSURANCE, key, self.now())
-        if outbox.BHXH_CHECKIN not in rows and needs_checkin(self.config.bhxh.checkin,
-                                                              result.outcome):
-            outbox.enqueue(self.db, reg_id, outbox.BHXH_CHECKIN, outbox.checkin_key(key),
-                           self.now())
+            outbox.enqueue(self.db, reg_id, outbox.HIS_INSURANCE, key, now)
+        if outbox.BHXH_CHECKIN not in rows and checkin.needs_checkin(self.config.bhxh.checkin,
+                                                                      result.outcome):
+            outbox.enqueue(self.db, reg_id, outbox.BHXH_CHECKIN, outbox.checkin_key(key), now)
 
     def _purge(self, report: Report) -> int:
         try:

@@ -17,9 +17,10 @@ class HisError(Exception):
     """A failed HIS call. `transient` errors are retried with backoff; others go to the
     dead-letter state after the first attempt (a 4xx will not fix itself)."""
 
-    def __init__(self, message: str, *, transient: bool) -> None:
+    def __init__(self, message: str, *, transient: bool, status: int | None = None) -> None:
         super().__init__(message)
         self.transient = transient
+        self.status = status  # the HTTP status, when the HIS answered with an error
 
 
 class HisUnavailable(HisError):

@@ -87,9 +87,10 @@ class JsonHttp:
         if status in UNAVAILABLE_STATUSES:
             raise HisUnavailable(f"{what}: HTTP {status}")
         if status >= 500 or status in TRANSIENT_STATUSES:
-            raise HisError(f"{what}: HTTP {status}", transient=True)
+            raise HisError(f"{what}: HTTP {status}", transient=True, status=status)
         if status >= 400:
-            raise HisError(f"{what}: HTTP {status}{_outcome(response)}", transient=False)
+            raise HisError(f"{what}: HTTP {status}{_outcome(response)}", transient=False,
+                           status=status)
         parsed: Any = None
         if response.content:
             try:

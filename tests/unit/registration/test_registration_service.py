@@ -1,13 +1,14 @@
 import dataclasses
 import datetime as dt
 import json
-import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiosk.services.registration import RegistrationError, RegistrationService
 from kiosk.store import connect
+from tests.processes import run_at_once
 from tests.unit.registration.helpers import NOW, insured, make_config, not_checked, patient
 
 
@@ -98,7 +99,7 @@ def test_failed_write_gives_the_number_back(config):
     assert svc.db.execute("SELECT count(*) FROM registrations").fetchone()[0] == 2
 
 
-def _register_many(state_dir: str, worker: int, count: int, start, out: str) -> None:
+def _register_many(start: Any, state_dir: str, worker: int, count: int, out: str) -> None:
     config = make_config(Path(state_dir))
     svc = RegistrationService(connect(config.database_path), config,
                               now=lambda: NOW)
@@ -109,18 +110,9 @@ def _register_many(state_dir: str, worker: int, count: int, start, out: str) -> 
 
 
 def test_two_processes_get_unique_gap_free_numbers(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Event()
     count = 60
-    procs = [ctx.Process(target=_register_many,
-                         args=(str(tmp_path), w, count, start, str(tmp_path / f"{w}.json")))
-             for w in (1, 2)]
-    for p in procs:
-        p.start()
-    start.set()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+    run_at_once("spawn", _register_many,
+                [(str(tmp_path), w, count, str(tmp_path / f"{w}.json")) for w in (1, 2)])
     numbers = [n for w in (1, 2) for n in json.loads((tmp_path / f"{w}.json").read_text())]
     assert sorted(numbers) == [f"B-{i:03d}" for i in range(1, 2 * count + 1)]
     for w in (1, 2):  # each process saw its own numbers rising

@@ -1,10 +1,13 @@
 import multiprocessing
 import sqlite3
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiosk.store import StoreError, audit, bump_statistic, connect, transaction
 from kiosk.store.migrations import MIGRATIONS
+from tests.processes import run_at_once
 
 
 def test_new_database_is_wal_full_sync_and_migrated(tmp_path):
@@ -60,23 +63,15 @@ def test_concurrent_processes_do_not_lose_increments(tmp_path):
     assert value == 300
 
 
-def _open_when_told(path: str, start) -> None:  # type: ignore[no-untyped-def]
+def _open_when_told(start: Any, path: str) -> None:
     start.wait()
-    connect(__import__("pathlib").Path(path))
+    connect(Path(path))
 
 
 def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
     # UI and sync daemon start together on a fresh kiosk; SQLite reports
     # "database is locked" without waiting while one of them switches to WAL.
-    ctx = multiprocessing.get_context("fork")
     for round_ in range(40):
         path = tmp_path / f"k{round_}.sqlite3"
-        start = ctx.Event()
-        procs = [ctx.Process(target=_open_when_told, args=(str(path), start)) for _ in range(3)]
-        for p in procs:
-            p.start()
-        start.set()
-        for p in procs:
-            p.join(60)
-            assert p.exitcode == 0
+        run_at_once("fork", _open_when_told, [(str(path),)] * 3)
         assert connect(path).execute("PRAGMA user_version").fetchone()[0] == MIGRATIONS[-1][0]

@@ -84,7 +84,7 @@ class FhirAdapter:
                                   headers=headers)
                 return visit_ref
             except HisError as exc:
-                if "HTTP 412" not in str(exc):  # 412: edited since our GET; read again
+                if exc.status != 412:  # 412: edited since our GET; read again
                     raise
         raise HisError(f"PUT {path}: the visit kept changing under us", transient=True)
 

@@ -69,15 +69,24 @@ class FhirTestServer(LoopbackServer):
                 return self._search(kind, req)
         return self._reply(405, _outcome("not-supported", "method not supported"))
 
-    def _create(self, kind: str, req: Request) -> Reply:
-        body = req.body
-        if not isinstance(body, dict) or body.get("resourceType") != kind:
-            return self._reply(400, _outcome("invalid", f"body is not a {kind}"))
+    def _rejected(self, body: Any, kind: str, rid: str | None = None) -> Reply | None:
+        """400 for a body that is not this resource, 422 for one the validator refuses."""
+        if not isinstance(body, dict) or body.get("resourceType") != kind or (
+                rid is not None and body.get("id") != rid):
+            want = f"{kind}/{rid}" if rid is not None else f"a {kind}"
+            return self._reply(400, _outcome("invalid", f"body is not {want}"))
         if self.validator is not None:
             try:
                 self.validator(body)
             except Exception as exc:
                 return self._reply(422, _outcome("invalid", str(exc)[:500]))
+        return None
+
+    def _create(self, kind: str, req: Request) -> Reply:
+        body = req.body
+        rejected = self._rejected(body, kind)
+        if rejected is not None:
+            return rejected
         condition = req.headers.get("if-none-exist")
         if condition:
             matches = self._matches(kind, condition)
@@ -95,14 +104,9 @@ class FhirTestServer(LoopbackServer):
 
     def _update(self, kind: str, rid: str, req: Request) -> Reply:
         body = req.body
-        if not isinstance(body, dict) or body.get("resourceType") != kind \
-                or body.get("id") != rid:
-            return self._reply(400, _outcome("invalid", f"body is not {kind}/{rid}"))
-        if self.validator is not None:
-            try:
-                self.validator(body)
-            except Exception as exc:
-                return self._reply(422, _outcome("invalid", str(exc)[:500]))
+        rejected = self._rejected(body, kind, rid)
+        if rejected is not None:
+            return rejected
         current = self.store[kind].get(rid)
         if current is None:  # no update-as-create: the kiosk only updates what it made
             return self._reply(404, _outcome("not-found", "no such resource"))
