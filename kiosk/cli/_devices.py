@@ -1,25 +1,46 @@
 """Real device event sources for the touchscreen (`kiosk.ui.devices.DeviceSource`),
-card presence from PC/SC (drivers.pcsc.CardMonitor) and QR codes from the
-camera (kiosk.services.qr_scanner). Each runs its own thread and emits
-journey events; the UI marshals them onto its thread."""
+card presence from PC/SC (drivers.pcsc.CardMonitor) or an nfcpy poll, and QR
+codes from the camera (kiosk.services.qr_scanner). Each runs its own thread and
+emits journey events; the UI marshals them onto its thread. `device_sources`
+picks them from the configuration, on the reader `wiring.build` chose."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from drivers.emrtd.errors import NoReaderError
 from kiosk.journey import events as ev
-from kiosk.ui.devices import DeviceStatus
+from kiosk.services.card_reader import NfcReader, ReaderChoice
+from kiosk.services.wiring import Assembly
+from kiosk.ui.devices import DeviceSource, DeviceStatus, SimulatedReaderDevice
 
 log = logging.getLogger(__name__)
 Emit = Callable[[ev.Event], None]
 
 
+def device_sources(assembly: Assembly) -> list[DeviceSource]:
+    """The card-presence source for the configured reader, and the camera."""
+    dev = assembly.config.devices
+    choice = assembly.reader
+    card: DeviceSource
+    if choice.kind == "nfc":
+        card = NfcCardSource(assembly.handles["reader"])
+    elif choice.kind == "virtual":
+        card = SimulatedReaderDevice()
+    else:
+        card = PcscCardSource(choice)
+    return [card, CameraQrSource(dev.camera, dev.camera_width, dev.camera_height,
+                                 dev.camera_fps)]
+
+
 class PcscCardSource:
     name = "reader (PC/SC)"
 
-    def __init__(self) -> None:
+    def __init__(self, choice: ReaderChoice | None = None) -> None:
+        self._wanted = choice.target if choice is not None else None
         self._monitor: Any = None
         self._readers: list[str] = []
         self._card = False
@@ -28,24 +49,32 @@ class PcscCardSource:
     def start(self, emit: Emit) -> None:
         from drivers.pcsc import CardMonitor
 
-        def insert(_info: Any) -> None:
-            self._card = True
-            emit(ev.CardPlaced())
+        def insert(info: Any) -> None:
+            if self._ours(info.name):
+                self._card = True
+                emit(ev.CardPlaced())
 
-        def remove(_reader: str) -> None:
-            self._card = False
-            emit(ev.CardRemoved())
+        def remove(reader: str) -> None:
+            if self._ours(reader):
+                self._card = False
+                emit(ev.CardRemoved())
 
         def readers(names: list[str]) -> None:
-            if self._readers and not names:
+            ours = [n for n in names if self._ours(n)]
+            if self._readers and not ours:
                 emit(ev.ReaderUnplugged())
-            self._readers = list(names)
+            self._readers = ours
 
         try:
             self._monitor = CardMonitor(insert, remove, readers).start()
         except Exception as exc:  # no pcscd: the kiosk still works with QR codes
             self._error = str(exc)[:80]
             log.warning("card monitor not started: %s", self._error)
+
+    def _ours(self, reader: str) -> bool:
+        """Only the configured reader counts (a second reader, e.g. a staff desk's
+        contact reader, must not start sessions)."""
+        return self._wanted is None or reader.startswith(self._wanted)
 
     def stop(self) -> None:
         if self._monitor is not None:
@@ -58,6 +87,54 @@ class PcscCardSource:
             return DeviceStatus(self.name, False, "no reader")
         card = "card present" if self._card else "no card"
         return DeviceStatus(self.name, True, f"{', '.join(self._readers)}; {card}")
+
+
+class NfcCardSource:
+    """Card presence on an nfcpy reader: nfcpy has no event API, so a thread polls
+    (sharing the reader with chip reads through `NfcReader`'s lock)."""
+
+    name = "reader (nfcpy)"
+
+    def __init__(self, reader: NfcReader, interval_s: float = 0.5) -> None:
+        self.reader = reader
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._card: bool | None = None
+        self._plugged = True
+        self._error = ""
+
+    def start(self, emit: Emit) -> None:
+        self._thread = threading.Thread(target=self._run, args=(emit,), name="nfc-presence",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, emit: Emit) -> None:
+        while not self._stop.is_set():
+            try:
+                present = self.reader.card_present()
+                self._plugged, self._error = True, ""
+            except NoReaderError as exc:
+                if self._plugged:
+                    log.warning("NFC reader gone: %s", str(exc)[:80])
+                    emit(ev.ReaderUnplugged())
+                self._plugged, self._card, self._error = False, None, str(exc)[:80]
+                present = None
+            if present is not None and present != self._card:
+                self._card = present
+                emit(ev.CardPlaced() if present else ev.CardRemoved())
+            self._stop.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=3)
+
+    def status(self) -> DeviceStatus:
+        if not self._plugged:
+            return DeviceStatus(self.name, False, self._error or "unplugged")
+        card = "card present" if self._card else "no card"
+        return DeviceStatus(self.name, True, f"{self.reader.choice.describe()}; {card}")
 
 
 class CameraQrSource:

@@ -1,39 +1,110 @@
-"""`kiosk run`: the touchscreen kiosk on real hardware (the systemd UI unit runs this)."""
+"""`kiosk run`: the touchscreen kiosk on its configured devices (the systemd UI unit
+runs this). `--script FILE` plays a patient script through the same composition
+with simulated touches: a technician's acceptance test on a new kiosk with a test
+card, and the test suite's end-to-end run of the production wiring.
+
+Exit codes: 0 stopped normally / script completed; 1 the script did not complete;
+2 bad script file; 6 bad configuration; 75 restart asked from the staff screen.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
 
-from kiosk.cli.common import add_config_argument, load_config
+from kiosk.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_OK,
+    CliError,
+    add_config_argument,
+    load_config,
+    print_json,
+)
+
+SCRIPT_DISPLAY = (1920, 1080)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser("run", help="start the touchscreen kiosk (real devices)")
+    run = sub.add_parser("run", help="start the touchscreen kiosk (configured devices)")
     add_config_argument(run)
     run.add_argument("--windowed", action="store_true",
                      help="a window with a mouse cursor instead of fullscreen touch")
+    run.add_argument("--script", metavar="FILE",
+                     help="play this patient script (JSON list of actions) and exit; "
+                          "starts Xvfb when there is no display")
+    run.add_argument("--json", action="store_true",
+                     help="with --script: print the outcome as JSON")
     run.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args)
+    script = None
+    if args.script:
+        from kiosk.ui.actions import ScriptError, load_script
+
+        try:
+            script = load_script(Path(args.script))
+        except ScriptError as exc:
+            raise CliError(f"Kịch bản không hợp lệ / Invalid script: {exc}",
+                           EXIT_BAD_INPUT) from None
+    if script is None:
+        return _serve(config, windowed=args.windowed)
+    from kiosk.ui.xvfb import Xvfb
+
+    xvfb = None
+    if not os.environ.get("DISPLAY"):
+        xvfb = Xvfb(*SCRIPT_DISPLAY)
+        os.environ["DISPLAY"] = xvfb.start()
+    try:
+        outcome: dict[str, Any] = {}
+        code = _serve(config, windowed=True, script=script, outcome=outcome)
+    finally:
+        if xvfb is not None:
+            xvfb.stop()
+    if not outcome:
+        outcome = {"ok": False, "steps": [], "registration": None,
+                   "failures": ["the kiosk stopped before the script finished"]}
+    if args.json:
+        print_json(outcome)
+    else:
+        for row in outcome["steps"]:
+            print(f"{row['at']:8.2f}s  {row['step']}")
+        for failure in outcome.get("failures", []):
+            print(f"!! {failure}", file=sys.stderr)
+        reg = outcome["registration"]
+        if reg:
+            print(f"registered: {reg['queue_number']} ({reg['registration_id']})")
+    if code != EXIT_OK:
+        return code
+    return EXIT_OK if outcome["ok"] else EXIT_FAILURE
+
+
+def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
+           outcome: dict[str, Any] | None = None) -> int:
     from kiosk.ui.hardening import DisplayOptions, apply
 
     ui = config.ui
-    windowed = args.windowed or not ui.fullscreen
-    apply(DisplayOptions(fullscreen=not windowed, rotation=ui.rotation, touch=not windowed),
-          kivy_home=config.state_dir / "kivy")
+    windowed = windowed or not ui.fullscreen
+    if script is not None:
+        width, height = SCRIPT_DISPLAY
+        apply(DisplayOptions(fullscreen=False, touch=False, width=width, height=height),
+              kivy_home=config.state_dir / "kivy", audio=False)
+    else:
+        apply(DisplayOptions(fullscreen=not windowed, rotation=ui.rotation, touch=not windowed),
+              kivy_home=config.state_dir / "kivy")
 
-    from kiosk.cli._devices import CameraQrSource, PcscCardSource
+    from kiosk.cli._devices import device_sources
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
-    from kiosk.ui.devices import DeviceSource
     from kiosk.ui.staff import StaffStatus
 
     assembly = build(config)
-    dev = config.devices
-    devices: list[DeviceSource] = [PcscCardSource(),
-               CameraQrSource(dev.camera, dev.camera_width, dev.camera_height, dev.camera_fps)]
+    devices = device_sources(assembly)
 
     def staff_status() -> StaffStatus:
         depth = assembly.db.execute(
@@ -44,11 +115,34 @@ def _run(args: argparse.Namespace) -> int:
         language=ui.language, facility_name=config.facility.name,
         timezone=config.facility.timezone, idle_timeout_s=ui.idle_timeout_s,
         idle_warning_s=ui.idle_warning_s, staff_pin=ui.staff_pin,
-        opening_hours=ui.opening_hours,
+        opening_hours=ui.opening_hours, sound=script is None,
     )
-    app = KioskApp(options, assembly.ports, devices=devices, staff_status=staff_status)
+    started = None if script is None or outcome is None else _player(script, outcome)
+    app = KioskApp(options, assembly.ports, devices=devices, staff_status=staff_status,
+                   on_started=started)
     try:
         app.run()
     finally:
         assembly.close()
-    return app.exit_code
+    return int(app.exit_code)
+
+
+def _player(script: list[Any], outcome: dict[str, Any]) -> Any:
+    """The start-up hook that plays `script` and fills `outcome` when it ends."""
+    def start(app: Any) -> None:
+        from kiosk.ui.scenario import OffsetClock, Player, Report
+
+        def done(report: Report) -> None:
+            outcome.update({
+                "ok": not report.failures,
+                "steps": [{"step": step, "at": at} for step, at in report.timeline],
+                "registration": report.registrations[-1] if report.registrations else None,
+            })
+            if report.failures:
+                outcome["failures"] = report.failures
+            app.stop()
+
+        app.player = Player(app, script, None, OffsetClock(), done)
+        app.player.start()
+
+    return start

@@ -19,6 +19,12 @@ from kiosk.config import Config
 from kiosk.journey.runner import Ports
 from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
+from kiosk.services.card_reader import (
+    NfcReader,
+    PcscReader,
+    ReaderChoice,
+    load_trust_store,
+)
 from kiosk.services.chip_identity import ChipIdentityReader
 from kiosk.services.health_book_handout import (
     HandoutService,
@@ -43,6 +49,7 @@ class Assembly:
     config: Config
     db: sqlite_utils.Database
     ports: Ports
+    reader: ReaderChoice
     patients: list[DemoPatient] = field(default_factory=list)
     handles: dict[str, Any] = field(default_factory=dict)  # simulators the demo drives
 
@@ -72,10 +79,10 @@ def build(config: Config) -> Assembly:
     def now() -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
-    patients = load_demo_patients()
-    reader = VirtualCardReader(patients)
-    chip = ChipIdentityReader(reader.open_transport, reader.trust_store)
     handles: dict[str, Any] = {}
+    choice = ReaderChoice.parse(config.devices.reader)
+    patients = load_demo_patients() if choice.kind == "virtual" else []
+    chip = _chip_reader(config, choice, patients, handles)
     insurance = _insurance(config, db, now, handles)
     printer = build_printer(config, db)
     handout = _handout(config, lambda: ticket_image_printer(ports.printer))
@@ -87,8 +94,22 @@ def build(config: Config) -> Assembly:
         statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
         handout=handout,
     )
-    handles.update({"reader": reader, "insurance": insurance, "printer": printer})
-    return Assembly(config, db, ports, patients, handles=handles)
+    handles.update({"insurance": insurance, "printer": printer})
+    return Assembly(config, db, ports, choice, patients, handles=handles)
+
+
+def _chip_reader(config: Config, choice: ReaderChoice, patients: list[DemoPatient],
+                 handles: dict[str, Any]) -> ChipIdentityReader:
+    """The identity port on the configured reader; `handles["reader"]` is the object
+    the UI's card-presence source watches (the virtual reader for the demo)."""
+    if choice.kind == "virtual":
+        virtual = VirtualCardReader(patients)
+        handles["reader"] = virtual
+        return ChipIdentityReader(virtual.open_transport, virtual.trust_store)
+    reader = NfcReader(choice) if choice.kind == "nfc" else PcscReader(choice)
+    handles["reader"] = reader
+    return ChipIdentityReader(reader.open_transport,
+                              load_trust_store(config.devices.trust_store))
 
 
 def _insurance(config: Config, db: sqlite_utils.Database, now: Callable[[], dt.datetime],

@@ -96,9 +96,13 @@ class Tap(MotionEvent):
 
 
 def tap(widget: Widget) -> None:
+    tap_at(*widget.to_window(*widget.center))
+
+
+def tap_at(x: float, y: float) -> None:
+    """A finger down and up at window coordinates (x, y)."""
     from kivy.base import EventLoop
 
-    x, y = widget.to_window(*widget.center)
     touch = Tap(x, y)
     EventLoop.post_dispatch_input("begin", touch)
     EventLoop.post_dispatch_input("end", touch)

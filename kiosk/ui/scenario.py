@@ -19,60 +19,21 @@ from kivy.clock import Clock
 from kivy.uix.label import Label
 
 from kiosk.journey.state import Step
+from kiosk.ui.actions import (
+    Action,
+    Do,
+    Mark,
+    Patient,
+    Say,
+    Shot,
+    Skip,
+    Sleep,
+    Tap,
+    Type,
+    Wait,
+)
 from kiosk.ui.app import KioskApp
-from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap
-
-
-@dataclass
-class Tap:
-    kid: str
-    what: str = ""  # transcript wording
-
-
-@dataclass
-class Wait:
-    step: Step | None = None
-    until: Callable[[KioskApp], bool] | None = None
-    timeout: float = 8.0
-
-
-@dataclass
-class Shot:
-    name: str
-    fit: bool = True  # also check every text fits, in both languages
-
-
-@dataclass
-class Do:
-    fn: Callable[[], None]
-    what: str = ""
-
-
-@dataclass
-class Skip:
-    """Let `seconds` pass on the journey's clock (timeouts without waiting)."""
-
-    seconds: float
-    what: str = ""
-
-
-@dataclass
-class Say:
-    text: str
-
-
-@dataclass
-class Mark:
-    """The card or QR was just presented: taps from here to the ticket are counted."""
-
-
-@dataclass
-class Patient:
-    key: str
-    title: str
-
-
-Action = Tap | Wait | Shot | Do | Skip | Say | Patient | Mark
+from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap_at
 
 
 class OffsetClock:
@@ -105,6 +66,8 @@ class Report:
     wipe_leaks: list[str] = field(default_factory=list)
     timings: dict[str, list[float]] = field(default_factory=dict)
     memory_mib: list[float] = field(default_factory=list)  # RSS before each patient, at end
+    timeline: list[tuple[str, float]] = field(default_factory=list)  # (step, seconds in)
+    registrations: list[dict[str, str]] = field(default_factory=list)  # id, queue number
     # Between patients: labels off display still holding text pixels (see text_memory).
     off_display_textures: list[str] = field(default_factory=list)
     kept_text_surfaces: int = 0
@@ -142,7 +105,8 @@ class Player:
         self._shot_no = 0
         self._event: Any = None
         self._mark: int | None = None
-        self._step_seen_at = time.monotonic()
+        self._started = self._step_seen_at = time.monotonic()
+        self._sleep_until = 0.0
 
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
@@ -170,10 +134,17 @@ class Player:
         return not manager.transition.is_active and not self.app.in_guard()
 
     def _track_step(self) -> None:
-        step = self.app.session.step
+        session = self.app.session
+        step = session.step
+        reg = session.registration
+        if reg is not None and all(r["registration_id"] != reg.id
+                                   for r in self.report.registrations):
+            self.report.registrations.append(
+                {"registration_id": reg.id, "queue_number": reg.queue_number})
         if step is not self._last_step:
             self._last_step = step
             self._step_seen_at = time.monotonic()
+            self.report.timeline.append((step.value, round(self._step_seen_at - self._started, 3)))
             if self._patient is not None:
                 self._patient.steps.append(step.value)
             self.say(f"    [màn hình] {step.value}")
@@ -239,35 +210,73 @@ class Player:
             self.clock.offset += action.seconds
             self.say(f"  [thời gian] {action.what or f'{action.seconds:.0f} giây trôi qua'}")
             return True
+        if isinstance(action, Sleep):
+            if not self._sleep_until:
+                self._sleep_until = time.monotonic() + action.seconds
+            if time.monotonic() < self._sleep_until:
+                return False
+            self._sleep_until = 0.0
+            return True
         if isinstance(action, Wait):
             if not self._wait_started:
                 self._wait_started = time.monotonic()
             ok = (action.step is None or app.session.step is action.step) and (
-                action.until is None or action.until(app))
+                action.until is None or action.until(app)) and (
+                not action.steps or app.session.step in action.steps)
             if ok:
                 return True
             if time.monotonic() - self._wait_started > action.timeout:
-                self._fail(f"timed out waiting for {action.step or action.until} "
-                           f"(on {app.session.step.value})")
+                wanted = action.step or action.until or [s.value for s in action.steps]
+                self._fail(f"timed out waiting for {wanted} (on {app.session.step.value})")
             return False
         if not self._settled():
             return False
+        if isinstance(action, Type):
+            self._type(action.digits)
+            return False  # replaced by the taps it stands for
         if isinstance(action, Tap):
             widget = find(app.root_widget, action.kid)
             if widget is None:
+                if action.optional:
+                    return True
                 self._fail(f"no visible widget {action.kid!r} on {app.session.step.value}")
                 return False
             if action.what:
                 self.say(f"  [bệnh nhân] {action.what}")
             if self._patient is not None:
                 self._patient.taps.append(action.kid)
-            tap(widget)
+            x, y = widget.to_window(*widget.center)
+            tap_at(x, y)
+            if action.repeat_ms > 0 and action.taps > 1:
+                self._repeat(x, y, action.repeat_ms / 1000, action.taps - 1)
             return True
         if isinstance(action, Shot):
             if self.shots_dir is not None:  # None: a measuring run (benchmarks/ui.py)
                 self._shoot(action, self.shots_dir)
             return True
         raise TypeError(action)  # pragma: no cover
+
+    def _type(self, digits: str) -> None:
+        """Stand the typing in for its taps: open the keypad if needed, digits, OK."""
+        taps: list[Action] = []
+        if self.app.session.step is Step.IDLE:
+            taps += [Tap("start"), Wait(Step.NEED_KEY)]
+        taps += [Tap(f"keypad.{d}") for d in digits] + [Tap("keypad.ok")]
+        self.script[self._i:self._i + 1] = taps
+
+    def _repeat(self, x: float, y: float, gap_s: float, more: int) -> None:
+        """The same spot again after `gap_s`, whatever is on screen by then (the
+        player waits: nothing else happens between the taps of a double tap)."""
+        self._busy = True
+
+        def again(_dt: float) -> None:
+            tap_at(x, y)
+            if more > 1:
+                self._repeat(x, y, gap_s, more - 1)
+            else:
+                self._busy = False
+
+        Clock.schedule_once(again, gap_s)
 
     # -- screenshots and fit checks ------------------------------------------------
     def _shoot(self, action: Shot, shots_dir: Path) -> None:

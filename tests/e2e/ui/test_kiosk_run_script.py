@@ -1,0 +1,150 @@
+"""`kiosk run --script`: the production composition (what kiosk-ui.service starts)
+end to end — a virtual CCCD served by `kiosk card simulate` through real pcscd
+and vpcd, `devices.reader = "auto"`, a camera reading frames from a file, the
+BHXH gateway simulator, a FHIR server on loopback — with simulated touches."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kiosk.services.his.fhir.server import FhirTestServer
+from tests.cli_helpers import KIOSK, run_kiosk
+from tests.e2e.his_helpers import fhir_validate, write_config
+from tests.e2e.pcsc_fixtures import Pcscd, wait_card_state
+
+pytestmark = pytest.mark.e2e
+
+IDENTITY = {
+    "id_number": "001190123456",
+    "full_name": "Nguyễn Thị Hồng Nhung",
+    "date_of_birth": "1990-01-01",
+    "sex": "Nữ",
+    "issue_date": "2021-05-10",
+    "expiry_date": "2030-01-01",
+    "hometown": "Đông Hưng, Thái Bình",
+    "residence": "Số 12 Ngõ 34, Phường Điện Biên, Quận Ba Đình, Hà Nội",
+}
+REGISTER = [
+    {"type": IDENTITY["id_number"]},
+    {"wait": "confirm_identity", "timeout": 60},
+    {"tap": "confirm.yes"},
+    {"wait": ["insurance_result", "choose_service"], "timeout": 30},
+    {"tap": "continue", "optional": True},
+    {"wait": "choose_service", "timeout": 20},
+    {"tap": "service.KB-NOI"},
+    {"wait": "confirm_service"},
+    {"tap": "register"},
+    {"wait": "ticket", "timeout": 30},
+]
+
+
+@pytest.fixture
+def card_on_reader(pcscd: Pcscd, tmp_path: Path) -> Iterator[Path]:
+    """`kiosk card simulate` serving IDENTITY; yields its trust store directory."""
+    ident = tmp_path / "identity.json"
+    ident.write_text(json.dumps(IDENTITY, ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.Popen(
+        [KIOSK, "card", "simulate", "--identity", str(ident), "--vpcd-port", str(pcscd.port),
+         "--pki", str(tmp_path / "pki")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        wait_card_state(pcscd.reader, True, timeout=30)
+        yield tmp_path / "pki" / "trust"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        wait_card_state(pcscd.reader, False, timeout=5)
+
+
+@pytest.fixture
+def fhir() -> Iterator[FhirTestServer]:
+    server = FhirTestServer(validator=fhir_validate)
+    server.start()
+    yield server
+    server.stop()
+
+
+def production_config(tmp_path: Path, fhir: FhirTestServer, trust: Path) -> Path:
+    """The demo configuration turned into a production one: PC/SC reader, a camera
+    reading a file (a lobby with nobody in front of it), FHIR."""
+    frame = tmp_path / "lobby.png"
+    Image.fromarray(np.full((720, 1280, 3), 200, np.uint8)).save(frame)
+    path = write_config(tmp_path, "fhir", {"url": fhir.url, "timeout_s": 2.0})
+    text = path.read_text("utf-8")
+    text = text.replace('reader = "virtual"', f'reader = "auto"\ntrust_store = "{trust}"')
+    text = text.replace('camera = "virtual"', f'camera = "{frame}"')
+    path.write_text(text, "utf-8")
+    return path
+
+
+def run_script(config: Path, tmp_path: Path, script: list[dict[str, Any]],
+               name: str = "script.json") -> tuple[int, dict[str, Any], str]:
+    file = tmp_path / name
+    file.write_text(json.dumps(script), "utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}  # it starts its own Xvfb
+    proc = run_kiosk("--config", str(config), "run", "--script", str(file), "--json", env=env,
+                     timeout=120)
+    out = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+    return proc.returncode, out, proc.stderr
+
+
+def test_typed_number_reads_the_chip_on_the_configured_reader_and_reaches_the_his(
+        card_on_reader: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    config = production_config(tmp_path, fhir, card_on_reader)
+    code, out, err = run_script(config, tmp_path, REGISTER)
+    assert code == 0, (out, err[-3000:])
+    assert out["ok"] is True
+    steps = [s["step"] for s in out["steps"]]
+    # The card was on the reader when the kiosk started: its session is already open.
+    assert steps[:3] == ["need_key", "reading_chip", "confirm_identity"], steps
+    assert steps[-1] == "ticket"
+    assert all(isinstance(s["at"], float | int) for s in out["steps"])
+    reg = out["registration"]
+    assert reg is not None and reg["queue_number"].startswith("A-")
+
+    db = sqlite3.connect(tmp_path / "state" / "kiosk.sqlite3")
+    source, id_number, name, verification = db.execute(
+        "SELECT identity_source, id_number, full_name, verification FROM registrations "
+        "WHERE id = ?", (reg["registration_id"],)).fetchone()
+    db.close()
+    assert (source, id_number, name) == ("chip", IDENTITY["id_number"], IDENTITY["full_name"])
+    assert verification == "chip_verified"  # the configured trust store was used
+
+    sync = run_kiosk("--config", str(config), "sync", "--once", "--json", timeout=60)
+    assert sync.returncode == 0, sync.stderr
+    patients = fhir.resources("Patient")
+    assert [IDENTITY["id_number"] in json.dumps(p) for p in patients] == [True]
+    visits = fhir.resources("Encounter") + fhir.resources("Appointment")
+    assert [reg["registration_id"] in json.dumps(v) for v in visits] == [True]
+
+
+def test_a_script_that_cannot_complete_exits_1_and_says_where(
+        card_on_reader: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    config = production_config(tmp_path, fhir, card_on_reader)
+    code, out, _err = run_script(config, tmp_path, [{"wait": "ticket", "timeout": 1}])
+    assert code == 1
+    assert out["ok"] is False and out["registration"] is None
+    assert "ticket" in out["failures"][0] and "idle" in out["failures"][0]
+
+
+@pytest.mark.parametrize("script", [
+    "[]", "{}", '[{"tap": 5}]', '[{"wait": "nowhere"}]', '[{"type": "12a"}]',
+    '[{"sleep": 1e999}]', '[{"tap": "x", "double_ms": -1}]', '[{"tap": "x", "wait": "idle"}]',
+    "[" * 5000, "not json",
+])
+def test_a_bad_script_is_refused_before_any_window_opens(tmp_path: Path, script: str) -> None:
+    file = tmp_path / "bad.json"
+    file.write_text(script, "utf-8")
+    proc = run_kiosk("run", "--script", str(file), "--json", env={"DISPLAY": ":none"})
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "script" in proc.stderr.lower()
