@@ -134,7 +134,7 @@ def test_a_script_that_cannot_complete_exits_1_and_says_where(
     code, out, _err = run_script(config, tmp_path, [{"wait": "ticket", "timeout": 1}])
     assert code == 1
     assert out["ok"] is False and out["registration"] is None
-    assert "ticket" in out["failures"][0] and "idle" in out["failures"][0]
+    assert "ticket" in out["failures"][0] and "need_key" in out["failures"][0]
 
 
 @pytest.mark.parametrize("script", [
