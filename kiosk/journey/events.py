@@ -115,6 +115,12 @@ class IdNumberTyped:
 
 
 @dataclass(frozen=True)
+class CardClaimed:
+    """"This card is mine": the card already on the reader when this session began
+    (left by someone else, perhaps) may be read for this patient."""
+
+
+@dataclass(frozen=True)
 class IdentityConfirmed:
     pass
 
@@ -191,7 +197,7 @@ Event = (
     CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
     | ChipRead | ChipPhotoRead | ChipFailed | InsuranceChecked | ServicesLoaded
     | Registered | RegistrationFailed | TicketPrinted
-    | Touched | IdNumberTyped | IdentityConfirmed | IdentityRejected | Continue
+    | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled
     | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
     | HandoutPrinted | HealthBookFinished | Tick

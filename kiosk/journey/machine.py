@@ -37,7 +37,7 @@ _PATIENT_EVENTS = (
     ev.Touched, ev.IdNumberTyped, ev.IdentityConfirmed, ev.IdentityRejected, ev.Continue,
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
-    ev.CardPlaced,
+    ev.CardPlaced, ev.CardClaimed,
     ev.QrScanned,
 )
 _EPOCH = dt.date(1970, 1, 1)
@@ -55,6 +55,7 @@ class JourneySettings:
     done_display_s: float = 6.0
     notice_display_s: float = 8.0  # a notice on the attract screen fades after this
     max_chip_attempts: int = 3
+    ticket_min_s: float = 3.0  # the number stays on screen, with nothing to tap, this long
 
 
 class Journey:
@@ -83,12 +84,15 @@ class Journey:
     def _go(self, step: Step, now: float, **changes: object) -> None:
         self.session = replace(self.session, step=step, step_entered=now, **changes)  # type: ignore[arg-type]
 
-    def _start(self, now: float) -> list[Effect]:
-        """Begin a new patient session (keeps device facts, wipes everything personal)."""
+    def _start(self, now: float, card_fresh: bool = False) -> list[Effect]:
+        """Begin a new patient session (keeps device facts, wipes everything personal).
+        A card already on the reader belongs to nobody yet, unless it started this
+        session by being placed (`card_fresh`)."""
         old = self.session
         self.session = Session(
             id=next(self._ids), token=self._tokens(), step=Step.IDLE, last_activity=now,
             step_entered=now, card_present=old.card_present, reader_ok=old.reader_ok,
+            card_fresh=card_fresh and old.card_present,
         )
         return [CountEvent("journey.started")]
 
@@ -100,6 +104,10 @@ class Journey:
             card_present=old.card_present, reader_ok=old.reader_ok,
         )
         return [CountEvent(f"journey.abandoned.{reason}")] if reason else []
+
+    def _stale_card(self) -> bool:
+        s = self.session
+        return s.card_present and s.reader_ok and not s.card_fresh
 
     def _error(self, kind: ErrorKind, now: float) -> list[Effect]:
         self._go(Step.ERROR, now, error=kind)
@@ -122,15 +130,17 @@ class Journey:
 
         # Device facts are tracked whatever the screen.
         if isinstance(event, ev.CardRemoved):
-            self.session = replace(s, card_present=False)
+            self.session = replace(s, card_present=False, card_fresh=False, notice=None
+                                   if s.notice and s.notice.kind == "card_not_yours"
+                                   else s.notice)
             return []
         if isinstance(event, ev.ReaderUnplugged):
-            self.session = replace(s, reader_ok=False, card_present=False)
+            self.session = replace(s, reader_ok=False, card_present=False, card_fresh=False)
             if step is Step.READING_CHIP:
                 return self._chip_failed("reader_unplugged", now)
             return []
         if isinstance(event, ev.CardPlaced):
-            s = replace(s, card_present=True, reader_ok=True)
+            s = replace(s, card_present=True, card_fresh=True, reader_ok=True)
             self.session = s
 
         if isinstance(event, ev.Tick):
@@ -193,6 +203,9 @@ class Journey:
             if s.notice and now - s.step_entered >= st.notice_display_s:
                 self.session = replace(s, notice=None)
             return []
+        if (s.step is Step.TICKET and s.print_result is not None and not s.ticket_ready
+                and now - s.step_entered >= st.ticket_min_s):
+            self.session = s = replace(s, ticket_ready=True)
         if s.busy_with_promise:
             return []
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
@@ -237,7 +250,7 @@ class Journey:
             self.session = replace(
                 self.session, key=self._key_from_qr(payload), qr_identity=identity
             )
-            if self.session.card_present and self.session.reader_ok:
+            if self.session.card_usable:
                 return effects + self._read_chip(now)
         assert isinstance(payload, CccdQr | BhytQr)
         return effects + self._confirm(identity, now)
@@ -249,8 +262,9 @@ class Journey:
             self.session = replace(self.session, notice=notice("qr_rejected"), step_entered=now)
             return []
         if isinstance(event, ev.CardPlaced | ev.Touched):
-            effects = self._start(now)
-            self._go(Step.NEED_KEY, now)
+            effects = self._start(now, card_fresh=isinstance(event, ev.CardPlaced))
+            self._go(Step.NEED_KEY, now,
+                     notice=notice("card_not_yours") if self._stale_card() else None)
             return effects
         return []
 
@@ -268,11 +282,15 @@ class Journey:
                 self.session = replace(s, notice=notice("bad_id_number"))
                 return []
             self.session = replace(
-                s, key=AccessKey(can=citizen.can, id_number=citizen.number), notice=None
+                s, key=AccessKey(can=citizen.can, id_number=citizen.number),
+                notice=notice("card_not_yours") if self._stale_card() else None,
             )
-            if s.card_present and s.reader_ok:
+            if s.card_usable:
                 return self._read_chip(now)
             return []
+        if isinstance(event, ev.CardClaimed) and self._stale_card():
+            self.session = replace(s, card_fresh=True, notice=None)
+            return self._read_chip(now) if s.key is not None else []
         if isinstance(event, ev.CardPlaced) and s.key is not None:
             return self._read_chip(now)
         return []
@@ -292,7 +310,12 @@ class Journey:
         if reason == "access_denied" and s.chip_attempts < self.settings.max_chip_attempts:
             self._go(Step.NEED_KEY, now, key=None, notice=notice("wrong_key"))
             return [CountEvent("chip.failed.access_denied")]
-        kind: ErrorKind = "reader_unplugged" if reason == "reader_unplugged" else "card_unreadable"
+        # The card refusing every number typed is about the number, not the card.
+        kind: ErrorKind = "card_unreadable"
+        if reason == "reader_unplugged":
+            kind = "reader_unplugged"
+        elif reason == "access_denied":
+            kind = "key_rejected"
         return [CountEvent(f"chip.failed.{reason}")] + self._error(kind, now)
 
     def _reading(self, event: ev.Event, now: float) -> list[Effect]:
@@ -378,7 +401,7 @@ class Journey:
             if event.result.printed:
                 return []
             return [CountEvent(f"print.failed.{event.result.problem}")]
-        if isinstance(event, ev.Continue) and s.print_result is not None:
+        if isinstance(event, ev.Continue) and s.ticket_ready:
             self._go(Step.HEALTH_BOOK_OFFER, now)
             return [CountEvent("health_book.offered")]
         return []
@@ -428,7 +451,8 @@ class Journey:
 
     def _in_error(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
-        if isinstance(event, ev.QrScanned) and s.error in ("reader_unplugged", "card_unreadable"):
+        if isinstance(event, ev.QrScanned) and s.error in (
+                "reader_unplugged", "card_unreadable", "key_rejected"):
             self._go(Step.NEED_KEY, now, error=None)
             return self._identity_from_qr(event, now) or []
         if isinstance(event, ev.Continue | ev.Cancelled):

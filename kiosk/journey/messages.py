@@ -31,6 +31,12 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "Không đọc được chip trên thẻ; máy dùng thông tin từ mã QR.",
         "The card's chip could not be read; the kiosk uses the QR code's details.",
     ),
+    "card_not_yours": (
+        "Trên đầu đọc đang có một thẻ Căn cước. Nếu đó là thẻ của bạn, bấm “Thẻ này của "
+        "tôi”; nếu không, xin nhấc thẻ ra và nộp cho quầy tiếp đón.",
+        "There is a citizen ID card on the reader. If it is yours, tap “This card is "
+        "mine”; if not, please lift it and hand it to the reception desk.",
+    ),
     "qr_unknown": ("", ""),  # carries the parser's own message
 }
 

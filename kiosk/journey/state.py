@@ -32,11 +32,11 @@ class Step(StrEnum):
 
 ErrorKind = Literal[
     "reader_unplugged", "card_unreadable", "verification_failed", "registration_failed",
-    "no_services",
+    "no_services", "key_rejected",
 ]
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
-    "service_closed", "chip_fallback_qr",
+    "service_closed", "chip_fallback_qr", "card_not_yours",
 ]
 
 
@@ -58,6 +58,9 @@ class Session:
     step_entered: float = 0.0
     idle_warning: bool = False
     card_present: bool = False
+    # The card on the reader was put there during this session (or started it). A card
+    # left from an earlier session is only read after the patient claims it.
+    card_fresh: bool = False
     reader_ok: bool = True
     key: AccessKey | None = None
     identity: Identity | None = None
@@ -71,6 +74,19 @@ class Session:
     error: ErrorKind | None = None
     notice: Notice | None = None
     health_book: Guide | None = None  # the guide's position (HEALTH_BOOK step)
+    ticket_ready: bool = False  # the number has been on screen long enough to move on
+
+    @property
+    def card_usable(self) -> bool:
+        return self.card_present and self.card_fresh and self.reader_ok
+
+    @property
+    def remind_card(self) -> bool:
+        """The patient has their number and is about to leave: the card is still on
+        the reader ("take your card" until it is lifted or the session ends)."""
+        after_ticket = (Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
+        return self.card_present and self.step in after_ticket and (
+            self.step is not Step.TICKET or self.print_result is not None)
 
     @property
     def chosen_service(self) -> ServiceOption | None:

@@ -25,6 +25,7 @@ from kivy.clock import Clock
 from kivy.core.text import LabelBase
 from kivy.core.window import Window
 from kivy.uix.anchorlayout import AnchorLayout
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
@@ -55,7 +56,7 @@ from kiosk.ui.staff import (
 from kiosk.ui.text_memory import OffDisplayTextures
 from kiosk.ui.text_memory import install as free_text_surfaces
 from kiosk.ui.theme import hex_rgba
-from kiosk.ui.widgets import BigButton, Text, paint
+from kiosk.ui.widgets import BigButton, Panel, Text, paint
 
 log = logging.getLogger(__name__)
 free_text_surfaces()
@@ -75,29 +76,42 @@ class UiOptions:
     animations: bool = True
     sound: bool = True
     transition_s: float = 0.25
-    step_guard_s: float = 0.3  # touches right after a screen change press nothing
+    # A view (screen, guide page, overlay) takes touches only once it has settled:
+    # this long after it appeared, and as long again after each touch it swallowed
+    # (a triple tap), but never longer than `guard_max_s` after it appeared.
+    step_guard_s: float = 0.7
+    guard_max_s: float = 1.6
     tick_s: float = 0.5
+    staff_idle_s: float = 60.0  # the staff screen and PIN pad close after this long untouched
+    card_reminder_s: float = 8.0  # "take your card" is said again this often
     watchdog_s: float = 2.0
     workers: int = 4
 
 
 class KioskRoot(FloatLayout):
-    """Routes touches: blanked screen wakes without pressing, one finger at a time,
-    a short guard after each screen change, and any touch keeps the session alive."""
+    """Routes touches: a blanked screen wakes without pressing, one finger at a time,
+    and a tap acts only on the view it was aimed at: it must go down after that view
+    settled and come up before the view changed (elderly hands double-tap, and the
+    second tap must not land on whatever the first one brought up)."""
 
     def __init__(self, app: KioskApp, **kw: Any) -> None:
         super().__init__(**kw)
         self.app = app
         self._active: Any = None
+        self._view: Any = None
 
     def on_touch_down(self, touch: Any) -> bool:
         app = self.app
         if app.blank_layer.parent is not None:
             app.wake()
             return True
-        if self._active is not None or app.in_guard():
-            return True  # a second finger or a carried-over tap
+        if self._active is not None:
+            return True  # a second finger
+        if app.in_guard():
+            app.extend_guard()  # a double or triple tap: all of it is swallowed
+            return True
         self._active = touch.uid
+        self._view = app.view
         super().on_touch_down(touch)
         app.keep_alive()
         return True
@@ -111,7 +125,23 @@ class KioskRoot(FloatLayout):
         if touch.uid != self._active:
             return True
         self._active = None
+        self.app.note_view()
+        if self.app.view != self._view:
+            _cancel_presses(touch)  # the view changed under the finger: press nothing
+            return True
         return bool(super().on_touch_up(touch))
+
+
+def _cancel_presses(touch: Any) -> None:
+    """Release whatever the touch pressed without firing it (buttons fire on
+    release through the touch's grab list, after the root has seen the touch)."""
+    for ref in list(touch.grab_list):
+        widget = ref()
+        if widget is None:
+            continue
+        touch.ungrab(widget)
+        if isinstance(widget, ButtonBehavior):
+            widget.state = "normal"
 
 
 class KioskApp(App):
@@ -139,7 +169,9 @@ class KioskApp(App):
         self.strings = strings or Strings.load()
         self.exit_code = 0
         self.session = Session()
-        self.step_changed_at = 0.0
+        self.view: tuple[Any, ...] = ()
+        self.view_changed_at = 0.0
+        self.settled_at = 0.0
         self.screens: dict[Step, StepScreen] = {}
         self.recent_errors = RecentErrors()
         self.executor = ThreadPoolExecutor(max_workers=options.workers,
@@ -159,6 +191,7 @@ class KioskApp(App):
                            fn_bold=str(fonts / "DejaVuSans-Bold.ttf"))
         logging.getLogger().addHandler(self.recent_errors)
         ctx = Ctx(strings=self.strings, send=self.send, animations=self.options.animations,
+                  view_changed=self.note_view,
                   lang=self.options.language, images_dir=asset_path("images"))
         ctx.scale = ctx.theme.scale(*Window.size)
         Window.clearcolor = hex_rgba(ctx.theme.palette.background)
@@ -169,6 +202,7 @@ class KioskApp(App):
         root = KioskRoot(self)
         frame = BoxLayout(orientation="vertical")
         frame.add_widget(self._top_bar())
+        frame.add_widget(self._card_reminder())
         transition: Any = (SlideTransition(duration=self.options.transition_s)
                            if self.options.transition_s > 0 else NoTransition())
         self.manager = ScreenManager(transition=transition)
@@ -217,6 +251,40 @@ class KioskApp(App):
             bar.add_widget(w)
         return bar
 
+    def _card_reminder(self) -> Widget:
+        """A banner over every screen while the patient's card is left on the reader."""
+        ctx = self.ctx
+        self.reminder = Panel(ctx, "warn")
+        self.reminder_text = Text(ctx, "heading", bold=True, halign="center",
+                                  color=self.reminder.fg)
+        self.reminder_text.kid = "take_card"
+        self.reminder.add_widget(self.reminder_text)
+        self._reminding: Any = None
+        self._show_reminder(False)
+        return self.reminder
+
+    def _show_reminder(self, show: bool) -> None:
+        panel = self.reminder
+        self.reminder_text.text = self.ctx.t("take_card.heading") if show else ""
+        panel.opacity = 1 if show else 0
+        if not show:
+            panel.unbind(minimum_height=panel._follow)
+            panel.height = 0
+            if self._reminding is not None:
+                self._reminding.cancel()
+                self._reminding = None
+            return
+        panel.bind(minimum_height=panel._follow)
+        panel._follow()
+        if self._reminding is None:  # said after the step's own prompt, then again
+            Clock.schedule_once(self._say_take_card, 3.0)
+            self._reminding = Clock.schedule_interval(self._say_take_card,
+                                                      self.options.card_reminder_s)
+
+    def _say_take_card(self, _dt: float) -> None:
+        if self.session.remind_card:
+            self.prompts.play("take_card", self.ctx.lang)
+
     def _idle_warning(self) -> Widget:
         ctx = self.ctx
         layer = Backdrop(hex_rgba("#000000", 0.6))
@@ -261,7 +329,7 @@ class KioskApp(App):
         for source in self.devices:
             source.start(self.device_event)
         self.runner.dispatch(ev.Tick())
-        Clock.schedule_interval(lambda _dt: self.runner.dispatch(ev.Tick()), self.options.tick_s)
+        Clock.schedule_interval(self._tick, self.options.tick_s)
         Clock.schedule_interval(self._check_blanking, 30)
         # The watchdog is pinged from the UI loop itself: a frozen loop stops the pings
         # and systemd restarts the kiosk (WatchdogSec in kiosk-ui.service).
@@ -292,6 +360,13 @@ class KioskApp(App):
         self.prompts.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
         logging.getLogger().removeHandler(self.recent_errors)
+
+    def _tick(self, _dt: float) -> None:
+        self.runner.dispatch(ev.Tick())
+        staff_open = self.pin_layer.parent is not None or self.staff_layer.parent is not None
+        if staff_open and self.clock() - self._last_touch >= self.options.staff_idle_s:
+            log.info("staff screen closed after %.0f s untouched", self.options.staff_idle_s)
+            self._close_staff()
 
     def _refuse_close(self, *_args: Any, **_kw: Any) -> bool:
         log.warning("window close request refused (kiosk mode)")
@@ -327,8 +402,31 @@ class KioskApp(App):
         if self.session.step is not Step.IDLE:
             self.runner.dispatch(ev.Touched())
 
+    # -- what the patient is looking at ---------------------------------------------
+    def _view_now(self) -> tuple[Any, ...]:
+        """The current view: the step, the screen's own page (the guide's step) and
+        which overlays are up. Any change makes the next touches wait."""
+        screen = self.screens.get(self.session.step)
+        page = screen.view_key() if screen is not None else None
+        layers = tuple(id(w) for w in self.root_widget.children[:-1])  # [-1]: the frame
+        return (self.session.step, page, layers)
+
+    def note_view(self) -> None:
+        view = self._view_now()
+        if view != self.view:
+            self.view = view
+            now = self.clock()
+            self.view_changed_at = now
+            self.settled_at = now + self.options.step_guard_s
+
     def in_guard(self) -> bool:
-        return self.clock() - self.step_changed_at < self.options.step_guard_s
+        self.note_view()
+        return self.clock() < self.settled_at
+
+    def extend_guard(self) -> None:
+        limit = self.view_changed_at + self.options.guard_max_s
+        self.settled_at = max(self.settled_at,
+                              min(self.clock() + self.options.step_guard_s, limit))
 
     def _key(self, _window: Any, key: int, *_args: Any) -> bool:
         if key == KEY_SIMULATOR and self.simulator_actions:
@@ -347,9 +445,10 @@ class KioskApp(App):
         if session.step is not old.step:
             if session.step is Step.IDLE:
                 self.wipe()
+                self._close(self.pin_layer)  # nobody is typing a PIN for a new patient
+                self.pin_layer.clear()
             if (session.step is Step.IDLE) != (old.step is Step.IDLE):
                 activity.announce(busy=session.step is not Step.IDLE)
-            self.step_changed_at = self.clock()
             self.screens[old.step].hidden()
             self.manager.current = session.step.value
             self.screens[session.step].shown()
@@ -357,7 +456,9 @@ class KioskApp(App):
         self.lang_button.text = ctx.t("lang.other")
         self.screens[session.step].render(session)
         self._show_warning(session.idle_warning)
+        self._show_reminder(session.remind_card)
         self._speak(session)
+        self.note_view()
         self.textures.schedule_sweep()  # text set on hidden screens (the wipe) too
 
     def _speak(self, session: Session) -> None:
@@ -378,6 +479,7 @@ class KioskApp(App):
             self.root_widget.add_widget(self.warning_layer)
         elif not show and self.warning_layer.parent is not None:
             self.root_widget.remove_widget(self.warning_layer)
+        self.note_view()
 
     def wipe(self) -> None:
         """The session ended: no widget may keep anything personal, and the next
@@ -404,23 +506,26 @@ class KioskApp(App):
             self.blank_text.text = self.ctx.t("blank.body")
             self.prompts.stop()
             self.root_widget.add_widget(self.blank_layer)
+            self.note_view()
 
     def wake(self) -> None:
         self._last_touch = self.clock()
         if self.blank_layer.parent is not None:
             self.root_widget.remove_widget(self.blank_layer)
-        self.step_changed_at = self.clock()  # the waking touch presses nothing
+        self.note_view()  # the waking touch presses nothing, nor one right after it
 
     # -- staff ----------------------------------------------------------------------
     def _corner_tap(self) -> None:
         if self.gate.tap(self.clock()):
             self.pin_layer.refresh()
             self.root_widget.add_widget(self.pin_layer)
+            self.note_view()
 
     def _open_staff(self) -> None:
         self._close(self.pin_layer)
         self.staff_layer.show(None)
         self.root_widget.add_widget(self.staff_layer)
+        self.note_view()
         self.refresh_staff()
 
     def refresh_staff(self) -> None:
@@ -445,16 +550,19 @@ class KioskApp(App):
     def _close_staff(self) -> None:
         self._close(self.pin_layer)
         self._close(self.staff_layer)
+        self.pin_layer.clear()  # digits typed so far never wait for the next person
 
     def _close(self, layer: Widget) -> None:
         if layer.parent is not None:
             self.root_widget.remove_widget(layer)
+        self.note_view()
 
     def _toggle(self, layer: Widget) -> None:
         if layer.parent is None:
             self.root_widget.add_widget(layer)
         else:
             self.root_widget.remove_widget(layer)
+        self.note_view()
 
 
 class _Hotspot(Widget):

@@ -22,6 +22,9 @@ class Ctx:
     lang: str = "vi"
     images_dir: Path | None = None
     send_many: Callable[[list[ev.Event]], None] | None = None
+    # A screen changed what it shows without a journey step (the guide's next page):
+    # the app makes the next touches wait for the new view, as after a step.
+    view_changed: Callable[[], None] | None = None
 
     def px(self, design: float) -> int:
         return max(1, round(design * self.scale))

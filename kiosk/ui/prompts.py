@@ -56,7 +56,7 @@ def all_prompt_keys() -> set[str]:
     keys = set(_BY_STEP.values()) | set(_ERRORS.values())
     keys |= {f"insurance_{o}" for o in ("usable", "warning", "not_usable", "unavailable")}
     return keys | {"ticket_printed", "ticket_not_printed", "error_desk", "idle_warning",
-                   "notice"}
+                   "notice", "take_card"}
 
 
 class PromptPlayer:

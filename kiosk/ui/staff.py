@@ -109,28 +109,38 @@ class PinOverlay(Backdrop):
         paint(card, ctx.theme.palette.overlay_card, radius=ctx.px(20))
         self.title = Text(ctx, "subheading", bold=True, halign="center")
         self.dots = Text(ctx, "heading", halign="center")
+        self.message = Text(ctx, "body", halign="center", color=ctx.theme.palette.bad_text)
+        self.message.kid = "staff.pin_message"
+        self._message_key = ""
         self.keypad = Keypad(ctx, self._digit, self._delete, self._done)
         self.close = BigButton(ctx, "staff.close", "secondary", on_tap=on_close)
         holder = AnchorLayout(size_hint_y=None, height=self.keypad.height)
         holder.add_widget(self.keypad)
-        for w in (self.title, self.dots, holder, self.close):
+        for w in (self.title, self.dots, self.message, holder, self.close):
             card.add_widget(w)
         card.width = self.keypad.width + ctx.px(64)
-        card.height = self.keypad.height + ctx.px(400)
+        card.height = self.keypad.height + ctx.px(480)
         card.pos_hint = {"center_x": 0.5, "center_y": 0.5}
         self.add_widget(card)
         self._on_ok = on_ok
+
+    def clear(self) -> None:
+        self.typed = ""
+        self._message_key = ""
+        self.refresh()
 
     def refresh(self) -> None:
         t = self.ctx.t
         self.title.text = t("staff.pin")
         self.dots.text = "●" * len(self.typed) or " "
+        self.message.text = t(self._message_key) if self._message_key else ""
         self.keypad.keys["delete"].text = t("keypad.delete")
         self.keypad.keys["ok"].text = t("keypad.ok")
         self.close.text = t("staff.close")
 
     def _digit(self, d: str) -> None:
         self.typed = (self.typed + d)[:12]
+        self._message_key = ""
         self.refresh()
 
     def _delete(self) -> None:
@@ -140,6 +150,7 @@ class PinOverlay(Backdrop):
     def _done(self) -> None:
         ok = self.gate.check(self.typed)
         self.typed = ""
+        self._message_key = "" if ok else "staff.pin_wrong"
         self.refresh()
         if ok:
             self._on_ok()

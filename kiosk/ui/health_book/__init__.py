@@ -105,8 +105,10 @@ class HealthBookGuideScreen(StepScreen):
         self.answer_buttons: dict[Answer, PictureButton] = {}
         self.back = self.button("hb.back", None, "secondary")
         self.back.bind(on_release=lambda *_: self._back())
-        self.print_button = self.button("hb.print", ev.HandoutRequested(), "secondary")
-        self.quit = self.button("hb.quit", ev.HealthBookAnswered(Answer.QUIT), "secondary")
+        self.print_button = self.button("hb.print", ev.HandoutRequested(), "secondary",
+                                        slot="right")
+        self.quit = self.button("hb.quit", ev.HealthBookAnswered(Answer.QUIT), "secondary",
+                                slot="left")
 
     # -- taps ---------------------------------------------------------------------
     def _steps(self) -> int:
@@ -114,17 +116,24 @@ class HealthBookGuideScreen(StepScreen):
 
     def _answer(self, answer: Answer) -> None:
         if answer is Answer.NEXT and self.page < self._steps() - 1:
-            self.page += 1  # next numbered step first; the journey moves after the last
-            self.render(self._session)
+            self._turn(self.page + 1)  # next numbered step first; the journey moves after
             return
         self.ctx.send(ev.HealthBookAnswered(answer))
 
     def _back(self) -> None:
         if self.page > 0:
-            self.page -= 1
-            self.render(self._session)
+            self._turn(self.page - 1)
             return
         self.ctx.send(ev.HealthBookAnswered(Answer.BACK))
+
+    def _turn(self, page: int) -> None:
+        self.page = page
+        self.render(self._session)
+        if self.ctx.view_changed is not None:
+            self.ctx.view_changed()
+
+    def view_key(self) -> object:
+        return (self.node, self.page)
 
     # -- drawing ------------------------------------------------------------------
     def render(self, session: Session) -> None:

@@ -15,8 +15,15 @@ from kiosk.journey.state import Notice, Session, Step
 from kiosk.ui.context import Ctx
 from kiosk.ui.widgets import BigButton, Panel, Spinner, Text
 
+SLOTS = ("left", "middle", "right")
+
 
 class StepScreen(Screen):
+    """Actions sit in three fixed slots on every screen: what ends or undoes the
+    session on the left, going back in the middle, going on on the right. So the
+    second tap of a double tap, landing where the last screen's main button was,
+    never meets a button that throws the patient's work away."""
+
     step: ClassVar[Step]
 
     def __init__(self, ctx: Ctx, **kw: Any) -> None:
@@ -28,6 +35,10 @@ class StepScreen(Screen):
         self.content = BoxLayout(orientation="vertical", spacing=ctx.px(s.spacing))
         self.actions = BoxLayout(orientation="horizontal", spacing=ctx.px(s.spacing),
                                  size_hint_y=None, height=ctx.px(s.button_height))
+        self.slots: dict[str, Widget] = {}
+        for slot in SLOTS:
+            self.slots[slot] = Widget()
+            self.actions.add_widget(self.slots[slot])
         frame.add_widget(self.content)
         frame.add_widget(self.actions)
         self.add_widget(frame)
@@ -42,6 +53,10 @@ class StepScreen(Screen):
 
     def wipe(self) -> None:
         """Forget anything personal shown (called when the session ends)."""
+
+    def view_key(self) -> object:
+        """What identifies the page shown within this step (None: one page)."""
+        return None
 
     def shown(self) -> None:
         """The screen became current (start animations)."""
@@ -65,14 +80,31 @@ class StepScreen(Screen):
         self.content.add_widget(Widget())
 
     def button(self, kid: str, event: ev.Event | None = None, style: str = "primary",
-               **kw: Any) -> BigButton:
+               slot: str | None = None, **kw: Any) -> BigButton:
+        """A button in its slot: `slot` "left", "middle", "right" or "wide" (middle and
+        right together); by default primary buttons go right, others in the middle."""
         tap = (lambda: self.ctx.send(event)) if event is not None else None
         b = BigButton(self.ctx, kid, style, on_tap=tap, **kw)
-        self.actions.add_widget(b)
+        slot = slot or ("right" if style == "primary" else "middle")
+        if slot == "wide":
+            self._place(b, "middle")
+            self.actions.remove_widget(self.slots.pop("right"))
+            b.size_hint_x = 2
+        else:
+            self._place(b, slot)
         return b
 
+    def _place(self, widget: Widget, slot: str) -> None:
+        old = self.slots[slot]
+        if isinstance(old, BigButton):
+            raise ValueError(f"{self.step.value}: slot {slot} holds {old.kid} already")
+        index = self.actions.children.index(old)
+        self.actions.remove_widget(old)
+        self.actions.add_widget(widget, index=index)
+        self.slots[slot] = widget
+
     def cancel_button(self) -> BigButton:
-        return self.button("cancel", ev.Cancelled(), "secondary")
+        return self.button("cancel", ev.Cancelled(), "secondary", slot="left")
 
 
 class WaitingScreen(StepScreen):

@@ -33,13 +33,7 @@ class TicketScreen(StepScreen):
             self.labels[kind] = label
         self._panel: str | None = None
         self.spacer()
-        self.go = self.button("continue", None, "primary")
-        self.go.bind(on_release=lambda *_: self._continue())
-        self._printed = False
-
-    def _continue(self) -> None:
-        if self._printed:
-            self.ctx.send(ev.Continue())
+        self.go = self.button("continue", ev.Continue(), "primary")
 
     def _show_panel(self, kind: str, text: str) -> None:
         if self._panel != kind:
@@ -65,9 +59,11 @@ class TicketScreen(StepScreen):
         else:
             key = "ticket.paper_out" if result.problem == "paper_out" else "ticket.print_failed"
             self._show_panel("warn", t(key))
-        self._printed = result is not None
+        # Nothing to tap until the number has been on screen a while (a double tap on
+        # "register" must not carry the patient past their number).
         self.go.text = t("common.continue")
-        self.go.opacity = 1 if self._printed else 0
+        self.go.opacity = 1 if session.ticket_ready else 0
+        self.go.disabled = not session.ticket_ready
 
     def wipe(self) -> None:
         self.number.text = ""
@@ -83,7 +79,8 @@ class HealthBookOfferScreen(StepScreen):
         self.title = self.heading()
         self.body = self.text("subheading")
         self.spacer()
-        self.no = self.button("health.no", ev.HealthBookSkipped(), "secondary")
+        self.no = self.button("health.no", ev.HealthBookSkipped(), "secondary",
+                              slot="left")
         self.yes = self.button("health.yes", ev.HealthBookStarted(), "primary")
 
     def render(self, session: Session) -> None:

@@ -53,7 +53,8 @@ class ConfirmIdentityScreen(StepScreen):
         row.add_widget(holder)
         row.add_widget(details)
         self.content.add_widget(row)
-        self.no = self.button("confirm.no", ev.IdentityRejected(), "secondary")
+        self.no = self.button("confirm.no", ev.IdentityRejected(), "secondary",
+                              slot="left")
         self.yes = self.button("confirm.yes", ev.IdentityConfirmed(), "primary")
         self._photo_of: int | None = None  # id() of the bytes shown, to decode once
 

@@ -25,7 +25,7 @@ class AttractScreen(StepScreen):
         self.or_qr = self.text("subheading")
         self.notice = NoticeBox(self.ctx)
         self.content.add_widget(self.notice)
-        self.start = self.button("start", ev.Touched(), "primary")
+        self.start = self.button("start", ev.Touched(), "primary", slot="wide")
 
     def _primary(self) -> tuple[float, float, float, float]:
         from kiosk.ui.theme import hex_rgba
@@ -81,24 +81,35 @@ class NeedKeyScreen(StepScreen):
         row.add_widget(holder)
         self.content.add_widget(row)
         self.cancel = self.cancel_button()
+        self.mine = self.button("card.mine", ev.CardClaimed(), "secondary")
+        self._typing_hint = ""  # a word about the digits themselves, until the next key
 
     def _digit(self, d: str) -> None:
         if len(self.digits) < self.LENGTH:
             self.digits += d
-            self._show_digits()
+            self._typing_hint = ""
+        else:  # a 13th digit: say so instead of dropping it silently
+            self._typing_hint = self.ctx.t("need_key.full")
+        self._show_digits()
 
     def _delete(self) -> None:
         self.digits = self.digits[:-1]
+        self._typing_hint = ""
         self._show_digits()
 
     def _done(self) -> None:
-        typed, self.digits = self.digits, ""
-        self._show_digits()
-        self.ctx.send(ev.IdNumberTyped(typed))
+        if len(self.digits) < self.LENGTH:  # keep what was typed: one digit is missing
+            self._typing_hint = self.ctx.t("need_key.short", n=len(self.digits))
+            self._show_digits()
+            return
+        self._typing_hint = ""
+        self.ctx.send(ev.IdNumberTyped(self.digits))  # digits stay until a key is set
 
     def _show_digits(self) -> None:
         shown = group_digits(self.digits + "_" * (self.LENGTH - len(self.digits)))
         self.display.text = shown.replace("_", "–")
+        if self._typing_hint:
+            self.hint.text = self._typing_hint
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
@@ -107,9 +118,15 @@ class NeedKeyScreen(StepScreen):
         self.keypad.keys["delete"].text = t("keypad.delete")
         self.keypad.keys["ok"].text = t("keypad.ok")
         self.cancel.text = t("common.cancel")
+        stale = session.card_present and session.reader_ok and not session.card_fresh
+        self.mine.text = t("need_key.card_mine")
+        self.mine.opacity = 1 if stale else 0
+        self.mine.disabled = not stale
+        if session.key is not None:
+            self.digits = ""  # the number was taken
         if session.key is not None and not session.card_present:
             self.hint.text = t("need_key.place_card")
-        elif session.card_present and session.key is None:
+        elif session.card_usable and session.key is None:
             self.hint.text = t("need_key.card_on_reader")
         else:
             self.hint.text = ""
@@ -118,6 +135,7 @@ class NeedKeyScreen(StepScreen):
 
     def wipe(self) -> None:
         self.digits = ""
+        self._typing_hint = ""
         self._show_digits()
         self.notice.show(None)
 

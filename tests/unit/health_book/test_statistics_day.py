@@ -85,6 +85,7 @@ class Kiosk:
         self.send(ev.QrScanned(parse_qr(qr)), ev.IdentityConfirmed(), ev.Continue(),
                   ev.ServiceChosen("KB-NOI"), ev.RegistrationConfirmed())
         assert self.journey.session.step is Step.TICKET
+        self.send(ev.Tick(), after=3.0)  # the number stays on screen a while
         self.send(ev.Continue())
         assert self.journey.session.step is Step.HEALTH_BOOK_OFFER
 

@@ -55,6 +55,13 @@ class Harness:
         self.effects = self.j.handle(event, self.t)
         return self.effects
 
+    def printed(self, result):
+        """The ticket came out; the number then stays on screen its minimum time."""
+        self.send(ev.TicketPrinted(self.s.id, result))
+        effects = self.effects
+        self.send(ev.Tick(), after=self.j.settings.ticket_min_s)
+        self.effects = effects + self.effects
+
     @property
     def s(self):
         return self.j.session
@@ -121,7 +128,7 @@ def test_chip_patient_happy_path_in_four_taps():
     assert reg.identity.photo_jpeg is None  # the photo never leaves the session
     h.send(ev.Registered(h.s.id, registration()))
     assert h.step is Step.TICKET and h.of(PrintTicket)
-    h.send(ev.TicketPrinted(h.s.id, PrintResult(True, "/tmp/t.png")))
+    h.printed(PrintResult(True, "/tmp/t.png"))
     h.send(ev.Continue()); taps += 1
     assert taps <= 4
     assert h.step is Step.HEALTH_BOOK_OFFER and "health_book.offered" in h.counts()
@@ -130,7 +137,7 @@ def test_chip_patient_happy_path_in_four_taps():
 def test_health_book_branches_and_done_resets():
     h = Harness()
     h.to_ticket()
-    h.send(ev.TicketPrinted(h.s.id, PrintResult(True)))
+    h.printed(PrintResult(True))
     h.send(ev.Continue())
     h.send(ev.HealthBookStarted())
     assert h.step is Step.HEALTH_BOOK
@@ -143,7 +150,7 @@ def test_health_book_branches_and_done_resets():
 def test_health_book_skip():
     h = Harness()
     h.to_ticket()
-    h.send(ev.TicketPrinted(h.s.id, PrintResult(True)))
+    h.printed(PrintResult(True))
     h.send(ev.Continue())
     h.send(ev.HealthBookSkipped())
     assert h.step is Step.DONE and "health_book.skipped" in h.counts()
@@ -209,7 +216,10 @@ def test_wrong_key_asks_again_then_gives_up():
     assert h.step is Step.NEED_KEY and h.s.notice.kind == "wrong_key" and h.s.key is None
     h.send(ev.IdNumberTyped("001185012347"))
     h.send(ev.ChipFailed(h.s.id, "access_denied"))
-    assert h.step is Step.ERROR and h.s.error == "card_unreadable"
+    # The card refused every number: the error is about the number, not the card.
+    assert h.step is Step.ERROR and h.s.error == "key_rejected"
+    h.send(ev.QrScanned(parse_qr(QR)))  # the card's QR still works from here
+    assert h.step is Step.READING_CHIP
 
 
 def test_card_removed_mid_read_asks_to_put_it_back():
@@ -308,7 +318,7 @@ def test_no_open_service_is_an_error():
 def test_printer_out_of_paper_keeps_the_number_on_screen():
     h = Harness()
     h.to_ticket()
-    h.send(ev.TicketPrinted(h.s.id, PrintResult(False, problem="paper_out")))
+    h.printed(PrintResult(False, problem="paper_out"))
     assert h.step is Step.TICKET and h.s.registration.queue_number == "A-001"
     assert not h.s.print_result.printed and "print.failed.paper_out" in h.counts()
 
@@ -389,3 +399,83 @@ def test_card_presence_survives_session_reset():
     assert h.s.card_present
     h.send(ev.CardRemoved())
     assert not h.s.card_present
+
+
+# -- a card left on the reader, the number on screen, "take your card" -----------------
+def test_a_card_left_by_the_last_patient_is_not_read_for_the_next_one():
+    h = Harness()
+    h.send(ev.CardPlaced())  # patient A's card starts A's session
+    assert h.s.card_fresh
+    h.send(ev.Cancelled())  # A leaves; the card stays
+    assert h.step is Step.IDLE and h.s.card_present and not h.s.card_fresh
+    h.send(ev.Touched())  # patient B
+    assert h.step is Step.NEED_KEY and h.s.notice.kind == "card_not_yours"
+    h.send(ev.IdNumberTyped("001185012345"))
+    assert h.step is Step.NEED_KEY and not h.of(ReadChip)  # B's number never meets A's card
+    assert h.s.notice.kind == "card_not_yours"
+    h.send(ev.CardClaimed())  # "this card is mine": read it
+    assert h.step is Step.READING_CHIP and h.of(ReadChip)
+
+
+def test_a_qr_shown_next_to_someone_elses_card_uses_the_qr_only():
+    h = Harness()
+    h.send(ev.CardPlaced())
+    h.send(ev.Cancelled())
+    h.send(ev.QrScanned(parse_qr(QR)))
+    assert h.step is Step.CONFIRM_IDENTITY and not h.of(ReadChip)
+    assert h.s.identity.source != "chip"
+
+
+def test_lifting_and_placing_the_card_again_makes_it_this_patients():
+    h = Harness()
+    h.send(ev.CardPlaced())
+    h.send(ev.Cancelled())
+    h.send(ev.Touched())
+    h.send(ev.IdNumberTyped("001185012345"))
+    h.send(ev.CardRemoved())
+    assert h.s.notice is None  # the question went away with the card
+    h.send(ev.CardPlaced())
+    assert h.step is Step.READING_CHIP
+
+
+def test_claiming_needs_a_card_that_is_not_yet_this_patients():
+    h = Harness()
+    h.send(ev.CardPlaced())
+    h.send(ev.CardClaimed())
+    assert h.step is Step.NEED_KEY and not h.of(ReadChip)
+
+
+def test_the_number_stays_on_screen_before_continue_counts():
+    h = Harness()
+    h.to_ticket()
+    h.send(ev.TicketPrinted(h.s.id, PrintResult(True)), after=0.1)
+    h.send(ev.Continue(), after=0.45)  # the second tap of a double tap on "register"
+    assert h.step is Step.TICKET and not h.s.ticket_ready
+    h.send(ev.Tick(), after=1.0)
+    h.send(ev.Continue(), after=0.1)
+    assert h.step is Step.TICKET
+    h.send(ev.Tick(), after=2.0)
+    assert h.s.ticket_ready
+    h.send(ev.Continue())
+    assert h.step is Step.HEALTH_BOOK_OFFER
+
+
+def test_the_number_stays_until_printed_even_after_three_seconds():
+    h = Harness()
+    h.to_ticket()
+    h.send(ev.Tick(), after=5.0)
+    assert not h.s.ticket_ready  # still printing
+    h.printed(PrintResult(False, problem="paper_out"))
+    assert h.s.ticket_ready
+
+
+def test_take_your_card_from_the_ticket_until_the_card_is_lifted():
+    h = Harness()
+    h.to_ticket()
+    assert h.s.card_present and not h.s.remind_card  # not while the ticket prints
+    h.printed(PrintResult(True))
+    assert h.s.remind_card
+    h.send(ev.Continue())
+    assert h.step is Step.HEALTH_BOOK_OFFER and h.s.remind_card
+    h.send(ev.CardRemoved())
+    assert not h.s.remind_card

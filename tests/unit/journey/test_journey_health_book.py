@@ -25,7 +25,7 @@ def to_guide(identity=None):
     h.to_ticket()
     if identity is not None:
         h.j.session = replace(h.s, identity=identity)
-    h.send(ev.TicketPrinted(h.s.id, tj.PrintResult(True)))
+    h.printed(tj.PrintResult(True))
     h.send(ev.Continue())
     h.send(ev.HealthBookStarted())
     assert h.step is Step.HEALTH_BOOK
