@@ -118,6 +118,7 @@ class _Demo:
         return ev.QrScanned(parse_qr(patient.qr_payload))
 
     def finish_ticket(self, health_book: bool) -> None:
+        self.wait(3)  # the number stays on screen before "Tiếp tục" appears
         self.act("bấm “Tiếp tục”", ev.Continue())
         if health_book:
             self.act("bấm “Có, hướng dẫn tôi”", ev.HealthBookStarted())

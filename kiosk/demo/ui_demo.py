@@ -250,7 +250,10 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
         return steps
 
     def leave(health_book: bool = False, shot_done: bool = False) -> list[Any]:
-        steps: list[Any] = [Tap("continue", "bấm “Tiếp tục”"), Wait(Step.HEALTH_BOOK_OFFER)]
+        steps: list[Any] = [
+            Skip(3, "3 giây: số thứ tự ở lại trên màn hình"),
+            Wait(until=lambda app: app.session.ticket_ready),
+            Tap("continue", "bấm “Tiếp tục”"), Wait(Step.HEALTH_BOOK_OFFER)]
         if health_book:
             # The guide itself belongs to kiosk.ui.health_book; the patient looks at
             # its first page and walks away (a completed journey: they have a ticket).

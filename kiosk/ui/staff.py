@@ -127,7 +127,8 @@ class PinOverlay(Backdrop):
     def clear(self) -> None:
         self.typed = ""
         self._message_key = ""
-        self.refresh()
+        if self.parent is not None:  # off display, `refresh()` runs when it is opened
+            self.refresh()
 
     def refresh(self) -> None:
         t = self.ctx.t
