@@ -238,7 +238,9 @@ def build_card_image(
     odd = (facial_record(b"\x00\x01" * 64, 16, 16, image_type=2),) if "dg2-multi" in quirks else ()
     dgs = {
         1: encode_dg1(identity.mrz),
-        2: encode_dg2(photo, w, h, records=odd, bare="dg2-bare" in quirks),
+        2: encode_dg2(photo, w, h, records=odd, bare="dg2-bare" in quirks)
+        if "dg2-no-image" not in quirks
+        else encode_dg2(b"\x00\x01" * 64, 16, 16),
         13: encode_dg13(identity.dg13_values()),
     }
     aa_key = None

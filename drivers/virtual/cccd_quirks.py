@@ -17,6 +17,7 @@ QUIRKS: dict[str, str] = {
     "dg2-bare": "DG2 without its outer tag 75 (starts with 7F61)",
     "dg2-multi": "DG2 with two biometric templates, the first with an image format nobody reads",
     "dg2-jp2": "the face image stored as JPEG 2000",
+    "dg2-no-image": "DG2 whose only template holds no JPEG / JPEG 2000 (identity must survive)",
     "le-partial": "a READ BINARY gets at most 200 bytes with 9000, whatever Le asks (Le=00 too)",
     "ga-chaining": "PACE GENERAL AUTHENTICATE 1-3 must be chained (CLA 10), else 6883",
     "errors-plain": "error status words (6A82, 6A86, 6B00, 6982…) answered without SM objects",
