@@ -13,6 +13,7 @@ from drivers.emrtd import pace
 from drivers.emrtd.errors import ParseError
 from drivers.emrtd.keys import CanKey, MrzKey
 from drivers.emrtd.lds import EF_CARD_ACCESS, dg_fid
+from drivers.emrtd.lds.dg2 import decode_for_display
 from drivers.emrtd.passive import TrustStore
 from drivers.emrtd.reader import CardRead, read_card
 from drivers.emrtd.session import CardSession
@@ -100,6 +101,7 @@ def test_every_profile_reads_the_same_identity_without_over_reading(
         assert r.photo is not None and r.photo_problem is None
         assert r.photo.format == ("jp2" if "dg2-jp2" in quirks else "jpeg")
         assert r.photo.width == 240 and r.photo.height == 320
+        assert getattr(decode_for_display(r.photo), "size", None) == (240, 320)
 
 
 def test_identity_apdu_budget(identity: Identity, pki: VirtualPki) -> None:
