@@ -401,6 +401,8 @@ class VirtualCccd:
         elif cmd.p1 & 0x80:
             if "no-sfi" in self.options.quirks:
                 return Response(b"", 0x6A86)
+            if "no-sfi-6a82" in self.options.quirks:
+                return Response(b"", 0x6A82)
             fid, offset = _SFI.get(cmd.p1 & 0x1F), cmd.p2
             if fid in self.image.files and (fid == EF_CARD_ACCESS or self._applet):
                 self._selected = fid
@@ -427,6 +429,9 @@ class VirtualCccd:
         if past_end and protected and "eof-6282-nomac" in self.options.quirks:
             self._bare = True
             return Response(b"", SW_EOF)
+        left = len(data) - offset
+        if past_end and 0 < left < 256 and "eof-6cxx" in self.options.quirks:
+            return Response(b"", 0x6C00 | left)
         if "le-partial" in self.options.quirks:
             return Response(data[offset : offset + min(le, PARTIAL_MAX)], SW_OK)
         chunk = data[offset : offset + le]

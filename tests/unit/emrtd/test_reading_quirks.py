@@ -192,6 +192,29 @@ def test_sfi_refused_falls_back_to_select_for_the_session(
     assert refused_then_select_read == 4 and s.stats.apdus - refused_then_select_read == 3
 
 
+def test_sfi_answered_6a82_is_checked_with_select_until_sfi_worked(
+    identity: Identity, pki: VirtualPki
+) -> None:
+    card = _card(identity, pki, "no-sfi-6a82")
+    s = CardSession(CallableTransport(card.process))
+    s.read_ef(EF_CARD_ACCESS)  # SFI 6A82, SELECT 9000: the card just does not do SFI
+    first = s.stats.apdus
+    s._cache.clear()
+    s.read_ef(EF_CARD_ACCESS)
+    assert first == 4 and s.stats.apdus - first == 3  # no SFI attempt any more
+
+
+def test_6cxx_asks_again_for_exactly_what_is_left(identity: Identity, pki: VirtualPki) -> None:
+    card = _card(identity, pki, "eof-6cxx")
+    assert card.image is not None
+    content = card.image.files[EF_CARD_ACCESS]
+    s = CardSession(CallableTransport(card.process, extended_length=False))
+    s.select_ef(EF_CARD_ACCESS)
+    assert s._read_sized(0, 200) == content  # 6C16, then Le = 22
+    assert s.stats.apdus == 3 and s.read_size == "256"  # the exact length did not stick
+    assert s._read_sized(0, 200) == content and s.stats.apdus == 5
+
+
 def test_parse_quirks() -> None:
     assert parse_quirks(" no-sfi, short-only ,") == {"no-sfi", "short-only"}
     assert parse_quirks(None) == frozenset()
