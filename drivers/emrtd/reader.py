@@ -1,5 +1,11 @@
 """Read a chip identity card end to end: access control, identity first, then photo.
 
+Order (issue 18): EF.SOD first, since its signed hash list names the data
+groups (EF.COM is unsigned and only a hint when there is no usable SOD);
+then DG13 and DG1, the identity is complete; then DG2 (best effort: a photo
+that does not decode is reported in `photo_problem`, never costs the
+identity) and active authentication.
+
     result = read_card(transport, keys, photo=True, trust_store=store,
                        on_identity=lambda partial: ...)
 
@@ -52,6 +58,7 @@ class ReadStats:
     crypto_seconds: float
     read_size: str
     attempts: int
+    identity_apdus: int = 0  # APDUs until the identity was complete (before DG2 and AA)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class CardRead:
     stats: ReadStats
     complete: bool = True
     files: dict[int, bytes] = field(default_factory=dict, repr=False)
+    photo_problem: str | None = None  # why DG2 gave no photo, when the card has one
 
     @property
     def id_number(self) -> str | None:
@@ -146,6 +154,21 @@ def _authenticate(
     raise last_auth_error
 
 
+PROBE = (1, 2, 13, 14, 15)  # what CCCDs hold, tried one by one when nothing lists them
+
+
+def _data_groups(s: CardSession, sod: Sod | None) -> tuple[int, ...]:
+    """The DGs to read: the SOD's signed list; EF.COM as a hint without one; else probe."""
+    if sod is not None and sod.dg_hashes:
+        return tuple(sorted(sod.dg_hashes))
+    try:
+        com_raw = s.read_ef_optional(EF_COM)
+        groups = parse_com(com_raw).data_groups if com_raw else ()
+    except (ParseError, StatusWordError):
+        groups = ()  # EF.COM is unsigned and only a hint: garbage there fails nothing
+    return groups or PROBE
+
+
 def read_card(
     transport: Transport,
     keys: AccessKey | Sequence[AccessKey],
@@ -157,7 +180,7 @@ def read_card(
     prefer_pace: bool = True,
     chunk: int | None = None,
 ) -> CardRead:
-    """Authenticate, read identity (COM, DG13, DG1, SOD), call `on_identity`, then DG2.
+    """Authenticate, read identity (SOD, DG13, DG1), call `on_identity`, then DG2 and AA.
 
     Raises AuthenticationFailedError (wrong key), TransportError subclasses
     (no card / removed), EmrtdError for everything else. Verification
@@ -171,8 +194,9 @@ def read_card(
     access, attempts = _authenticate(s, key_list, prefer_pace)
 
     files: dict[int, bytes] = {}
-    com_raw = s.read_ef_optional(EF_COM)
-    groups: tuple[int, ...] = parse_com(com_raw).data_groups if com_raw else (1, 2, 13, 14, 15)
+    sod_raw = s.read_ef_optional(EF_SOD)
+    sod = parse_sod(sod_raw) if sod_raw else None
+    groups = _data_groups(s, sod)
     # A DG that does not parse is kept as bytes: if its hash is also wrong the
     # result is "passive failed" (a forgery, reported), otherwise the parse
     # error is raised at the end (an issuer quirk we must learn about).
@@ -185,16 +209,19 @@ def read_card(
             parse_errors.append(exc)
             return None
 
-    dg13 = None
+    dg13 = mrz = None
     if 13 in groups:
         raw13 = s.read_ef_optional(dg_fid(13))
         if raw13:
             files[13] = raw13
             dg13 = parsed(parse_dg13, raw13)
-    files[1] = s.read_ef(dg_fid(1))
-    mrz = parsed(parse_dg1, files[1])
-    sod_raw = s.read_ef_optional(EF_SOD)
-    sod = parse_sod(sod_raw) if sod_raw else None
+    if 1 in groups:
+        raw1 = s.read_ef_optional(dg_fid(1))
+        if raw1:
+            files[1] = raw1
+            mrz = parsed(parse_dg1, raw1)
+    if 1 not in files and 13 not in files:
+        raise ParseError("the card holds neither DG13 nor DG1: no identity to read")
 
     def passive(current: dict[int, bytes]) -> PassiveResult:
         t = time.perf_counter()
@@ -203,26 +230,33 @@ def read_card(
         finally:
             s.stats.crypto_seconds += time.perf_counter() - t
 
-    def stats() -> ReadStats:
+    def stats(identity_apdus: int) -> ReadStats:
         st = s.stats
         return ReadStats(
             st.apdus, st.bytes_read, st.bytes_sent + st.bytes_received,
             time.perf_counter() - started, st.crypto_seconds, s.read_size, attempts,
+            identity_apdus,
         )  # fmt: skip
 
     partial = CardRead(
-        access, mrz, dg13, None, passive(dict(files)), "absent", groups, stats(),
-        complete=False, files=dict(files),
+        access, mrz, dg13, None, passive(dict(files)), "absent", groups,
+        stats(s.stats.apdus), complete=False, files=dict(files),
     )  # fmt: skip
     if on_identity is not None:
         on_identity(partial)
 
-    face = None
+    face, photo_problem = None, None
     if photo and 2 in groups:
-        raw2 = s.read_ef_optional(dg_fid(2))
-        if raw2:
-            files[2] = raw2
-            face = parsed(parse_dg2, raw2)
+        try:
+            raw2 = s.read_ef_optional(dg_fid(2))
+            if raw2:
+                files[2] = raw2
+                face = parse_dg2(raw2)
+        except (ParseError, StatusWordError) as exc:
+            # The identity is already complete; a photo the chip will not give
+            # or that does not parse is reported, not fatal. (A DG2 whose hash
+            # is wrong still fails passive authentication below.)
+            photo_problem = f"{type(exc).__name__}: {exc}"
     active_level: aa.ActiveLevel = "absent"
     if active_auth and 15 in groups:
         raw15 = s.read_ef_optional(dg_fid(15))
@@ -240,8 +274,9 @@ def read_card(
     if parse_errors and final.level != "failed":
         raise parse_errors[0]
     return replace(
-        partial, photo=face, passive=final, active=active_level, stats=stats(),
-        complete=True, files=files,
+        partial, photo=face, passive=final, active=active_level,
+        stats=stats(partial.stats.identity_apdus), complete=True, files=files,
+        photo_problem=photo_problem,
     )  # fmt: skip
 
 

@@ -1,10 +1,27 @@
 """A card session: secure-messaging wrapper, file selection and adaptive reading.
 
-Reading strategy (DOMAIN.md §3): the largest READ BINARY the card accepts.
-Under secure messaging a short response holds at most 223 plaintext bytes
-with AES (231 with 3DES); when the reader can, a first extended read takes a
-whole file in one APDU. `6700` / `6Cxx` step the size down and the smaller
-size sticks for the rest of the session. Files are cached: never read twice.
+Reading strategy (DOMAIN.md §3, issue 18):
+
+* Never ask for more than a file holds. The first READ BINARY of a file asks
+  for its TLV header only (4 bytes cover every LDS file with a one-byte tag;
+  a two-byte tag such as a bare DG2's 7F61 costs one more small read); the
+  rest is read with exactly the length the header gives. Cards answer
+  over-reads with 6282, and some leave that 6282 unprotected, which under
+  secure messaging is indistinguishable from an attack (decision 0090).
+* Select and read in one command: READ BINARY with a short EF identifier
+  (P1 = 80 | SFI, ICAO 9303-10); later chunks use plain READ BINARY on the
+  now-current file. A card that refuses SFI reads gets SELECT + READ for the
+  rest of the session.
+* The largest READ BINARY the card accepts. Under secure messaging a short
+  response holds at most 223 plaintext bytes with AES (231 with 3DES); when
+  the reader can, the rest of a file comes in one extended read. `6700` /
+  `6Cxx` step the size down and the smaller size sticks for the session.
+* An answer shorter than asked (6282 with its MAC, or 9000 with fewer bytes,
+  as some chips answer Le=00) is kept and the reader asks for the rest; a
+  bare 6282, 6B00 or 6A86 beyond the start is the end of the file. A file
+  that ends before its header said is a clear ParseError.
+
+Files are cached: never read twice.
 """
 
 from __future__ import annotations
@@ -13,9 +30,15 @@ import time
 from dataclasses import dataclass
 
 from drivers.emrtd.apdu import Command, Response
-from drivers.emrtd.errors import ParseError, StatusWordError, WrongLengthError
+from drivers.emrtd.errors import (
+    ParseError,
+    StatusWordError,
+    WrongLengthError,
+    status_error,
+)
+from drivers.emrtd.lds import EF_CARD_ACCESS, EF_COM, EF_SOD
 from drivers.emrtd.sm import SecureMessaging
-from drivers.emrtd.tlv import header_length, read_tlv, tlv
+from drivers.emrtd.tlv import header_bytes_needed, header_length, read_tlv, tlv
 from drivers.emrtd.transport import Transport
 
 EMRTD_AID = bytes.fromhex("A0000002471001")
@@ -24,6 +47,15 @@ SHORT_PLAIN_MAX = 256
 EXTENDED_MAX = 0x7FFF
 BACKOFF = (223, 160, 112, 64, 32)
 MAX_FILE = 0x10000
+HEADER_READ = 4  # one-byte tag + BER length of up to 3 bytes (DOMAIN.md §3)
+# ICAO 9303-10 short EF identifiers: EF.CardAccess in the master file, the
+# rest in the eMRTD application (DG n has SFI n).
+SFI = {EF_CARD_ACCESS: 0x1C, EF_COM: 0x1E, EF_SOD: 0x1D} | {0x0100 + n: n for n in range(1, 17)}
+# What cards without SFI support answer a READ BINARY with P1 = 80|SFI.
+SFI_REFUSED = frozenset({0x6A86, 0x6A81, 0x6B00, 0x6D00, 0x6E00, 0x6986, 0x6981, 0x6A80})
+# Beyond the end of the file: what a read at an offset past the last byte gets.
+PAST_END = frozenset({0x6B00, 0x6A86, 0x6282})
+SW_EOF = 0x6282
 
 
 @dataclass
@@ -33,6 +65,7 @@ class Stats:
     bytes_received: int = 0
     bytes_read: int = 0
     crypto_seconds: float = 0.0
+    over_reads: int = 0  # READ BINARYs answered "end of file reached" (should stay 0)
 
 
 class CardSession:
@@ -44,6 +77,7 @@ class CardSession:
         self._chunk_override = chunk
         self._chunk: int | None = None
         self._extended_ok: bool | None = None if transport.extended_length else False
+        self._sfi: bool | None = None  # None: not tried yet; False: the card refuses SFI reads
 
     # -- raw exchange ---------------------------------------------------------
     def raw(self, apdu: bytes) -> bytes:
@@ -85,27 +119,47 @@ class CardSession:
             return SHORT_PLAIN_MAX
         return SHORT_SM_MAX.get(self.sm.name, 223)
 
-    def _read(self, offset: int, length: int) -> bytes:
-        if offset > 0x7FFF:
+    def _read(self, offset: int, length: int, sfi: int | None = None) -> bytes:
+        """One READ BINARY; the data, possibly fewer bytes than asked; b"" past the end."""
+        if sfi is not None:
+            cmd = Command(0x00, 0xB0, 0x80 | sfi, offset, le=length)
+        elif offset > 0x7FFF:
             # Offsets past 15 bits need READ BINARY with odd INS and DO54.
             cmd = Command(0x00, 0xB1, 0, 0, tlv(0x54, offset.to_bytes(3, "big")), le=length)
-            data = self.send(cmd).check("READ BINARY")
+        else:
+            cmd = Command(0x00, 0xB0, offset >> 8, offset & 0xFF, le=length)
+        try:
+            resp = self.send(cmd)
+        except StatusWordError as exc:
+            # A bare status word inside secure messaging: no SM objects, so no
+            # data to trust; only "end of file" is taken from it (decision 0090).
+            resp = Response(b"", exc.sw)
+        if resp.sw == SW_EOF:
+            self.stats.over_reads += 1
+        if resp.sw not in (0x9000, SW_EOF):
+            if resp.sw in PAST_END and sfi is None and offset > 0:
+                return b""
+            raise status_error(resp.sw, "READ BINARY")
+        data = resp.data
+        if cmd.ins == 0xB1 and data:
             tag, value, _ = read_tlv(data)
             if tag != 0x53:
                 raise ParseError("READ BINARY (B1) answer is not DO53")
-            return value
-        return self.send(Command(0x00, 0xB0, offset >> 8, offset & 0xFF, le=length)).check(
-            "READ BINARY"
-        )
+            data = value
+        return data
 
-    def _read_sized(self, offset: int, want: int) -> bytes:
+    def _read_sized(self, offset: int, want: int, sfi: int | None = None) -> bytes:
         """One READ BINARY of up to `want` bytes, adapting the size on 6700/6Cxx."""
         while True:
             size = self._current_chunk(want)
             try:
-                data = self._read(offset, size)
+                data = self._read(offset, size, sfi)
             except WrongLengthError as exc:
-                self._step_down(size, exc.exact_length)
+                exact = exc.exact_length
+                if exact and exact < size <= self._short_max():
+                    want = exact  # the card says how many bytes there are: this read only
+                    continue
+                self._step_down(size, exact)
                 continue
             if size > self._short_max():
                 self._extended_ok = True
@@ -136,18 +190,46 @@ class CardSession:
             raise WrongLengthError(0x6700, "READ BINARY at the smallest size")
         self._chunk = smaller[0]
 
+    def _read_first(self, fid: int, length: int) -> bytes:
+        """The first bytes of a file: by SFI when the card takes it, else SELECT + READ."""
+        sfi = SFI.get(fid)
+        refused_missing = False
+        if sfi is not None and self._sfi is not False:
+            try:
+                data = self._read_sized(0, length, sfi)
+            except StatusWordError as exc:
+                if exc.sw == 0x6A82 and not self._sfi:
+                    # A missing file, or a card that reads "SFI" as "no such file":
+                    # SELECT tells which (costs an APDU only until SFI has worked once).
+                    refused_missing = True
+                elif exc.sw not in SFI_REFUSED:
+                    raise
+                else:
+                    self._sfi = False
+            else:
+                self._sfi = True
+                return data
+        self.select_ef(fid)
+        if refused_missing:
+            self._sfi = False
+        return self._read_sized(0, length)
+
     def read_ef(self, fid: int) -> bytes:
-        """Select and read a whole file (TLV length from the first chunk)."""
+        """A whole file, reading no byte past its end (length from its TLV header)."""
         if fid in self._cache:
             return self._cache[fid]
-        self.select_ef(fid)
-        first = self._read_sized(0, MAX_FILE)
-        if len(first) < 2:
+        buf = bytearray(self._read_first(fid, HEADER_READ))
+        if not buf:
             raise ParseError(f"EF {fid:04X} is empty")
-        _, total = header_length(first[:8])
+        while (need := header_bytes_needed(bytes(buf))) > len(buf):
+            part = self._read_sized(len(buf), need - len(buf))
+            if not part:
+                raise ParseError(f"EF {fid:04X} ends inside its header ({len(buf)} bytes)")
+            buf += part
+        _, total = header_length(bytes(buf))
         if total > MAX_FILE:
             raise ParseError(f"EF {fid:04X} claims {total} bytes")
-        buf = bytearray(first[:total])
+        del buf[total:]
         while len(buf) < total:
             part = self._read_sized(len(buf), total - len(buf))
             if not part:

@@ -66,6 +66,37 @@ def header_length(buf: bytes) -> tuple[int, int]:
     return pos, pos + length
 
 
+def header_bytes_needed(prefix: bytes) -> int:
+    """How many bytes the first TLV's tag and length take, as far as `prefix` tells.
+
+    Returns N: if len(prefix) >= N the header is complete and N bytes long,
+    otherwise at least N bytes are needed to know more (ask again after
+    reading them). Lets a reader fetch a file's header without reading past
+    the end of a file it knows nothing about yet.
+    """
+    if not prefix:
+        return 1
+    pos = 1
+    if prefix[0] & 0x1F == 0x1F:
+        while True:
+            if pos >= len(prefix):
+                return pos + 1
+            pos += 1
+            if not prefix[pos - 1] & 0x80:
+                break
+            if pos > 3:
+                raise ParseError("tag longer than 4 bytes")
+    if pos >= len(prefix):
+        return pos + 1
+    first = prefix[pos]
+    if first < 0x80:
+        return pos + 1
+    n = first & 0x7F
+    if n == 0 or n > 4:
+        raise ParseError("indefinite or oversized length")
+    return pos + 1 + n
+
+
 def iter_tlv(buf: bytes) -> Iterator[tuple[int, bytes]]:
     pos = 0
     while pos < len(buf):

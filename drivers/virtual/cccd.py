@@ -5,6 +5,8 @@ nothing in the application is readable before authentication (`6982`),
 a wrong key gets `6300`, PACE (CAN, MRZ) and BAC both work, responses carry
 DO99 and a MAC, the SOD is signed by a document signer under a test CSCA.
 Used in-process (`VirtualCccd.process`) and behind pcscd via vpcd (`vpcd.py`).
+`CardOptions.quirks` switches on behaviours of other chips (`cccd_quirks.py`);
+`over_reads` counts READ BINARYs that asked for more than the file holds.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from drivers.emrtd.errors import EmrtdError, ParseError, SecureMessagingError
 from drivers.emrtd.lds import EF_CARD_ACCESS, EF_COM, EF_SOD, dg_fid
 from drivers.emrtd.lds.com import Com
 from drivers.emrtd.lds.dg1 import encode_dg1
-from drivers.emrtd.lds.dg2 import encode_dg2
+from drivers.emrtd.lds.dg2 import encode_dg2, facial_record
 from drivers.emrtd.lds.dg13 import encode_dg13
 from drivers.emrtd.lds.dg15 import encode_dg14_aa, encode_dg15
 from drivers.emrtd.lds.sod import build_security_object, build_sod
@@ -38,11 +40,16 @@ from drivers.emrtd.session import EMRTD_AID
 from drivers.emrtd.sm import SecureMessaging
 from drivers.emrtd.tlv import read_tlv, tlv
 from drivers.virtual.cccd_pki import VirtualPki, generate
+from drivers.virtual.cccd_quirks import PARTIAL_MAX, QUIRKS
 
 ATR = bytes.fromhex("3B8880014241524D2D4343434436")  # ISO 14443-4 style, historical "BARM-CCCD6"
 PACE_INFO = pace.PaceInfo("0.4.0.127.0.7.2.2.4.2.2", 2, 13)  # ECDH-GM-AES-128, brainpoolP256r1
 _SFI = {0x1C: EF_CARD_ACCESS, 0x1E: EF_COM, 0x1D: EF_SOD} | {n: dg_fid(n) for n in range(1, 16)}
 SW_OK, SW_EOF = 0x9000, 0x6282
+
+
+def _is_error(sw: int) -> bool:
+    return sw != SW_OK and (sw >> 8) != 0x62
 
 
 def _ascii(text: str) -> str:
@@ -197,6 +204,14 @@ class CardOptions:
     extended_length: bool = True
     active_authentication: bool = True
     tamper_dg: int | None = None  # flip a byte in this DG after signing (tests)
+    quirks: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.quirks) - QUIRKS.keys()
+        if unknown:
+            raise ValueError(f"unknown quirk(s) {', '.join(sorted(unknown))}")
+        if "short-only" in self.quirks:
+            self.extended_length = False
 
 
 @dataclass
@@ -215,10 +230,17 @@ def build_card_image(
     photo = identity.photo or default_photo()
     from drivers.emrtd.lds.dg2 import image_size
 
+    quirks = options.quirks
+    if "dg2-jp2" in quirks:
+        photo = _to_jp2(photo)
     w, h = image_size(photo)
+    # A record of image type 2 (neither JPEG nor JPEG 2000) ahead of the photo.
+    odd = (facial_record(b"\x00\x01" * 64, 16, 16, image_type=2),) if "dg2-multi" in quirks else ()
     dgs = {
         1: encode_dg1(identity.mrz),
-        2: encode_dg2(photo, w, h),
+        2: encode_dg2(photo, w, h, records=odd, bare="dg2-bare" in quirks)
+        if "dg2-no-image" not in quirks
+        else encode_dg2(b"\x00\x01" * 64, 16, 16),
         13: encode_dg13(identity.dg13_values()),
     }
     aa_key = None
@@ -234,8 +256,14 @@ def build_card_image(
     sod = build_sod(econtent, pki.ds_cert.public_bytes(serialization.Encoding.DER),
                     "sha256_rsa", "sha256", pki.sign)  # fmt: skip
     files = {dg_fid(n): v for n, v in dgs.items()}
-    files[EF_SOD] = sod
-    files[EF_COM] = Com("0107", "040000", tuple(sorted(dgs))).encode()
+    if "no-sod" not in quirks:
+        files[EF_SOD] = sod
+    if "com-garbage" in quirks:
+        digits = "".join(f"{n:02d}" for n in sorted(dgs)).encode()  # "0102…" not "6175…"
+        body = tlv(0x5F01, b"0107") + tlv(0x5F36, b"040000") + tlv(0x5C, digits)
+        files[EF_COM] = tlv(0x60, body)
+    elif "no-com" not in quirks:
+        files[EF_COM] = Com("0107", "040000", tuple(sorted(dgs))).encode()
     if options.pace:
         files[EF_CARD_ACCESS] = tlv(0x31, PACE_INFO.encode())
     if options.tamper_dg is not None:
@@ -249,6 +277,15 @@ def build_card_image(
     return CardImage(files, aa_key, pki)
 
 
+def _to_jp2(photo: bytes) -> bytes:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(photo)) as im:
+        out = io.BytesIO()
+        im.convert("RGB").save(out, "JPEG2000", quality_mode="rates", quality_layers=[40])
+        return out.getvalue()
+
+
 @dataclass
 class VirtualCccd:
     """APDU processor of one card. Not thread-safe: one reader talks to it at a time."""
@@ -257,6 +294,7 @@ class VirtualCccd:
     options: CardOptions = field(default_factory=CardOptions)
     image: CardImage | None = None
     apdu_count: int = 0
+    over_reads: int = 0  # READ BINARYs asking past a file's end
 
     def __post_init__(self) -> None:
         if self.image is None:
@@ -274,6 +312,7 @@ class VirtualCccd:
         self._pace: pace.ChipPace | None = None
         self._rnd_ic: bytes | None = None
         self._pending: SecureMessaging | None = None  # starts after the plain answer
+        self._bare = False  # answer this command's status word without SM objects
 
     def process(self, raw: bytes) -> bytes:
         self.apdu_count += 1
@@ -292,9 +331,13 @@ class VirtualCccd:
             outer_short = len(raw) > 4 and raw[4] != 0
             if not outer_short and not self.options.extended_length:
                 return self._sm.protect_response(b"", 0x6700)
+            self._bare = False
             resp = self._dispatch(cmd, protected=True, outer_short=outer_short)
             if self._sm is None:  # the command ended the session
                 return resp.encode()
+            if self._bare or ("errors-plain" in self.options.quirks and _is_error(resp.sw)):
+                # Neither the chip's nor the terminal's SSC counts an unprotected answer.
+                return resp.sw.to_bytes(2, "big")
             return self._sm.protect_response(resp.data, resp.sw)
         if self._sm is not None:
             self._sm = None  # a plain command ends secure messaging (ICAO 9303-11 §9.8.6)
@@ -320,6 +363,10 @@ class VirtualCccd:
             if cmd.ins == 0x22 and cmd.p1 == 0xC1 and self.options.pace:
                 return self._mse(cmd)
             if cmd.ins == 0x86 and self.options.pace:
+                if "ga-chaining" in self.options.quirks and self._pace is not None:
+                    chained = bool(cmd.cla & 0x10)
+                    if chained != (self._pace.step < 4):  # steps 1-3 chained, the last not
+                        return Response(b"", 0x6883)
                 return self._general_auth(cmd)
             if cmd.ins == 0x88 and protected and self.image and self.image.aa_key:
                 return self._internal_auth(cmd)
@@ -352,6 +399,10 @@ class VirtualCccd:
                 return Response(b"", 0x6A80)
             fid, offset = self._selected, int.from_bytes(value, "big")
         elif cmd.p1 & 0x80:
+            if "no-sfi" in self.options.quirks:
+                return Response(b"", 0x6A86)
+            if "no-sfi-6a82" in self.options.quirks:
+                return Response(b"", 0x6A82)
             fid, offset = _SFI.get(cmd.p1 & 0x1F), cmd.p2
             if fid in self.image.files and (fid == EF_CARD_ACCESS or self._applet):
                 self._selected = fid
@@ -367,11 +418,22 @@ class VirtualCccd:
         if offset > len(data):
             return Response(b"", 0x6B00)
         le = cmd.le or 256
+        past_end = offset + le > len(data)
+        if past_end and cmd.ins == 0xB0:
+            self.over_reads += 1
         if protected and outer_short:
             block = self._sm.block if self._sm else 8
             # The whole protected answer must fit a short response (256 bytes).
             if ((le // block) + 1) * block + 18 > 256:
                 return Response(b"", 0x6700)
+        if past_end and protected and "eof-6282-nomac" in self.options.quirks:
+            self._bare = True
+            return Response(b"", SW_EOF)
+        left = len(data) - offset
+        if past_end and 0 < left < 256 and "eof-6cxx" in self.options.quirks:
+            return Response(b"", 0x6C00 | left)
+        if "le-partial" in self.options.quirks:
+            return Response(data[offset : offset + min(le, PARTIAL_MAX)], SW_OK)
         chunk = data[offset : offset + le]
         if cmd.ins == 0xB1:
             chunk = tlv(0x53, chunk)

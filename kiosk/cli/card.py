@@ -63,6 +63,8 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--pki", metavar="DIR", help="keep the test CSCA/DS here (DIR/trust)")
     sim.add_argument("--no-pace", action="store_true", help="a BAC-only card")
     sim.add_argument("--short-only", action="store_true", help="refuse extended length")
+    sim.add_argument("--quirks", metavar="LIST", help="behaviours of other chips, e.g. "
+                     "no-sfi,eof-6282-nomac (drivers/virtual/cccd_quirks.py lists them)")
     sim.add_argument("--tamper-dg", type=int, metavar="N", help="(tests) corrupt DG N")
     sim.add_argument("--remove-after", type=int, metavar="N", help="(tests) leave after N APDUs")
     sim.set_defaults(handler=_simulate)
@@ -178,9 +180,15 @@ def _simulate(args: argparse.Namespace) -> int:
         raise CliError(
             f"Tệp nhân thân không hợp lệ / Invalid identity file: {exc}", EXIT_BAD_INPUT
         ) from None
-    options = CardOptions(
-        pace=not args.no_pace, extended_length=not args.short_only, tamper_dg=args.tamper_dg
-    )
+    from drivers.virtual.cccd_quirks import parse_quirks
+
+    try:
+        quirks = parse_quirks(args.quirks)
+    except ValueError as exc:
+        raise CliError(f"Tham số --quirks không hợp lệ / Invalid --quirks: {exc}",
+                       EXIT_BAD_INPUT) from None  # fmt: skip
+    options = CardOptions(pace=not args.no_pace, extended_length=not args.short_only,
+                          tamper_dg=args.tamper_dg, quirks=quirks)  # fmt: skip
     pki = load_or_generate(Path(args.pki) if args.pki else None)
     card = VirtualCccd(identity, options, build_card_image(identity, options, pki))
     server = VpcdCard(card, args.vpcd_host, args.vpcd_port, remove_after=args.remove_after)

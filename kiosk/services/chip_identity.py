@@ -81,6 +81,7 @@ def card_read_json(r: CardRead) -> dict[str, Any]:
         "authentication": {"access": r.access, "passive": r.passive.level, "active": r.active},
         "stats": {
             "apdus": r.stats.apdus,
+            "identity_apdus": r.stats.identity_apdus,
             "bytes_read": r.stats.bytes_read,
             "seconds": round(r.stats.seconds, 3),
         },

@@ -63,6 +63,8 @@ def test_pace_can_read_verified(pcscd: Pcscd, pki: VirtualPki, trust_dir: Path) 
     assert data["authentication"] == {"access": "PACE", "passive": "verified", "active": "verified"}
     assert data["photo"]["format"] == "jpeg" and data["photo"]["bytes"] > 1000
     assert data["stats"]["apdus"] <= 30
+    # issue 18: the identity (before DG2 and active authentication) in <= 14 extended APDUs
+    assert data["stats"]["identity_apdus"] <= 14 < data["stats"]["apdus"]
 
 
 def test_bac_with_mrz(pcscd: Pcscd, pki: VirtualPki) -> None:

@@ -1,4 +1,8 @@
-"""EF.COM: LDS version and the list of data groups present."""
+"""EF.COM: LDS version and the list of data groups present.
+
+Unsigned: the reader takes the data groups from EF.SOD and uses this file
+only as a hint when there is no SOD (issue 18).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ def parse_com(raw: bytes) -> Com:
     if 0x5C not in fields:
         raise ParseError("EF.COM has no tag list (5C)")
     groups = tuple(sorted({TAG_DG[t] for t in fields[0x5C] if t in TAG_DG}))
+    if fields[0x5C] and not groups:
+        # e.g. the list written as ASCII digits ("0102…"): nothing to trust
+        raise ParseError("EF.COM tag list names no known data group")
     return Com(
         fields.get(0x5F01, b"").decode("ascii", "replace"),
         fields.get(0x5F36, b"").decode("ascii", "replace"),

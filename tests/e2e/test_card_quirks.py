@@ -1,0 +1,101 @@
+"""Chips no one here made (issue 18): every quirk profile of the virtual CCCD, served
+through real pcscd + vpcd, read by `kiosk card read --json` to the same identity,
+with no READ BINARY past a file's end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
+from drivers.virtual.cccd_pki import VirtualPki
+from drivers.virtual.cccd_quirks import QUIRKS
+from tests.cli_helpers import KIOSK, run_kiosk
+from tests.e2e.pcsc_fixtures import Pcscd, virtual_card_server, wait_card_state
+from tests.e2e.test_card_pcsc import BASE
+
+pytestmark = pytest.mark.e2e
+NOT_IDENTITY = ("photo", "authentication", "stats")
+
+
+def _card(pki: VirtualPki, quirks: frozenset[str]) -> VirtualCccd:
+    ident = Identity.from_json(BASE)
+    options = CardOptions(quirks=quirks)
+    return VirtualCccd(ident, options, build_card_image(ident, options, pki))
+
+
+def _read(trust_dir: Path) -> tuple[int, dict[str, Any], str]:
+    proc = run_kiosk("card", "read", "--can", "123456", "--trust-store", str(trust_dir),
+                     "--json", timeout=60)  # fmt: skip
+    return proc.returncode, json.loads(proc.stdout or "null"), proc.stderr
+
+
+def _identity(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in NOT_IDENTITY}
+
+
+@pytest.fixture(scope="module")
+def baseline(pcscd: Pcscd, pki: VirtualPki, trust_dir: Path) -> dict[str, Any]:
+    card = _card(pki, frozenset())
+    with virtual_card_server(card, pcscd):
+        code, data, err = _read(trust_dir)
+    assert code == 0, err
+    assert data["full_name"] == BASE["full_name"] and data["document_number"] == "190123456"
+    assert card.over_reads == 0
+    # issue 18's budget with extended length (Virtual PCD reads extended APDUs)
+    assert 0 < data["stats"]["identity_apdus"] <= 14 < data["stats"]["apdus"]
+    return data
+
+
+@pytest.mark.parametrize("quirk", sorted(QUIRKS))
+def test_each_profile_reads_the_same_identity(
+    pcscd: Pcscd, pki: VirtualPki, trust_dir: Path, baseline: dict[str, Any], quirk: str
+) -> None:
+    card = _card(pki, frozenset({quirk}))
+    with virtual_card_server(card, pcscd):
+        code, data, err = _read(trust_dir)
+    assert code == 0, err
+    assert _identity(data) == _identity(baseline)
+    assert card.over_reads == 0, "a READ BINARY asked past a file's end"
+    auth = data["authentication"]
+    assert auth == {"access": "PACE", "active": "verified",
+                    "passive": "absent" if quirk == "no-sod" else "verified"}  # fmt: skip
+    photo = data["photo"]
+    if quirk == "dg2-no-image":
+        assert photo is None
+    else:
+        assert photo["format"] == ("jp2" if quirk == "dg2-jp2" else "jpeg")
+        assert (photo["width"], photo["height"]) == (240, 320)
+    assert data["stats"]["identity_apdus"] < data["stats"]["apdus"]
+
+
+def test_simulate_with_quirks_subprocess(
+    pcscd: Pcscd, tmp_path: Path, baseline: dict[str, Any]
+) -> None:
+    ident = tmp_path / "identity.json"
+    ident.write_text(json.dumps(BASE, ensure_ascii=False), encoding="utf-8")
+    bad = run_kiosk("card", "simulate", "--identity", str(ident), "--quirks", "no-sfi,bogus")
+    assert bad.returncode == 2 and "bogus" in bad.stderr
+    quirks = "eof-6282-nomac,com-garbage,no-sfi,short-only,dg2-bare,le-partial,errors-plain"
+    proc = subprocess.Popen(
+        [KIOSK, "card", "simulate", "--identity", str(ident), "--vpcd-port", str(pcscd.port),
+         "--pki", str(tmp_path / "pki"), "--quirks", quirks],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        wait_card_state(pcscd.reader, True, timeout=20)
+        code, data, err = _read(tmp_path / "pki" / "trust")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        wait_card_state(pcscd.reader, False, timeout=5)
+    assert code == 0, err
+    assert _identity(data) == _identity(baseline)
+    assert data["authentication"]["passive"] == "verified" and data["photo"]["format"] == "jpeg"
+    # no SFI: one refused read, then SELECT + READ per file; short APDUs, 200-byte answers
+    assert data["stats"]["identity_apdus"] > baseline["stats"]["identity_apdus"]
