@@ -81,8 +81,12 @@ class SlowPorts:
                      outer.inner.statistics)
 
 
+ScriptFactory = Callable[..., list[Any]]  # demo_script's parameters -> actions
+
+
 def run_ui_demo(config: Config, out_dir: Path, stream: TextIO, scripted: bool | None = None,
-                display: tuple[int, int] = (1920, 1080), screenshots: bool = True) -> int:
+                display: tuple[int, int] = (1920, 1080), screenshots: bool = True,
+                script: ScriptFactory | None = None) -> int:
     """Returns the exit code (0: every scripted patient got through)."""
     from kiosk.ui.xvfb import Xvfb
 
@@ -94,14 +98,15 @@ def run_ui_demo(config: Config, out_dir: Path, stream: TextIO, scripted: bool | 
         os.environ["DISPLAY"] = xvfb.start()
     try:
         return _run(config, out_dir, stream, scripted, display, audio=xvfb is None,
-                    screenshots=screenshots)
+                    screenshots=screenshots, script_factory=script or demo_script)
     finally:
         if xvfb is not None:
             xvfb.stop()
 
 
 def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
-         display: tuple[int, int], audio: bool, screenshots: bool) -> int:
+         display: tuple[int, int], audio: bool, screenshots: bool,
+         script_factory: ScriptFactory) -> int:
     from kiosk.ui.hardening import DisplayOptions, apply
 
     apply(DisplayOptions(fullscreen=False, touch=False, width=display[0], height=display[1]),
@@ -171,7 +176,7 @@ def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
         if not scripted:
             return
         slow.latency = Latency(chip=1.0, insurance=0.8, register=0.6, printer=0.6)
-        script = demo_script(assembly.patients, reader, scanner, printer, chip, slow, config)
+        script = script_factory(assembly.patients, reader, scanner, printer, chip, slow, config)
 
         def done(report: Report) -> None:
             result["report"] = report

@@ -25,7 +25,7 @@ class Tap:
     kid: str
     what: str = ""  # transcript wording
     repeat_ms: float = 0  # > 0: the same spot is tapped again this long after (a double tap)
-    taps: int = 1  # with repeat_ms: how many taps in all (3: a triple tap)
+    taps: int = 2  # with repeat_ms: how many taps in all (3: a triple tap)
     optional: bool = False  # no such widget on screen: skip instead of failing
 
 
@@ -136,7 +136,7 @@ def parse_action(raw: Any, index: int) -> Action:
         if not isinstance(optional, bool):
             raise ScriptError(f"{where}: 'optional' must be true or false")
         gap = _number(raw, "double_ms", where, 0, 5000)
-        return Tap(kid, repeat_ms=gap, taps=2 if gap else 1, optional=optional)
+        return Tap(kid, repeat_ms=gap, optional=optional)
     if "type" in raw:
         digits = raw["type"]
         if not isinstance(digits, str) or not digits.isascii() or not digits.isdigit() or len(

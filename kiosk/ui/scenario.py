@@ -68,6 +68,7 @@ class Report:
     memory_mib: list[float] = field(default_factory=list)  # RSS before each patient, at end
     timeline: list[tuple[str, float]] = field(default_factory=list)  # (step, seconds in)
     registrations: list[dict[str, str]] = field(default_factory=list)  # id, queue number
+    repeated_taps: int = 0  # second and third taps of double and triple taps
     # Between patients: labels off display still holding text pixels (see text_memory).
     off_display_textures: list[str] = field(default_factory=list)
     kept_text_surfaces: int = 0
@@ -107,6 +108,7 @@ class Player:
         self._mark: int | None = None
         self._started = self._step_seen_at = time.monotonic()
         self._sleep_until = 0.0
+        self._again: Callable[[float], None] | None = None
 
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
@@ -144,7 +146,9 @@ class Player:
         if step is not self._last_step:
             self._last_step = step
             self._step_seen_at = time.monotonic()
-            self.report.timeline.append((step.value, round(self._step_seen_at - self._started, 3)))
+            if not self.report.timeline or self.report.timeline[-1][0] != step.value:
+                at = round(self._step_seen_at - self._started, 3)
+                self.report.timeline.append((step.value, at))
             if self._patient is not None:
                 self._patient.steps.append(step.value)
             self.say(f"    [màn hình] {step.value}")
@@ -271,11 +275,13 @@ class Player:
 
         def again(_dt: float) -> None:
             tap_at(x, y)
+            self.report.repeated_taps += 1
             if more > 1:
                 self._repeat(x, y, gap_s, more - 1)
             else:
                 self._busy = False
 
+        self._again = again  # Kivy's clock holds callbacks weakly
         Clock.schedule_once(again, gap_s)
 
     # -- screenshots and fit checks ------------------------------------------------

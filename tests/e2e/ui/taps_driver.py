@@ -1,0 +1,92 @@
+"""Run in a subprocess by test_double_taps.py: one patient through the real touchscreen
+(demo wiring, simulated latencies) where every tap is a double or triple tap, 100 to
+600 ms apart, aimed where the next screen has a button. Writes the player's report
+and the probes (what the journey held after each multi-tap) to OUT."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import demo_config
+from kiosk.demo.ui_demo import run_ui_demo
+from kiosk.journey.state import Step
+
+PROBES: dict[str, dict[str, Any]] = {}
+
+
+def probe(name: str) -> Any:
+    def record(app: Any) -> bool:
+        s = app.session
+        guide = s.health_book
+        screen = app.screens[s.step]
+        PROBES[name] = {
+            "step": s.step.value,
+            "guide": guide.node.value if guide else None,
+            "page": screen.view_key()[1] if s.step is Step.HEALTH_BOOK else None,
+            "handout": guide.handout if guide else None,
+            "staff": app.staff_layer.parent is not None,
+            "pin": app.pin_layer.parent is not None,
+        }
+        return True
+    return record
+
+
+def script(patients: list[Any], reader: Any, scanner: Any, printer: Any, chip: Any,
+           slow: Any, config: Any) -> list[Any]:
+    from kiosk.ui.scenario import Do, Patient, Skip, Sleep, Tap, Wait
+
+    p = {x.key: x for x in patients}
+
+    def card() -> None:
+        chip.place("chip_insured")
+        reader.place_card()
+
+    def settle(name: str) -> list[Any]:
+        """Let every second tap land, then record where the patient is."""
+        return [Sleep(1.8), Wait(until=probe(name))]
+
+    pin = config.ui.staff_pin
+    return [
+        Patient("double", "Mọi lần chạm đều là chạm hai, ba lần"),
+        Wait(Step.IDLE),
+        Tap("start", repeat_ms=200, taps=3), *settle("start"),
+        Do(card), Do(lambda: scanner.show(p["chip_insured"].qr_payload)),
+        Wait(Step.CONFIRM_IDENTITY, timeout=15),
+        Tap("confirm.yes", repeat_ms=100), Wait(Step.INSURANCE_RESULT, timeout=15),
+        Tap("continue", repeat_ms=300, taps=3), *settle("continue"),
+        Tap("service.KB-NOI", repeat_ms=450), *settle("service"),
+        Tap("back", repeat_ms=600), *settle("back"),
+        Tap("service.KB-NOI"), Wait(Step.CONFIRM_SERVICE),
+        Tap("register", repeat_ms=450), Wait(Step.TICKET, timeout=15),
+        Wait(until=lambda app: app.session.print_result is not None, timeout=15),
+        *settle("register"),
+        Skip(3), Wait(until=lambda app: app.session.ticket_ready),
+        Tap("continue", repeat_ms=150), *settle("ticket"),
+        Tap("health.yes", repeat_ms=120), *settle("offer"),
+        Tap("hb.answer.no", repeat_ms=120), *settle("guide-answer"),
+        Tap("hb.answer.next", repeat_ms=250), *settle("guide-page"),
+        Tap("hb.quit", repeat_ms=500), Wait(Step.DONE), *settle("quit"),
+        Skip(7), Wait(Step.IDLE),
+        *[Tap("staff") for _ in range(5)], Wait(until=lambda app: app.pin_layer.parent),
+        *[Tap(f"keypad.{d}") for d in pin], Tap("keypad.ok", repeat_ms=200),
+        *settle("pin"),
+        Tap("staff.close", repeat_ms=300), *settle("staff-close"),
+    ]
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    config = demo_config(state_dir=out / "state")
+    config = replace(config, printer=replace(config.printer, target=str(out / "tickets")))
+    code = run_ui_demo(config, out, sys.stdout, scripted=True, screenshots=False,
+                       script=script)
+    (out / "probes.json").write_text(json.dumps(PROBES, indent=1), "utf-8")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
