@@ -24,6 +24,8 @@ from kiosk.config.model import (
     ServiceConfig,
     UiConfig,
 )
+from kiosk.domain.ages import AgeRange
+from kiosk.domain.errors import DomainError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/kiosk")
@@ -209,6 +211,7 @@ def _parse_services(raw: Any, problems: list[str]) -> tuple[ServiceConfig, ...]:
         prefix = s.text("prefix", required=True)
         if prefix and not re.fullmatch(r"[A-Z0-9]{1,3}", prefix):
             s.problem("prefix", "must be 1–3 capital letters or digits")
+        ages = _ages(s)
         services.append(
             ServiceConfig(
                 code=code,
@@ -220,9 +223,21 @@ def _parse_services(raw: Any, problems: list[str]) -> tuple[ServiceConfig, ...]:
                 fee=s.integer("fee", 0, 0, 100_000_000),
                 hours=hours,
                 icon=s.opt_str("icon"),
+                ages=ages,
             )
         )
     return tuple(services)
+
+
+def _ages(s: _Section) -> AgeRange | None:
+    text = s.opt_str("ages")
+    if text is None:
+        return None
+    try:
+        return AgeRange.parse(text)
+    except DomainError as exc:
+        s.problem("ages", str(exc))
+        return None
 
 
 def _queue_format(f: _Section) -> str:

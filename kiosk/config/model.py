@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.ages import AgeRange
+
 
 @dataclass(frozen=True)
 class FacilityConfig:
@@ -58,6 +60,7 @@ class ServiceConfig:
     prefix: str  # queue number prefix, e.g. "B"
     fee: int = 0  # VND
     hours: str = "00:00-24:00"
+    ages: AgeRange | None = None  # `ages = "0-15"`: only patients of those ages
     icon: str | None = None
 
 

@@ -63,8 +63,8 @@ class SlowPorts:
                 return outer.inner.insurance.check(identity)
 
         class Registration_:
-            def services(self, now: Any) -> Any:
-                return outer.inner.registration.services(now)
+            def services(self, now: Any, date_of_birth: Any = None) -> Any:
+                return outer.inner.registration.services(now, date_of_birth)
 
             def register(self, identity: Identity, insurance: InsuranceResult,
                          service_code: str, idempotency_key: str) -> Registration:

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kiosk.domain.ages import AgeRange
+
 SyncState = Literal["pending", "synced", "failed"]
 
 
@@ -19,6 +21,7 @@ class ServiceOption:
     fee: int
     icon: str | None
     open: bool
+    ages: AgeRange | None = None  # who may register here (None: anyone)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from kiosk.domain.identity import Identity
@@ -35,6 +36,7 @@ class CheckInsurance:
 @dataclass(frozen=True)
 class LoadServices:
     session: int
+    date_of_birth: dt.date | int | None = None  # services with age limits need it
 
 
 @dataclass(frozen=True)

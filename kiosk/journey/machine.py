@@ -159,7 +159,8 @@ class Journey:
             return self._confirming(event, now)
         if step is Step.CHECKING_INSURANCE and isinstance(event, ev.InsuranceChecked):
             self._go(Step.INSURANCE_RESULT, now, insurance=event.result)
-            return [LoadServices(s.id), CountEvent(f"insurance.{event.result.outcome}")]
+            dob = s.identity.date_of_birth if s.identity else None
+            return [LoadServices(s.id, dob), CountEvent(f"insurance.{event.result.outcome}")]
         if step is Step.INSURANCE_RESULT:
             return self._insurance_result(event, now)
         if step is Step.CHOOSE_SERVICE:

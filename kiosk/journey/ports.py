@@ -41,7 +41,10 @@ class InsurancePort(Protocol):
 
 
 class RegistrationPort(Protocol):
-    def services(self, now: dt.datetime) -> tuple[ServiceOption, ...]: ...
+    def services(self, now: dt.datetime, date_of_birth: dt.date | int | None = None
+                 ) -> tuple[ServiceOption, ...]:
+        """The services this patient can register for now."""
+        ...
 
     def register(
         self, identity: Identity, insurance: InsuranceResult, service_code: str,

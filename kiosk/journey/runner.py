@@ -103,7 +103,7 @@ class Runner:
             return ev.InsuranceChecked(effect.session, self.ports.insurance.check(effect.identity))
         if isinstance(effect, LoadServices):
             return ev.ServicesLoaded(effect.session, self.ports.registration.services(
-                self.wall_clock()))
+                self.wall_clock(), effect.date_of_birth))
         if isinstance(effect, Register):
             registration = self.ports.registration.register(
                 effect.identity, effect.insurance, effect.service_code, effect.idempotency_key

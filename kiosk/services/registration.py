@@ -76,7 +76,7 @@ def catalogue(config: Config, now: dt.datetime, db: sqlite_utils.Database | None
     local = local_now(now, config.facility.timezone)
     return tuple(
         ServiceOption(s.code, s.name, s.name_en, s.room, s.department, s.fee, s.icon,
-                      is_open(s.hours, local))
+                      is_open(s.hours, local), s.ages)
         for s in effective_services(config, db)
     )
 
@@ -98,8 +98,13 @@ class RegistrationService:
         self.config = config
         self.now = now
 
-    def services(self, now: dt.datetime) -> tuple[ServiceOption, ...]:
-        return tuple(s for s in catalogue(self.config, now, self.db) if s.open)
+    def services(self, now: dt.datetime, date_of_birth: dt.date | int | None = None
+                 ) -> tuple[ServiceOption, ...]:
+        """Open services this patient may register for (a 62-year-old is not offered
+        the children's clinic)."""
+        today = local_now(now, self.config.facility.timezone).date()
+        return tuple(s for s in catalogue(self.config, now, self.db)
+                     if s.open and (s.ages is None or s.ages.admits(date_of_birth, today)))
 
     def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
                  idempotency_key: str) -> Registration:
@@ -110,8 +115,12 @@ class RegistrationService:
         if service is None:
             raise RegistrationError(f"unknown service {service_code!r}")
         now = self.now()
-        if not is_open(service.hours, local_now(now, self.config.facility.timezone)):
+        local = local_now(now, self.config.facility.timezone)
+        if not is_open(service.hours, local):
             raise RegistrationError(f"service {service_code!r} is closed now ({service.hours})")
+        if service.ages is not None and not service.ages.admits(identity.date_of_birth,
+                                                                local.date()):
+            raise RegistrationError(f"service {service_code!r} is for ages {service.ages}")
         if not identity.full_name.strip():
             raise RegistrationError("the patient's name is empty")
         reg_id = uuid.uuid4().hex

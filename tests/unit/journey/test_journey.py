@@ -479,3 +479,12 @@ def test_take_your_card_from_the_ticket_until_the_card_is_lifted():
     assert h.step is Step.HEALTH_BOOK_OFFER and h.s.remind_card
     h.send(ev.CardRemoved())
     assert not h.s.remind_card
+
+
+def test_services_are_asked_for_this_patients_age():
+    h = Harness()
+    h.to_confirm_by_chip()
+    h.send(ev.IdentityConfirmed())
+    h.send(ev.InsuranceChecked(h.s.id, insurance()))
+    [load] = h.of(LoadServices)
+    assert load.date_of_birth == dt.date(1985, 3, 14)
