@@ -20,6 +20,8 @@ from kiosk.cli.common import (
     EXIT_OK,
     EXIT_VERIFICATION_FAILED,
     CliError,
+    add_config_argument,
+    load_config,
     print_json,
 )
 
@@ -54,6 +56,7 @@ def register(subparsers: Any) -> None:
     read.add_argument("--photo-out", metavar="FILE", help="write the face image to FILE")
     read.add_argument("--trust-store", metavar="DIR", help="CSCA certificates / master lists")
     read.add_argument("--json", action="store_true", help="print JSON (the only output form)")
+    add_config_argument(read)  # devices.reader and devices.trust_store, as `kiosk run` uses
     read.set_defaults(handler=_read)
 
     sim = sub.add_parser("simulate", help="serve a virtual CCCD through vpcd until stopped")
@@ -109,14 +112,36 @@ def _qr_keys(text: str) -> list[Any]:
     return keys_from_qr_values(qr.id_number, qr.date_of_birth, qr.issue_date)
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _configured(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """(reader choice, trust store path): the flags, else the kiosk's configuration
+    (--config, $KIOSK_CONFIG or /etc/kiosk/kiosk.toml — never the demo's)."""
+    import os
+
+    from kiosk.config.loader import DEFAULT_PATH
+    from kiosk.services.card_reader import ReaderChoice
+
+    path = getattr(args, "config", None) or os.environ.get("KIOSK_CONFIG") or (
+        str(DEFAULT_PATH) if DEFAULT_PATH.exists() else None)
+    devices = load_config(argparse.Namespace(config=path)).devices if path else None
     if args.nfc:
-        from drivers.nfc import NfcTransport
+        choice = ReaderChoice("nfc", args.nfc)
+    elif args.reader:
+        choice = ReaderChoice("pcsc", args.reader)
+    elif devices is not None:
+        choice = ReaderChoice.parse(devices.reader)
+        if choice.kind == "virtual":
+            raise CliError(MSG["no_reader"].format(
+                "devices.reader is the demo's virtual reader"), EXIT_NO_CARD)
+    else:
+        choice = ReaderChoice("pcsc")
+    trust = args.trust_store or (devices.trust_store if devices is not None else None)
+    return choice, trust
 
-        return NfcTransport(args.nfc)
-    from drivers.pcsc import PcscTransport
 
-    return PcscTransport(args.reader)
+def _open(choice: Any) -> Any:
+    from kiosk.services.card_reader import NfcReader, PcscReader
+
+    return (NfcReader(choice) if choice.kind == "nfc" else PcscReader(choice)).open_transport()
 
 
 def _read(args: argparse.Namespace) -> int:
@@ -128,14 +153,15 @@ def _read(args: argparse.Namespace) -> int:
     keys = _keys(args)
     if args.no_photo and args.photo_out:
         raise CliError(MSG["bad"].format("--photo-out needs the photo"), EXIT_BAD_INPUT)
+    choice, trust_path = _configured(args)
     trust = None
-    if args.trust_store:
+    if trust_path:
         try:
-            trust = TrustStore.load(args.trust_store)
+            trust = TrustStore.load(trust_path)
         except OSError as exc:
             raise CliError(MSG["bad"].format(f"trust store: {exc}"), EXIT_BAD_INPUT) from None
     try:
-        transport = _open(args)
+        transport = _open(choice)
     except e.NoCardError as exc:
         raise CliError(MSG["no_card"].format(exc), EXIT_NO_CARD) from None
     except e.TransportError as exc:

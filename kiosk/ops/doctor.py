@@ -38,8 +38,11 @@ def _ok(name: str, detail: str) -> Check:
 
 
 def check_pcscd(config: Config) -> Check:
-    if config.devices.reader == "virtual":
-        return _ok("pcscd", "virtual reader configured (demo)")
+    from kiosk.services.card_reader import ReaderChoice
+
+    choice = ReaderChoice.parse(config.devices.reader)
+    if choice.kind != "pcsc":
+        return _ok("pcscd", f"not used: {choice.describe()}")
     if PCSCD_SOCKET.exists():
         return _ok("pcscd", f"listening on {PCSCD_SOCKET}")
     return Check("pcscd", "fail", "pcscd is not running",
@@ -50,10 +53,16 @@ def check_pcscd(config: Config) -> Check:
 
 
 def check_reader(config: Config) -> Check:
-    if config.devices.reader == "virtual":
+    """The reader `kiosk run` will use (kiosk.services.card_reader decides for both)."""
+    from kiosk.services.card_reader import NfcReader, ReaderChoice
+
+    choice = ReaderChoice.parse(config.devices.reader)
+    if choice.kind == "virtual":
         return _ok("reader", "virtual reader (demo)")
     hint = ("Cắm đầu đọc thẻ vào cổng USB; nếu là ACR122U, kiểm tra đã chặn driver pn533_usb.",
             "Plug the card reader into USB; for an ACR122U check that pn533_usb is blacklisted.")
+    if choice.kind == "nfc":
+        return _check_nfc_reader(NfcReader(choice), hint)
     try:
         from drivers.emrtd.errors import EmrtdError
         from drivers.pcsc import list_readers
@@ -63,11 +72,10 @@ def check_reader(config: Config) -> Check:
         return Check("reader", "fail", str(exc), *hint)
     except Exception as exc:  # pyscard missing or broken
         return Check("reader", "fail", f"{type(exc).__name__}: {exc}", *hint)
-    wanted = config.devices.reader
-    if wanted not in ("auto", "") and not wanted.startswith("nfc:"):
-        readers = [r for r in readers if r.name.startswith(wanted)]
+    if choice.target is not None:
+        readers = [r for r in readers if r.name.startswith(choice.target)]
     if not readers:
-        return Check("reader", "fail", f"no reader matching {wanted!r}", *hint)
+        return Check("reader", "fail", f"no reader matching {config.devices.reader!r}", *hint)
     with_card = [r for r in readers if r.card_present]
     names = ", ".join(r.name for r in readers)
     if not with_card:
@@ -76,6 +84,21 @@ def check_reader(config: Config) -> Check:
                      "Place a citizen ID card on the reader and run again to test a read.")
     atr = with_card[0].atr.hex() if with_card[0].atr else "?"
     return _ok("reader", f"{names}: card present (ATR {atr})")
+
+
+def _check_nfc_reader(reader: Any, hint: tuple[str, str]) -> Check:
+    from drivers.emrtd.errors import EmrtdError
+
+    try:
+        present = reader.card_present()
+    except EmrtdError as exc:
+        return Check("reader", "fail", str(exc), *hint)
+    name = reader.choice.describe()
+    if not present:
+        return Check("reader", "warn", f"{name}: no card on the reader to test with",
+                     "Đặt một thẻ Căn cước lên đầu đọc rồi chạy lại để thử đọc thẻ.",
+                     "Place a citizen ID card on the reader and run again to test a read.")
+    return _ok("reader", f"{name}: card present")
 
 
 def check_camera(config: Config, seconds: float = 1.5) -> Check:

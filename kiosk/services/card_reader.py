@@ -11,6 +11,7 @@ so the screen, the command line and the self-test always mean the same reader:
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from drivers.emrtd.passive import TrustStore
 from drivers.emrtd.transport import Transport
 
 ReaderKind = Literal["pcsc", "nfc", "virtual"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,16 @@ class ReaderChoice:
 
 def load_trust_store(path: str | None) -> TrustStore | None:
     """The CSCA certificates passive authentication checks against (None: none
-    configured, so a genuine chip reads as "untrusted", never as "verified")."""
-    return TrustStore.load(Path(path)) if path else None
+    configured, so a genuine chip reads as "untrusted", never as "verified"). An
+    unreadable store is logged and leaves an empty one: chips still read, unverified,
+    and `kiosk doctor` says why."""
+    if not path:
+        return None
+    try:
+        return TrustStore.load(Path(path))
+    except OSError as exc:
+        log.warning("trust store %s unreadable: %s", path, exc.strerror or exc)
+        return TrustStore(problems=[f"{path}: {exc.strerror or exc}"])
 
 
 class PcscReader:
@@ -114,9 +124,10 @@ class _Releasing:
         return self.inner.transmit(apdu)
 
     def close(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is None:
+            return  # closed already: the reader went back once
         try:
             self.inner.close()
         finally:
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
+            lock.release()

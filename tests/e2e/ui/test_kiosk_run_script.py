@@ -148,3 +148,25 @@ def test_a_bad_script_is_refused_before_any_window_opens(tmp_path: Path, script:
     proc = run_kiosk("run", "--script", str(file), "--json", env={"DISPLAY": ":none"})
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "script" in proc.stderr.lower()
+
+
+def test_card_read_and_doctor_use_the_configured_reader_and_trust_store(
+        card_on_reader: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    config = production_config(tmp_path, fhir, card_on_reader)
+    proc = run_kiosk("card", "read", "--can", IDENTITY["id_number"][-6:], "--no-photo",
+                     "--json", "--config", str(config), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["id_number"] == IDENTITY["id_number"]
+    assert data["authentication"]["passive"] == "verified"  # devices.trust_store applied
+    doctor = run_kiosk("--config", str(config), "doctor", "--only", "reader", "--json")
+    [check] = json.loads(doctor.stdout)["checks"]
+    assert check["status"] == "pass" and "card present" in check["detail"], check
+    # A configured reader name that matches nothing: both say so.
+    wrong = config.read_text("utf-8").replace('reader = "auto"', 'reader = "ACS ACR1252"')
+    config.write_text(wrong, "utf-8")
+    proc = run_kiosk("card", "read", "--can", "123456", "--json", "--config", str(config))
+    assert proc.returncode == 4 and "ACS ACR1252" in proc.stderr
+    doctor = run_kiosk("--config", str(config), "doctor", "--only", "reader", "--json")
+    [check] = json.loads(doctor.stdout)["checks"]
+    assert check["status"] == "fail" and "ACS ACR1252" in check["detail"]
