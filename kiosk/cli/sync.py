@@ -51,6 +51,7 @@ def _sync(args: argparse.Namespace) -> int:
     db = connect(config.database_path)
     db.execute(f"PRAGMA synchronous={SYNC_DAEMON_SYNCHRONOUS}")
     adapter = open_adapter(config)
+    daemon: SyncDaemon | None = None
     try:
         with daemon_lock(config.state_dir, wait=not args.once):
             daemon = SyncDaemon(db, config, adapter)
@@ -71,6 +72,8 @@ def _sync(args: argparse.Namespace) -> int:
     except SyncBusy as exc:
         raise CliError(str(exc), EXIT_UNAVAILABLE) from None
     finally:
+        if daemon is not None:
+            daemon.close()
         close = getattr(adapter, "close", None)
         if callable(close):
             close()
