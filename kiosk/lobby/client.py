@@ -208,6 +208,26 @@ class LobbyClient:
         self.breaker.record_success()
         return result
 
+    def warm(self, *, wait_s: float | None = None) -> bool:
+        """Open the connection ahead of the first patient (TLS and SCRAM cost a few
+        milliseconds of CPU each, far more on a busy 2-core box at boot). With `wait_s`
+        None it returns at once; a failure opens the breaker like any other."""
+        if wait_s is None:
+            self._submit_warm()
+            return True
+        try:
+            self.call(lambda conn: None, budget_s=wait_s)
+        except LobbyError as exc:
+            log.warning("lobby database not reachable at start: %s", exc)
+            return False
+        return True
+
+    def _submit_warm(self) -> None:
+        with self._lock:
+            if self._worker is None:
+                self._worker = _Worker(f"lobby-{self.kiosk_id}")
+            self._worker.submit(self._job(lambda conn: None))
+
     def stop(self) -> None:  # the kiosk assembly stops its handles
         self.close()
 

@@ -81,6 +81,7 @@ def build(config: Config) -> Assembly:
     printer = build_printer(config, db)
     lobby = LobbyClient.from_config(config)  # None without [lobby]: local numbering
     if lobby is not None:
+        lobby.warm()  # in the background: the first patient should not pay the connect
         handles["lobby"] = lobby
     handout = _handout(config, lambda: ticket_image_printer(ports.printer))
     ports = Ports(
