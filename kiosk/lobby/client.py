@@ -81,7 +81,7 @@ def classify(exc: BaseException) -> LobbyError:
         return LobbyRefused(_first_line(text))
     if isinstance(exc, psycopg.OperationalError) and any(
             marker in text for marker in ("password authentication failed",
-                                          "no pg_hba.conf entry", "role \"",
+                                          "pg_hba.conf", "role \"",
                                           "permission denied", "does not exist")):
         return LobbyRefused(_first_line(text))
     return LobbyUnavailable(_first_line(text) or type(exc).__name__)
@@ -128,6 +128,8 @@ class LobbyClient:
         self.budget_s = config.timeout_ms / 1000 if budget_s is None else budget_s
         self.breaker = breaker or CircuitBreaker(failure_threshold=1,
                                                  reset_after_s=retry_after_s)
+        import psycopg  # noqa: F401  (loading libpq is not the patient's wait)
+
         self._conn: Any = None
         self._worker: _Worker | None = None
         self._lock = threading.Lock()
