@@ -74,7 +74,8 @@ def server_cert(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
 
 
 class PgCluster:
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # fsync on, as a real server (the benchmark)
         self.base = Path(tempfile.mkdtemp(prefix="kiosk-lobby-pg-", dir="/tmp"))
         self.data = self.base / "data"
         self.port = free_port()
@@ -116,10 +117,10 @@ class PgCluster:
             conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
                        f"unix_socket_directories = '{self.data}'\n"
                        "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
-                       # a test server: throughput over durability (the kiosks' own
-                       # SQLite files keep synchronous=FULL)
-                       "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                        "max_connections = 120\nshared_buffers = 32MB\n")
+            if not self.durable:  # a test server: throughput over durability (the
+                # kiosks' own SQLite files keep synchronous=FULL)
+                conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         (self.data / "pg_hba.conf").write_text(
             "local all all trust\n"
             "hostssl all kiosk_tls 127.0.0.1/32 scram-sha-256\n"
