@@ -2,7 +2,10 @@
 
 Without `--once` it runs until SIGTERM/SIGINT (the systemd service); with
 `--once` it makes one pass — BHYT re-checks, everything due, retention purge —
-prints a summary and exits 0, or 5 when the HIS could not be reached.
+prints a summary and exits 0, or 5 when the HIS could not be reached. With a
+`[lobby]`, each pass (every 15 s at most) also heartbeats to the lobby database,
+settles this kiosk's queue numbers (used/void) and publishes its counters; the
+lobby being away shows in the log, never in the exit code.
 """
 
 from __future__ import annotations

@@ -105,3 +105,24 @@ def test_no_lobby_section_numbers_locally_as_before(tmp_path):
     assert [register(config, tmp_path)["queue_number"] for _ in range(2)] == ["A-001", "A-002"]
     proc = run_kiosk("--config", str(config), "lobby", "status")
     assert proc.returncode == 6 and "[lobby]" in proc.stderr
+
+
+def test_doctor_lobby_check(lobby, pg, tmp_path):
+    from kiosk.config import load_file
+    from kiosk.ops.doctor import run_checks
+
+    def check(path):
+        (result,) = run_checks(load_file(path), {"lobby"})
+        return result
+
+    good = check(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
+    assert good.status == "pass" and "schema v1" in good.detail
+    away = check(kiosk_config(tmp_path / "b", "k1",
+                              f"postgresql://kiosk_k1@127.0.0.1:{free_port()}/lobby"))
+    assert away.status == "warn" and "ki-ốt vẫn cấp số" in away.hint_vi
+    refused = check(kiosk_config(tmp_path / "c", "k1", lobby.url("kiosk_k1"), password="no"))
+    assert refused.status == "fail" and "[lobby] password" in refused.hint_en
+    fresh = pg.new_database()
+    uninit = check(kiosk_config(tmp_path / "d", "k1", pg.url("kiosk_k1", fresh)))
+    assert uninit.status == "fail" and "kiosk lobby init" in uninit.hint_en
+    assert check(kiosk_config(tmp_path / "e", "k1", None)).status == "pass"
