@@ -40,6 +40,7 @@ def _register(args: argparse.Namespace) -> int:
     import uuid
     from pathlib import Path
 
+    from kiosk.lobby.client import LobbyClient
     from kiosk.services.patient_file import (
         PatientFileError,
         identity_from_json,
@@ -72,13 +73,16 @@ def _register(args: argparse.Namespace) -> int:
             printer = build_printer(config, db)
         except ValueError as exc:
             raise CliError(f"printer: {exc}", EXIT_MISCONFIGURED) from None
-        service = RegistrationService(db, config)
+        lobby = LobbyClient.from_config(config)  # None without [lobby]
+        service = RegistrationService(db, config, lobby=lobby)
         try:
             reg = service.register(identity, insurance, args.service,
                                    args.idempotency_key or f"cli:{uuid.uuid4().hex}")
         except RegistrationError as exc:
             raise CliError(f"Không đăng ký được / Cannot register: {exc}",
                            EXIT_BAD_INPUT) from None
+        if lobby is not None:
+            lobby.close()
         printed = printer.print_ticket(reg)
         state = db.execute("SELECT sync_state FROM registrations WHERE id = ?",
                            [reg.id]).fetchone()[0]

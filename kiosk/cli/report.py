@@ -2,13 +2,17 @@
 
 `kiosk report health-book --from YYYY-MM-DD --to YYYY-MM-DD --format csv|json`
 prints the health-book activation counts per kiosk and day (the weekly
-figures health departments rank hospitals on).
+figures health departments rank hospitals on). With a `[lobby]` it reports every
+kiosk of the facility from the lobby database (this kiosk's counters are
+published first), per kiosk and in total; `--database FILE` reads one kiosk's
+own SQLite file instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import Any
 
 from kiosk.cli.common import (
     EXIT_OK,
@@ -35,21 +39,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     hb.add_argument("--from", dest="day_from", type=_date, required=True, metavar="YYYY-MM-DD")
     hb.add_argument("--to", dest="day_to", type=_date, required=True, metavar="YYYY-MM-DD")
     hb.add_argument("--format", choices=("json", "csv"), default="json")
-    hb.add_argument("--kiosk", help="only this kiosk id (default: every kiosk in the database)")
-    hb.add_argument("--database", help="SQLite file (default: the configured state directory)")
+    hb.add_argument("--kiosk", help="only this kiosk id (default: every kiosk of the facility "
+                    "in the lobby database, or in the kiosk's own database without [lobby])")
+    hb.add_argument("--database", help="SQLite file (default: the lobby database when "
+                    "configured, else the configured state directory)")
     add_config_argument(hb)
     hb.set_defaults(handler=_health_book)
 
 
 def _health_book(args: argparse.Namespace) -> int:
-    import csv
-    import sys
     from pathlib import Path
 
-    from kiosk.services.health_book_stats import RangeError, counts, csv_rows
+    from kiosk.services.health_book_stats import RangeError, counts
     from kiosk.store import connect
 
-    path = Path(args.database) if args.database else load_config(args).database_path
+    config = None if args.database else load_config(args)
+    if config is not None and config.lobby is not None:
+        try:
+            report = _from_lobby(config, args)
+        except RangeError as exc:
+            raise CliError(str(exc)) from None
+        _print(report, args.format)
+        return EXIT_OK
+    path = Path(args.database) if args.database or config is None else config.database_path
     if not path.exists():  # a report must not create an empty database as a side effect
         raise CliError(f"no kiosk database at {path}", EXIT_UNAVAILABLE)
     try:
@@ -62,11 +74,48 @@ def _health_book(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         db.conn.close()
-    if args.format == "json":
+    _print(report, args.format)
+    return EXIT_OK
+
+
+def _from_lobby(config: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Every kiosk of the facility; this kiosk's newest counters go up first."""
+    from kiosk.lobby.client import LobbyClient, LobbyError
+    from kiosk.lobby.sync import publish
+    from kiosk.services.health_book_stats import lobby_counts
+    from kiosk.store import connect
+
+    client = LobbyClient.from_config(config, budget_s=5.0)
+    assert client is not None
+    try:
+        if config.database_path.exists():
+            db = connect(config.database_path)
+            try:
+                publish(db, client, config.kiosk_id)
+            except LobbyError:
+                pass  # reported below, by the read that matters
+            finally:
+                db.conn.close()
+        try:
+            return lobby_counts(client, args.day_from, args.day_to, args.kiosk)
+        except LobbyError as exc:
+            raise CliError(f"Không kết nối được CSDL sảnh / lobby database unavailable: {exc} "
+                           "(--database FILE reports one kiosk's own counts)",
+                           EXIT_UNAVAILABLE) from None
+    finally:
+        client.close()
+
+
+def _print(report: dict[str, Any], fmt: str) -> None:
+    import csv
+    import sys
+
+    from kiosk.services.health_book_stats import csv_rows
+
+    if fmt == "json":
         print_json(report)
     else:
         header, rows = csv_rows(report)
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-    return EXIT_OK

@@ -2,7 +2,10 @@
 
 Without `--once` it runs until SIGTERM/SIGINT (the systemd service); with
 `--once` it makes one pass — BHYT re-checks, everything due, retention purge —
-prints a summary and exits 0, or 5 when the HIS could not be reached.
+prints a summary and exits 0, or 5 when the HIS could not be reached. With a
+`[lobby]`, each pass (every 15 s at most) also heartbeats to the lobby database,
+settles this kiosk's queue numbers (used/void) and publishes its counters; the
+lobby being away shows in the log, never in the exit code.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def _sync(args: argparse.Namespace) -> int:
     db = connect(config.database_path)
     db.execute(f"PRAGMA synchronous={SYNC_DAEMON_SYNCHRONOUS}")
     adapter = open_adapter(config)
+    daemon: SyncDaemon | None = None
     try:
         with daemon_lock(config.state_dir, wait=not args.once):
             daemon = SyncDaemon(db, config, adapter)
@@ -71,6 +75,8 @@ def _sync(args: argparse.Namespace) -> int:
     except SyncBusy as exc:
         raise CliError(str(exc), EXIT_UNAVAILABLE) from None
     finally:
+        if daemon is not None:
+            daemon.close()
         close = getattr(adapter, "close", None)
         if callable(close):
             close()

@@ -19,6 +19,7 @@ from kiosk.config.model import (
     FacilityConfig,
     FleetConfig,
     HisConfig,
+    LobbyConfig,
     PrinterConfig,
     RetentionConfig,
     ServiceConfig,
@@ -31,6 +32,8 @@ DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/kiosk")
 HIS_ADAPTERS = ("simulator", "fhir", "gnuhealth", "rest")
 PRINTER_KINDS = ("file", "usb", "serial", "network", "none")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_LOOPBACK = re.compile(r"(127(\.\d{1,3}){3}|localhost|::1)")
 _HOURS = re.compile(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d")
 
 T = TypeVar("T")
@@ -253,11 +256,51 @@ def _queue_format(f: _Section) -> str:
     return fmt
 
 
+def _parse_lobby(raw: Any, base_dir: Path, problems: list[str]) -> LobbyConfig | None:
+    """`[lobby]`: absent means local numbering, exactly as without a lobby."""
+    if raw is None:
+        return None
+    from urllib.parse import urlsplit
+
+    lb = _Section(raw, "lobby", problems)
+    for key in lb.raw:
+        if key not in ("url", "password", "sslmode", "sslrootcert", "timeout_ms"):
+            lb.problem(key, "unknown key")
+    url = lb.text("url", required=True)
+    host = ""
+    if url:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme not in ("postgresql", "postgres"):
+            lb.problem("url", "must look like postgresql://USER@HOST:PORT/DBNAME")
+        elif not host or not parts.username or not parts.path.strip("/"):
+            lb.problem("url", "must name the user, host and database: "
+                       "postgresql://USER@HOST:PORT/DBNAME")
+        elif parts.password is not None:
+            lb.problem("url", "no password in the url: put it in the secrets file as "
+                       "[lobby] password")
+        elif parts.query or parts.fragment:
+            lb.problem("url", "no options in the url: use the sslmode/sslrootcert keys")
+    loopback = bool(_LOOPBACK.fullmatch(host))
+    sslmode = lb.choice("sslmode", SSL_MODES, "prefer" if loopback else "verify-full")
+    rootcert = lb.opt_str("sslrootcert")
+    if rootcert and not Path(rootcert).is_absolute():
+        rootcert = str(base_dir / rootcert)
+    if url and not loopback and sslmode not in ("verify-ca", "verify-full"):
+        lb.problem("sslmode", "must be verify-full (or verify-ca) for a lobby database on the "
+                   "network: queue numbers travel the hospital LAN")
+    if sslmode in ("verify-ca", "verify-full") and not rootcert:
+        lb.problem("sslrootcert", f"required with sslmode = {sslmode!r} (the CA file that "
+                   "signed the server's certificate)")
+    return LobbyConfig(url=url, password=lb.text("password", ""), sslmode=sslmode,
+                       sslrootcert=rootcert, timeout_ms=lb.integer("timeout_ms", 300, 20, 10_000))
+
+
 def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
     """Validate a parsed configuration; raise `ConfigError` listing all problems."""
     problems: list[str] = []
     known = {"kiosk", "facility", "devices", "bhxh", "his", "printer", "ui", "retention",
-             "fleet", "services"}
+             "fleet", "services", "lobby"}
     for key in raw:
         if key not in known:
             problems.append(f"{key}: unknown section")
@@ -380,6 +423,8 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
     if hawkbit_url and not fleet.token:
         fl.problem("token", "required when fleet.hawkbit_url is set (put it in the secrets file)")
 
+    lobby = _parse_lobby(raw.get("lobby"), base_dir, problems)
+
     services = _parse_services(raw.get("services"), problems)
     if not services:
         problems.append("services: at least one [[services]] entry is required")
@@ -400,4 +445,5 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
         services=services,
         source=source,
         demo=source == "built-in demo",
+        lobby=lobby,
     )

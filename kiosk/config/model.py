@@ -97,6 +97,17 @@ class FleetConfig:
 
 
 @dataclass(frozen=True)
+class LobbyConfig:
+    """The PostgreSQL database the kiosks of one lobby share (decision 0070)."""
+
+    url: str  # postgresql://USER@HOST:PORT/DBNAME, no password in it
+    password: str = ""  # from the secrets file
+    sslmode: str = "prefer"  # libpq's; verify-full required off loopback
+    sslrootcert: str | None = None  # CA file that signed the server's certificate
+    timeout_ms: int = 300  # longest a patient waits for a shared number
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk_id: str
     state_dir: Path
@@ -111,6 +122,7 @@ class Config:
     services: tuple[ServiceConfig, ...]
     source: str  # the file it came from, or "built-in demo"
     demo: bool = False
+    lobby: LobbyConfig | None = None  # None: queue numbers from this kiosk's own SQLite
 
     @property
     def database_path(self) -> Path:

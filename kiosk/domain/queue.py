@@ -43,6 +43,19 @@ def format_queue_number(fmt: str, prefix: str, seq: int, department: str = "") -
     return fmt.format(prefix=prefix, seq=seq, department=department)
 
 
+def format_offline_number(prefix: str, kiosk_id: str, seq: int) -> str:
+    """A number a kiosk issues on its own while the lobby database is away: `A-K3-007`.
+
+    The kiosk id sits between the prefix and the sequence, so it can equal neither a
+    shared number (the facility's format has no kiosk id in it) nor another kiosk's
+    offline number (kiosk ids are unique in a facility; the lobby database binds each
+    to one database role). Decision 0071.
+    """
+    if not kiosk_id:
+        raise ValueError("an offline number needs the kiosk id")
+    return f"{prefix}-{kiosk_id}-{seq:03d}"
+
+
 def local_now(now: dt.datetime, timezone: str) -> dt.datetime:
     if now.tzinfo is None:
         raise ValueError("a timezone-aware time is required")

@@ -281,9 +281,45 @@ def check_outbox(config: Config) -> Check:
     return _ok("outbox", detail)
 
 
+def check_lobby(config: Config) -> Check:
+    """The shared lobby database. Away is a warning, not a failure: the kiosk then
+    prints offline numbers (with its id in them) and catches up by itself."""
+    if config.lobby is None:
+        return _ok("lobby", "no [lobby]: queue numbers from this kiosk's own database")
+    from kiosk.domain.queue import queue_day
+    from kiosk.lobby.admin import status
+    from kiosk.lobby.client import LobbyRefused, masked_url
+    from kiosk.lobby.schema import LATEST
+
+    url = masked_url(config.lobby.url)
+    today = dt.date.fromisoformat(queue_day(dt.datetime.now(dt.UTC), config.facility.timezone))
+    try:
+        out = status(config.lobby, config.facility.code, today)
+    except LobbyRefused as exc:
+        return Check("lobby", "fail", f"{url}: refused: {exc}",
+                     "CSDL sảnh từ chối đăng nhập: kiểm tra tên người dùng trong [lobby] url và "
+                     "mật khẩu [lobby] password trong tệp bí mật.",
+                     "The lobby database refused the login: check the user in [lobby] url and "
+                     "[lobby] password in the secrets file.")
+    if not out["reachable"]:
+        return Check("lobby", "warn", f"{url}: unreachable: {out.get('error', '')}",
+                     "Không kết nối được CSDL sảnh: ki-ốt vẫn cấp số (số có mã ki-ốt, ví dụ "
+                     "A-K3-007) và tự trở lại số chung khi kết nối lại. Kiểm tra mạng và "
+                     "máy chủ PostgreSQL.",
+                     "The lobby database is unreachable: the kiosk still issues numbers (with "
+                     "its id in them, e.g. A-K3-007) and returns to shared numbers by itself. "
+                     "Check the network and the PostgreSQL server.")
+    version = out["schema_version"] or 0
+    if version < LATEST:
+        return Check("lobby", "fail", f"{url}: schema v{version}, this kiosk needs v{LATEST}",
+                     "Chạy 'kiosk lobby init --url postgresql://CHỦ_CSDL@MÁY/lobby' một lần.",
+                     "Run 'kiosk lobby init --url postgresql://OWNER@HOST/lobby' once.")
+    return _ok("lobby", f"{url}: schema v{version}, {len(out['kiosks'])} kiosk(s) seen")
+
+
 CHECKS: list[Callable[[Config], Check]] = [
     check_pcscd, check_reader, check_camera, check_printer, check_bhxh, check_his, check_clock,
-    check_disk, check_outbox,
+    check_disk, check_outbox, check_lobby,
 ]
 # What an update's health check insists on (devices may legitimately be unplugged).
 CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}

@@ -11,6 +11,7 @@ personal data. This module shapes them for the hospital's weekly report
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import sqlite_utils
@@ -61,16 +62,34 @@ def counts(db: sqlite_utils.Database, day_from: dt.date, day_to: dt.date,
     Every day of the range is listed for each kiosk that counted anything about
     the health book in it (quiet days as zeros, so weekly charts have no holes).
     """
-    days = days_between(day_from, day_to)
+    days_between(day_from, day_to)
     sql = ("SELECT kiosk_id, day, metric, value FROM statistics "
            "WHERE day BETWEEN ? AND ? AND metric LIKE 'health\\_book.%' ESCAPE '\\'")
     params: list[Any] = [day_from.isoformat(), day_to.isoformat()]
     if kiosk_id is not None:
         sql += " AND kiosk_id = ?"
         params.append(kiosk_id)
+    return shape(db.execute(sql, params).fetchall(), day_from, day_to)
+
+
+def lobby_counts(client: Any, day_from: dt.date, day_to: dt.date,
+                 kiosk_id: str | None = None) -> dict[str, Any]:
+    """The same report over every kiosk of the facility, from the lobby database
+    (`kiosk.lobby.client.LobbyClient`); raises its LobbyError when it is away."""
+    days_between(day_from, day_to)
+    rows = client.statistics(day_from.isoformat(), day_to.isoformat(), PREFIX + "%", kiosk_id)
+    return shape(rows, day_from, day_to)
+
+
+def shape(rows: Iterable[tuple[Any, ...]], day_from: dt.date, day_to: dt.date
+          ) -> dict[str, Any]:
+    """(kiosk_id, day, metric, value) rows → the report."""
+    days = days_between(day_from, day_to)
     per: dict[str, dict[str, dict[str, Any]]] = {}
     totals = _empty_day()
-    for kiosk, day, metric, value in db.execute(sql, params).fetchall():
+    for kiosk, day, metric, value in rows:
+        if not str(metric).startswith(PREFIX):
+            continue
         table = per.setdefault(kiosk, {d.isoformat(): _empty_day() for d in days})
         if day in table:  # defensively ignore malformed day strings
             _add(table[day], metric, int(value))

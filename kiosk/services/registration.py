@@ -7,6 +7,14 @@ either all three are on disk (WAL, synchronous=FULL) before the ticket
 prints, or none is. The write lock taken up front makes the counter
 read-modify-write atomic across processes, so numbers are unique and
 gap-free (a rolled-back transaction gives its number back).
+
+With a `[lobby]`, the number comes from the shared PostgreSQL sequence instead,
+taken *before* the local transaction (decision 0071): the ticket prints only
+after the local commit, so every printed number is one the lobby handed to this
+registration alone; a crash in between leaves a taken number that the sync
+daemon records as void. When the lobby does not answer within its budget, the
+kiosk issues an offline number (`A-K3-007`, its own counter) that can meet no
+shared number and no other kiosk's.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import sqlite_utils
 
@@ -29,7 +37,13 @@ from kiosk.config.model import ServiceConfig
 from kiosk.domain.dates import iso
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
-from kiosk.domain.queue import format_queue_number, is_open, local_now, queue_day
+from kiosk.domain.queue import (
+    format_offline_number,
+    format_queue_number,
+    is_open,
+    local_now,
+    queue_day,
+)
 from kiosk.domain.registration import Registration, ServiceOption, SyncState
 from kiosk.domain.text import mask_id, mask_name, nfc
 from kiosk.services import outbox
@@ -39,6 +53,14 @@ from kiosk.store import bump_statistic, transaction
 
 log = logging.getLogger(__name__)
 
+Source = Literal["local", "lobby", "offline"]
+OFFLINE_COUNTER = "{department}#offline"  # queue_counters key of the offline numbers
+
+
+class SharedNumbers(Protocol):
+    """The lobby's shared sequence (`kiosk.lobby.client.LobbyClient`)."""
+
+    def take_number(self, department: str, day: str, reg_ref: str) -> int: ...
 
 
 class RegistrationError(ValueError):
@@ -93,10 +115,12 @@ class RegistrationService:
     """The `RegistrationPort` over the kiosk's SQLite database."""
 
     def __init__(self, db: sqlite_utils.Database, config: Config, *,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 lobby: SharedNumbers | None = None) -> None:
         self.db = db
         self.config = config
         self.now = now
+        self.lobby = lobby
 
     def services(self, now: dt.datetime, date_of_birth: dt.date | int | None = None
                  ) -> tuple[ServiceOption, ...]:
@@ -124,23 +148,49 @@ class RegistrationService:
         if not identity.full_name.strip():
             raise RegistrationError("the patient's name is empty")
         reg_id = uuid.uuid4().hex
+        source, shared = self._shared_number(service, now, reg_id)
         try:
-            number = self._insert(reg_id, identity, insurance, service, idempotency_key, now)
+            number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
+                                  source, shared)
         except sqlite3.IntegrityError:
             # Another process committed the same idempotency key between our lookup and
             # our write lock: theirs stands.
             again = self.find_by_key(idempotency_key)
-            if again is None:
+            if again is not None:
+                return again
+            if source != "lobby":
                 raise
-            return again
+            # A shared number this file already holds (the kiosk numbered locally earlier
+            # today): never print it twice; the lobby's copy is voided by the sync daemon.
+            log.warning("shared number %s of %s already used here; issuing offline",
+                        shared, service.department)
+            source = "offline"
+            number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
+                                  source, None)
         log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
         assert found is not None
         return found
 
+    def _shared_number(self, service: ServiceConfig, now: dt.datetime, reg_id: str
+                       ) -> tuple[Source, int | None]:
+        """The lobby's next number, or "offline" when it cannot give one in time."""
+        if self.lobby is None:
+            return "local", None
+        from kiosk.lobby.client import LobbyError
+
+        day = queue_day(now, self.config.facility.timezone)
+        try:
+            return "lobby", self.lobby.take_number(service.department, day, reg_id)
+        except LobbyError as exc:
+            # The patient sees a normal ticket; staff see the kiosk's id in the number.
+            log.warning("lobby database unavailable (%s): offline queue number", exc)
+            return "offline", None
+
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
-                service: ServiceConfig, key: str, now: dt.datetime) -> str:
+                service: ServiceConfig, key: str, now: dt.datetime,
+                source: Source = "local", shared: int | None = None) -> str:
         day = queue_day(now, self.config.facility.timezone)
         pkey = patient_key(identity)
         stamp = outbox.stamp(now)
@@ -148,31 +198,43 @@ class RegistrationService:
         # The card number the gateway returned, never the CCCD it may have been asked with.
         bhyt = identity.bhyt_card or (card.new_card_number or card.card_number if card else None)
         with transaction(self.db) as conn:
-            seq = conn.execute(
-                "INSERT INTO queue_counters (department, day, last_seq) VALUES (?, ?, 1) "
-                "ON CONFLICT (department, day) DO UPDATE SET last_seq = last_seq + 1 "
-                "RETURNING last_seq", [service.department, day]).fetchone()[0]
-            number = format_queue_number(self.config.facility.queue_format, service.prefix,
-                                         seq, service.department)
+            if source == "lobby":
+                assert shared is not None
+                seq = shared
+            else:
+                counter = (service.department if source == "local"
+                           else OFFLINE_COUNTER.format(department=service.department))
+                seq = conn.execute(
+                    "INSERT INTO queue_counters (department, day, last_seq) VALUES (?, ?, 1) "
+                    "ON CONFLICT (department, day) DO UPDATE SET last_seq = last_seq + 1 "
+                    "RETURNING last_seq", [counter, day]).fetchone()[0]
+            if source == "offline":
+                number = format_offline_number(service.prefix, self.config.kiosk_id, seq)
+                seq = -seq  # never meets a shared number in UNIQUE (department, day, seq)
+            else:
+                number = format_queue_number(self.config.facility.queue_format,
+                                             service.prefix, seq, service.department)
             conn.execute(
                 "INSERT INTO registrations (id, idempotency_key, created_at, kiosk_id, "
                 "service_code, department, queue_day, queue_seq, queue_number, "
                 "identity_source, verification, patient_key, id_number, full_name, "
                 "date_of_birth, sex, residence, bhyt_card, insurance_outcome, insurance_code, "
-                "insurance_json, recheck_state) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insurance_json, recheck_state, queue_source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [reg_id, key, stamp, self.config.kiosk_id, service.code, service.department,
                  day, seq, number, identity.source, identity.verification, pkey,
                  identity.id_number, nfc(identity.full_name), iso(identity.date_of_birth),
                  identity.sex, identity.residence, bhyt,
                  insurance.outcome,
                  insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
-                 "pending" if needs_recheck(insurance) else None],
+                 "pending" if needs_recheck(insurance) else None, source],
             )
             outbox.enqueue(conn, reg_id, outbox.HIS_REGISTER, pkey, now)
             if needs_checkin(self.config.bhxh.checkin, insurance.outcome):
                 outbox.enqueue(conn, reg_id, outbox.BHXH_CHECKIN, outbox.checkin_key(pkey), now)
             bump_statistic(self.db, day, self.config.kiosk_id, _metric(service.department))
+            if source == "offline":
+                bump_statistic(self.db, day, self.config.kiosk_id, "lobby.offline_number")
         return number
 
     # -- reading back -----------------------------------------------------------

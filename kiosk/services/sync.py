@@ -66,6 +66,7 @@ class SyncSettings:
     recheck_every_s: float = 300.0
     purge_every_s: float = 600.0
     catalogue_every_s: float = 3600.0
+    lobby_every_s: float = 15.0  # heartbeat, settle numbers, publish statistics
 
     @classmethod
     def from_config(cls, config: Config) -> SyncSettings:
@@ -140,6 +141,8 @@ class SyncDaemon:
         self._next_purge: dt.datetime | None = None
         self._next_catalogue: dt.datetime | None = None
         self.catalogue_enabled = bool(config.his.settings.get("use_his_catalogue"))
+        self._next_lobby: dt.datetime | None = None
+        self.lobby: Any = None  # kiosk.lobby.client.LobbyClient, made on first use
 
     # -- one delivery ---------------------------------------------------------------
     def deliver_one(self) -> Outcome:
@@ -286,6 +289,10 @@ class SyncDaemon:
             self._next_catalogue = now + dt.timedelta(seconds=self.settings.catalogue_every_s)
             self._refresh_catalogue(report)
         self.drain(report=report)
+        if self.config.lobby is not None and (self._next_lobby is None
+                                              or now >= self._next_lobby):
+            self._next_lobby = now + dt.timedelta(seconds=self.settings.lobby_every_s)
+            self._lobby_pass(report)
         if self.purge_enabled and (self._next_purge is None or now >= self._next_purge):
             self._next_purge = now + dt.timedelta(seconds=self.settings.purge_every_s)
             report.purged += self._purge(report)
@@ -319,6 +326,25 @@ class SyncDaemon:
             # Wake at least every MAX_SLEEP_S to feed the systemd watchdog (WatchdogSec=60).
             wait(min(self.sleep_s(), MAX_SLEEP_S))
         _sdnotify("notify_stopping")
+
+    def _lobby_pass(self, report: Report) -> None:
+        """Shared lobby: heartbeat, settle this kiosk's numbers, publish its counters.
+        The lobby being away costs the HIS queue nothing (own budget and breaker)."""
+        try:
+            from kiosk.lobby.client import LobbyClient
+            from kiosk.lobby.sync import lobby_pass
+
+            if self.lobby is None:
+                self.lobby = LobbyClient.from_config(self.config, retry_after_s=30.0)
+            result = lobby_pass(self.db, self.lobby, self.config.kiosk_id)
+            report.errors.extend(result.errors)
+        except Exception as exc:
+            log.warning("lobby pass failed: %s", type(exc).__name__)
+            report.errors.append(f"lobby: {type(exc).__name__}")
+
+    def close(self) -> None:
+        if self.lobby is not None:
+            self.lobby.close()
 
     def _refresh_catalogue(self, report: Report) -> None:
         """Keep the HIS's service list (rooms move, fees change); an empty or failed

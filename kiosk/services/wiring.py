@@ -17,6 +17,7 @@ import sqlite_utils
 
 from kiosk.config import Config
 from kiosk.journey.runner import Ports
+from kiosk.lobby.client import LobbyClient
 from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
 from kiosk.services.card_reader import (
@@ -85,11 +86,15 @@ def build(config: Config) -> Assembly:
     chip = _chip_reader(config, choice, patients, handles)
     insurance = _insurance(config, db, now, handles)
     printer = build_printer(config, db)
+    lobby = LobbyClient.from_config(config)  # None without [lobby]: local numbering
+    if lobby is not None:
+        lobby.warm()  # in the background: the first patient should not pay the connect
+        handles["lobby"] = lobby
     handout = _handout(config, lambda: ticket_image_printer(ports.printer))
     ports = Ports(
         identity=chip,
         insurance=insurance,
-        registration=RegistrationService(db, config, now=now),
+        registration=RegistrationService(db, config, now=now, lobby=lobby),
         printer=printer,
         statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
         handout=handout,

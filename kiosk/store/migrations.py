@@ -105,4 +105,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        """
+        -- Where a queue number came from: 'local' (this file's counter, no lobby),
+        -- 'lobby' (the shared PostgreSQL sequence) or 'offline' (issued while the lobby
+        -- database was away; queue_seq is then negative so it never meets a shared one
+        -- in UNIQUE (department, queue_day, queue_seq)). Decision 0071.
+        ALTER TABLE registrations ADD COLUMN queue_source TEXT NOT NULL DEFAULT 'local';
+
+        -- The statistics values last published to the lobby database, so a pass sends
+        -- only what changed and a kiosk that was offline catches up.
+        CREATE TABLE lobby_published (
+            day TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            PRIMARY KEY (day, metric)
+        );
+        """,
+    ),
 ]

@@ -1,0 +1,76 @@
+"""Fixtures for the lobby tests: one PostgreSQL server per test run, a fresh lobby
+database per test, and kiosk configuration files pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import run_kiosk
+from tests.e2e.lobby.pg import KIOSK_PASSWORD, OWNER, OWNER_PASSWORD, PgCluster
+from tests.e2e.lobby.proxy import BlackholeProxy  # noqa: F401  (re-exported for tests)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgCluster]:
+    cluster = PgCluster()
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.setup_roles()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@dataclass
+class Lobby:
+    pg: PgCluster
+    db: str
+
+    def url(self, user: str) -> str:
+        return self.pg.url(user, self.db)
+
+    def sql(self, statement: str) -> list[tuple[object, ...]]:
+        return self.pg.sql(statement, db=self.db)
+
+
+@pytest.fixture
+def lobby(pg: PgCluster, tmp_path: Path) -> Lobby:
+    """A new, initialised lobby database (`kiosk lobby init` as its owner)."""
+    db = pg.new_database()
+    config = kiosk_config(tmp_path / "owner", "init", None)
+    proc = run_kiosk("--config", str(config), "lobby", "init", "--url", pg.url(OWNER, db),
+                     env={"PGPASSWORD": OWNER_PASSWORD})
+    assert proc.returncode == 0, proc.stderr
+    return Lobby(pg, db)
+
+
+def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,
+                 facility: str = "01824", password: str = KIOSK_PASSWORD,
+                 lobby_extra: str = "", timezone: str = "Asia/Ho_Chi_Minh") -> Path:
+    """The demo configuration as kiosk `kiosk_id` of `facility`, its own state directory,
+    and `[lobby]` with the password in a 0600 secrets file (no lobby when url is None)."""
+    from kiosk.config.loader import demo_config_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    text = demo_config_text()
+    text = text.replace('id = "demo-kiosk-01"',
+                        f'id = "{kiosk_id}"\nsecrets_file = "secrets.toml"')
+    text = text.replace('code = "01824"', f'code = "{facility}"', 1)
+    text = text.replace('timezone = "Asia/Ho_Chi_Minh"', f'timezone = "{timezone}"', 1)
+    text = text.replace('state_dir = "demo-output/state"', f'state_dir = "{directory / "state"}"')
+    text = text.replace('target = "demo-output/tickets"', f'target = "{directory / "tickets"}"')
+    secrets = ""
+    if lobby_url is not None:
+        text += f'\n[lobby]\nurl = "{lobby_url}"\n{lobby_extra}'
+        secrets = f'[lobby]\npassword = "{password}"\n'
+    secrets_path = directory / "secrets.toml"
+    secrets_path.write_text(secrets, encoding="utf-8")
+    secrets_path.chmod(0o600)
+    path = directory / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

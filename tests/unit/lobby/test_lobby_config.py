@@ -1,0 +1,61 @@
+"""`[lobby]` in the configuration: optional, small, validated."""
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import ConfigError, demo_config, load
+from kiosk.config.loader import demo_config_text
+
+
+def load_with(tmp_path: Path, lobby: str, secrets: str = "") -> object:
+    text = demo_config_text().replace('id = "demo-kiosk-01"',
+                                      'id = "k1"\nsecrets_file = "secrets.toml"')
+    (tmp_path / "kiosk.toml").write_text(text + "\n" + lobby, encoding="utf-8")
+    (tmp_path / "secrets.toml").write_text(secrets, encoding="utf-8")
+    (tmp_path / "secrets.toml").chmod(0o600)
+    return load(tmp_path / "kiosk.toml")
+
+
+def problems(tmp_path: Path, lobby: str) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        load_with(tmp_path, lobby)
+    return err.value.problems
+
+
+def test_no_lobby_section_means_local_numbering():
+    assert demo_config().lobby is None
+
+
+def test_loopback_lobby_with_password_from_the_secrets_file(tmp_path):
+    config = load_with(tmp_path, '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n',
+                       '[lobby]\npassword = "pw"\n')
+    lobby = config.lobby  # type: ignore[attr-defined]
+    assert (lobby.url, lobby.password, lobby.sslmode, lobby.timeout_ms) == (
+        "postgresql://kiosk_k1@127.0.0.1:5432/lobby", "pw", "prefer", 300)
+
+
+def test_network_lobby_needs_verified_tls_with_a_ca_file(tmp_path):
+    url = '[lobby]\nurl = "postgresql://kiosk_k1@db.benhvien.vn:5432/lobby"\n'
+    assert problems(tmp_path, url) == [
+        "lobby.sslrootcert: required with sslmode = 'verify-full' (the CA file that signed "
+        "the server's certificate)"]
+    found = problems(tmp_path, url + 'sslmode = "require"\n')
+    assert found[0].startswith("lobby.sslmode: must be verify-full")
+    config = load_with(tmp_path, url + 'sslrootcert = "ca.pem"\n')
+    assert config.lobby.sslmode == "verify-full"  # type: ignore[attr-defined]
+    assert config.lobby.sslrootcert == str(tmp_path / "ca.pem")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("lobby", "message"), [
+    ('url = "mysql://u@h/db"', "lobby.url: must look like postgresql://"),
+    ('url = "postgresql://127.0.0.1/lobby"', "lobby.url: must name the user"),
+    ('url = "postgresql://u:pw@127.0.0.1/lobby"', "lobby.url: no password in the url"),
+    ('url = "postgresql://u@127.0.0.1/lobby?sslmode=disable"', "lobby.url: no options"),
+    ('url = "postgresql://u@127.0.0.1/lobby"\ntimeout_ms = 5', "lobby.timeout_ms: must be"),
+    ('url = "postgresql://u@127.0.0.1/lobby"\nsslmode = "maybe"', "lobby.sslmode: must be one"),
+    ('url = "postgresql://u@127.0.0.1/lobby"\npool = 3', "lobby.pool: unknown key"),
+    ('timeout_ms = 300', "lobby.url: required"),
+])
+def test_lobby_problems_name_their_key(tmp_path, lobby, message):
+    assert any(p.startswith(message) for p in problems(tmp_path, "[lobby]\n" + lobby + "\n"))
