@@ -82,11 +82,12 @@ class PcscCardSource:
 
     def status(self) -> DeviceStatus:
         if self._error:
-            return DeviceStatus(self.name, False, self._error)
+            return DeviceStatus(self.name, False, self._error, "device.reader",
+                                "device.no_service")
         if not self._readers:
-            return DeviceStatus(self.name, False, "no reader")
-        card = "card present" if self._card else "no card"
-        return DeviceStatus(self.name, True, f"{', '.join(self._readers)}; {card}")
+            return DeviceStatus(self.name, False, "PC/SC", "device.reader", "device.unplugged")
+        state = "device.card_present" if self._card else "device.no_card"
+        return DeviceStatus(self.name, True, ", ".join(self._readers), "device.reader", state)
 
 
 class NfcCardSource:
@@ -131,10 +132,12 @@ class NfcCardSource:
             self._thread.join(timeout=3)
 
     def status(self) -> DeviceStatus:
+        name = self.reader.choice.describe()
         if not self._plugged:
-            return DeviceStatus(self.name, False, self._error or "unplugged")
-        card = "card present" if self._card else "no card"
-        return DeviceStatus(self.name, True, f"{self.reader.choice.describe()}; {card}")
+            return DeviceStatus(self.name, False, self._error or name, "device.reader",
+                                "device.unplugged")
+        state = "device.card_present" if self._card else "device.no_card"
+        return DeviceStatus(self.name, True, name, "device.reader", state)
 
 
 class CameraQrSource:
@@ -164,8 +167,11 @@ class CameraQrSource:
 
     def status(self) -> DeviceStatus:
         if self._error or self._camera is None:
-            return DeviceStatus(self.name, False, self._error or "not started")
-        return DeviceStatus(self.name, self._camera.latest() is not None, self.spec)
+            return DeviceStatus(self.name, False, self._error or self.spec, "device.camera",
+                                "device.not_started")
+        frames = self._camera.latest() is not None
+        return DeviceStatus(self.name, frames, self.spec, "device.camera",
+                            "device.working" if frames else "device.no_frames")
 
     def preview(self) -> tuple[int, int, bytes] | None:
         if self._camera is None:

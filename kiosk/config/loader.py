@@ -227,6 +227,7 @@ def _parse_services(raw: Any, problems: list[str]) -> tuple[ServiceConfig, ...]:
                 hours=hours,
                 icon=s.opt_str("icon"),
                 ages=ages,
+                room_en=s.opt_str("room_en") or "",
             )
         )
     return tuple(services)

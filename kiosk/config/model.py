@@ -61,6 +61,7 @@ class ServiceConfig:
     fee: int = 0  # VND
     hours: str = "00:00-24:00"
     ages: AgeRange | None = None  # `ages = "0-15"`: only patients of those ages
+    room_en: str = ""  # the room in English ("" : `room` is shown in both languages)
     icon: str | None = None
 
 

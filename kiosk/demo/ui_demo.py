@@ -78,7 +78,7 @@ class SlowPorts:
                 return outer.inner.printer.print_ticket(registration)
 
         return Ports(Identity_(), Insurance_(), Registration_(), Printer_(),
-                     outer.inner.statistics)
+                     outer.inner.statistics, outer.inner.handout)
 
 
 ScriptFactory = Callable[..., list[Any]]  # demo_script's parameters -> actions

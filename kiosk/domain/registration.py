@@ -22,6 +22,10 @@ class ServiceOption:
     icon: str | None
     open: bool
     ages: AgeRange | None = None  # who may register here (None: anyone)
+    room_en: str = ""
+
+    def room_in(self, lang: str) -> str:
+        return self.room_en if lang == "en" and self.room_en else self.room
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class Registration:
     insurance_line_en: str
     code: str  # short registration code printed as the ticket's QR
     sync_state: SyncState = "pending"
+    room_en: str = ""
+
+    def room_in(self, lang: str) -> str:
+        return self.room_en if lang == "en" and self.room_en else self.room
 
     def to_json(self) -> dict[str, Any]:
         return {

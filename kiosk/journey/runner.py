@@ -114,10 +114,14 @@ class Runner:
                 effect.registration))
         if isinstance(effect, PrintHandout):
             if self.ports.handout is None:
+                log.warning("health-book handout asked for, but no handout printer is wired")
                 return ev.HandoutPrinted(effect.session, PrintResult(
                     False, problem="offline", detail="no handout printer configured"))
-            return ev.HandoutPrinted(effect.session, self.ports.handout.print_handout(
-                effect.section, effect.card_number))
+            result = self.ports.handout.print_handout(effect.section, effect.card_number)
+            if not result.printed:
+                log.warning("health-book handout not printed: %s %s", result.problem,
+                            result.detail[:120])
+            return ev.HandoutPrinted(effect.session, result)
         raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover
 
     def _read_chip(self, effect: ReadChip) -> ev.Event | None:

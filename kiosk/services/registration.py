@@ -98,7 +98,7 @@ def catalogue(config: Config, now: dt.datetime, db: sqlite_utils.Database | None
     local = local_now(now, config.facility.timezone)
     return tuple(
         ServiceOption(s.code, s.name, s.name_en, s.room, s.department, s.fee, s.icon,
-                      is_open(s.hours, local), s.ages)
+                      is_open(s.hours, local), s.ages, s.room_en)
         for s in effective_services(config, db)
     )
 
@@ -272,6 +272,7 @@ def registration_from_row(row: dict[str, Any], config: Config,
         insurance_line_en=insurance.get("message_en", ""),
         code=registration_code(row["id"]),
         sync_state=state,
+        room_en=service.room_en if service else "",
     )
 
 

@@ -28,7 +28,9 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.assets import asset_path
@@ -310,16 +312,20 @@ class KioskApp(App):
         return layer
 
     def _simulator_panel(self) -> Widget:
+        """F12 (demo with a display): the simulated devices' buttons, two columns that
+        scroll when there are more than fit under the top bar."""
         ctx = self.ctx
-        layer = BoxLayout(orientation="vertical", size_hint=(0.3, 0.9),
-                          pos_hint={"right": 0.99, "top": 0.88}, padding=ctx.px(16),
-                          spacing=ctx.px(10))
+        layer = ScrollView(size_hint=(0.42, 0.84), pos_hint={"right": 0.99, "top": 0.88},
+                           do_scroll_x=False)
         paint(layer, "#333333", radius=ctx.px(12))
+        grid = GridLayout(cols=2, padding=ctx.px(16), spacing=ctx.px(10), size_hint_y=None)
+        grid.bind(minimum_height=grid.setter("height"))
         for kid, label, action in self.simulator_actions:
             b = BigButton(ctx, f"sim.{kid}", "secondary", on_tap=action, text=label,
                           height=ctx.px(80))
-            b.font_size = ctx.px(26)
-            layer.add_widget(b)
+            b.font_size = ctx.px(24)
+            grid.add_widget(b)
+        layer.add_widget(grid)
         return layer
 
     # -- lifecycle ----------------------------------------------------------------

@@ -23,7 +23,11 @@ Emit = Callable[[ev.Event], None]
 class DeviceStatus:
     name: str
     ok: bool
-    detail: str
+    detail: str  # facts in the devices' own words (reader names, errors)
+    # What the staff screen says in the kiosk's language: i18n keys for the device
+    # ("device.reader") and its state ("device.card_present"); "" falls back to `name`.
+    label: str = ""
+    state: str = ""
 
 
 @runtime_checkable
@@ -80,8 +84,9 @@ class SimulatedReaderDevice:
         self._send(ev.ReaderUnplugged())
 
     def status(self) -> DeviceStatus:
-        detail = "card on reader" if self.card else "no card"
-        return DeviceStatus(self.name, self.plugged, detail if self.plugged else "unplugged")
+        state = ("card_present" if self.card else "no_card") if self.plugged else "unplugged"
+        return DeviceStatus(self.name, self.plugged, "simulator", "device.reader",
+                            f"device.{state}")
 
 
 class SimulatedScannerDevice:
@@ -109,7 +114,8 @@ class SimulatedScannerDevice:
             self._emit(event)
 
     def status(self) -> DeviceStatus:
-        return DeviceStatus(self.name, True, f"{self.shown} codes shown")
+        return DeviceStatus(self.name, True, f"simulator, {self.shown} codes shown",
+                            "device.camera", "device.working")
 
     def preview(self) -> tuple[int, int, bytes] | None:
         # A grey test card, so the staff screen's preview path is exercised.

@@ -193,6 +193,13 @@ class StaffOverlay(Backdrop):
             frame.add_widget(w)
         self.add_widget(frame)
 
+    def _device_line(self, d: DeviceStatus) -> str:
+        mark = "✔" if d.ok else "✘"
+        if not d.label:
+            return f"{mark}  {d.name}: {d.detail}"
+        t = self.ctx.t
+        return f"{mark}  {t(d.label)}: {t(d.state)} ({d.detail})"
+
     def show(self, status: StaffStatus | None,
              preview: tuple[int, int, bytes] | None = None) -> None:
         t = self.ctx.t
@@ -204,8 +211,7 @@ class StaffOverlay(Backdrop):
         if status is None:
             self.devices.text = "…"
             return
-        self.devices.text = "\n".join(
-            f"{'✔' if d.ok else '✘'}  {d.name}: {d.detail}" for d in status.devices)
+        self.devices.text = "\n".join(map(self._device_line, status.devices))
         depth = "?" if status.outbox_depth is None else str(status.outbox_depth)
         self.outbox.text = t("staff.outbox", n=depth)
         self.errors.text = "\n".join(status.errors[-6:]) or t("staff.no_errors")

@@ -81,7 +81,10 @@ class HealthBookGuideScreen(StepScreen):
         self.title = self.heading()
         row = BoxLayout(orientation="horizontal", spacing=ctx.px(24))
         self.picture = Image(size_hint_x=0.34, fit_mode="contain")
-        column = BoxLayout(orientation="vertical", spacing=ctx.px(12))
+        # Top padding: the counter's stacked diacritics ("Bước") must not meet the
+        # heading's descenders above it.
+        column = BoxLayout(orientation="vertical", spacing=ctx.px(12), padding=(0, ctx.px(14),
+                                                                                0, 0))
         self.counter = Text(ctx, "small", bold=True)
         self.body = Text(ctx, "body")
         self.card_panel = Panel(ctx, "info")
@@ -213,7 +216,7 @@ class HealthBookGuideScreen(StepScreen):
         return {
             "printing": "Printing the steps…" if en else "Đang in hướng dẫn…",
             "printed": "Please take the printed slip." if en else "Mời bạn lấy phiếu hướng dẫn.",
-            "failed": ("The slip could not be printed; scan the QR code at reception." if en
+            "failed": ("The slip could not be printed; please ask at the reception desk." if en
                        else "Chưa in được phiếu; mời bạn hỏi quầy tiếp đón."),
         }.get(guide.handout or "", "")
 

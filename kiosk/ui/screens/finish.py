@@ -50,7 +50,7 @@ class TicketScreen(StepScreen):
         if reg is not None:
             self.number.text = reg.queue_number
             self.service.text = reg.service_name_en if self.ctx.lang == "en" else reg.service_name
-            self.go_to.text = t("ticket.go_to", room=reg.room)
+            self.go_to.text = t("ticket.go_to", room=reg.room_in(self.ctx.lang))
         result = session.print_result
         if result is None:
             self._show_panel("info", t("ticket.printing"))

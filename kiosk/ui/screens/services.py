@@ -67,8 +67,8 @@ class ChooseServiceScreen(StepScreen):
         for option in services:
             tile = self.tiles[option.code]
             tile.title.text = option.name_en if self.ctx.lang == "en" else option.name
-            tile.room.text = option.room if option.open else (
-                f"{option.room} · {t('services.closed')}")
+            room = option.room_in(self.ctx.lang)
+            tile.room.text = room if option.open else f"{room} · {t('services.closed')}"
             tile.set_open(option.open)
         self.notice.show(session.notice)
         self.cancel.text = t("common.cancel")
@@ -100,7 +100,7 @@ class ConfirmServiceScreen(StepScreen):
         option = session.chosen_service
         if option is not None:
             self.service.text = option.name_en if self.ctx.lang == "en" else option.name
-            self.room.text = option.room
+            self.room.text = option.room_in(self.ctx.lang)
         insurance = session.insurance
         if insurance is not None and insurance.usable:
             self.payment.text = t("confirm_service.insured")

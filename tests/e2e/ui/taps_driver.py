@@ -30,6 +30,8 @@ def probe(name: str) -> Any:
             "handout": guide.handout if guide else None,
             "staff": app.staff_layer.parent is not None,
             "pin": app.pin_layer.parent is not None,
+            "pin_typed": app.pin_layer.typed,
+            "pin_message": app.pin_layer.message.text,
         }
         return True
     return record
@@ -50,6 +52,11 @@ def script(patients: list[Any], reader: Any, scanner: Any, printer: Any, chip: A
         return [Sleep(1.8), Wait(until=probe(name))]
 
     pin = config.ui.staff_pin
+
+    def corner() -> list[Any]:
+        return [*[Tap("staff") for _ in range(5)],
+                Wait(until=lambda app: app.pin_layer.parent is not None)]
+
     return [
         Patient("double", "Mọi lần chạm đều là chạm hai, ba lần"),
         Wait(Step.IDLE),
@@ -75,6 +82,19 @@ def script(patients: list[Any], reader: Any, scanner: Any, printer: Any, chip: A
         *[Tap(f"keypad.{d}") for d in pin], Tap("keypad.ok", repeat_ms=200),
         *settle("pin"),
         Tap("staff.close", repeat_ms=300), *settle("staff-close"),
+        # The PIN pad forgets digits when closed, says when a PIN is wrong, and it and
+        # the staff screen close by themselves in a public lobby.
+        *corner(), Tap("keypad.1"), Tap("keypad.2"), Tap("staff.close"), *corner(),
+        Wait(until=probe("pin-reopened")),
+        *[Tap(f"keypad.{d}") for d in "000000"], Tap("keypad.ok"),
+        Wait(until=probe("pin-wrong")),
+        Tap("keypad.3"), Skip(61), Sleep(1.0), Wait(until=probe("pin-idle")),
+        *corner(), *[Tap(f"keypad.{d}") for d in pin], Tap("keypad.ok"),
+        Wait(until=lambda app: app.staff_layer.parent), Skip(61), Sleep(1.0),
+        Wait(until=probe("staff-idle")),
+        Tap("start"), Wait(Step.NEED_KEY), *corner(), Tap("keypad.4"),
+        Skip(config.ui.idle_timeout_s + 1), Wait(Step.IDLE), Sleep(0.5),
+        Wait(until=probe("pin-after-reset")), *corner(), Wait(until=probe("pin-fresh")),
     ]
 
 

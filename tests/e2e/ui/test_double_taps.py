@@ -61,10 +61,24 @@ def test_each_multi_tap_acts_once_on_the_screen_it_was_aimed_at(
     assert {k: seen[k] for k in expected} == expected, seen
 
 
+@pytest.mark.parametrize(("probe", "expected"), [
+    ("pin-reopened", {"pin": True, "pin_typed": ""}),  # "Đóng" forgot the digits
+    ("pin-wrong", {"pin": True, "staff": False, "pin_message": "Mã PIN không đúng. Xin nhập lại."}),
+    ("pin-idle", {"pin": False, "pin_typed": ""}),  # 60 s untouched: closed and forgotten
+    ("staff-idle", {"staff": False}),
+    ("pin-after-reset", {"step": "idle", "pin": False}),  # not left over the start screen
+    ("pin-fresh", {"pin": True, "pin_typed": "", "pin_message": ""}),
+])
+def test_the_staff_screens_close_and_forget(run: dict[str, Any], probe: str,
+                                            expected: dict[str, Any]) -> None:
+    seen = run["probes"][probe]
+    assert {k: seen[k] for k in expected} == expected, seen
+
+
 def test_the_screens_visited_are_those_of_single_taps(run: dict[str, Any]) -> None:
     steps = [s for s, _ in run["report"]["timeline"]]
     assert steps == [
         "idle", "need_key", "reading_chip", "confirm_identity", "checking_insurance",
         "insurance_result", "choose_service", "confirm_service", "choose_service",
         "confirm_service", "registering", "ticket", "health_book_offer", "health_book",
-        "done", "idle"]
+        "done", "idle", "need_key", "idle"]
