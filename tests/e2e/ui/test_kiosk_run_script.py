@@ -21,19 +21,11 @@ from kiosk.services.his.fhir.server import FhirTestServer
 from tests.cli_helpers import KIOSK, run_kiosk
 from tests.e2e.his_helpers import fhir_validate, write_config
 from tests.e2e.pcsc_fixtures import Pcscd, wait_card_state
+from tests.e2e.test_card_pcsc import BASE
 
 pytestmark = pytest.mark.e2e
 
-IDENTITY = {
-    "id_number": "001190123456",
-    "full_name": "Nguyễn Thị Hồng Nhung",
-    "date_of_birth": "1990-01-01",
-    "sex": "Nữ",
-    "issue_date": "2021-05-10",
-    "expiry_date": "2030-01-01",
-    "hometown": "Đông Hưng, Thái Bình",
-    "residence": "Số 12 Ngõ 34, Phường Điện Biên, Quận Ba Đình, Hà Nội",
-}
+IDENTITY = BASE  # the card the chip-reader tests use
 REGISTER = [
     {"type": IDENTITY["id_number"]},
     {"wait": "confirm_identity", "timeout": 60},
