@@ -74,6 +74,8 @@ def parse_sleep(text: object, default: float = 300.0) -> float:
     if not m:
         return default
     h, mi, s = (int(x) for x in m.groups())
+    if mi > 59 or s > 59:
+        return default
     return float(min(max(h * 3600 + mi * 60 + s, 60), 86400))
 
 
@@ -217,7 +219,8 @@ class DdiClient:
         for chunk in chunks if isinstance(chunks, list) else []:
             listed = _get(chunk, "artifacts")
             for a in listed if isinstance(listed, list) else []:
-                name = _text(_get(a, "filename"), "artifact name", r"[^\x00-\x1f/\\]{1,255}")
+                # Only ever a lookup key (even "../../x" is harmless): printable, bounded.
+                name = _text(_get(a, "filename"), "artifact name", r"[^\x00-\x1f\x7f]{1,255}")
                 url = _get(a, "_links", "download-http", "href") or \
                     _get(a, "_links", "download", "href")
                 if name in artifacts:
