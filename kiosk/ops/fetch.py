@@ -3,8 +3,10 @@
 Order matters: the manifest and its signature (small, in memory) are verified
 first; only then is any wheel fetched, each capped at its signed size, named
 locally by its signed sha256 (never by anything the server says), checked, and
-kept as `<sha256>.whl`. Wheels an installed release already has are reused, so
-a release that changes only the kiosk's own code downloads one small wheel.
+kept as `<sha256>.whl`. Wheels an installed release already has are reused, and
+the kiosk's own wheel is put together from the pieces (zip entries) the installed
+one shares with it (ops/chunks.py): a release that changes only the kiosk's code
+downloads the changed entries, not its 10 MB of sounds and fonts.
 
 The directory (`/var/lib/kiosk-update`, root only) holds nothing else the kiosk
 needs: it is emptied after every finished or refused update.
@@ -12,6 +14,7 @@ needs: it is emptied after every finished or refused update.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -20,10 +23,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.ops import chunks
+from kiosk.ops.chunks import Chunk
 from kiosk.ops.hawkbit import Artifact, DdiClient, DdiError
 from kiosk.ops.release import (
     MAX_MANIFEST_BYTES,
     SIGNATURE_BYTES,
+    WHEEL_PREFIX,
     BundleError,
     Manifest,
     Wheel,
@@ -36,6 +42,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "metadata.json"
 SIGNATURE = "metadata.json.sig"
 FREE_SPACE_RESERVE = 200 << 20  # leave the database room to grow
+RANGE_BYTES = 16 << 20  # the most one Range request asks for
 
 
 class FetchError(Exception):
@@ -71,7 +78,8 @@ def fetch_wheels(client: DdiClient, manifest: Manifest, artifacts: dict[str, Art
     downloads.mkdir(parents=True, exist_ok=True, mode=0o700)
     wanted = {w.sha256 for w in manifest.wheels}
     _remove_unwanted(downloads, wanted)
-    local = _installed_wheels(installed)
+    installed_list = list(installed)
+    local = _installed_wheels(installed_list)
     sources: dict[str, Path] = {}
     to_fetch: list[Wheel] = []
     for wheel in manifest.wheels:
@@ -89,14 +97,20 @@ def fetch_wheels(client: DdiClient, manifest: Manifest, artifacts: dict[str, Art
         raise FetchError(f"not enough disk: {needed} bytes to download, {free} free "
                          f"(keeping {reserve} in reserve)")
     downloaded = 0
+    pieces: dict[str, tuple[Path, int, int]] | None = None
     for wheel in to_fetch:
         artifact = artifacts.get(wheel.name)
         if artifact is None:
             raise FetchError(f"{wheel.name} is neither on the kiosk nor offered by the server")
         part = downloads / f"{wheel.sha256}.part"
         try:
-            downloaded += client.download(artifact, part, wheel.size)
-        except DdiError as exc:
+            if wheel.chunks:
+                if pieces is None:
+                    pieces = chunks.index(_own_wheels(installed_list))
+                downloaded += _assemble(client, artifact, wheel, part, pieces)
+            else:
+                downloaded += client.download(artifact, part, wheel.size)
+        except (DdiError, OSError) as exc:
             part.unlink(missing_ok=True)
             raise FetchError(str(exc)) from None
         if sha256_file(part) != wheel.sha256:
@@ -106,6 +120,56 @@ def fetch_wheels(client: DdiClient, manifest: Manifest, artifacts: dict[str, Art
         os.replace(part, kept)
         sources[wheel.name] = kept
     return Fetched(manifest, sources, downloaded)
+
+
+def _own_wheels(releases: list[Path]) -> list[Path]:
+    """The kiosk's own wheels on disk: where unchanged chunks are copied from."""
+    return [p for r in releases for p in (r / "wheelhouse").glob(f"{WHEEL_PREFIX}-*.whl")]
+
+
+def _assemble(client: DdiClient, artifact: Artifact, wheel: Wheel, part: Path,
+              pieces: dict[str, tuple[Path, int, int]]) -> int:
+    """Write the wheel chunk by chunk: copied when a local wheel has it, else fetched
+    with a Range request (adjacent missing chunks in one request). Every chunk is
+    checked against its signed hash as it is written."""
+    received = 0
+    offset = 0
+    plan: list[tuple[int, Chunk, tuple[Path, int, int] | None]] = []
+    for chunk in wheel.chunks:
+        plan.append((offset, chunk, pieces.get(chunk[1])))
+        offset += chunk[0]
+    with part.open("wb") as out:
+        i = 0
+        while i < len(plan):
+            start, (size, digest), local = plan[i]
+            if local is not None:
+                path, at, _ = local
+                with path.open("rb") as fh:
+                    fh.seek(at)
+                    data = fh.read(size)
+                _check(data, digest, wheel)
+                out.write(data)
+                i += 1
+                continue
+            j = i  # a run of missing chunks, fetched at once (bounded)
+            total = 0
+            while j < len(plan) and plan[j][2] is None and total < RANGE_BYTES:
+                total += plan[j][1][0]
+                j += 1
+            data = client.fetch_range(artifact, start, total)
+            received += len(data)
+            at = 0
+            for _, (size, digest), _ in plan[i:j]:
+                _check(data[at:at + size], digest, wheel)
+                at += size
+            out.write(data)
+            i = j
+    return received
+
+
+def _check(data: bytes, digest: str, wheel: Wheel) -> None:
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise DdiError(f"{wheel.name}: a chunk differs from the signed manifest", final=True)
 
 
 def _remove_unwanted(downloads: Path, wanted: set[str]) -> None:

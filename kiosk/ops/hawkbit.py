@@ -267,6 +267,18 @@ class DdiClient:
         """A small artifact (the manifest, its signature) into memory, capped."""
         return self._request("GET", artifact.url, limit=limit).body
 
+    def fetch_range(self, artifact: Artifact, offset: int, size: int) -> bytes:
+        """Exactly `size` bytes of an artifact from `offset` (a 206 answer or nothing)."""
+        answer = self._request("GET", artifact.url, limit=size,
+                               headers={"Range": f"bytes={offset}-{offset + size - 1}"})
+        if answer.status != 206 or not answer.headers.get("Content-Range", "").startswith(
+                f"bytes {offset}-{offset + size - 1}/"):
+            raise DdiError(f"download {artifact.filename[:60]!r}: range {offset}+{size} "
+                           "not answered as asked", final=True)
+        if len(answer.body) != size:
+            raise DdiError(f"download {artifact.filename[:60]!r}: short range", final=True)
+        return answer.body
+
     def download(self, artifact: Artifact, part: Path, size: int) -> int:
         """Fetch exactly `size` bytes (the signed size) into `part`, resuming what is
         there with a Range request. Never writes more than `size` bytes; returns the

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.config.fleet import parse_public_key
+from kiosk.ops.chunks import Chunk, chunk_list
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ VERSION_RE = re.compile(r"\d{1,6}(?:\.\d{1,6}){0,3}")
 # A wheel file name, never a path: no separators, no leading dot, bounded length.
 WHEEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!-]{0,200}\.whl")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+MAX_CHUNKS = 20000
+# Fixed zip timestamps: unchanged files give byte-identical wheel entries across releases.
+SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest a zip can say
 
 
 class BundleError(Exception):
@@ -63,6 +68,7 @@ class Wheel:
     name: str  # a bare file name (WHEEL_RE), never a path
     sha256: str
     size: int
+    chunks: tuple[Chunk, ...] = ()  # the kiosk's own wheel: its zip entries (ops/chunks.py)
 
     @property
     def rel(self) -> str:
@@ -222,7 +228,8 @@ def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
             raise BundleError(f"{name_part}: sha256 is not 64 lowercase hex characters")
         if type(size) is not int or not 0 < size <= MAX_FILE_BYTES:
             raise BundleError(f"{name_part}: size must be 1..{MAX_FILE_BYTES} bytes")
-        wheels.append(Wheel(name_part, sha, size))
+        wheels.append(Wheel(name_part, sha, size, _chunks_from(entry.get("chunks"), name_part,
+                                                               size)))
     manifest = Manifest(name, version, allow_downgrade, tuple(wheels), raw, signature)
     if manifest.total_size > MAX_RELEASE_BYTES:
         raise BundleError(f"release of {manifest.total_size} bytes exceeds the "
@@ -232,6 +239,23 @@ def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
         raise BundleError(f"no {WHEEL_PREFIX} wheel of version {version} in the release "
                           "(was --version different from the packaged version?)")
     return manifest
+
+
+def _chunks_from(raw: Any, name: str, size: int) -> tuple[Chunk, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not 0 < len(raw) <= MAX_CHUNKS:
+        raise BundleError(f"{name}: chunks must be a list of 1..{MAX_CHUNKS}")
+    chunks: list[Chunk] = []
+    for item in raw:
+        if not (isinstance(item, list) and len(item) == 2 and type(item[0]) is int
+                and 0 < item[0] <= size and isinstance(item[1], str)
+                and SHA256_RE.fullmatch(item[1])):
+            raise BundleError(f"{name}: a chunk is not [size, sha256]")
+        chunks.append((item[0], item[1]))
+    if sum(c[0] for c in chunks) != size:
+        raise BundleError(f"{name}: chunk sizes do not add up to the wheel's size")
+    return tuple(chunks)
 
 
 def read_capped(path: Path, limit: int) -> bytes:
@@ -291,7 +315,9 @@ def build_bundle(source: Path, key: Path, out: Path, *, version: str | None = No
     cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheelhouse), str(source)]
     if not include_dependencies:
         cmd.insert(4, "--no-deps")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False,
+                          env=env)
     if proc.returncode != 0:
         raise BundleError(f"pip wheel failed: {proc.stderr.strip()[-400:]}")
     packaged = packaged_version(wheelhouse)
@@ -323,8 +349,13 @@ def check_installs(wheelhouse: Path, requirement: str, *, with_dependencies: boo
 def sign_directory(out: Path, key: Path, *, name: str, version: str,
                    allow_downgrade: bool = False) -> Bundle:
     version_key(version)
-    files = {str(p.relative_to(out)): {"sha256": sha256_file(p), "size": p.stat().st_size}
-             for p in sorted((out / "wheelhouse").glob("*")) if p.is_file()}
+    files: dict[str, dict[str, Any]] = {
+        str(p.relative_to(out)): {"sha256": sha256_file(p), "size": p.stat().st_size}
+        for p in sorted((out / "wheelhouse").glob("*")) if p.is_file()}
+    for rel, entry in files.items():
+        if rel.startswith(f"wheelhouse/{WHEEL_PREFIX}-"):
+            # The kiosk's own wheel changes every release: signed piece by piece.
+            entry["chunks"] = [list(c) for c in chunk_list(out / rel)]
     if not any(f.endswith(".whl") for f in files):
         raise BundleError("wheelhouse is empty")
     metadata: dict[str, Any] = {

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.ops.release import sign_directory
+from kiosk.ops.release import SOURCE_DATE_EPOCH, sign_directory
 
 PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -29,8 +29,9 @@ version = "{version}"
 dependencies = {dependencies}
 {scripts}
 [tool.setuptools]
-py-modules = ["{module}"]
+py-modules = {modules}
 """
+ASSETS = os.urandom(300_000)  # per test session; incompressible once hex-encoded ~2:1
 SCRIPTS = """[project.scripts]
 kiosk = "kiosk_standin:main"
 """
@@ -82,7 +83,8 @@ def _wheel(src: Path, wheelhouse: Path) -> Path:
     before = set(wheelhouse.glob("*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--no-build-isolation", "--wheel-dir", str(wheelhouse), str(src)],
-                   check=True, capture_output=True, timeout=300)
+                   check=True, capture_output=True, timeout=300,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
     (made,) = set(wheelhouse.glob("*.whl")) - before
     return made
 
@@ -93,7 +95,7 @@ def make_dependency(work: Path, name: str, version: str, payload_bytes: int) -> 
     src = work / f"dep-{name}-{version}"
     src.mkdir(parents=True)
     (src / "pyproject.toml").write_text(PYPROJECT.format(
-        name=name, version=version, dependencies="[]", scripts="", module=module))
+        name=name, version=version, dependencies="[]", scripts="", modules=repr([module])))
     (src / f"{module}.py").write_text(f"BLOB = {os.urandom(payload_bytes // 2).hex()!r}\n")
     out = work / f"dep-wheels-{name}-{version}"
     out.mkdir()
@@ -102,7 +104,7 @@ def make_dependency(work: Path, name: str, version: str, payload_bytes: int) -> 
 
 def make_bundle(work: Path, key: Path, version: str, healthy: bool = True, *, schema: int = 0,
                 dependencies: tuple[Path, ...] = (), allow_downgrade: bool = False,
-                tag: str = "") -> Path:
+                tag: str = "", assets: bytes = ASSETS) -> Path:
     """A signed bundle directory for `version` (its wheel + copies of `dependencies`)."""
     src = work / f"src-{version}{tag}"
     src.mkdir(parents=True)
@@ -110,9 +112,11 @@ def make_bundle(work: Path, key: Path, version: str, healthy: bool = True, *, sc
                 for d in dependencies]
     (src / "pyproject.toml").write_text(PYPROJECT.format(
         name="vn-hospital-kiosk", version=version, dependencies=repr(requires),
-        scripts=SCRIPTS, module="kiosk_standin"))
+        scripts=SCRIPTS, modules=repr(["kiosk_standin", "kiosk_standin_assets"])))
     (src / "kiosk_standin.py").write_text(MODULE.format(healthy=healthy, version=version,
                                                         schema=schema))
+    # Stands for the sounds and fonts: the same bytes in every release.
+    (src / "kiosk_standin_assets.py").write_text(f"SOUNDS = {assets.hex()!r}\n")
     bundle = work / f"bundle-{version}{tag}"
     (bundle / "wheelhouse").mkdir(parents=True)
     _wheel(src, bundle / "wheelhouse")

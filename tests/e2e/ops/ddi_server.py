@@ -184,11 +184,13 @@ class DdiServer:
 
             def _artifact(self, s: DdiState, name: str) -> None:
                 data, start, status = s.files[name], 0, 200
+                end = len(data) - 1
                 rng = self.headers.get("Range")
                 if rng and rng.startswith("bytes="):
-                    start = int(rng[6:].split("-")[0])
-                    status = 206
-                chunk = data[start:]
+                    first, _, last = rng[6:].partition("-")
+                    start, status = int(first), 206
+                    end = min(int(last), end) if last else end
+                chunk = data[start:end + 1]
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
                 if name in s.gzip:
@@ -199,7 +201,7 @@ class DdiServer:
                 else:
                     self.send_header("Content-Length", str(len(chunk)))
                 if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
                 self.end_headers()
                 with server.lock:
                     cut = s.drop.pop(name, None)

@@ -13,9 +13,10 @@ from kiosk.config import load
 from kiosk.config.loader import demo_config_text
 from kiosk.ops.hawkbit import DdiClient
 from kiosk.ops.install import current_version, is_installed
-from kiosk.ops.release import BundleError, verify_bundle
+from kiosk.ops.release import BundleError, build_bundle, check_installs, verify_bundle
 from kiosk.ops.updater import update_once
 from tests.cli_helpers import run_kiosk
+from tests.e2e.ops.bundles import PYPROJECT, SCRIPTS, make_bundle
 from tests.e2e.ops.conftest import client_for, settings_for
 
 
@@ -46,6 +47,36 @@ def test_release_build_cli_signs_the_real_project(keys, tmp_path):
     assert proc.returncode == 0, proc.stderr
     bundle = verify_bundle(out, [keys["public"]])
     assert any(f.startswith("wheelhouse/vn_hospital_kiosk-0.1.0") for f in bundle.files)
+    assert "checked and signed" in proc.stdout and "3 artifacts" in proc.stdout
+
+
+def test_release_build_refuses_a_version_it_does_not_package(keys, tmp_path):
+    """The bundle would be signed and uploaded, then fail on every kiosk ("No matching
+    distribution found"): refused before signing."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "pyproject.toml").write_text(PYPROJECT.format(
+        name="vn-hospital-kiosk", version="1.4.0", dependencies="[]", scripts=SCRIPTS,
+        modules='["kiosk_standin"]'))
+    (src / "kiosk_standin.py").write_text("def main():\n    pass\n")
+    out = tmp_path / "out"
+    with pytest.raises(BundleError, match="--version 1.4.1 differs from the packaged "
+                                          "version 1.4.0"):
+        build_bundle(src, keys["path"], out, version="1.4.1", include_dependencies=False)
+    assert not (out / "metadata.json").exists()  # nothing signed
+    built = build_bundle(src, keys["path"], tmp_path / "out2", include_dependencies=False)
+    assert built.version == "1.4.0"  # without --version: the packaged one
+    verify_bundle(tmp_path / "out2", [keys["public"]])
+
+
+def test_a_wheelhouse_that_cannot_install_is_refused(keys, tmp_path, dependency):
+    """A dependency missing from the wheelhouse shows in the scratch venv, not on kiosks."""
+    bundle = make_bundle(tmp_path, keys["path"], "1.5.0", dependencies=(dependency,))
+    (bundle / "wheelhouse" / dependency.name).unlink()
+    with pytest.raises(BundleError, match="does not install into a scratch venv"):
+        check_installs(bundle / "wheelhouse", "vn-hospital-kiosk==1.5.0")
+    shutil.copy(dependency, bundle / "wheelhouse" / dependency.name)
+    check_installs(bundle / "wheelhouse", "vn-hospital-kiosk==1.5.0")
 
 
 def test_good_update_end_to_end(root, server, bundles, keys):
