@@ -189,7 +189,7 @@ class DdiClient:
     def _json(answer: Answer) -> dict[str, Any]:
         try:
             data = json.loads(answer.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
             raise DdiError("server answer is not JSON", final=True) from None
         if not isinstance(data, dict):
             raise DdiError("server answer is not a JSON object", final=True)

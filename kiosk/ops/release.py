@@ -196,7 +196,7 @@ def parse_manifest(raw: bytes, signature: bytes, public_keys: list[str] | tuple[
     check_signature(raw, signature, public_keys)
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BundleError(f"signed manifest is not JSON: {exc}") from None
     return _manifest_from(data, raw, signature)
 

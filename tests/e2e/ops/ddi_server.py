@@ -36,6 +36,7 @@ class DdiState:
     no_length: set[str] = field(default_factory=set)  # no Content-Length header
     patch_deployment: Callable[[dict[str, Any]], None] | None = None
     patch_base: Callable[[dict[str, Any]], None] | None = None
+    raw_base: bytes | None = None  # served as the controller base instead of JSON
     poll_429: int = 0  # answer 429 to this many polls first
     feedback: list[dict[str, Any]] = field(default_factory=list)
     cancel_feedback: list[dict[str, Any]] = field(default_factory=list)
@@ -161,6 +162,12 @@ class DdiServer:
                             links["deploymentBase"] = {
                                 "href": f"{self._base()}/deploymentBase/{s.action_id}?c=1"}
                         body = {"config": {"polling": {"sleep": "00:05:00"}}, "_links": links}
+                        if s.raw_base is not None:
+                            self.send_response(200)
+                            self.send_header("Content-Length", str(len(s.raw_base)))
+                            self.end_headers()
+                            self.wfile.write(s.raw_base)
+                            return None
                         if s.patch_base:
                             s.patch_base(body)
                         etag = '"' + hashlib.sha1(json.dumps(body).encode()).hexdigest() + '"'

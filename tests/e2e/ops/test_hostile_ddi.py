@@ -156,6 +156,11 @@ def test_huge_numbers_and_odd_shapes_from_the_server(kiosk, server, bundles, key
         config={"polling": {"sleep": "99:99:99"}}, _links=["x"]))
     result = update_once(client_for(server), settings_for(kiosk, keys))
     assert result.outcome == "nothing" and result.poll_sleep_s == 300.0
+    for raw in (b"[" * 200_000 + b"]" * 200_000, b"{" * 10, b"\xff" * 100, b"[]",
+                b"x" * (2 << 20)):
+        server.state.raw_base = raw
+        result = update_once(client_for(server), settings_for(kiosk, keys))
+        assert result.outcome == "error" and "poll failed" in result.detail, result
     assert current_version(kiosk) == "1.0.0" and downloads(kiosk) == []
 
 
