@@ -30,11 +30,19 @@ def dependency(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def bundles(tmp_path_factory, keys, dependency):
+def new_dependency(tmp_path_factory):
+    """A dependency only 1.1.1 has: what a kiosk on 1.0.0 downloads whole."""
+    return make_dependency(tmp_path_factory.mktemp("dep2"), "kiosk-newdep", "2.0", 200_000)
+
+
+@pytest.fixture(scope="session")
+def bundles(tmp_path_factory, keys, dependency, new_dependency):
     work = tmp_path_factory.mktemp("bundles")
     deps = (dependency,)
     made = {v: make_bundle(work, keys["path"], v, dependencies=deps)
             for v in ("1.0.0", "1.1.0")}
+    made["1.1.1"] = make_bundle(work, keys["path"], "1.1.1",
+                                dependencies=(dependency, new_dependency))
     made["1.2.0"] = make_bundle(work, keys["path"], "1.2.0", healthy=False, dependencies=deps)
     made["6.6.6"] = make_bundle(work, keys["attacker"], "6.6.6", dependencies=deps)
     return made
@@ -65,3 +73,8 @@ def settings_for(root, keys, **kw):
 def client_for(server, **kw):
     return DdiClient(server.url, "DEFAULT", "kiosk-01", server.state.token,
                      sleep=lambda s: None, **kw)
+
+
+def new_wheel(bundle) -> str:
+    """The name of the wheel a kiosk on 1.0.0 lacks and downloads whole."""
+    return next((bundle / "wheelhouse").glob("kiosk_newdep-*.whl")).name

@@ -17,7 +17,7 @@ from kiosk.ops.release import BundleError, build_bundle, check_installs, verify_
 from kiosk.ops.updater import update_once
 from tests.cli_helpers import run_kiosk
 from tests.e2e.ops.bundles import PYPROJECT, SCRIPTS, make_bundle
-from tests.e2e.ops.conftest import client_for, settings_for
+from tests.e2e.ops.conftest import client_for, new_wheel, settings_for
 
 
 def test_bundle_signature_and_hashes(bundles, keys, tmp_path):
@@ -115,13 +115,9 @@ def test_tampered_bundle_rejected_before_install(root, server, bundles, keys):
     assert server.state.last_feedback["result"]["finished"] == "failure"
 
 
-def kiosk_wheel(bundle) -> str:
-    return next((bundle / "wheelhouse").glob("vn_hospital_kiosk-*.whl")).name
-
-
 def test_corrupted_download_fails_the_sha256(root, server, bundles, keys):
-    server.state.offer("44", bundles["1.1.0"])
-    name = kiosk_wheel(bundles["1.1.0"])
+    server.state.offer("44", bundles["1.1.1"])
+    name = new_wheel(bundles["1.1.1"])
     data = bytearray(server.state.files[name])
     data[len(data) // 2] ^= 0xFF  # same size, one byte changed
     server.state.files[name] = bytes(data)
@@ -132,9 +128,9 @@ def test_corrupted_download_fails_the_sha256(root, server, bundles, keys):
 
 
 def test_interrupted_download_resumes_with_range(root, server, bundles, keys):
-    name = kiosk_wheel(bundles["1.1.0"])
-    size = (bundles["1.1.0"] / "wheelhouse" / name).stat().st_size
-    server.state.offer("45", bundles["1.1.0"], drop={name: size * 2 // 3})
+    name = new_wheel(bundles["1.1.1"])
+    size = (bundles["1.1.1"] / "wheelhouse" / name).stat().st_size
+    server.state.offer("45", bundles["1.1.1"], drop={name: size * 2 // 3})
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "success", result.detail
     ranges = [r for n, r in server.state.downloads if n == name]
@@ -145,8 +141,8 @@ def test_interrupted_download_resumes_with_range(root, server, bundles, keys):
 
 
 def test_missing_artifact_bounded_retries_then_failure(root, server, bundles, keys):
-    name = kiosk_wheel(bundles["1.1.0"])
-    server.state.offer("46", bundles["1.1.0"], status={name: 404})
+    name = new_wheel(bundles["1.1.1"])
+    server.state.offer("46", bundles["1.1.1"], status={name: 404})
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "rejected"
     assert [n for n, _ in server.state.downloads].count(name) == 3  # bounded, not a loop

@@ -14,7 +14,7 @@ from kiosk.ops.install import current_version, install_release, is_installed, sw
 from kiosk.ops.release import load_private_key, verify_bundle
 from kiosk.ops.updater import update_once
 from tests.e2e.ops.bundles import make_bundle
-from tests.e2e.ops.conftest import client_for, settings_for
+from tests.e2e.ops.conftest import client_for, new_wheel, settings_for
 from tests.e2e.ops.ddi_server import DdiServer
 
 
@@ -109,8 +109,8 @@ def test_signed_manifest_naming_a_path_is_refused(kiosk, server, bundles, keys, 
 # -- sizes, bombs, odd numbers -------------------------------------------------------------
 @pytest.mark.parametrize("announce", [True, False])
 def test_oversized_artifact_is_cut_at_the_signed_size(kiosk, server, bundles, keys, announce):
-    name = kiosk_wheel(bundles["1.1.0"])
-    server.state.offer("62", bundles["1.1.0"])
+    name = new_wheel(bundles["1.1.1"])
+    server.state.offer("62", bundles["1.1.1"])
     server.state.files[name] += os.urandom(8 << 20)
     if not announce:
         server.state.no_length = {name}
@@ -120,8 +120,8 @@ def test_oversized_artifact_is_cut_at_the_signed_size(kiosk, server, bundles, ke
 
 
 def test_gzip_bomb_is_not_inflated(kiosk, server, bundles, keys):
-    name = kiosk_wheel(bundles["1.1.0"])
-    server.state.offer("63", bundles["1.1.0"])
+    name = new_wheel(bundles["1.1.1"])
+    server.state.offer("63", bundles["1.1.1"])
     server.state.files[name] = gzip.compress(b"\0" * (64 << 20), compresslevel=9)
     server.state.gzip = {name}
     refused(kiosk, server, keys, "encoded")
@@ -181,10 +181,12 @@ def test_unsigned_and_badly_signed_releases(kiosk, server, bundles, keys, damage
     elif damage == "no-sig":
         del files["metadata.json.sig"]
         expect = "no metadata.json.sig"
-    else:  # a signed manifest, but one wheel swapped for another of the same size
-        name = kiosk_wheel(bundles["1.1.0"])
-        files[name] = os.urandom(len(files[name]))
-        expect = "sha256 differs"
+    else:  # a signed manifest, but wheels swapped for others of the same size
+        server.state.offer("69", bundles["1.1.1"])
+        files = server.state.files
+        for name in (new_wheel(bundles["1.1.1"]), kiosk_wheel(bundles["1.1.1"])):
+            files[name] = os.urandom(len(files[name]))
+        expect = "differ"
     refused(kiosk, server, keys, expect)
     if damage != "unsigned-wheel":
         assert wheel_names(server) == []  # verified before anything else is fetched
