@@ -15,10 +15,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--key", required=True, type=Path, help="Ed25519 private key (PEM)")
     build.add_argument("--out", required=True, type=Path, help="bundle directory to create")
     build.add_argument("--source", type=Path, default=Path("."), help="project checkout")
-    build.add_argument("--version", help="release version (default: the package version)")
+    build.add_argument("--version", help="expected release version: refused if the packaged "
+                       "version differs (default: the packaged version)")
+    build.add_argument("--allow-downgrade", action="store_true",
+                       help="sign this release as installable over a newer one")
     build.add_argument("--no-deps", action="store_true",
                        help="only the project wheel (kiosks then need the deps already)")
-    build.add_argument("--tar", type=Path, help="also pack the bundle as this .tar artifact")
+    build.add_argument("--tar", type=Path,
+                       help="also pack the bundle into one .tar (to carry it to provisioning)")
     build.set_defaults(handler=_build)
     keygen = rsub.add_parser("keygen", help="create a release signing key")
     keygen.add_argument("--out", required=True, type=Path, help="private key file to write")
@@ -26,18 +30,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    import kiosk
-    from kiosk.ops.release import BundleError, build_bundle, pack
+    from kiosk.ops.release import BundleError, artifact_paths, build_bundle, pack
 
     if not args.key.exists():
         raise CliError(f"--key: {args.key} not found")
     try:
         bundle = build_bundle(args.source, args.key, args.out,
-                              version=args.version or kiosk.__version__,
-                              include_dependencies=not args.no_deps)
+                              version=args.version, include_dependencies=not args.no_deps,
+                              allow_downgrade=args.allow_downgrade)
     except BundleError as exc:
         raise CliError(str(exc)) from None
-    print(f"release {bundle.version}: {len(bundle.files)} files signed in {bundle.path}")
+    print(f"release {bundle.version}: {len(bundle.files)} files "
+          f"({bundle.manifest.total_size} bytes) checked and signed in {bundle.path}")
+    print(f"upload to one hawkBit software module: {len(artifact_paths(args.out))} artifacts "
+          "(metadata.json, metadata.json.sig, wheelhouse/*.whl)")
     if args.tar:
         print(f"artifact: {pack(args.out, args.tar)}")
     return EXIT_OK

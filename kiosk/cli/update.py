@@ -1,4 +1,5 @@
-"""`kiosk update --once`: one hawkBit DDI round (run by kiosk-update.timer)."""
+"""`kiosk update --once`: one hawkBit DDI round (run by kiosk-update.timer);
+`kiosk update --recover`: finish a round that was killed (the unit's ExecStopPost)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ from kiosk.cli.common import (
 def register(sub: argparse._SubParsersAction) -> None:
     u = sub.add_parser("update", help="poll the fleet server and apply an offered update")
     add_config_argument(u)
-    u.add_argument("--once", action="store_true", help="one poll (the timer's mode)")
+    mode = u.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="one poll (the timer's mode)")
+    mode.add_argument("--recover", action="store_true",
+                      help="roll back a round that died between switch and verdict, and "
+                           "make sure the kiosk services run (the unit's ExecStopPost)")
     u.add_argument("--server", help="hawkBit base URL (overrides fleet.hawkbit_url)")
     u.add_argument("--tenant")
     u.add_argument("--controller-id")
@@ -28,40 +33,63 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--gateway-token", action="store_true", help="the token is a gateway token")
     u.add_argument("--root", type=Path, default=Path("/"),
                    help="installation root (tests: a directory; no services restarted)")
+    u.add_argument("--progress", action="store_true",
+                   help="print each stage as it starts (tests, watching by hand)")
     u.set_defaults(handler=_update)
 
 
 def _update(args: argparse.Namespace) -> int:
     from kiosk.ops.activity import ui_serving_patient
-    from kiosk.ops.hawkbit import DdiClient
+    from kiosk.ops.hawkbit import DdiClient, DdiError
     from kiosk.ops.telemetry import device_attributes
     from kiosk.ops.updater import (
         UpdateSettings,
         doctor_health_check,
-        systemctl_restart,
+        recover,
+        systemctl,
         update_once,
     )
 
     config = load_config(args)
+    root = args.root.resolve()
+    live = root == Path("/")
+    config_path = getattr(args, "config", None) or os.environ.get("KIOSK_CONFIG")
+    # systemd's StateDirectory=kiosk-update names it; tests use <root>/var/lib/kiosk-update.
+    own = os.environ.get("STATE_DIRECTORY") if live else None
+
+    def progress(stage: str) -> None:
+        if args.progress:
+            print(f"stage: {stage}", flush=True)
+
+    settings = UpdateSettings(
+        root=root, state_dir=config.state_dir, public_keys=config.fleet.public_keys,
+        updater_dir=Path(own.split(":")[0]) if own else None,
+        database=config.database_path,
+        restart=systemctl("restart") if live else (lambda: None),
+        stop=systemctl("stop") if live else (lambda: None),
+        health_check=doctor_health_check(config_path),
+        opening_hours=config.ui.opening_hours, timezone=config.facility.timezone,
+        serving_patient=ui_serving_patient if live else (lambda: False),
+        progress=progress,
+    )
+    if args.recover:
+        print(f"update: recover: {recover(settings) or 'nothing pending'}")
+        if live:
+            systemctl("start")()  # a round killed after stopping them must not leave them off
+        return EXIT_OK
+
     server = args.server or config.fleet.hawkbit_url
     token = args.token or config.fleet.token
     controller = args.controller_id or config.fleet.controller_id
     if not server or not token or not controller:
         raise CliError("fleet.hawkbit_url, fleet.token and fleet.controller_id are required "
                        "(or --server/--token/--controller-id)", EXIT_MISCONFIGURED)
-    root = args.root.resolve()
-    live = root == Path("/")
-    config_path = getattr(args, "config", None) or os.environ.get("KIOSK_CONFIG")
-    settings = UpdateSettings(
-        root=root, state_dir=config.state_dir, public_keys=config.fleet.public_keys,
-        restart=systemctl_restart() if live else (lambda: None),
-        health_check=doctor_health_check(config_path),
-        opening_hours=config.ui.opening_hours, timezone=config.facility.timezone,
-        device_attributes=device_attributes(config, root),
-        serving_patient=ui_serving_patient if live else (lambda: False),
-    )
-    client = DdiClient(server, args.tenant or config.fleet.tenant, controller, token,
-                       gateway_token=args.gateway_token)
+    settings.device_attributes = device_attributes(config, root)
+    try:
+        client = DdiClient(server, args.tenant or config.fleet.tenant, controller, token,
+                           gateway_token=args.gateway_token)
+    except DdiError as exc:
+        raise CliError(str(exc), EXIT_MISCONFIGURED) from None
     try:
         result = update_once(client, settings)
     finally:

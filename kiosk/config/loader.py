@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kiosk.config.fleet import check_fleet_url, parse_public_key
 from kiosk.config.model import (
     BhxhConfig,
     Config,
@@ -413,7 +414,17 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
     if not isinstance(keys, list) or not all(isinstance(x, str) for x in keys):
         fl.problem("public_keys", "must be a list of strings")
         keys = []
+    for i, key in enumerate(keys):
+        try:
+            parse_public_key(key)
+        except ValueError as exc:
+            fl.problem(f"public_keys[{i}]", str(exc))
     hawkbit_url = fl.opt_str("hawkbit_url")
+    if hawkbit_url:
+        try:
+            check_fleet_url(hawkbit_url)
+        except ValueError as exc:
+            fl.problem("hawkbit_url", str(exc))
     fleet = FleetConfig(
         hawkbit_url=hawkbit_url,
         tenant=fl.text("tenant", "DEFAULT"),

@@ -8,13 +8,14 @@ replaces, and `current` still names the old, complete release.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
-import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from kiosk.ops.release import Bundle
+from kiosk.ops.release import Bundle, Manifest, Wheel, base_python
 
 MARKER = ".installed"
 
@@ -43,35 +44,77 @@ def is_installed(root: Path, version: str) -> bool:
 
 
 def install_release(bundle: Bundle, root: Path, *, python: str | None = None) -> Path:
-    """Create the release's venv from the bundle's wheelhouse, with no network."""
-    target = release_dir(root, bundle.version)
+    """Install a verified bundle directory (provisioning)."""
+    return install_wheels(bundle.manifest, bundle.sources(), root, python=python)
+
+
+def install_wheels(manifest: Manifest, sources: Mapping[str, Path], root: Path, *,
+                   python: str | None = None) -> Path:
+    """Create the release's venv from exactly the manifest's wheels, with no network.
+
+    Each wheel is copied under its signed name with a mode the installer chooses,
+    hashed on the way: only listed files, each of its signed size, are written.
+    """
+    target = release_dir(root, manifest.version)
     if (target / MARKER).exists():
         return target
     if target.exists():
         shutil.rmtree(target)  # a previous attempt died half-way
-    target.mkdir(parents=True)
-    shutil.copytree(bundle.path / "wheelhouse", target / "wheelhouse")
+    wheelhouse = target / "wheelhouse"
+    wheelhouse.mkdir(parents=True, mode=0o755)
+    for wheel in manifest.wheels:
+        source = sources.get(wheel.name)
+        if source is None:
+            raise InstallError(f"{wheel.name}: no local copy")
+        _copy_verified(source, wheelhouse / wheel.name, wheel)
+    # Kept with the release: which wheels it has (reused by later updates).
+    _write_new(target / "manifest.json", manifest.raw)
+    _write_new(target / "manifest.json.sig", manifest.signature)
     venv = target / "venv"
-    interpreter = python or _base_python()
+    interpreter = python or base_python()
     steps = [
         [interpreter, "-m", "venv", str(venv)],
         [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-         "--disable-pip-version-check", "--find-links", str(target / "wheelhouse"),
-         bundle.requirement],
+         "--disable-pip-version-check", "--find-links", str(wheelhouse),
+         manifest.requirement],
     ]
     for cmd in steps:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
         if proc.returncode != 0:
             raise InstallError(f"{' '.join(cmd[:3])}… failed: {proc.stderr.strip()[-400:]}")
-    (target / MARKER).write_text(bundle.version + "\n")
+    (target / MARKER).write_text(manifest.version + "\n")
     return target
 
 
-def _base_python() -> str:
-    """The system interpreter a kiosk release venv is built on (not our own venv's)."""
-    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    base = Path(sys.base_prefix) / "bin" / name
-    return str(base) if base.exists() else sys.executable
+def _write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, mode)  # whatever the umask was
+
+
+def _copy_verified(source: Path, dest: Path, wheel: Wheel) -> None:
+    digest = hashlib.sha256()
+    written = 0
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with source.open("rb") as src, os.fdopen(fd, "wb") as out:
+        while block := src.read(1 << 20):
+            written += len(block)
+            if written > wheel.size:
+                break
+            digest.update(block)
+            out.write(block)
+    os.chmod(dest, 0o644)
+    if written != wheel.size or digest.hexdigest() != wheel.sha256:
+        dest.unlink()
+        raise InstallError(f"{wheel.name}: local copy differs from the signed manifest")
+
+
+def installed_releases(root: Path) -> list[Path]:
+    releases = opt_dir(root) / "releases"
+    if not releases.is_dir():
+        return []
+    return sorted(p for p in releases.iterdir() if (p / MARKER).exists())
 
 
 def switch_current(root: Path, version: str) -> None:

@@ -1,16 +1,20 @@
-"""Signed release bundles: a wheelhouse plus metadata signed with Ed25519.
+"""Signed releases: a manifest of content-addressed wheels, signed with Ed25519.
 
-Layout of a bundle directory (and of the `.tar` artifact the fleet server serves):
+Layout of a bundle directory (what `kiosk release build` writes, what provisioning
+installs, and what is uploaded to the fleet server as separate artifacts):
 
-    metadata.json       {"name", "version", "created", "requirement", "files": {path: sha256}}
+    metadata.json       the manifest (below)
     metadata.json.sig   raw Ed25519 signature over metadata.json's exact bytes
     wheelhouse/*.whl    everything `pip install --no-index` needs on the kiosk
 
-Kiosks pin one or more public keys (`fleet.public_keys`); a bundle is accepted
-when any pinned key verifies the signature and every file matches its hash.
-Key rotation: ship a release signed with the old key whose configuration adds
-the new public key, then sign later releases with the new key and drop the old
-one from the configuration (docs/deployment.md).
+    {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0",
+     "created": "...", "allow_downgrade": false,
+     "files": {"wheelhouse/<name>.whl": {"sha256": "<hex>", "size": <bytes>}}}
+
+The manifest is small and verified before anything else is fetched: every size and
+hash a kiosk later trusts comes from it, so a server can only offer bytes that were
+signed. Kiosks pin one or more public keys (`fleet.public_keys`).
+Key rotation: docs/deployment.md.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import os
+import re
 import subprocess
 import sys
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,20 +37,95 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kiosk.config.fleet import parse_public_key
+from kiosk.ops.chunks import Chunk, chunk_list
+
+log = logging.getLogger(__name__)
+
 PROJECT = "vn-hospital-kiosk"
+WHEEL_PREFIX = PROJECT.replace("-", "_")
+FORMAT = 2
+MAX_MANIFEST_BYTES = 1 << 20
+SIGNATURE_BYTES = 64
+MAX_FILES = 2000
+MAX_FILE_BYTES = 512 << 20
+MAX_RELEASE_BYTES = 1 << 30  # the whole wheelhouse today is ~139 MB
+VERSION_RE = re.compile(r"\d{1,6}(?:\.\d{1,6}){0,3}")
+# A wheel file name, never a path: no separators, no leading dot, bounded length.
+WHEEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!-]{0,200}\.whl")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+MAX_CHUNKS = 20000
+# Fixed zip timestamps: unchanged files give byte-identical wheel entries across releases.
+SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest a zip can say
 
 
 class BundleError(Exception):
-    """The bundle is incomplete, altered, or not signed by a pinned key."""
+    """The release is incomplete, altered, malformed, or not signed by a pinned key."""
+
+
+@dataclass(frozen=True)
+class Wheel:
+    name: str  # a bare file name (WHEEL_RE), never a path
+    sha256: str
+    size: int
+    chunks: tuple[Chunk, ...] = ()  # the kiosk's own wheel: its zip entries (ops/chunks.py)
+
+    @property
+    def rel(self) -> str:
+        return f"wheelhouse/{self.name}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    version: str
+    allow_downgrade: bool
+    wheels: tuple[Wheel, ...]
+    raw: bytes  # the signed bytes, kept with the installed release
+    signature: bytes
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.name}=={self.version}"
+
+    @property
+    def total_size(self) -> int:
+        return sum(w.size for w in self.wheels)
 
 
 @dataclass(frozen=True)
 class Bundle:
+    """A verified bundle directory (provisioning, tests)."""
     path: Path
-    name: str
-    version: str
-    requirement: str
-    files: dict[str, str]
+    manifest: Manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def requirement(self) -> str:
+        return self.manifest.requirement
+
+    @property
+    def files(self) -> dict[str, str]:
+        return {w.rel: w.sha256 for w in self.manifest.wheels}
+
+    def sources(self) -> dict[str, Path]:
+        return {w.name: self.path / w.rel for w in self.manifest.wheels}
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Release versions are dotted numbers (1.2.0): comparable without a PEP 440 parser,
+    and safe as a directory name."""
+    if not VERSION_RE.fullmatch(version):
+        raise BundleError(f"version {version[:40]!r} is not dotted numbers like 1.2.0")
+    parts = tuple(int(x) for x in version.split("."))
+    return parts + (0,) * (4 - len(parts))
 
 
 def sha256_file(path: Path) -> str:
@@ -77,95 +160,227 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 def load_public_key(text: str) -> Ed25519PublicKey:
     """A pinned key: 64 hex characters (raw) or a PEM public key."""
-    text = text.strip()
-    if "BEGIN PUBLIC KEY" in text:
-        key = serialization.load_pem_public_key(text.encode())
-        if not isinstance(key, Ed25519PublicKey):
-            raise BundleError("pinned key is not Ed25519")
-        return key
     try:
-        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+        return parse_public_key(text)
     except ValueError as exc:
-        raise BundleError(f"pinned key is neither PEM nor 32-byte hex: {exc}") from None
+        raise BundleError(f"pinned key: {exc}") from None
 
 
-def build_bundle(source: Path, key: Path, out: Path, *, version: str,
-                 include_dependencies: bool = True) -> Bundle:
-    """Build the wheelhouse from a checkout, write and sign the metadata."""
+# -- verifying -------------------------------------------------------------------------
+def check_signature(raw: bytes, signature: bytes, public_keys: list[str] | tuple[str, ...]
+                    ) -> None:
+    if not public_keys:
+        raise BundleError("no release public key is pinned (fleet.public_keys)")
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise BundleError(f"manifest larger than {MAX_MANIFEST_BYTES} bytes")
+    if len(signature) != SIGNATURE_BYTES:
+        raise BundleError(f"signature is {len(signature)} bytes, not {SIGNATURE_BYTES}")
+    for text in public_keys:
+        try:
+            key = load_public_key(text)
+        except BundleError as exc:
+            # Checked at load already; one bad key must not disable the others.
+            log.warning("skipping an unusable pinned key: %s", exc)
+            continue
+        try:
+            key.verify(signature, raw)
+            return
+        except InvalidSignature:
+            continue
+    raise BundleError("manifest signature does not verify with any pinned key")
+
+
+def parse_manifest(raw: bytes, signature: bytes, public_keys: list[str] | tuple[str, ...]
+                   ) -> Manifest:
+    """Signature first, then a strict reading of the signed JSON."""
+    check_signature(raw, signature, public_keys)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BundleError(f"signed manifest is not JSON: {exc}") from None
+    return _manifest_from(data, raw, signature)
+
+
+def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BundleError(f"manifest format is not {FORMAT} (built by an older kiosk release?)")
+    name, version = data.get("name"), data.get("version")
+    if name != PROJECT:
+        raise BundleError(f"manifest is for {str(name)[:40]!r}, not {PROJECT}")
+    if not isinstance(version, str):
+        raise BundleError("manifest version is missing")
+    version_key(version)
+    allow_downgrade = data.get("allow_downgrade", False)
+    files = data.get("files")
+    if not isinstance(allow_downgrade, bool) or not isinstance(files, dict):
+        raise BundleError("manifest fields have the wrong types")
+    if not 0 < len(files) <= MAX_FILES:
+        raise BundleError(f"manifest lists {len(files)} files (1..{MAX_FILES} allowed)")
+    wheels = []
+    for rel, entry in files.items():
+        name_part = rel.removeprefix("wheelhouse/")
+        if not rel.startswith("wheelhouse/") or not WHEEL_RE.fullmatch(name_part):
+            raise BundleError(f"manifest entry {str(rel)[:80]!r} is not a wheel file name")
+        if not isinstance(entry, dict):
+            raise BundleError(f"{name_part}: entry is not an object")
+        sha, size = entry.get("sha256"), entry.get("size")
+        if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
+            raise BundleError(f"{name_part}: sha256 is not 64 lowercase hex characters")
+        if type(size) is not int or not 0 < size <= MAX_FILE_BYTES:
+            raise BundleError(f"{name_part}: size must be 1..{MAX_FILE_BYTES} bytes")
+        wheels.append(Wheel(name_part, sha, size, _chunks_from(entry.get("chunks"), name_part,
+                                                               size)))
+    manifest = Manifest(name, version, allow_downgrade, tuple(wheels), raw, signature)
+    if manifest.total_size > MAX_RELEASE_BYTES:
+        raise BundleError(f"release of {manifest.total_size} bytes exceeds the "
+                          f"{MAX_RELEASE_BYTES}-byte budget")
+    own = f"{WHEEL_PREFIX}-{version}-"
+    if not any(w.name.startswith(own) for w in wheels):
+        raise BundleError(f"no {WHEEL_PREFIX} wheel of version {version} in the release "
+                          "(was --version different from the packaged version?)")
+    return manifest
+
+
+def _chunks_from(raw: Any, name: str, size: int) -> tuple[Chunk, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not 0 < len(raw) <= MAX_CHUNKS:
+        raise BundleError(f"{name}: chunks must be a list of 1..{MAX_CHUNKS}")
+    chunks: list[Chunk] = []
+    for item in raw:
+        if not (isinstance(item, list) and len(item) == 2 and type(item[0]) is int
+                and 0 < item[0] <= size and isinstance(item[1], str)
+                and SHA256_RE.fullmatch(item[1])):
+            raise BundleError(f"{name}: a chunk is not [size, sha256]")
+        chunks.append((item[0], item[1]))
+    if sum(c[0] for c in chunks) != size:
+        raise BundleError(f"{name}: chunk sizes do not add up to the wheel's size")
+    return tuple(chunks)
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BundleError(f"{path.name} is larger than {limit} bytes")
+    return data
+
+
+def verify_bundle(path: Path, public_keys: list[str] | tuple[str, ...]) -> Bundle:
+    """A bundle directory: signed manifest, then exactly the listed files with their
+    sizes and hashes (nothing extra, no links)."""
+    try:
+        raw = read_capped(path / "metadata.json", MAX_MANIFEST_BYTES)
+        signature = read_capped(path / "metadata.json.sig", SIGNATURE_BYTES)
+    except OSError as exc:
+        raise BundleError(f"bundle incomplete: {exc}") from None
+    manifest = parse_manifest(raw, signature, public_keys)
+    wheelhouse = path / "wheelhouse"
+    present = {str(p.relative_to(path)) for p in wheelhouse.rglob("*")} if wheelhouse.is_dir() \
+        else set()
+    listed = {w.rel for w in manifest.wheels}
+    if present != listed:
+        raise BundleError(f"wheelhouse differs from the signed list: {sorted(present ^ listed)}")
+    for w in manifest.wheels:
+        file = path / w.rel
+        if file.is_symlink() or not file.is_file() or file.stat().st_size != w.size:
+            raise BundleError(f"{w.rel}: not a plain file of the signed size")
+        if sha256_file(file) != w.sha256:
+            raise BundleError(f"{w.rel}: sha256 mismatch (altered after signing)")
+    return Bundle(path, manifest)
+
+
+# -- building --------------------------------------------------------------------------
+def base_python() -> str:
+    """The system interpreter a kiosk release venv is built on (not our own venv's)."""
+    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    base = Path(sys.base_prefix) / "bin" / name
+    return str(base) if base.exists() else sys.executable
+
+
+def packaged_version(wheelhouse: Path) -> str:
+    """The version of the project wheel pip built (its file name carries it)."""
+    found = sorted(wheelhouse.glob(f"{WHEEL_PREFIX}-*.whl"))
+    if len(found) != 1:
+        raise BundleError(f"expected one {WHEEL_PREFIX} wheel in the wheelhouse, "
+                          f"found {len(found)}")
+    return found[0].name.split("-")[1]
+
+
+def build_bundle(source: Path, key: Path, out: Path, *, version: str | None = None,
+                 include_dependencies: bool = True, allow_downgrade: bool = False) -> Bundle:
+    """Build the wheelhouse from a checkout, prove it installs, then sign the manifest."""
     wheelhouse = out / "wheelhouse"
     wheelhouse.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheelhouse), str(source)]
     if not include_dependencies:
         cmd.insert(4, "--no-deps")
-    subprocess.run(cmd, check=True, capture_output=True, timeout=3600)
-    return sign_directory(out, key, name=PROJECT, version=version)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False,
+                          env=env)
+    if proc.returncode != 0:
+        raise BundleError(f"pip wheel failed: {proc.stderr.strip()[-400:]}")
+    packaged = packaged_version(wheelhouse)
+    if version is not None and version != packaged:
+        raise BundleError(f"--version {version} differs from the packaged version {packaged} "
+                          "(set the version in pyproject.toml, or omit --version)")
+    check_installs(wheelhouse, f"{PROJECT}=={packaged}", with_dependencies=include_dependencies)
+    return sign_directory(out, key, name=PROJECT, version=packaged,
+                          allow_downgrade=allow_downgrade)
 
 
-def sign_directory(out: Path, key: Path, *, name: str, version: str) -> Bundle:
-    files = {str(p.relative_to(out)): sha256_file(p)
-             for p in sorted((out / "wheelhouse").glob("*")) if p.is_file()}
+def check_installs(wheelhouse: Path, requirement: str, *, with_dependencies: bool = True) -> None:
+    """Install into a scratch venv with no index, as a kiosk will: a bundle that cannot
+    install is refused here rather than on every kiosk of the fleet."""
+    with tempfile.TemporaryDirectory(prefix="kiosk-release-check-") as tmp:
+        venv = Path(tmp) / "venv"
+        steps = [[base_python(), "-m", "venv", str(venv)],
+                 [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
+                  "--disable-pip-version-check", "--find-links", str(wheelhouse),
+                  *([] if with_dependencies else ["--no-deps"]), requirement]]
+        for step in steps:
+            proc = subprocess.run(step, capture_output=True, text=True, timeout=1800,
+                                  check=False)
+            if proc.returncode != 0:
+                raise BundleError(f"the bundle does not install into a scratch venv: "
+                                  f"{proc.stderr.strip()[-400:]}")
+
+
+def sign_directory(out: Path, key: Path, *, name: str, version: str,
+                   allow_downgrade: bool = False) -> Bundle:
+    version_key(version)
+    files: dict[str, dict[str, Any]] = {
+        str(p.relative_to(out)): {"sha256": sha256_file(p), "size": p.stat().st_size}
+        for p in sorted((out / "wheelhouse").glob("*")) if p.is_file()}
+    for rel, entry in files.items():
+        if rel.startswith(f"wheelhouse/{WHEEL_PREFIX}-"):
+            # The kiosk's own wheel changes every release: signed piece by piece.
+            entry["chunks"] = [list(c) for c in chunk_list(out / rel)]
     if not any(f.endswith(".whl") for f in files):
         raise BundleError("wheelhouse is empty")
     metadata: dict[str, Any] = {
-        "name": name, "version": version,
+        "format": FORMAT, "name": name, "version": version,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "requirement": f"{name}=={version}", "files": files,
+        "allow_downgrade": allow_downgrade, "files": files,
     }
     raw = json.dumps(metadata, indent=2, sort_keys=True).encode()
+    signature = load_private_key(key).sign(raw)
+    manifest = _manifest_from(json.loads(raw), raw, signature)
     (out / "metadata.json").write_bytes(raw)
-    (out / "metadata.json.sig").write_bytes(load_private_key(key).sign(raw))
-    return Bundle(out, name, version, metadata["requirement"], files)
+    (out / "metadata.json.sig").write_bytes(signature)
+    return Bundle(out, manifest)
+
+
+def artifact_paths(bundle_dir: Path) -> list[Path]:
+    """What to upload to one hawkBit software module: the manifest, its signature and
+    every wheel, each as its own artifact (kiosks fetch only the wheels they lack)."""
+    return [bundle_dir / "metadata.json", bundle_dir / "metadata.json.sig",
+            *sorted((bundle_dir / "wheelhouse").glob("*.whl"))]
 
 
 def pack(bundle_dir: Path, tar_path: Path) -> Path:
-    """The artifact uploaded to the fleet server."""
+    """A bundle directory in one file, to carry to a machine being provisioned."""
     with tarfile.open(tar_path, "w") as tar:
         for item in ("metadata.json", "metadata.json.sig", "wheelhouse"):
             tar.add(bundle_dir / item, arcname=item)
     return tar_path
-
-
-def unpack(tar_path: Path, dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        with tarfile.open(tar_path) as tar:
-            members = tar.getmembers()
-            for m in members:
-                # Only plain files and directories inside dest (Debian 12's Python 3.11.2
-                # predates tarfile's extraction filters).
-                parts = Path(m.name).parts
-                if m.name.startswith("/") or ".." in parts or not (m.isfile() or m.isdir()):
-                    raise BundleError(f"artifact member {m.name!r} is not allowed")
-            tar.extractall(dest, members=members)  # members checked above
-    except (tarfile.TarError, OSError) as exc:
-        raise BundleError(f"artifact is not a readable bundle: {exc}") from None
-    return dest
-
-
-def verify_bundle(path: Path, public_keys: list[str] | tuple[str, ...]) -> Bundle:
-    """Signature by a pinned key, then every listed file's hash; nothing unlisted."""
-    if not public_keys:
-        raise BundleError("no release public key is pinned (fleet.public_keys)")
-    try:
-        raw = (path / "metadata.json").read_bytes()
-        signature = (path / "metadata.json.sig").read_bytes()
-    except OSError as exc:
-        raise BundleError(f"bundle incomplete: {exc}") from None
-    for text in public_keys:
-        try:
-            load_public_key(text).verify(signature, raw)
-            break
-        except InvalidSignature:
-            continue
-    else:
-        raise BundleError("metadata signature does not verify with any pinned key")
-    metadata = json.loads(raw)
-    files: dict[str, str] = metadata["files"]
-    present = {str(p.relative_to(path)) for p in (path / "wheelhouse").rglob("*") if p.is_file()}
-    if present != set(files):
-        extra = sorted(present ^ set(files))
-        raise BundleError(f"wheelhouse differs from the signed list: {extra}")
-    for rel, digest in files.items():
-        if sha256_file(path / rel) != digest:
-            raise BundleError(f"{rel}: sha256 mismatch (altered after signing)")
-    return Bundle(path, metadata["name"], metadata["version"], metadata["requirement"], files)

@@ -1,16 +1,21 @@
 """A hawkBit DDI test server on 127.0.0.1, written from the published DDI API:
 controller base (ETag, polling sleep, links), deploymentBase, artifact download with
-Range, feedback, cancelAction, configData; plus fault injection for the tests."""
+Range, feedback, cancelAction, configData; plus the faults and hostile answers the
+tests inject (a spoofed or compromised server is what the updater must survive)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
+
+from kiosk.ops.release import artifact_paths
 
 
 @dataclass
@@ -19,31 +24,43 @@ class DdiState:
     controller: str = "kiosk-01"
     token: str = "secret-target-token"
     action_id: str | None = None
-    artifact: bytes = b""
-    artifact_name: str = "kiosk.tar"
-    version: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)  # served at /artifacts/<name>
+    offered: list[str] | None = None  # names in the deployment (default: all files)
+    links: dict[str, str] = field(default_factory=dict)  # name -> download href override
     update: str = "attempt"
     maintenance_window: str | None = None
     cancel_id: str | None = None
-    artifact_status: int | None = None  # e.g. 404
-    drop_after: int | None = None  # first download closes after this many bytes
+    status: dict[str, int] = field(default_factory=dict)  # name -> error status, e.g. 404
+    drop: dict[str, int] = field(default_factory=dict)  # name -> close after N bytes, once
+    gzip: set[str] = field(default_factory=set)  # served with Content-Encoding: gzip
+    no_length: set[str] = field(default_factory=set)  # no Content-Length header
+    patch_deployment: Callable[[dict[str, Any]], None] | None = None
+    patch_base: Callable[[dict[str, Any]], None] | None = None
+    raw_base: bytes | None = None  # served as the controller base instead of JSON
     poll_429: int = 0  # answer 429 to this many polls first
     feedback: list[dict[str, Any]] = field(default_factory=list)
     cancel_feedback: list[dict[str, Any]] = field(default_factory=list)
     config_data: list[dict[str, Any]] = field(default_factory=list)
-    downloads: list[str | None] = field(default_factory=list)  # Range headers seen
+    downloads: list[tuple[str, str | None]] = field(default_factory=list)  # (name, Range)
+    served: dict[str, int] = field(default_factory=dict)  # body bytes sent per name
+    seen: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Authorization)
     polls: int = 0
 
-    def offer(self, action_id: str, artifact: Path | bytes, version: str, **kw: Any) -> None:
+    def offer(self, action_id: str, bundle_dir: Path, **kw: Any) -> None:
+        """Offer a bundle directory the way it is uploaded: manifest, signature and
+        every wheel as artifacts of one software module."""
         self.action_id = action_id
-        self.artifact = artifact.read_bytes() if isinstance(artifact, Path) else artifact
-        self.version = version
+        self.files = {p.name: p.read_bytes() for p in artifact_paths(bundle_dir)}
         for k, v in kw.items():
             setattr(self, k, v)
 
     @property
     def last_feedback(self) -> dict[str, Any]:
         return self.feedback[-1]["status"]
+
+    @property
+    def bytes_served(self) -> int:
+        return sum(self.served.values())
 
 
 class DdiServer:
@@ -64,6 +81,9 @@ class DdiServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def artifact_url(self, name: str) -> str:
+        return f"{self.url}/artifacts/{quote(name, safe='')}"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -95,6 +115,7 @@ class DdiServer:
 
             def _authorised(self) -> bool:
                 s = server.state
+                s.seen.append((self.path, self.headers.get("Authorization")))
                 if self.path.startswith("/artifacts/"):
                     return True
                 return self.headers.get("Authorization") == f"TargetToken {s.token}"
@@ -102,6 +123,26 @@ class DdiServer:
             def _base(self) -> str:
                 s = server.state
                 return f"{server.url}/{s.tenant}/controller/v1/{s.controller}"
+
+            def _deployment(self, s: DdiState) -> dict[str, Any]:
+                names = s.offered if s.offered is not None else list(s.files)
+                artifacts = []
+                for name in names:
+                    data = s.files.get(name, b"")
+                    artifacts.append({
+                        "filename": name, "size": len(data),
+                        "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                        "_links": {"download-http": {
+                            "href": s.links.get(name, server.artifact_url(name))}}})
+                body: dict[str, Any] = {"id": s.action_id, "deployment": {
+                    "download": s.update, "update": s.update,
+                    **({"maintenanceWindow": s.maintenance_window}
+                       if s.maintenance_window else {}),
+                    "chunks": [{"part": "os", "version": "?", "name": "kiosk",
+                                "artifacts": artifacts}]}}
+                if s.patch_deployment:
+                    s.patch_deployment(body)
+                return body
 
             def do_GET(self) -> None:
                 if not self._authorised():
@@ -121,53 +162,74 @@ class DdiServer:
                             links["deploymentBase"] = {
                                 "href": f"{self._base()}/deploymentBase/{s.action_id}?c=1"}
                         body = {"config": {"polling": {"sleep": "00:05:00"}}, "_links": links}
+                        if s.raw_base is not None:
+                            self.send_response(200)
+                            self.send_header("Content-Length", str(len(s.raw_base)))
+                            self.end_headers()
+                            self.wfile.write(s.raw_base)
+                            return None
+                        if s.patch_base:
+                            s.patch_base(body)
                         etag = '"' + hashlib.sha1(json.dumps(body).encode()).hexdigest() + '"'
                         if self.headers.get("If-None-Match") == etag:
                             return self._empty(304)
                         return self._json(200, body, {"ETag": etag})
                     if self.path.startswith(f"{base_path}/deploymentBase/"):
-                        sha = hashlib.sha256(s.artifact).hexdigest()
-                        return self._json(200, {"id": s.action_id, "deployment": {
-                            "download": s.update, "update": s.update,
-                            **({"maintenanceWindow": s.maintenance_window}
-                               if s.maintenance_window else {}),
-                            "chunks": [{"part": "os", "version": s.version, "name": "kiosk",
-                                        "artifacts": [{
-                                            "filename": s.artifact_name, "size": len(s.artifact),
-                                            "hashes": {"sha256": sha},
-                                            "_links": {"download-http": {
-                                                "href": f"{server.url}/artifacts/{s.artifact_name}"}}}]}]}})
+                        return self._json(200, self._deployment(s))
                     if self.path.startswith(f"{base_path}/cancelAction/"):
                         return self._json(200, {"id": s.cancel_id,
                                                 "cancelAction": {"stopId": s.action_id}})
                     if self.path.startswith("/artifacts/"):
-                        s.downloads.append(self.headers.get("Range"))
-                        if s.artifact_status:
-                            return self._empty(s.artifact_status)
-                        return self._artifact(s)
-                return self._empty(404)
+                        name = unquote(self.path.removeprefix("/artifacts/"))
+                        s.downloads.append((name, self.headers.get("Range")))
+                        if name in s.status:
+                            return self._empty(s.status[name])
+                        if name not in s.files:
+                            return self._empty(404)
+                return self._artifact(s, name) if self.path.startswith("/artifacts/") \
+                    else self._empty(404)
 
-            def _artifact(self, s: DdiState) -> None:
-                data, start, status = s.artifact, 0, 200
+            def _artifact(self, s: DdiState, name: str) -> None:
+                data, start, status = s.files[name], 0, 200
+                end = len(data) - 1
                 rng = self.headers.get("Range")
                 if rng and rng.startswith("bytes="):
-                    start = int(rng[6:].split("-")[0])
-                    status = 206
-                chunk = data[start:]
+                    first, _, last = rng[6:].partition("-")
+                    start, status = int(first), 206
+                    end = min(int(last), end) if last else end
+                chunk = data[start:end + 1]
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(chunk)))
+                if name in s.gzip:
+                    self.send_header("Content-Encoding", "gzip")
+                if name in s.no_length:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(chunk)))
                 if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
                 self.end_headers()
-                if s.drop_after is not None:
-                    cut, s.drop_after = s.drop_after, None
-                    self.wfile.write(chunk[:cut])
-                    self.wfile.flush()
+                with server.lock:
+                    cut = s.drop.pop(name, None)
+                if cut is not None:
+                    self._send(s, name, chunk[:cut])
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                self.wfile.write(chunk)
+                self._send(s, name, chunk)
+
+            def _send(self, s: DdiState, name: str, data: bytes) -> None:
+                sent = 0
+                try:
+                    for i in range(0, len(data), 1 << 16):
+                        self.wfile.write(data[i:i + (1 << 16)])
+                        sent += len(data[i:i + (1 << 16)])
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading (a refused body)
+                finally:
+                    with server.lock:
+                        s.served[name] = s.served.get(name, 0) + sent
 
             def do_POST(self) -> None:
                 if not self._authorised():

@@ -1,13 +1,10 @@
 """Releases, provisioning and hawkBit DDI updates end to end in temporary roots, against
-a DDI test server on 127.0.0.1."""
+a DDI test server on 127.0.0.1. The hostile-server cases are in test_hostile_ddi.py."""
 
 import json
 import os
 import shutil
-import signal
 import stat
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -15,68 +12,26 @@ import pytest
 from kiosk.config import load
 from kiosk.config.loader import demo_config_text
 from kiosk.ops.hawkbit import DdiClient
-from kiosk.ops.install import current_version, install_release, is_installed, switch_current
-from kiosk.ops.release import BundleError, generate_key, verify_bundle
-from kiosk.ops.updater import UpdateSettings, doctor_health_check, update_once
-from tests.cli_helpers import KIOSK, run_kiosk
-from tests.e2e.ops.bundles import make_bundle
-from tests.e2e.ops.ddi_server import DdiServer
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    d = tmp_path_factory.mktemp("keys")
-    good = generate_key(d / "release.pem")
-    other = generate_key(d / "attacker.pem")
-    return {"path": d / "release.pem", "public": good, "attacker": d / "attacker.pem",
-            "attacker_public": other}
-
-
-@pytest.fixture(scope="module")
-def bundles(tmp_path_factory, keys):
-    work = tmp_path_factory.mktemp("bundles")
-    made = {v: make_bundle(work, keys["path"], v) for v in ("1.0.0", "1.1.0")}
-    made["1.2.0"] = make_bundle(work, keys["path"], "1.2.0", healthy=False)
-    made["6.6.6"] = make_bundle(work, keys["attacker"], "6.6.6")
-    return made
-
-
-@pytest.fixture
-def server():
-    s = DdiServer().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def root(tmp_path, bundles, keys):
-    """A kiosk root with release 1.0.0 installed and current."""
-    root = tmp_path / "root"
-    install_release(verify_bundle(bundles["1.0.0"][0], [keys["public"]]), root)
-    switch_current(root, "1.0.0")
-    return root
-
-
-def settings_for(root, keys, **kw):
-    return UpdateSettings(root=root, state_dir=root / "var/lib/kiosk",
-                          public_keys=(keys["public"],),
-                          health_check=doctor_health_check(None, timeout_s=60), **kw)
-
-
-def client_for(server, **kw):
-    return DdiClient(server.url, "DEFAULT", "kiosk-01", server.state.token,
-                     sleep=lambda s: None, **kw)
+from kiosk.ops.install import current_version, is_installed
+from kiosk.ops.release import BundleError, build_bundle, check_installs, verify_bundle
+from kiosk.ops.updater import update_once
+from tests.cli_helpers import run_kiosk
+from tests.e2e.ops.bundles import PYPROJECT, SCRIPTS, make_bundle
+from tests.e2e.ops.conftest import client_for, new_wheel, settings_for
 
 
 def test_bundle_signature_and_hashes(bundles, keys, tmp_path):
-    bundle = verify_bundle(bundles["1.0.0"][0], [keys["public"]])
+    bundle = verify_bundle(bundles["1.0.0"], [keys["public"]])
     assert bundle.version == "1.0.0" and bundle.requirement == "vn-hospital-kiosk==1.0.0"
     with pytest.raises(BundleError, match="signature"):
-        verify_bundle(bundles["6.6.6"][0], [keys["public"]])
+        verify_bundle(bundles["6.6.6"], [keys["public"]])
     copy = tmp_path / "copy"
-    shutil.copytree(bundles["1.1.0"][0], copy)
-    wheel = next((copy / "wheelhouse").glob("*.whl"))
+    shutil.copytree(bundles["1.1.0"], copy)
+    wheel = next((copy / "wheelhouse").glob("vn_hospital_kiosk-*.whl"))
     wheel.write_bytes(wheel.read_bytes() + b"\0")
+    with pytest.raises(BundleError, match="signed size"):
+        verify_bundle(copy, [keys["public"]])
+    wheel.write_bytes(wheel.read_bytes()[:-2] + b"\1")  # back to its size, altered
     with pytest.raises(BundleError, match="sha256 mismatch"):
         verify_bundle(copy, [keys["public"]])
     (copy / "wheelhouse" / "extra.whl").write_bytes(b"x")
@@ -92,10 +47,40 @@ def test_release_build_cli_signs_the_real_project(keys, tmp_path):
     assert proc.returncode == 0, proc.stderr
     bundle = verify_bundle(out, [keys["public"]])
     assert any(f.startswith("wheelhouse/vn_hospital_kiosk-0.1.0") for f in bundle.files)
+    assert "checked and signed" in proc.stdout and "3 artifacts" in proc.stdout
+
+
+def test_release_build_refuses_a_version_it_does_not_package(keys, tmp_path):
+    """The bundle would be signed and uploaded, then fail on every kiosk ("No matching
+    distribution found"): refused before signing."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "pyproject.toml").write_text(PYPROJECT.format(
+        name="vn-hospital-kiosk", version="1.4.0", dependencies="[]", scripts=SCRIPTS,
+        modules='["kiosk_standin"]'))
+    (src / "kiosk_standin.py").write_text("def main():\n    pass\n")
+    out = tmp_path / "out"
+    with pytest.raises(BundleError, match="--version 1.4.1 differs from the packaged "
+                                          "version 1.4.0"):
+        build_bundle(src, keys["path"], out, version="1.4.1", include_dependencies=False)
+    assert not (out / "metadata.json").exists()  # nothing signed
+    built = build_bundle(src, keys["path"], tmp_path / "out2", include_dependencies=False)
+    assert built.version == "1.4.0"  # without --version: the packaged one
+    verify_bundle(tmp_path / "out2", [keys["public"]])
+
+
+def test_a_wheelhouse_that_cannot_install_is_refused(keys, tmp_path, dependency):
+    """A dependency missing from the wheelhouse shows in the scratch venv, not on kiosks."""
+    bundle = make_bundle(tmp_path, keys["path"], "1.5.0", dependencies=(dependency,))
+    (bundle / "wheelhouse" / dependency.name).unlink()
+    with pytest.raises(BundleError, match="does not install into a scratch venv"):
+        check_installs(bundle / "wheelhouse", "vn-hospital-kiosk==1.5.0")
+    shutil.copy(dependency, bundle / "wheelhouse" / dependency.name)
+    check_installs(bundle / "wheelhouse", "vn-hospital-kiosk==1.5.0")
 
 
 def test_good_update_end_to_end(root, server, bundles, keys):
-    server.state.offer("41", bundles["1.1.0"][1], "1.1.0")
+    server.state.offer("41", bundles["1.1.0"])
     result = update_once(client_for(server), settings_for(
         root, keys, device_attributes={"version": "1.0.0", "facility": "01824"}))
     assert result.outcome == "success", result.detail
@@ -109,7 +94,7 @@ def test_good_update_end_to_end(root, server, bundles, keys):
 
 
 def test_failed_health_check_rolls_back(root, server, bundles, keys):
-    server.state.offer("42", bundles["1.2.0"][1], "1.2.0")
+    server.state.offer("42", bundles["1.2.0"])
     restarts = []
     result = update_once(client_for(server), settings_for(
         root, keys, restart=lambda: restarts.append(current_version(root))))
@@ -122,7 +107,7 @@ def test_failed_health_check_rolls_back(root, server, bundles, keys):
 
 
 def test_tampered_bundle_rejected_before_install(root, server, bundles, keys):
-    server.state.offer("43", bundles["6.6.6"][1], "6.6.6")
+    server.state.offer("43", bundles["6.6.6"])
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "rejected" and "signature" in result.detail
     assert not (root / "opt/kiosk/releases/6.6.6").exists()
@@ -130,44 +115,47 @@ def test_tampered_bundle_rejected_before_install(root, server, bundles, keys):
     assert server.state.last_feedback["result"]["finished"] == "failure"
 
 
-def test_corrupted_download_fails_the_sha256(root, server, bundles, keys, monkeypatch):
-    server.state.offer("44", bundles["1.1.0"][1], "1.1.0")
-    original = DdiClient.deployment
-
-    def lying(self, href):
-        d = original(self, href)
-        a = d.artifacts[0]
-        return type(d)(d.action_id, d.download, d.update, d.maintenance_window, d.version,
-                       [type(a)(a.filename, a.size, "0" * 64, a.url)])
-
-    monkeypatch.setattr(DdiClient, "deployment", lying)
+def test_corrupted_download_fails_the_sha256(root, server, bundles, keys):
+    server.state.offer("44", bundles["1.1.1"])
+    name = new_wheel(bundles["1.1.1"])
+    data = bytearray(server.state.files[name])
+    data[len(data) // 2] ^= 0xFF  # same size, one byte changed
+    server.state.files[name] = bytes(data)
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "rejected" and "sha256" in result.detail
     assert current_version(root) == "1.0.0"
+    assert not any((root / "var/lib/kiosk-update/downloads").iterdir())
 
 
 def test_interrupted_download_resumes_with_range(root, server, bundles, keys):
-    tar = bundles["1.1.0"][1]
-    size = tar.stat().st_size
-    server.state.offer("45", tar, "1.1.0", drop_after=size * 2 // 3)
+    name = new_wheel(bundles["1.1.1"])
+    size = (bundles["1.1.1"] / "wheelhouse" / name).stat().st_size
+    server.state.offer("45", bundles["1.1.1"], drop={name: size * 2 // 3})
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "success", result.detail
-    assert server.state.downloads[0] is None
-    resumed_at = int(server.state.downloads[1].removeprefix("bytes=").rstrip("-"))
+    ranges = [r for n, r in server.state.downloads if n == name]
+    assert ranges[0] is None
+    resumed_at = int(ranges[1].removeprefix("bytes=").rstrip("-"))
     assert 0 < resumed_at <= size * 2 // 3  # asked only for what was missing
+    assert server.state.served[name] == size  # no byte sent twice
 
 
 def test_missing_artifact_bounded_retries_then_failure(root, server, bundles, keys):
-    server.state.offer("46", bundles["1.1.0"][1], "1.1.0", artifact_status=404)
+    name = new_wheel(bundles["1.1.1"])
+    server.state.offer("46", bundles["1.1.1"], status={name: 404})
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "rejected"
-    assert len(server.state.downloads) == 3  # bounded, not a loop
+    assert [n for n, _ in server.state.downloads].count(name) == 3  # bounded, not a loop
     assert server.state.last_feedback["result"]["finished"] == "failure"
     assert current_version(root) == "1.0.0"
+    # An unavailable manifest: asked a bounded number of times too.
+    server.state.offer("47", bundles["1.1.0"], status={"metadata.json": 503}, downloads=[])
+    assert update_once(client_for(server), settings_for(root, keys)).outcome == "rejected"
+    assert [n for n, _ in server.state.downloads] == ["metadata.json"] * 3
 
 
 def test_cancel_action_is_acknowledged(root, server, bundles, keys):
-    server.state.offer("47", bundles["1.1.0"][1], "1.1.0", cancel_id="48")
+    server.state.offer("48", bundles["1.1.0"], cancel_id="48")
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "nothing"
     assert server.state.cancel_feedback[0]["status"]["result"]["finished"] == "success"
@@ -175,17 +163,17 @@ def test_cancel_action_is_acknowledged(root, server, bundles, keys):
 
 
 def test_maintenance_window_and_opening_hours_defer(root, server, bundles, keys):
-    server.state.offer("49", bundles["1.1.0"][1], "1.1.0", maintenance_window="unavailable")
+    server.state.offer("49", bundles["1.1.0"], maintenance_window="unavailable")
     assert update_once(client_for(server), settings_for(root, keys)).outcome == "deferred"
-    server.state.offer("49", bundles["1.1.0"][1], "1.1.0", maintenance_window=None)
+    server.state.offer("49", bundles["1.1.0"], maintenance_window=None)
     always_open = settings_for(root, keys, opening_hours="00:00-23:59")
     assert update_once(client_for(server), always_open).outcome == "deferred"
-    server.state.offer("49", bundles["1.1.0"][1], "1.1.0", update="forced")
+    server.state.offer("49", bundles["1.1.0"], update="forced")
     assert update_once(client_for(server), always_open).outcome == "success"
 
 
 def test_no_install_while_a_patient_is_at_the_kiosk(root, server, bundles, keys):
-    server.state.offer("50", bundles["1.1.0"][1], "1.1.0", update="forced")
+    server.state.offer("50", bundles["1.1.0"], update="forced")
     at_kiosk = [True]
     settings = settings_for(root, keys, serving_patient=lambda: at_kiosk[0])
     result = update_once(client_for(server), settings)
@@ -220,30 +208,10 @@ def test_cli_exit_codes(root, server, bundles, keys, tmp_path):
     config = _kiosk_config(tmp_path, server, keys, root)
     quiet = run_kiosk("--config", str(config), "update", "--once", "--root", str(root))
     assert quiet.returncode == 0 and "nothing" in quiet.stdout
-    server.state.offer("50", bundles["1.2.0"][1], "1.2.0")
+    server.state.offer("50", bundles["1.2.0"])
     bad = run_kiosk("--config", str(config), "update", "--once", "--root", str(root))
     assert bad.returncode == 8, bad.stdout + bad.stderr
     assert current_version(root) == "1.0.0"
-
-
-def test_kill_during_install_keeps_the_old_release(root, server, bundles, keys, tmp_path):
-    config = _kiosk_config(tmp_path, server, keys, root)
-    server.state.offer("51", bundles["1.1.0"][1], "1.1.0")
-    proc = subprocess.Popen([KIOSK, "--config", str(config), "update", "--once", "--root",
-                             str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    target = root / "opt/kiosk/releases/1.1.0"
-    deadline = time.monotonic() + 60
-    while not (target / "venv").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
-    assert (target / "venv").exists(), "the install never started"
-    assert current_version(root) == "1.0.0" and not is_installed(root, "1.1.0")
-    # The next timer run finishes the job from scratch.
-    server.state.action_id = "51"
-    again = run_kiosk("--config", str(config), "update", "--once", "--root", str(root))
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert current_version(root) == "1.1.0"
 
 
 def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
@@ -255,7 +223,7 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     prov.write_text(text)
     root = tmp_path / "root"
     first = run_kiosk("provision", "--root", str(root), "--config-file", str(prov),
-                      "--bundle", str(bundles["1.0.0"][0]), "--kiosk-id", "bv-lobby-01")
+                      "--bundle", str(bundles["1.0.0"]), "--kiosk-id", "bv-lobby-01")
     assert first.returncode == 0, first.stderr
     assert "installed" in first.stdout and "units enabled" in first.stdout
     assert current_version(root) == "1.0.0"
@@ -279,7 +247,7 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     config = load(etc / "check.toml")
     assert config.kiosk_id == "bv-lobby-01" and config.fleet.token == "fleet-token-123"
     again = run_kiosk("provision", "--root", str(root), "--config-file", str(prov),
-                      "--bundle", str(bundles["1.0.0"][0]), "--kiosk-id", "bv-lobby-01")
+                      "--bundle", str(bundles["1.0.0"]), "--kiosk-id", "bv-lobby-01")
     assert again.returncode == 0 and "already installed" in again.stdout
     assert "unchanged" in again.stdout
 
@@ -288,9 +256,9 @@ def test_provision_refuses_unsigned_or_invalid(tmp_path, bundles, keys):
     prov = tmp_path / "provision.toml"
     prov.write_text(demo_config_text().replace('code = "01824"', 'code = "18"'))
     proc = run_kiosk("provision", "--root", str(tmp_path / "r"), "--config-file", str(prov),
-                     "--bundle", str(bundles["1.0.0"][0]))
+                     "--bundle", str(bundles["1.0.0"]))
     assert proc.returncode == 6 and "facility.code" in proc.stderr
     prov.write_text(demo_config_text())
     proc = run_kiosk("provision", "--root", str(tmp_path / "r"), "--config-file", str(prov),
-                     "--bundle", str(bundles["1.0.0"][0]))
+                     "--bundle", str(bundles["1.0.0"]))
     assert proc.returncode == 6 and "public_keys" in proc.stderr

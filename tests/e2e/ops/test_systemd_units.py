@@ -63,6 +63,23 @@ def test_security_exposure(root, service):
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", proc.stdout)
     assert match, proc.stdout + proc.stderr
     assert float(match.group(1)) <= MAX_EXPOSURE[service]
+    print(f"{service}: exposure {match.group(1)}")
+
+
+def test_update_unit_never_claims_the_kiosk_state_directory():
+    """StateDirectory=kiosk on a root unit makes systemd chown /var/lib/kiosk (the
+    database) to root on every run: the UI could no longer open it."""
+    unit = (UNITS / "kiosk-update.service").read_text()
+    state = re.findall(r"^StateDirectory=(.*)$", unit, re.M)
+    assert state == ["kiosk-update"]
+    assert re.search(r"^StateDirectoryMode=0700$", unit, re.M)
+    assert not re.search(r"^(User|DynamicUser)=", unit, re.M)  # root: it installs releases
+    assert "ExecStopPost=-/opt/kiosk/current/venv/bin/kiosk update --recover" in unit
+    for other in ("kiosk-ui.service", "kiosk-sync.service"):
+        text = (UNITS / other).read_text()
+        assert not re.search(r"^StateDirectory=.*\bkiosk-update\b", text, re.M)
+    tmpfiles = (UNITS / "tmpfiles.d/kiosk.conf").read_text()
+    assert "d /var/lib/kiosk-update 0700 root root -" in tmpfiles
 
 
 def test_support_files_are_present_and_sane():
