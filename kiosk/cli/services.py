@@ -25,8 +25,7 @@ def _list(args: argparse.Namespace) -> int:
     config = load_config(args)
     db = connect(config.database_path) if config.database_path.exists() else None
     try:
-        rows = [{"code": s.code, "name": s.name, "room": s.room, "open": s.open,
-                 "ages": str(s.ages) if s.ages else None}
+        rows = [{"code": s.code, "name": s.name, "room": s.room, "open": s.open}
                 for s in catalogue(config, dt.datetime.now(dt.UTC), db)]
     finally:
         if db is not None:
