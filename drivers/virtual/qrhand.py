@@ -101,11 +101,13 @@ def render_hand(data: str | bytes, distortion: str, seed: int, size: tuple[int, 
     module = float(rng.uniform(3.5, 6.0))
     side = n * module
     phone = distortion == "phone_screen"
+    code: np.ndarray
     if phone:
-        code = _moire_screen(np.where(matrix, 0, 255).astype(np.uint8), rng)
-        code = np.kron(code, np.ones((2, 2), dtype=np.uint8))
+        screen = _moire_screen(np.where(matrix, 0, 255).astype(np.uint8), rng)
+        code = np.kron(screen, np.ones((2, 2), dtype=np.uint8)).astype(np.uint8)
     else:
-        code = np.kron(np.where(matrix, 0, 255).astype(np.uint8), np.ones((8, 8), np.uint8))
+        code = np.kron(np.where(matrix, 0, 255).astype(np.uint8),
+                       np.ones((8, 8), np.uint8)).astype(np.uint8)
     ch, cw = code.shape
 
     angle = float(rng.uniform(-8, 8))
@@ -137,7 +139,7 @@ def render_hand(data: str | bytes, distortion: str, seed: int, size: tuple[int, 
     warped = cv2.warpPerspective(code, hom, size, flags=interp, borderValue=0)
     code_mask = cv2.warpPerspective(np.full(code.shape, 255, np.uint8), hom, size,
                                     flags=cv2.INTER_LINEAR).astype(np.float32) / 255
-    ink = warped.astype(np.float32)
+    ink: np.ndarray = warped.astype(np.float32)
     # A phone screen is dimmed, never full brightness; print is never pure black.
     ink = ink * float(rng.uniform(0.7, 0.9)) if phone else 25 + ink / 255 * 205
     layer = card_colour[None, None, :] * (1 - code_mask[:, :, None]) + \
@@ -181,6 +183,9 @@ def render_hand(data: str | bytes, distortion: str, seed: int, size: tuple[int, 
                                [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:  # pragma: no cover - OpenCV always encodes a valid array
             raise RuntimeError("JPEG encoding failed")
-        return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        if decoded is None:  # pragma: no cover - we just encoded it
+            raise RuntimeError("JPEG decoding failed")
+        return decoded
     noise = rng.standard_normal(size=(h, w, 1), dtype=np.float32) * np.float32(3.0)
     return np.clip(out + noise, 0, 255).astype(np.uint8)
