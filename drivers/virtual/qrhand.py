@@ -22,6 +22,8 @@ tested against its own model. Deterministic for a given seed.
 
 from __future__ import annotations
 
+import zlib
+
 import cv2
 import numpy as np
 
@@ -93,7 +95,11 @@ def _glare_streak(h: int, w: int, centre: tuple[float, float], angle: float, wid
 def render_hand(data: str | bytes, distortion: str, seed: int, size: tuple[int, int],
                 ec: str = "M") -> np.ndarray:
     """A BGR frame of `size` showing `data` under one of `HAND_DISTORTIONS`."""
-    rng = np.random.default_rng([seed, 1000 + HAND_DISTORTIONS.index(distortion)])
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # The payload is part of the seed: every payload kind gets its own blur, angle
+    # and placement, so a corpus of few seeds still spans the 5–25 px range.
+    rng = np.random.default_rng([seed, 1000 + HAND_DISTORTIONS.index(distortion),
+                                 zlib.crc32(raw)])
     w, h = size
     frame = _background(rng, size).astype(np.float32)
     matrix = qr_matrix(data, ec)
