@@ -105,17 +105,24 @@ class Recovered(Generic[T]):
 def recover(
     gray: np.ndarray,
     try_decode: Callable[[np.ndarray], T | None],
-    budget_ms: float = 250.0,
+    budget_ms: float = 400.0,
     max_regions: int = 2,
+    max_candidates: int = 24,
     clock: Callable[[], float] = time.perf_counter,
+    regions: list[Box] | None = None,
 ) -> Recovered[T] | None:
     """Deblur the likeliest code regions of `gray` and decode them; the first clean
     decode wins. `try_decode(image)` must return None unless the decoder's error
-    correction succeeded. Stops starting new candidates after `budget_ms`."""
+    correction succeeded. Tries at most `max_candidates` kernels per region (what
+    makes the result independent of the machine's load) and starts none after
+    `budget_ms` (the cap for a machine far slower than expected).
+    `regions`: where the code is, when the caller already looked."""
     deadline = clock() + budget_ms / 1000
     h, w = gray.shape
     tried = 0
-    for box in find_code_regions(gray, max_regions=max_regions):
+    if regions is None:
+        regions = find_code_regions(gray, max_regions=max_regions)
+    for box in regions[:max_regions]:
         region_box = box.grow(_MARGIN, w, h)
         region = region_box.crop(gray)
         # Plain sharpening first: it rescues mild defocus for the price of one decode.
@@ -126,9 +133,11 @@ def recover(
             return Recovered(found, region_box, Kernel("sharpen"), tried)
         est = estimate_blur(box.crop(gray))
         deconv = Deconvolver(region)
-        for kernel in candidates(est):
+        for n, kernel in enumerate(candidates(est)):
             if clock() > deadline:
                 return None
+            if n >= max_candidates:
+                break
             tried += 1
             image = cv2.GaussianBlur(deconv.wiener(kernel.array(), _NSR), (0, 0), _POST_SIGMA)
             found = try_decode(image)
