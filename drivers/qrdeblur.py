@@ -38,7 +38,10 @@ def motion_kernel(length: float, angle_deg: float) -> np.ndarray:
     canvas = np.zeros((size * over, size * over), np.uint8)
     c = size * over / 2
     a = np.deg2rad(angle_deg)
-    dx, dy = np.cos(a) * length * over / 2, np.sin(a) * length * over / 2
+    # A thick line gets round caps of half its thickness at each end: draw the
+    # segment 1 px short so the smear is `length` px end to end, not length + 1.
+    seg = max(length - 1.0, 0.0) * over / 2
+    dx, dy = np.cos(a) * seg, np.sin(a) * seg
     cv2.line(canvas, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 255,
              thickness=over, lineType=cv2.LINE_AA)
     small = cv2.resize(canvas.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
@@ -188,6 +191,7 @@ class BlurEstimate:
     anisotropy: float  # smallest / largest gradient energy: ~1 for defocus, ≪1 for motion
     length: int  # motion length along `angle`, px
     diameter: int  # defocus disk diameter (from both axes), px
+    echo: int = 0  # lag of the strongest repeat along `angle`: a tremor's double image
 
 
 def estimate_blur(region: np.ndarray, max_length: int = 32) -> BlurEstimate:
@@ -214,7 +218,12 @@ def estimate_blur(region: np.ndarray, max_length: int = 32) -> BlurEstimate:
         return BlurEstimate(angle, anisotropy, 0, 0)
     along = _derivative_autocorrelation(core, max_lag)
     length = int(lags[np.argmin(along[lags])])
+    # A hand that dwells at both ends of its tremor leaves a double image: the
+    # derivative repeats itself at that distance (a positive echo, beyond the
+    # ramp's own negative dip).
+    far = lags[lags >= 6]
+    echo = int(far[np.argmax(along[far])]) if far.size else 0
     iso = (_derivative_autocorrelation(f, max_lag)
            + _derivative_autocorrelation(np.ascontiguousarray(f.T), max_lag)) / 2
     diameter = int(lags[np.argmin(iso[lags])])
-    return BlurEstimate(angle, anisotropy, length, diameter)
+    return BlurEstimate(angle, anisotropy, length, diameter, echo)

@@ -34,7 +34,7 @@ T = TypeVar("T")
 # Wiener noise-to-signal ratio and the light smoothing after it: the corpus
 # (σ≈3 sensor noise, 8-bit) decodes best near-inverse with the amplified
 # noise taken off again by a σ=0.8 Gaussian (measured, decision 0095).
-_NSR = 0.002
+_NSR = {"motion": 0.001, "tremor": 0.002, "disk": 0.002}
 _POST_SIGMA = 0.8
 _MARGIN = 32  # px around the region: a motion blur spreads the code that far
 _DEFOCUS_ANISOTROPY = 0.75  # above: gradients in all directions alike, a disk
@@ -64,10 +64,11 @@ def candidates(est: BlurEstimate, max_length: int = 27) -> Iterator[Kernel]:
         if kind == "disk":
             if not 1.5 <= length <= 7:
                 return
-            angle = 0.0
+            k = Kernel(kind, round(length * 4) / 4)  # a disk is only read within ~0.25 px
         elif not 3 <= length <= max_length:
             return
-        k = Kernel(kind, round(length * 2) / 2, float(round(angle) % 180), bend)
+        else:
+            k = Kernel(kind, round(length * 2) / 2, float(round(angle) % 180), bend)
         if k not in seen:
             seen.add(k)
             out.append(k)
@@ -75,17 +76,20 @@ def candidates(est: BlurEstimate, max_length: int = 27) -> Iterator[Kernel]:
     motion_first = est.anisotropy < _DEFOCUS_ANISOTROPY
     radius = est.diameter / 2
     L, a = est.length, est.angle
-    disks = [radius, radius + 0.5, radius - 0.5, radius + 1, radius - 1]
+    disks = [radius + d for d in (0, 0.25, -0.25, 0.5, -0.5, 0.75, -0.75, 1.0, -1.0)]
     if motion_first:
-        for length, angle in ((L, a), (L + 1, a), (L - 1, a), (L, a + 4), (L, a - 4),
-                              (L + 2, a), (L - 2, a)):
+        for length, angle in ((L, a), (L - 0.5, a), (L + 0.5, a), (L, a + 3), (L, a - 3),
+                              (L - 1, a), (L + 1, a), (L - 0.5, a + 3), (L - 0.5, a - 3)):
             add("motion", length, angle)
-        # A tremor: the structure tensor finds its direction well, but its dwell
-        # at both ends fools the length estimate, so walk the lengths.
-        for length in (L, 16, 12, 20, 9, 14, 18, 7):
-            for bend in (0.0, 0.25, -0.25):
+        # A tremor: the structure tensor finds its direction well, its length is
+        # ~1.28× the echo of its double image (the dwell clusters sit inside the
+        # ends; measured on the corpus, decision 0095), or the ramp length when the
+        # dwell is weak; then walk the usual 8–20 px.
+        e = round(est.echo * 1.28)
+        for length in (e, L, e + 2, e - 2, L + 2, L - 2, 16, 12, 20, 9, 14, 18):
+            for bend in (0.15, -0.15):
                 add("tremor", length, a, bend)
-        for r in disks[:2]:
+        for r in disks[:3]:
             add("disk", r)
     else:
         for r in disks:
@@ -107,7 +111,7 @@ def recover(
     try_decode: Callable[[np.ndarray], T | None],
     budget_ms: float = 400.0,
     max_regions: int = 2,
-    max_candidates: int = 24,
+    max_candidates: int = 32,
     clock: Callable[[], float] = time.perf_counter,
     regions: list[Box] | None = None,
 ) -> Recovered[T] | None:
@@ -139,7 +143,8 @@ def recover(
             if n >= max_candidates:
                 break
             tried += 1
-            image = cv2.GaussianBlur(deconv.wiener(kernel.array(), _NSR), (0, 0), _POST_SIGMA)
+            sharp = deconv.wiener(kernel.array(), _NSR[kernel.kind])
+            image = cv2.GaussianBlur(sharp, (0, 0), _POST_SIGMA)
             found = try_decode(image)
             if found is not None:
                 return Recovered(found, region_box, kernel, tried)
