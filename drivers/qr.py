@@ -36,6 +36,9 @@ from drivers.qrregion import Box, find_code_regions, sharpness
 
 log = logging.getLogger(__name__)
 
+# Live cameras: the blur recovery (tens of ms) at most twice a second.
+LIVE_RECOVERY_INTERVAL_S = 0.5
+
 Point = tuple[float, float]
 
 
@@ -452,7 +455,8 @@ class QrWorker:
     ) -> None:
         self._on_symbol = on_symbol
         self._on_result = on_result
-        self.reader = reader or QrReader()
+        # A worker serves a live camera: the recovery rate-limited, on the sharpest frame.
+        self.reader = reader or QrReader(recovery_interval_s=LIVE_RECOVERY_INTERVAL_S)
         self.repeat = repeat or RepeatFilter()
         self._clock = clock
         self._cond = threading.Condition()
