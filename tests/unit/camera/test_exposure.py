@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import pytest
 
 from drivers.camera import V4l2Source, open_source, request_exposure
 
@@ -69,3 +70,39 @@ def test_exposure_reaches_v4l2_sources_only() -> None:
     default = open_source("2")
     assert isinstance(default, V4l2Source)
     assert default.exposure_ms is None  # the camera's auto exposure by default
+
+
+class FakeCapture(FakeControls):
+    """cv2.VideoCapture for V4l2Source.open(): opened, with the controls above."""
+
+    def __init__(self, device: object, api: int, params: list[int]) -> None:
+        super().__init__()
+        self.device = device
+
+    def isOpened(self) -> bool:  # OpenCV's name
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def test_v4l2_source_asks_for_the_exposure_on_every_open(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[FakeCapture] = []
+
+    def make(*args: object) -> FakeCapture:
+        cap = FakeCapture(*args)  # type: ignore[arg-type]
+        opened.append(cap)
+        return cap
+
+    monkeypatch.setattr(cv2, "VideoCapture", make)
+    source = V4l2Source(0, exposure_ms=10.0)
+    for _ in range(2):  # a reconnect opens the device again: the camera forgot it
+        source.open()
+        assert source.exposure_applied
+        source.close()
+    assert [cap.values[cv2.CAP_PROP_EXPOSURE] for cap in opened] == [100, 100]
+    auto = V4l2Source(0)
+    auto.open()
+    assert not auto.exposure_applied
+    assert opened[-1].values[cv2.CAP_PROP_AUTO_EXPOSURE] == 3  # left alone
