@@ -46,6 +46,16 @@ class Box:
     def crop(self, image: np.ndarray) -> np.ndarray:
         return image[self.y0:self.y1, self.x0:self.x1]
 
+    def overlap(self, other: Box) -> float:
+        """Intersection over union, 0..1."""
+        iw = min(self.x1, other.x1) - max(self.x0, other.x0)
+        ih = min(self.y1, other.y1) - max(self.y0, other.y0)
+        if iw <= 0 or ih <= 0:
+            return 0.0
+        inter = iw * ih
+        union = self.width * self.height + other.width * other.height - inter
+        return inter / union if union > 0 else 0.0
+
 
 def find_code_regions(gray: np.ndarray, max_regions: int = 2, min_side: int = 64,
                       min_contrast: float = 14.0) -> list[Box]:

@@ -112,7 +112,8 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
 def test_live_recovery_is_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = _spy(monkeypatch)
     clock = FakeClock()
-    reader = QrReader(recovery_interval_s=0.5, clock=clock, roi=False, zbar_fallback=False)
+    reader = QrReader(recovery_interval_s=0.5, clock=clock, roi=False, zbar_fallback=False,
+                      recovery_duty=None)
     frame = _motion_frame()
     first = reader.read(frame)
     assert first.stage == "deblur" and first.symbol is not None
@@ -128,7 +129,8 @@ def test_live_recovery_is_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_live_recovery_runs_on_the_sharpest_missed_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = _spy(monkeypatch)
     clock = FakeClock()
-    reader = QrReader(recovery_interval_s=0.5, clock=clock, roi=False, zbar_fallback=False)
+    reader = QrReader(recovery_interval_s=0.5, clock=clock, roi=False, zbar_fallback=False,
+                      recovery_duty=None)
     frame = _motion_frame()
     reader.read(frame)  # the first miss recovers at once (nothing to compare with)
     # The same view, more blurred, then as it was, then blurred again.
@@ -140,6 +142,60 @@ def test_live_recovery_runs_on_the_sharpest_missed_frame(monkeypatch: pytest.Mon
     result = reader.read(cv2.blur(frame, (9, 9)))
     assert result.stage == "deblur"
     assert len(seen) == 2 and np.array_equal(seen[1], to_gray(frame))
+
+
+def _poster() -> np.ndarray:
+    """A code-like texture with no code: the region finder sees it, nothing decodes it."""
+    poster = render_background(1)
+    rng = np.random.default_rng(7)
+    texture = np.kron(rng.integers(0, 2, (50, 50)) * 200 + 25, np.ones((5, 5)))
+    poster[200:450, 500:750] = texture.astype(np.uint8)[:, :, None]
+    return poster
+
+
+def test_fruitless_recoveries_back_off_to_their_duty_cycle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy(monkeypatch)
+    clock = FakeClock()
+    spent = iter([0.0, 0.3, 10.0, 10.01])  # the first run "costs" 300 ms, the second 10 ms
+    reader = QrReader(recovery_interval_s=0.5, clock=clock, roi=False, zbar_fallback=False,
+                      recovery_duty=0.1, timer=lambda: next(spent),
+                      retry_sharper=0.0)  # this test is about the duty cycle alone
+    poster = _poster()
+    assert reader.read(poster).symbol is None and len(seen) == 1
+    for _ in range(40):  # 300 ms at a 10 % duty: the next run waits 3 s, not 0.5 s
+        clock.now += 1 / 15
+        reader.read(poster)
+    assert len(seen) == 1
+    clock.now += 0.5
+    reader.read(poster)
+    assert len(seen) == 2
+
+
+def test_a_fruitless_place_is_retried_only_when_sharper_or_forgotten(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy(monkeypatch)
+    clock = FakeClock()
+    reader = QrReader(recovery_interval_s=0.5, clock=clock, roi=False, zbar_fallback=False,
+                      recovery_duty=None, forget_s=10.0)
+    poster = _poster()
+    soft = cv2.GaussianBlur(poster, (0, 0), 1.5)
+    reader.read(soft)
+    assert len(seen) == 1
+    for _ in range(30):  # 2 s of the same view: nothing new to try
+        clock.now += 1 / 15
+        reader.read(soft)
+    assert len(seen) == 1
+    clock.now += 1 / 15
+    reader.read(poster)  # the same place, clearly sharper: worth a second run
+    assert len(seen) == 2
+    for _ in range(30):
+        clock.now += 1 / 15
+        reader.read(poster)
+    assert len(seen) == 2
+    clock.now += 10.5  # long enough: the place is tried again
+    reader.read(poster)
+    assert len(seen) == 3
 
 
 def test_frames_without_a_code_never_pay_for_zbar_or_recovery(
