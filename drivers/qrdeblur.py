@@ -4,16 +4,18 @@ Only the code's region is deconvolved (a few hundred pixels square, not the
 720p frame), in the frequency domain: one forward FFT of the region, then per
 candidate kernel one multiply and one inverse FFT (~2–4 ms at 512²).
 
-Blur estimation (decision record 0095):
-* **Direction** of a linear motion blur from the region's power spectrum: the
-  blur is a sinc along the motion, so the spectrum's energy collapses along
-  that direction while it survives across it. The spectrum's second moments
-  (an orientation tensor of |F|²) give the direction of least energy spread.
-* **Length** from the cepstrum: a box of length L puts a negative spike at
-  distance L along the motion direction; we read the cepstrum along the
-  estimated direction and keep its deepest minima.
-* **Defocus**: a disk's spectrum has no preferred direction; radii 2–6 are
-  few enough to try them all.
+Blur estimation (`estimate_blur`, decision record 0095):
+* **Direction** of a motion blur from the gradient structure tensor: the blur
+  smears away the gradients along its own direction, while a code's square
+  grid has no preferred one (the power-spectrum view of the same fact).
+* **Length** from the autocorrelation of the derivative along that direction:
+  a box of length L turns each edge into a ramp, whose derivative repeats with
+  opposite sign L px later, the deepest dip. (The cepstrum says the same, but
+  a code's module grid puts its own peaks into the log spectrum.)
+* **Defocus**: no preferred direction (anisotropy near 1); its diameter from
+  the same dip over both axes.
+* **Tremor**: a hand dwells where it turns back, a near double image: the
+  derivative's strongest positive echo.
 
 The decoder's own Reed–Solomon correction is the judge: a candidate is only
 ever accepted when zxing-cpp decodes it cleanly, never by our estimate.
