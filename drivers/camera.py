@@ -61,17 +61,63 @@ def _sleep_until(deadline: float) -> None:
         time.sleep(delay)
 
 
+class _Controls(Protocol):
+    """The part of cv2.VideoCapture that camera controls need (fakes in tests)."""
+
+    def get(self, prop: int) -> float: ...
+
+    def set(self, prop: int, value: float) -> bool: ...
+
+
+# V4L2's exposure_auto menu as OpenCV's V4L2 backend passes it through unchanged:
+# 1 = manual, 3 = aperture priority (what UVC cameras call "auto").
+_V4L2_EXPOSURE_MANUAL = 1
+_V4L2_EXPOSURE_AUTO = 3
+
+
+def request_exposure(cap: _Controls, exposure_ms: float) -> bool:
+    """Ask for a fixed, short exposure (V4L2 exposure_time_absolute, 100 µs units).
+
+    A lobby's indoor light drives auto exposure to 30 ms and more: a shaking
+    hand then smears a QR over many modules (issue 19). A camera that refuses
+    manual exposure, or accepts the mode but not the value, is put back in its
+    auto mode and keeps working: this is a wish, never a requirement. Returns
+    True when the camera reports the requested exposure."""
+    units = max(1, round(exposure_ms * 10))
+    try:
+        mode_before = cap.get(cv2.CAP_PROP_AUTO_EXPOSURE)
+        if not cap.set(cv2.CAP_PROP_AUTO_EXPOSURE, _V4L2_EXPOSURE_MANUAL):
+            log.info("camera refuses manual exposure; auto exposure kept")
+            return False
+        if cap.set(cv2.CAP_PROP_EXPOSURE, units) and \
+                abs(cap.get(cv2.CAP_PROP_EXPOSURE) - units) <= max(1.0, units * 0.1):
+            log.info("camera exposure set to %.1f ms", units / 10)
+            return True
+        # Manual mode with whatever exposure the camera kept would be worse than auto.
+        log.info("camera refuses a %.1f ms exposure; auto exposure restored", units / 10)
+        cap.set(cv2.CAP_PROP_AUTO_EXPOSURE,
+                mode_before if mode_before > 0 else _V4L2_EXPOSURE_AUTO)
+        return False
+    except cv2.error:
+        log.info("camera exposure controls unavailable", exc_info=True)
+        return False
+
+
 class V4l2Source:
     """A UVC camera through OpenCV's V4L2 backend.
 
     Prefer a stable path (/dev/v4l/by-id/…) in the configuration: after an
     unplug the kernel may give the camera a different /dev/videoN.
+    `exposure_ms`: ask for that fixed exposure (see `request_exposure`); None
+    leaves the camera's auto exposure alone.
     """
 
     def __init__(self, device: int | str, width: int = 1280, height: int = 720,
-                 fps: int = 30) -> None:
+                 fps: int = 30, exposure_ms: float | None = None) -> None:
         self.device = device
         self.width, self.height, self.fps = width, height, fps
+        self.exposure_ms = exposure_ms
+        self.exposure_applied = False
         self.name = f"v4l2:{device}"
         self._cap: cv2.VideoCapture | None = None
 
@@ -92,6 +138,9 @@ class V4l2Source:
         cap.set(cv2.CAP_PROP_FPS, self.fps)
         # The driver's own queue is a backlog too: keep one buffer.
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        if self.exposure_ms is not None:
+            # Asked again after every reconnect: an unplugged camera forgets it.
+            self.exposure_applied = request_exposure(cap, self.exposure_ms)
         self._cap = cap
 
     def read(self) -> np.ndarray | None:
@@ -197,15 +246,17 @@ class ImageSource:
         self._frames = []
 
 
-def open_source(spec: str, width: int = 1280, height: int = 720, fps: int = 30) -> FrameSource:
+def open_source(spec: str, width: int = 1280, height: int = 720, fps: int = 30,
+                exposure_ms: float | None = None) -> FrameSource:
     """A source from the config's `devices.camera` string: a V4L2 index ("0"), a
     device path ("/dev/video2", "/dev/v4l/by-id/…"), an image or a video file.
-    ("virtual" is the kiosk's business: see drivers.virtual.camera.)"""
+    ("virtual" is the kiosk's business: see drivers.virtual.camera.)
+    `exposure_ms` applies to V4L2 cameras only."""
     spec = spec.strip()
     if spec.isdigit():
-        return V4l2Source(int(spec), width, height, fps)
+        return V4l2Source(int(spec), width, height, fps, exposure_ms)
     if spec.startswith("/dev/"):
-        return V4l2Source(spec, width, height, fps)
+        return V4l2Source(spec, width, height, fps, exposure_ms)
     if Path(spec).suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource([spec], fps=min(fps, 10))
     return VideoFileSource(spec)

@@ -58,9 +58,12 @@ class Sample:
         return render_scene(self.payload, self.distortion, self.seed, size)
 
 
-def samples(seeds: int = 2, names: tuple[str, ...] | None = None) -> Iterator[Sample]:
-    """Every payload × every distortion × `seeds` seeds (deterministic)."""
+def samples(seeds: int = 2, names: tuple[str, ...] | None = None,
+            distortions: tuple[str, ...] = DISTORTIONS, first_seed: int = 0) -> Iterator[Sample]:
+    """Every payload × every distortion × `seeds` seeds (deterministic). The default
+    is the original ten degradations; pass `ALL_DISTORTIONS` or `HAND_DISTORTIONS`
+    (drivers.virtual.qrscene) for the hand-held ones."""
     for name in names or tuple(PAYLOADS):
-        for distortion in DISTORTIONS:
-            for seed in range(seeds):
+        for distortion in distortions:
+            for seed in range(first_seed, first_seed + seeds):
                 yield Sample(name, distortion, seed, PAYLOADS[name])

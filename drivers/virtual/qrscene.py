@@ -29,6 +29,11 @@ DISTORTIONS: Final = (
     "occlusion",
     "moire",
 )
+# Issue 19: a moving, shaking hand and a long indoor exposure (drivers.virtual.qrhand).
+# Kept apart from DISTORTIONS so the frames above stay byte-identical for a given seed.
+BLUR_DISTORTIONS: Final = ("motion", "defocus", "shake")
+HAND_DISTORTIONS: Final = (*BLUR_DISTORTIONS, "rolling_shutter", "low_light", "phone_screen")
+ALL_DISTORTIONS: Final = (*DISTORTIONS, *HAND_DISTORTIONS)
 FRAME_SIZE: Final = (1280, 720)
 _QUIET = 4  # modules of white border, as printed on the cards
 
@@ -117,6 +122,10 @@ def render_scene(
     ec: str = "M",
 ) -> np.ndarray:
     """A BGR frame of `size` showing `data` as a QR code under `distortion`."""
+    if distortion in HAND_DISTORTIONS:
+        from drivers.virtual.qrhand import render_hand  # imports this module
+
+        return render_hand(data, distortion, seed, size, ec)
     if distortion not in DISTORTIONS:
         raise ValueError(f"unknown distortion {distortion!r}")
     rng = np.random.default_rng([seed, DISTORTIONS.index(distortion)])
