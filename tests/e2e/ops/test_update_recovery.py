@@ -15,9 +15,12 @@ from kiosk.ops.install import current_version, install_release, is_installed, sw
 from kiosk.ops.release import verify_bundle
 from kiosk.ops.updater import UpdateSettings, doctor_health_check, update_once
 from kiosk.store import audit, connect
+from kiosk.store.migrations import MIGRATIONS
 from tests.cli_helpers import KIOSK, run_kiosk
 from tests.e2e.ops.bundles import make_bundle
 from tests.e2e.ops.conftest import client_for
+
+SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
 
 STAGES = ["manifest", "download", "install", "backup", "switch", "check"]
 
@@ -26,14 +29,17 @@ def test_rollback_after_a_schema_migration_keeps_the_kiosk_working(tmp_path, key
                                                                    server):
     work = tmp_path / "bundles"
     deps = (dependency,)
-    old = make_bundle(work, keys["path"], "1.0.0", schema=2, dependencies=deps)
-    new = make_bundle(work, keys["path"], "1.3.0", healthy=False, schema=3, dependencies=deps)
+    # The old release knows today's store schema; the new one migrates one step further.
+    now = SCHEMA_VERSION
+    old = make_bundle(work, keys["path"], "1.0.0", schema=now, dependencies=deps)
+    new = make_bundle(work, keys["path"], "1.3.0", healthy=False, schema=now + 1,
+                      dependencies=deps)
     root = tmp_path / "root"
     install_release(verify_bundle(old, [keys["public"]]), root)
     switch_current(root, "1.0.0")
     state = root / "var/lib/kiosk"
     database = state / "kiosk.sqlite3"
-    db = connect(database)  # the real store: schema v2
+    db = connect(database)  # the real store, at its current schema
     audit(db, "k1", "registered-before-update")
     db.conn.close()
     config = tmp_path / "standin.toml"
@@ -56,8 +62,8 @@ def test_rollback_after_a_schema_migration_keeps_the_kiosk_working(tmp_path, key
     server.state.offer("80", new)
     result = update_once(client_for(server), settings)
     assert result.outcome == "rolled_back", result
-    # 1.3.0 started and migrated to v3, failed its check; 1.0.0 started again on v2.
-    assert started == [("1.3.0", 0, 3), ("1.0.0", 0, 2)], started
+    # 1.3.0 started and migrated one step, failed its check; 1.0.0 started again as before.
+    assert started == [("1.3.0", 0, now + 1), ("1.0.0", 0, now)], started
     assert "database restored" in result.detail and "rolled back to 1.0.0" in result.detail
     back = connect(database)  # and the real store code still opens it
     assert [r[0] for r in back.execute("SELECT event FROM audit")] == ["registered-before-update"]
@@ -66,12 +72,12 @@ def test_rollback_after_a_schema_migration_keeps_the_kiosk_working(tmp_path, key
     assert not (own / "database.sqlite3").exists()  # no copy of personal data left
     assert not (own / "pending.json").exists()
     assert not (root / "opt/kiosk/releases/1.3.0").exists()
-    # Without the copy the kiosk would be down: the old release refuses a v3 database.
+    # Without the copy the kiosk would be down: the old release refuses the newer database.
     install_release(verify_bundle(new, [keys["public"]]), root)
     switch_current(root, "1.3.0")
     serve()
     switch_current(root, "1.0.0")
-    with pytest.raises(RuntimeError, match="schema v3 is newer"):
+    with pytest.raises(RuntimeError, match=f"schema v{now + 1} is newer"):
         serve()
 
 
