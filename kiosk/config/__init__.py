@@ -5,7 +5,7 @@ else the built-in demo configuration), merges the secrets, validates every
 key and raises `ConfigError` listing each problem as ``key: what is wrong``.
 """
 
-from kiosk.config.loader import DEFAULT_PATH, ConfigError, demo_config, load, load_file
+from kiosk.config.loader import DEFAULT_PATH, demo_config, load, load_file
 from kiosk.config.model import (
     BhxhConfig,
     Config,
@@ -18,6 +18,7 @@ from kiosk.config.model import (
     ServiceConfig,
     UiConfig,
 )
+from kiosk.config.table import ConfigError, Problem
 
 __all__ = [
     "DEFAULT_PATH",
@@ -29,6 +30,7 @@ __all__ = [
     "FleetConfig",
     "HisConfig",
     "PrinterConfig",
+    "Problem",
     "RetentionConfig",
     "ServiceConfig",
     "UiConfig",

@@ -167,7 +167,8 @@ def check_bhxh(config: Config) -> Check:
                      "(bhxh.username, mật khẩu trong tệp bí mật).",
                      "Check the facility account and password (bhxh.username, secrets file).")
     except Exception as exc:
-        return Check("bhxh", "fail", f"gateway unreachable: {exc}",
+        return Check("bhxh", "fail",
+                     f"gateway unreachable: {_host(config.bhxh.url)}: {network_reason(exc)}",
                      "Kiểm tra mạng và tường lửa tới cổng BHXH; bệnh nhân vẫn đăng ký được.",
                      "Check the network/firewall to the BHXH gateway; patients can still register.")
     return _ok("bhxh", "token issued for the facility account")
@@ -180,12 +181,48 @@ def check_his(config: Config) -> Check:
         adapter = build_adapter(config)
         services = adapter.catalogue()
     except Exception as exc:
-        return Check("his", "fail", f"{config.his.adapter}: {type(exc).__name__}: {exc}",
+        where = _host(str(config.his.settings.get("url") or "")) or "embedded simulator"
+        return Check("his", "fail", f"{config.his.adapter} at {where}: {network_reason(exc)}",
                      "Kiểm tra địa chỉ và tài khoản HIS trong [his]; "
                      "đăng ký vẫn được lưu và gửi sau.",
                      "Check the HIS address and account in [his]; registrations queue until it "
                      "answers.")
     return _ok("his", f"{config.his.adapter}: answered ({len(services)} services)")
+
+
+def _host(url: str) -> str:
+    """host[:port] of a URL, never its path or credentials."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or url)
+    except ValueError:
+        return url
+
+
+_REASONS = (("Connection refused", "connection refused"), ("timed out", "timed out"),
+            ("Name or service not known", "host name not found"),
+            ("Temporary failure in name resolution", "DNS not answering"),
+            ("No route to host", "no route to host"), ("Network is unreachable",
+                                                       "network unreachable"),
+            ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
+            ("Connection reset", "connection reset"), ("Remote end closed", "server hung up"))
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a call failed, in words a technician on the phone can act on: the first
+    known cause found in the exception chain, else the error's own words."""
+    seen: BaseException | None = exc
+    texts: list[str] = []
+    while seen is not None and len(texts) < 8:
+        texts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    joined = " | ".join(texts)
+    for marker, reason in _REASONS:
+        if marker in joined:
+            return reason
+    return texts[0][:300]
 
 
 def _ntp_synchronized(run: Callable[..., Any] = subprocess.run) -> bool | None:
@@ -266,7 +303,13 @@ CHECKS: list[Callable[[Config], Check]] = [
 CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}
 
 
+def check_names() -> list[str]:
+    return [check.__name__.removeprefix("check_") for check in CHECKS]
+
+
 def run_checks(config: Config, only: set[str] | None = None) -> list[Check]:
+    """Run the checks (all, or those named in `only`; unknown names are the caller's
+    error to report: see `unknown_checks`)."""
     results = []
     for check in CHECKS:
         name = check.__name__.removeprefix("check_")
@@ -279,6 +322,30 @@ def run_checks(config: Config, only: set[str] | None = None) -> list[Check]:
     return results
 
 
-def report_json(results: list[Check]) -> dict[str, Any]:
-    return {"checks": [r.to_json() for r in results],
-            "ok": all(r.status != "fail" for r in results)}
+def unknown_checks(names: list[str]) -> list[str]:
+    known = set(check_names())
+    return [n for n in names if n not in known]
+
+
+def config_failure(problems: list[str]) -> Check:
+    """A configuration that does not load is itself the first finding."""
+    return Check("config", "fail", "; ".join(problems),
+                 "Cấu hình sai: chạy 'kiosk config check' để xem từng khóa cần sửa.",
+                 "The configuration is invalid: run 'kiosk config check' to see each key to fix.")
+
+
+def report_json(results: list[Check], config: Config | None = None,
+                config_path: str | None = None) -> dict[str, Any]:
+    """The report a technician reads out on the phone: which kiosk, which release, which
+    configuration (and whether it is the demo one), then every check."""
+    from kiosk import __version__
+
+    return {
+        "kiosk_id": config.kiosk_id if config else None,
+        "version": __version__,
+        "config": config.source if config else config_path,
+        "demo": config.demo if config else False,
+        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checks": [r.to_json() for r in results],
+        "ok": all(r.status != "fail" for r in results),
+    }

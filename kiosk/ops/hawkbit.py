@@ -90,7 +90,7 @@ class DdiClient:
                 if error.final:
                     raise error
                 retry_after = response.headers.get("Retry-After", "")
-                if retry_after.isdigit():
+                if retry_after.isascii() and retry_after.isdigit() and len(retry_after) < 6:
                     delay = max(delay, min(float(retry_after), 60.0))
             if attempt == RETRIES:
                 raise error

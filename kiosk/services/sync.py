@@ -40,6 +40,7 @@ import sqlite_utils
 
 from kiosk.config import Config
 from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.text import is_ascii_digits
 from kiosk.services import outbox
 from kiosk.services.bhxh import checkin
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
@@ -139,7 +140,7 @@ class SyncDaemon:
         self._next_recheck: dt.datetime | None = None
         self._next_purge: dt.datetime | None = None
         self._next_catalogue: dt.datetime | None = None
-        self.catalogue_enabled = bool(config.his.settings.get("use_his_catalogue"))
+        self.catalogue_enabled = config.his.use_his_catalogue
 
     # -- one delivery ---------------------------------------------------------------
     def deliver_one(self) -> Outcome:
@@ -395,7 +396,7 @@ def _sdnotify(name: str) -> None:
 def _birth(text: str | None) -> dt.date | int | None:
     if not text:
         return None
-    if len(text) == 4 and text.isdigit():
+    if len(text) == 4 and is_ascii_digits(text):
         return int(text)
     try:
         return dt.date.fromisoformat(text)

@@ -95,7 +95,7 @@ class JsonHttp:
         if response.content:
             try:
                 parsed = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
                 raise HisError(f"{what}: HTTP {status} but the answer is not JSON",
                                transient=True) from None
         return Answer(status, parsed, dict(response.headers))
@@ -114,7 +114,7 @@ def _outcome(response: requests.Response) -> str:
     """A FHIR OperationOutcome's issue code (a code, never free text with data)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
         raw = [i.get("code") for i in body.get("issue", []) if isinstance(i, dict)]
