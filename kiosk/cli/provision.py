@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_MISCONFIGURED, EXIT_OK, CliError
+from kiosk.cli.common import EXIT_BAD_INPUT, EXIT_MISCONFIGURED, EXIT_OK, CliError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _provision(args: argparse.Namespace) -> int:
+    import tomllib
+
     from kiosk.config import ConfigError
     from kiosk.ops.install import InstallError
     from kiosk.ops.provision import ProvisionError, provision
@@ -38,6 +40,9 @@ def _provision(args: argparse.Namespace) -> int:
         summary = provision(args.root.resolve(), args.config_file, args.bundle, overrides)
     except ConfigError as exc:
         raise CliError("\n".join(exc.problems), EXIT_MISCONFIGURED) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"--config-file: {args.config_file} is not valid TOML ({exc})",
+                       EXIT_BAD_INPUT) from None
     except (ProvisionError, BundleError, InstallError, OSError) as exc:
         raise CliError(f"provisioning failed: {exc}", EXIT_MISCONFIGURED) from None
     for line in summary.lines:

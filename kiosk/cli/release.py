@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_OK, CliError
+from kiosk.cli.common import EXIT_FAILURE, EXIT_OK, CliError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,17 +26,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    import kiosk
-    from kiosk.ops.release import BundleError, build_bundle, pack
+    import subprocess
 
-    if not args.key.exists():
+    import kiosk
+    from kiosk.ops.release import BundleError, build_bundle, load_private_key, pack
+
+    if not args.key.is_file():
         raise CliError(f"--key: {args.key} not found")
+    try:  # before a build of minutes, not after it
+        load_private_key(args.key)
+    except (ValueError, TypeError, BundleError) as exc:
+        raise CliError(f"--key: {args.key} is not an Ed25519 private key (PEM): {exc}") from None
+    if not (args.source / "pyproject.toml").is_file():
+        raise CliError(f"--source: {args.source} is not a project checkout (no pyproject.toml)")
     try:
         bundle = build_bundle(args.source, args.key, args.out,
                               version=args.version or kiosk.__version__,
                               include_dependencies=not args.no_deps)
     except BundleError as exc:
         raise CliError(str(exc)) from None
+    except subprocess.CalledProcessError as exc:
+        words = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-5:]
+        raise CliError("pip could not build the wheelhouse: " + " | ".join(words),
+                       EXIT_FAILURE) from None
+    except subprocess.TimeoutExpired:
+        raise CliError("pip did not finish building the wheelhouse in time",
+                       EXIT_FAILURE) from None
     print(f"release {bundle.version}: {len(bundle.files)} files signed in {bundle.path}")
     if args.tar:
         print(f"artifact: {pack(args.out, args.tar)}")
