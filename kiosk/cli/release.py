@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_FAILURE, EXIT_OK, CliError
+from kiosk.cli.common import EXIT_FAILURE, EXIT_OK, CliError, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--no-deps", action="store_true",
                        help="only the project wheel (kiosks then need the deps already)")
     build.add_argument("--tar", type=Path, help="also pack the bundle as this .tar artifact")
+    build.add_argument("--json", action="store_true",
+                       help="JSON output: {version, files, path, artifact}")
     build.set_defaults(handler=_build)
     keygen = rsub.add_parser("keygen", help="create a release signing key")
     keygen.add_argument("--out", required=True, type=Path, help="private key file to write")
@@ -52,9 +54,14 @@ def _build(args: argparse.Namespace) -> int:
     except subprocess.TimeoutExpired:
         raise CliError("pip did not finish building the wheelhouse in time",
                        EXIT_FAILURE) from None
+    artifact = pack(args.out, args.tar) if args.tar else None
+    if args.json:
+        print_json({"version": bundle.version, "files": len(bundle.files),
+                    "path": str(bundle.path), "artifact": str(artifact) if artifact else None})
+        return EXIT_OK
     print(f"release {bundle.version}: {len(bundle.files)} files signed in {bundle.path}")
-    if args.tar:
-        print(f"artifact: {pack(args.out, args.tar)}")
+    if artifact:
+        print(f"artifact: {artifact}")
     return EXIT_OK
 
 
