@@ -51,7 +51,9 @@ class Deployment:
 
 def parse_sleep(text: str | None, default: float = 300.0) -> float:
     """hawkBit's `HH:MM:SS` polling interval in seconds."""
-    m = re.fullmatch(r"(\d+):(\d{2}):(\d{2})", text or "")
+    if not isinstance(text, str):
+        return default
+    m = re.fullmatch(r"([0-9]{1,4}):([0-9]{2}):([0-9]{2})", text)  # ASCII, bounded
     if not m:
         return default
     h, mi, s = (int(x) for x in m.groups())
@@ -105,26 +107,21 @@ class DdiClient:
         self.etag = response.headers.get("ETag", self.etag)
         if response.status_code == 304:
             return {"_not_modified": True}
-        data: dict[str, Any] = response.json()
+        data = _object(response, "poll")
+        config, links = data.get("config", {}), data.get("_links", {})
+        if not isinstance(config, dict) or not isinstance(config.get("polling", {}), dict):
+            raise DdiError("poll: malformed config in the answer")
+        if not isinstance(links, dict) or not all(
+                isinstance(v, dict) and isinstance(v.get("href"), str) for v in links.values()):
+            raise DdiError("poll: malformed _links in the answer")
         return data
 
     def deployment(self, href: str) -> Deployment:
-        data = self._request("GET", href).json()
-        deployment = data["deployment"]
-        artifacts: list[Artifact] = []
-        version = ""
-        for chunk in deployment.get("chunks", []):
-            version = version or str(chunk.get("version", ""))
-            for a in chunk.get("artifacts", []):
-                links = a.get("_links", {})
-                url = (links.get("download-http") or links.get("download") or {}).get("href")
-                if not url:
-                    raise DdiError(f"artifact {a.get('filename')} has no HTTP download link")
-                artifacts.append(Artifact(a["filename"], int(a.get("size", 0)),
-                                          a.get("hashes", {}).get("sha256", ""), url))
-        return Deployment(str(data["id"]), deployment.get("download", "attempt"),
-                          deployment.get("update", "attempt"),
-                          deployment.get("maintenanceWindow"), version, artifacts)
+        data = _object(self._request("GET", href), "deployment")
+        try:
+            return _deployment(data)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise DdiError(f"deployment: malformed answer ({type(exc).__name__})") from None
 
     def feedback(self, action_id: str, execution: str, finished: str,
                  details: list[str] | None = None, *, kind: str = "deploymentBase") -> None:
@@ -134,7 +131,9 @@ class DdiClient:
         self._request("POST", f"{self.base}/{kind}/{action_id}/feedback", json=body)
 
     def cancel_action(self, href: str) -> str:
-        data = self._request("GET", href).json()
+        data = _object(self._request("GET", href), "cancel action")
+        if not isinstance(data.get("id"), (str, int)) or isinstance(data.get("id"), bool):
+            raise DdiError("cancel action: answer has no id")
         return str(data["id"])
 
     def config_data(self, href: str, data: dict[str, str]) -> None:
@@ -173,3 +172,35 @@ class DdiClient:
             part.replace(dest)
             return dest
         raise DdiError(f"download {artifact.filename}: gave up")  # pragma: no cover
+
+
+def _object(response: requests.Response, what: str) -> dict[str, Any]:
+    """The answer as a JSON object, or DdiError: a proxy's HTML page, a truncated body,
+    hostile nesting or a 5000-digit number must not crash the updater."""
+    try:
+        data = response.json()
+    except (ValueError, RecursionError):
+        raise DdiError(f"{what}: the answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise DdiError(f"{what}: the answer is not a JSON object")
+    return data
+
+
+def _deployment(data: dict[str, Any]) -> Deployment:
+    """Shape errors (a list for a table, a missing key) surface as exceptions the
+    caller turns into one DdiError."""
+    deployment = data["deployment"]
+    artifacts: list[Artifact] = []
+    version = ""
+    for chunk in deployment.get("chunks", []):
+        version = version or str(chunk.get("version", ""))
+        for a in chunk.get("artifacts", []):
+            links = a.get("_links", {})
+            url = (links.get("download-http") or links.get("download") or {}).get("href")
+            if not url:
+                raise DdiError(f"artifact {a.get('filename')} has no HTTP download link")
+            artifacts.append(Artifact(a["filename"], int(a.get("size", 0)),
+                                      a.get("hashes", {}).get("sha256", ""), url))
+    return Deployment(str(data["id"]), deployment.get("download", "attempt"),
+                      deployment.get("update", "attempt"),
+                      deployment.get("maintenanceWindow"), version, artifacts)
