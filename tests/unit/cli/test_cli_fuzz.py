@@ -212,3 +212,41 @@ def test_every_hostile_file_in_every_file_argument(path, sandbox):
             code, _out, err = run_in_process([*args, *extra])
             assert "Traceback" not in err, (args, err[-2000:])
             assert code in DOCUMENTED, (args, code, err[-2000:])
+
+
+class ClosedPipe(io.TextIOWrapper):
+    """stdout after `| head -c1` went away: every write and flush fails with EPIPE."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(), encoding="utf-8")
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+PATIENT = ('{"full_name": "Trần Văn Bình", "id_number": "079099000001", '
+           '"date_of_birth": "1990-05-01", "sex": "Nam"}')
+
+
+@pytest.mark.parametrize("argv", [
+    ["bhyt", "parse", "HS4010120878811", "--json"],
+    ["bhyt", "check", "--card", "001185012345", "--name", "Nguyễn Thị Hồng Nhung",
+     "--dob", "14/03/1985", "--json"],
+    ["qr", "parse", "001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|Nữ|Hà Nội|"
+     "02072021|", "--json"],
+    ["config", "check", "--json"], ["config", "demo"], ["doctor", "--only", "disk", "--json"],
+    ["services", "list", "--json"], ["outbox", "list", "--json"], ["sync", "--once", "--json"],
+    ["register", "--patient", "PATIENT", "--service", "KB-NOI", "--json"],
+    ["metrics", "--stdout"], ["card", "readers", "--json"],
+], ids=lambda argv: " ".join(argv[:2]))
+def test_output_into_a_closed_pipe_exits_141_quietly(argv, sandbox):
+    (sandbox / "patient.json").write_text(PATIENT, encoding="utf-8")
+    argv = [str(sandbox / "patient.json") if a == "PATIENT" else a for a in argv]
+    err = io.StringIO()
+    with contextlib.redirect_stdout(ClosedPipe()), contextlib.redirect_stderr(err):
+        code = main(argv)
+    assert code in (141, 4), err.getvalue()  # 4: `card readers` without pcscd prints nothing
+    assert "Traceback" not in err.getvalue()
