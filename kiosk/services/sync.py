@@ -30,6 +30,7 @@ import os
 import random
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +157,13 @@ class SyncDaemon:
         except HisError as exc:
             return self._failed(item, str(exc), permanent=not exc.transient, now=now)
         except Exception as exc:  # an adapter bug must not stop the queue for good
-            log.exception("HIS adapter failed unexpectedly on outbox item %s", item.id)
+            # One line, not a traceback: a hostile answer repeats on every retry, and the
+            # exception's text may quote the answer (patient data). The innermost frame
+            # is enough to find an adapter bug.
+            frame = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f"{Path(frame[0].filename).name}:{frame[0].lineno}" if frame else "?"
+            log.error("HIS adapter failed unexpectedly on outbox item %s: %s at %s", item.id,
+                      type(exc).__name__, where)
             return self._failed(item, f"adapter error {type(exc).__name__}", permanent=False,
                                 now=now)
         done = self.now()

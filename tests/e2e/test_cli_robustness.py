@@ -212,3 +212,64 @@ def test_doctor_network_failure_names_host_and_reason(tmp_path):
     for name in ("bhxh", "his"):
         assert f"127.0.0.1:{port}" in checks[name]["detail"], checks[name]
         assert "connection refused" in checks[name]["detail"], checks[name]
+
+
+HOSTILE_HIS = [
+    b'{"data": {"id": [1, 2]}, "access_token": ["x"]}',
+    b'{"data": [{"id": {"a": 1}}], "access_token": 5}',
+    b'{"data": "text"}',
+    b'[' * 60_000 + b']' * 60_000,
+    b'{"data": [{"id": ' + b"9" * 5000 + b'}]}',
+    b"<html>gateway</html>",
+    '{"access_token": "Bearer ✓ 😀", "data": []}'.encode(),
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_HIS, ids=range(len(HOSTILE_HIS)))
+def test_sync_against_a_hostile_his_prints_no_traceback_and_keeps_the_registration(
+        tmp_path, body):
+    """A real server on 127.0.0.1 answering every call of the generic REST adapter with
+    nonsense (auth, search, create): the registration stays in the outbox and nothing prints a traceback."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.e2e.his_helpers import write_config
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = _answer
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        # the simulator adapter is the generic REST adapter with the simulator's mapping
+        config = write_config(tmp_path, "simulator",
+                              {"url": f"http://127.0.0.1:{httpd.server_address[1]}"},
+                              sync={"max_attempts": 3})
+        assert run_kiosk("config", "check", "--config", str(config)).returncode == 0
+        patient = tmp_path / "p.json"
+        patient.write_text('{"full_name": "Trần Văn Bình", "id_number": "079099000001", '
+                           '"date_of_birth": "1990-05-01", "sex": "Nam"}', encoding="utf-8")
+        reg = run_kiosk("--config", str(config), "register", "--patient", str(patient),
+                        "--service", "KB-NOI", "--json")
+        assert reg.returncode == 0, reg.stderr
+        sync = run_kiosk("--config", str(config), "sync", "--once", "--json")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "Traceback" not in sync.stderr, sync.stderr[-3000:]
+    assert sync.returncode in (0, 5), sync.stderr
+    assert json.loads(sync.stdout)["sent"] == 0
+    listing = json.loads(run_kiosk("--config", str(config), "outbox", "list", "--json").stdout)
+    assert len(listing) == 1 and listing[0]["state"] in ("pending", "dead")

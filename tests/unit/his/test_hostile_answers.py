@@ -2,15 +2,22 @@
 Python's 4300-digit conversion limit become the clients' own errors, served by a real
 HTTP server on 127.0.0.1 for the HIS."""
 
+import contextlib
+import datetime as dt
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from kiosk.services.bhxh.errors import GatewayProtocolError
 from kiosk.services.bhxh.protocol import decode_json_object
-from kiosk.services.his.base import HisError
+from kiosk.services.his.base import HisError, HisPatient, HisVisit
 from kiosk.services.his.http import JsonHttp
+from kiosk.services.his.rest import RestAdapter
+from kiosk.services.his.simulator import mapping
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 HUGE = b'{"maKetQua": "000", "n": ' + b"7" * 5000 + b"}"
@@ -23,27 +30,31 @@ def server():
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = bodies[self.path]
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = bodies.get(self.path, bodies["any"])
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
+        do_POST = do_PATCH = do_GET
+
         def log_message(self, *args):
             pass
 
+    bodies["any"] = b"{}"
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", bodies
     httpd.shutdown()
     httpd.server_close()
 
 
 @pytest.mark.parametrize("path", ["/deep", "/huge", "/deep-object"])
 def test_his_answer_is_a_his_error(server, path):
-    http = JsonHttp(server, timeout_s=10)
+    http = JsonHttp(server[0], timeout_s=10)
     try:
         with pytest.raises(HisError, match="not JSON"):
             http.request("GET", path)
@@ -55,3 +66,35 @@ def test_his_answer_is_a_his_error(server, path):
 def test_bhxh_answer_is_a_protocol_error(body, words):
     with pytest.raises(GatewayProtocolError, match=words):
         decode_json_object(body)
+
+
+PATIENT = HisPatient("079099000001", "Trần Văn Bình", dt.date(1990, 5, 1), "Nam", "Hà Nội",
+                     None)
+VISIT = HisVisit("r1", "KB-NOI", "Khám Nội", "NOI", "101", "A-001",
+                 dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC), "usable", None)
+ANSWERS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["data", "id", "access_token", "ma", "ten", "phong", "khoa", "gia"]),
+        inner, max_size=4),
+    max_leaves=10)
+
+
+@settings(max_examples=80)
+@given(answer=ANSWERS)
+@example(answer={"access_token": "Bearer ✓ 😀", "data": []})
+def test_any_answer_shape_is_a_result_or_a_his_error(server, answer):
+    """The generic REST adapter (simulator mapping) against a server answering every call
+    with the same JSON: each call returns or raises HisError, nothing else (a token with
+    emoji once reached http.client as UnicodeEncodeError)."""
+    url, bodies = server
+    bodies["any"] = json.dumps(answer).encode()
+    adapter = RestAdapter(mapping(url))
+    try:
+        for call in (lambda: adapter.find_or_create_patient(PATIENT),
+                     lambda: adapter.create_visit("1", VISIT),
+                     lambda: adapter.update_insurance("1", VISIT), adapter.catalogue):
+            with contextlib.suppress(HisError):
+                call()
+    finally:
+        adapter.close()
