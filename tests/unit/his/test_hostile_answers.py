@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from kiosk.services.bhxh.errors import GatewayProtocolError
 from kiosk.services.bhxh.protocol import decode_json_object
 from kiosk.services.his.base import HisError, HisPatient, HisVisit
+from kiosk.services.his.fhir import FhirAdapter
+from kiosk.services.his.gnuhealth import GnuHealthAdapter
 from kiosk.services.his.http import JsonHttp
 from kiosk.services.his.rest import RestAdapter
 from kiosk.services.his.simulator import mapping
@@ -90,6 +92,35 @@ def test_any_answer_shape_is_a_result_or_a_his_error(server, answer):
     url, bodies = server
     bodies["any"] = json.dumps(answer).encode()
     adapter = RestAdapter(mapping(url))
+    try:
+        for call in (lambda: adapter.find_or_create_patient(PATIENT),
+                     lambda: adapter.create_visit("1", VISIT),
+                     lambda: adapter.update_insurance("1", VISIT), adapter.catalogue):
+            with contextlib.suppress(HisError):
+                call()
+    finally:
+        adapter.close()
+
+
+FHIR_ANSWERS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4)
+    | st.sampled_from(["Patient", "Bundle", "Encounter", "Coverage", "OperationOutcome"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["resourceType", "id", "entry", "resource", "type", "coding", "code",
+                         "name", "location", "display", "meta", "versionId", "identifier",
+                         "result", "error", "providedBy"]), inner, max_size=4),
+    max_leaves=12)
+
+
+@pytest.mark.parametrize("kind", ["fhir", "gnuhealth"])
+@settings(max_examples=60)
+@given(answer=FHIR_ANSWERS)
+@example(answer={"entry": None})  # FHIR's catalogue iterated None
+def test_fhir_and_gnuhealth_answers_are_results_or_his_errors(server, kind, answer):
+    url, bodies = server
+    bodies["any"] = json.dumps(answer).encode()
+    adapter = (FhirAdapter({"url": url + "/fhir"}) if kind == "fhir" else GnuHealthAdapter(
+        {"url": url, "database": "health", "username": "u", "password": "p"}))
     try:
         for call in (lambda: adapter.find_or_create_patient(PATIENT),
                      lambda: adapter.create_visit("1", VISIT),
