@@ -9,8 +9,10 @@ import argparse
 import contextlib
 import io
 import json
+import logging
 import os
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -136,23 +138,47 @@ def forced(path: tuple[str, ...], root: Path) -> list[str]:
     }.get(path, [])
 
 
+class LoggedTracebacks(logging.Handler):
+    """Tracebacks that would reach stderr through logging (`log.exception`) or a dying
+    thread, which an in-process redirect of sys.stderr does not see."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.seen.append(f"Traceback (logged by {record.name}): {record.getMessage()}")
+
+    def thread_died(self, hook: threading.ExceptHookArgs) -> None:
+        self.seen.append(f"Traceback (thread {hook.thread}): {hook.exc_type.__name__}")
+
+
 def run_in_process(argv: list[str]) -> tuple[int, str, str]:
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse's usage errors (exit 2) and --help (0)
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-        for stream in (out, err):
-            with contextlib.suppress(ValueError, OSError):
-                stream.flush()
+    logged = LoggedTracebacks()
+    logging.getLogger().addHandler(logged)
+    previous_hook, threading.excepthook = threading.excepthook, logged.thread_died
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse's usage errors (exit 2) and --help (0)
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None
+                                                                   else 2)
+            for stream in (out, err):
+                with contextlib.suppress(ValueError, OSError):
+                    stream.flush()
+    finally:
+        logging.getLogger().removeHandler(logged)
+        threading.excepthook = previous_hook
     texts = []
     for stream in (out, err):
         buffer = stream.buffer
         assert isinstance(buffer, io.BytesIO)
         texts.append(buffer.getvalue().decode("utf-8", "replace"))
-    return code, texts[0], texts[1]
+    return code, texts[0], texts[1] + "\n".join(logged.seen)
 
 
 @pytest.fixture
@@ -250,3 +276,10 @@ def test_output_into_a_closed_pipe_exits_141_quietly(argv, sandbox):
         code = main(argv)
     assert code in (141, 4), err.getvalue()  # 4: `card readers` without pcscd prints nothing
     assert "Traceback" not in err.getvalue()
+
+
+@pytest.mark.parametrize("seconds", ["nan", "inf", "1e309", "-1", "0", "601"])
+def test_camera_test_duration_is_bounded(seconds, sandbox):
+    """The fuzz above pins --seconds to stay short; the bounds get their own check."""
+    code, _out, err = run_in_process(["camera", "test", "--seconds", seconds, "--json"])
+    assert code == 2 and "--seconds" in err and "Traceback" not in err
