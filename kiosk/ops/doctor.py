@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kiosk.config import Config
+from kiosk.services.netreason import host_of, network_reason
 
 Status = Literal["pass", "warn", "fail"]
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
@@ -168,7 +169,7 @@ def check_bhxh(config: Config) -> Check:
                      "Check the facility account and password (bhxh.username, secrets file).")
     except Exception as exc:
         return Check("bhxh", "fail",
-                     f"gateway unreachable: {_host(config.bhxh.url)}: {network_reason(exc)}",
+                     f"gateway unreachable: {host_of(config.bhxh.url)}: {_why(exc)}",
                      "Kiểm tra mạng và tường lửa tới cổng BHXH; bệnh nhân vẫn đăng ký được.",
                      "Check the network/firewall to the BHXH gateway; patients can still register.")
     return _ok("bhxh", "token issued for the facility account")
@@ -181,8 +182,9 @@ def check_his(config: Config) -> Check:
         adapter = build_adapter(config)
         services = adapter.catalogue()
     except Exception as exc:
-        where = _host(str(config.his.settings.get("url") or "")) or "embedded simulator"
-        return Check("his", "fail", f"{config.his.adapter} at {where}: {network_reason(exc)}",
+        url = str(config.his.settings.get("url") or "")
+        where = host_of(url) if url else "the embedded simulator"
+        return Check("his", "fail", f"{config.his.adapter} at {where}: {_why(exc)}",
                      "Kiểm tra địa chỉ và tài khoản HIS trong [his]; "
                      "đăng ký vẫn được lưu và gửi sau.",
                      "Check the HIS address and account in [his]; registrations queue until it "
@@ -190,39 +192,11 @@ def check_his(config: Config) -> Check:
     return _ok("his", f"{config.his.adapter}: answered ({len(services)} services)")
 
 
-def _host(url: str) -> str:
-    """host[:port] of a URL, never its path or credentials."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        return f"{parts.hostname}:{parts.port}" if parts.port else (parts.hostname or url)
-    except ValueError:
-        return url
-
-
-_REASONS = (("Connection refused", "connection refused"), ("timed out", "timed out"),
-            ("Name or service not known", "host name not found"),
-            ("Temporary failure in name resolution", "DNS not answering"),
-            ("No route to host", "no route to host"), ("Network is unreachable",
-                                                       "network unreachable"),
-            ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"),
-            ("Connection reset", "connection reset"), ("Remote end closed", "server hung up"))
-
-
-def network_reason(exc: BaseException) -> str:
-    """Why a call failed, in words a technician on the phone can act on: the first
-    known cause found in the exception chain, else the error's own words."""
-    seen: BaseException | None = exc
-    texts: list[str] = []
-    while seen is not None and len(texts) < 8:
-        texts.append(f"{type(seen).__name__}: {seen}")
-        seen = seen.__cause__ or seen.__context__
-    joined = " | ".join(texts)
-    for marker, reason in _REASONS:
-        if marker in joined:
-            return reason
-    return texts[0][:300]
+def _why(exc: BaseException) -> str:
+    """A known network cause, else the error's own words (the kiosk's own error
+    messages name settings and HTTP statuses, never patient data)."""
+    reason = network_reason(exc)
+    return reason if reason != type(exc).__name__ else f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _ntp_synchronized(run: Callable[..., Any] = subprocess.run) -> bool | None:
