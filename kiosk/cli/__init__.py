@@ -35,7 +35,12 @@ _HELPERS = {"common", "errors"}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kiosk", description="Hospital lobby self-service kiosk (CCCD, BHYT, registration)."
+        prog="kiosk", description="Hospital lobby self-service kiosk (CCCD, BHYT, registration).",
+        epilog="exit codes: 0 ok, 1 a check or step failed, 2 bad input, 3 card access denied, "
+        "4 no card/reader, 5 server or device unavailable, 6 misconfigured, 7 verification "
+        "failed, 8 update rejected, 70 internal error (a bug), 130 interrupted, 141 output "
+        "closed. With --json a failure is one JSON line on stderr: {\"error\": {\"kind\", "
+        "\"exit_code\", \"message\"}}. See README.md, \"Exit codes\".",
     )
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     parser.add_argument(

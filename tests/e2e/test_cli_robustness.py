@@ -273,3 +273,22 @@ def test_sync_against_a_hostile_his_prints_no_traceback_and_keeps_the_registrati
     assert json.loads(sync.stdout)["sent"] == 0
     listing = json.loads(run_kiosk("--config", str(config), "outbox", "list", "--json").stdout)
     assert len(listing) == 1 and listing[0]["state"] in ("pending", "dead")
+
+
+def test_config_check_json_says_what_it_checked(tmp_path):
+    demo = run_kiosk("config", "check", "--json", env=DEMO_ENV, cwd=tmp_path)
+    assert demo.returncode == 0
+    assert json.loads(demo.stdout) == {"ok": True, "config": "built-in demo", "demo": True,
+                                       "kiosk_id": "demo-kiosk-01"}
+    config = tmp_path / "kiosk.toml"
+    config.write_text(demo_text(), encoding="utf-8")
+    real = run_kiosk("config", "check", "--json", "--config", str(config))
+    assert json.loads(real.stdout)["config"] == str(config)
+    assert json.loads(real.stdout)["demo"] is False
+    text = run_kiosk("config", "check", "--config", str(config)).stdout.splitlines()
+    assert text[0] == "OK" and str(config) in text[1]
+
+
+def test_help_lists_the_exit_codes():
+    out = run_kiosk("--help").stdout
+    assert "6 misconfigured" in out and "141 output" in out
