@@ -187,6 +187,10 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("KIOSK_DEBUG", raising=False)
     monkeypatch.chdir(tmp_path)
+    # `kiosk metrics` without --out writes node_exporter's system file: not from a test
+    import kiosk.ops.telemetry
+
+    monkeypatch.setattr(kiosk.ops.telemetry, "DEFAULT_TEXTFILE", tmp_path / "metrics.prom")
     return tmp_path
 
 
