@@ -106,7 +106,7 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=
                    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(section=SECTION_KEYS, key=st.text(min_size=1, max_size=15), value=VALUES)
 def test_any_key_and_value_loads_or_is_named(section, key, value):
     raw = demo_raw()
