@@ -221,7 +221,10 @@ class ImageSource:
             if isinstance(item, np.ndarray):
                 frames.append(item)
                 continue
-            image = cv2.imread(str(item), cv2.IMREAD_COLOR)
+            try:
+                image = cv2.imread(str(item), cv2.IMREAD_COLOR)
+            except cv2.error:  # e.g. a header claiming more pixels than OpenCV allows
+                image = None
             if image is None:
                 raise CameraError(f"cannot read image {item}")
             frames.append(image)
@@ -253,7 +256,7 @@ def open_source(spec: str, width: int = 1280, height: int = 720, fps: int = 30,
     ("virtual" is the kiosk's business: see drivers.virtual.camera.)
     `exposure_ms` applies to V4L2 cameras only."""
     spec = spec.strip()
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():  # "²".isdigit() is True, int("²") fails
         return V4l2Source(int(spec), width, height, fps, exposure_ms)
     if spec.startswith("/dev/"):
         return V4l2Source(spec, width, height, fps, exposure_ms)

@@ -35,7 +35,10 @@ def _read_image(path: str) -> Any:
         return None
     if data.size == 0:
         return None
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error:  # e.g. a header claiming more pixels than OpenCV agrees to allocate
+        return None
 
 
 def decode_file(path: str, reader: Any) -> dict[str, Any]:

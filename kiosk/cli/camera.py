@@ -54,8 +54,8 @@ def _test(args: argparse.Namespace) -> int:
     from drivers.qr import DecodeResult, QrSymbol, QrWorker, RepeatFilter
     from kiosk.services.qr_scanner import camera_source
 
-    if args.seconds <= 0:
-        raise CliError("--seconds must be positive")
+    if not 0 < args.seconds <= 600:  # also refuses nan and inf
+        raise CliError("--seconds must be between 0 and 600")
     if args.file is not None:
         if not Path(args.file).is_file():
             raise CliError(f"{args.file}: no such file")

@@ -1,10 +1,23 @@
-"""`kiosk doctor`: self-test of devices and servers, for technicians."""
+"""`kiosk doctor`: self-test of devices and servers, for technicians (and phone support).
+
+`--json` always prints the report, even when the configuration does not load
+(that becomes a failed `config` check, exit 6); an unknown `--only` name is a
+usage error (exit 2), never an empty "ok" report.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from kiosk.cli.common import EXIT_FAILURE, EXIT_OK, add_config_argument, load_config, print_json
+from kiosk.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_MISCONFIGURED,
+    EXIT_OK,
+    CliError,
+    add_config_argument,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,19 +25,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_argument(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.add_argument("--only", action="append", metavar="CHECK",
-                        help="run only this check (repeatable)")
+                        help="run only this check (repeatable): pcscd, reader, camera, printer, "
+                        "bhxh, his, clock, disk, outbox")
     doctor.set_defaults(handler=_doctor)
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from kiosk.ops.doctor import report_json, run_checks
+    from kiosk.config import ConfigError
+    from kiosk.config.loader import chosen_path, load
+    from kiosk.config.table import suggestion
+    from kiosk.ops.doctor import (
+        check_names,
+        config_failure,
+        report_json,
+        run_checks,
+        unknown_checks,
+    )
 
-    config = load_config(args)
-    results = run_checks(config, set(args.only) if args.only else None)
-    report = report_json(results)
+    only = args.only or []
+    unknown = unknown_checks(only)
+    if unknown:
+        close = suggestion(unknown[0], set(check_names()))
+        hint = f"; did you mean {close!r}?" if close else ""
+        raise CliError(f"Không có mục kiểm tra / unknown check {unknown[0]!r}{hint} "
+                       f"(known: {', '.join(check_names())})", EXIT_BAD_INPUT)
+    config_arg = getattr(args, "config", None)
+    try:
+        config = load(config_arg)
+    except ConfigError as exc:
+        if not args.json:
+            raise  # the entry point prints each problem and exits 6
+        chosen = chosen_path(config_arg)
+        print_json(report_json([config_failure(exc.problems)], None,
+                               str(chosen) if chosen else None))
+        return EXIT_MISCONFIGURED
+    results = run_checks(config, set(only) if only else None)
+    report = report_json(results, config)
     if args.json:
         print_json(report)
     else:
+        demo = " — CẤU HÌNH MẪU / DEMO configuration (simulators)" if config.demo else ""
+        print(f"kiosk {config.kiosk_id} · version {report['version']} · "
+              f"config {config.source}{demo}")
         marks = {"pass": "OK  ", "warn": "WARN", "fail": "FAIL"}
         for r in results:
             print(f"[{marks[r.status]}] {r.name}: {r.detail}")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_OK, add_config_argument, load_config
+from kiosk.cli.common import (
+    EXIT_OK,
+    add_config_argument,
+    add_json_argument,
+    load_config,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_argument(m)
     m.add_argument("--out", type=Path, help="textfile path (default: node_exporter's collector)")
     m.add_argument("--stdout", action="store_true", help="print instead of writing")
+    add_json_argument(m, "JSON output: {path} of the file written")
     m.set_defaults(handler=_metrics)
 
 
@@ -23,5 +30,9 @@ def _metrics(args: argparse.Namespace) -> int:
     if args.stdout:
         print(prometheus_text(config), end="")
     else:
-        print(write_textfile(config, args.out or DEFAULT_TEXTFILE))
+        path = write_textfile(config, args.out or DEFAULT_TEXTFILE)
+        if args.json:
+            print_json({"path": str(path)})
+        else:
+            print(path)
     return EXIT_OK

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(handler=_list)
     rt = s.add_parser("retry", help="send a dead (or waiting) entry again now")
     rt.add_argument("id", type=int, help="outbox entry id (from `kiosk outbox list`)")
+    rt.add_argument("--json", action="store_true", help="JSON output: {id, state}")
     add_config_argument(rt)
     rt.set_defaults(handler=_retry)
 
@@ -72,5 +73,8 @@ def _retry(args: argparse.Namespace) -> int:
         audit(db, config.kiosk_id, "outbox.retry", str(args.id))
     finally:
         db.conn.close()
-    print(f"outbox entry {args.id}: queued for the next sync pass")
+    if args.json:
+        print_json({"id": args.id, "state": "pending"})
+    else:
+        print(f"outbox entry {args.id}: queued for the next sync pass")
     return EXIT_OK

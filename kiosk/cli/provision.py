@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_MISCONFIGURED, EXIT_OK, CliError
+from kiosk.cli.common import EXIT_BAD_INPUT, EXIT_MISCONFIGURED, EXIT_OK, CliError, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,15 +14,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config-file", required=True, type=Path,
                    help="provisioning file: a kiosk.toml that may include the secrets")
     p.add_argument("--bundle", required=True, type=Path, help="signed release bundle directory")
-    p.add_argument("--kiosk-id")
-    p.add_argument("--facility-code")
-    p.add_argument("--hawkbit-url")
-    p.add_argument("--controller-id")
-    p.add_argument("--fleet-token")
+    p.add_argument("--kiosk-id", help="overrides kiosk.id (the kiosk's name in the fleet)")
+    p.add_argument("--facility-code", help="overrides facility.code (BHXH MA_CSKCB, 5 chars)")
+    p.add_argument("--hawkbit-url", help="overrides fleet.hawkbit_url (the update server)")
+    p.add_argument("--controller-id", help="overrides fleet.controller_id (default: kiosk id)")
+    p.add_argument("--fleet-token", help="overrides fleet.token (written to the secrets file)")
+    p.add_argument("--json", action="store_true", help="JSON output: {root, steps}")
     p.set_defaults(handler=_provision)
 
 
 def _provision(args: argparse.Namespace) -> int:
+    import tomllib
+
     from kiosk.config import ConfigError
     from kiosk.ops.install import InstallError
     from kiosk.ops.provision import ProvisionError, provision
@@ -38,8 +41,14 @@ def _provision(args: argparse.Namespace) -> int:
         summary = provision(args.root.resolve(), args.config_file, args.bundle, overrides)
     except ConfigError as exc:
         raise CliError("\n".join(exc.problems), EXIT_MISCONFIGURED) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"--config-file: {args.config_file} is not valid TOML ({exc})",
+                       EXIT_BAD_INPUT) from None
     except (ProvisionError, BundleError, InstallError, OSError) as exc:
         raise CliError(f"provisioning failed: {exc}", EXIT_MISCONFIGURED) from None
+    if args.json:
+        print_json({"root": str(args.root.resolve()), "steps": list(summary.lines)})
+        return EXIT_OK
     for line in summary.lines:
         print(line)
     return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_OK, CliError
+from kiosk.cli.common import EXIT_FAILURE, EXIT_OK, CliError, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="only the project wheel (kiosks then need the deps already)")
     build.add_argument("--tar", type=Path,
                        help="also pack the bundle into one .tar (to carry it to provisioning)")
+    build.add_argument("--json", action="store_true",
+                       help="JSON output: {version, files, path, artifact}")
     build.set_defaults(handler=_build)
     keygen = rsub.add_parser("keygen", help="create a release signing key")
     keygen.add_argument("--out", required=True, type=Path, help="private key file to write")
@@ -30,22 +32,50 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kiosk.ops.release import BundleError, artifact_paths, build_bundle, pack
+    import subprocess
 
-    if not args.key.exists():
+    from kiosk.ops.release import (
+        BundleError,
+        artifact_paths,
+        build_bundle,
+        load_private_key,
+        pack,
+    )
+
+    if not args.key.is_file():
         raise CliError(f"--key: {args.key} not found")
+    try:  # before a build of minutes, not after it
+        load_private_key(args.key)
+    except (ValueError, TypeError, BundleError) as exc:
+        raise CliError(f"--key: {args.key} is not an Ed25519 private key (PEM): {exc}") from None
+    if not (args.source / "pyproject.toml").is_file():
+        raise CliError(f"--source: {args.source} is not a project checkout (no pyproject.toml)")
     try:
         bundle = build_bundle(args.source, args.key, args.out,
                               version=args.version, include_dependencies=not args.no_deps,
                               allow_downgrade=args.allow_downgrade)
     except BundleError as exc:
         raise CliError(str(exc)) from None
+    except subprocess.CalledProcessError as exc:
+        words = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-5:]
+        raise CliError("pip could not build the wheelhouse: " + " | ".join(words),
+                       EXIT_FAILURE) from None
+    except subprocess.TimeoutExpired:
+        raise CliError("pip did not finish building the wheelhouse in time",
+                       EXIT_FAILURE) from None
+    artifact = pack(args.out, args.tar) if args.tar else None
+    artifacts = len(artifact_paths(args.out))
+    if args.json:
+        print_json({"version": bundle.version, "files": len(bundle.files),
+                    "path": str(bundle.path), "artifact": str(artifact) if artifact else None,
+                    "artifacts": artifacts})
+        return EXIT_OK
     print(f"release {bundle.version}: {len(bundle.files)} files "
           f"({bundle.manifest.total_size} bytes) checked and signed in {bundle.path}")
-    print(f"upload to one hawkBit software module: {len(artifact_paths(args.out))} artifacts "
+    print(f"upload to one hawkBit software module: {artifacts} artifacts "
           "(metadata.json, metadata.json.sig, wheelhouse/*.whl)")
-    if args.tar:
-        print(f"artifact: {pack(args.out, args.tar)}")
+    if artifact:
+        print(f"artifact: {artifact}")
     return EXIT_OK
 
 

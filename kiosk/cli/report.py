@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     hb.add_argument("--from", dest="day_from", type=_date, required=True, metavar="YYYY-MM-DD")
     hb.add_argument("--to", dest="day_to", type=_date, required=True, metavar="YYYY-MM-DD")
     hb.add_argument("--format", choices=("json", "csv"), default="json")
+    hb.add_argument("--json", dest="format", action="store_const", const="json",
+                    help="JSON output (the default; same as --format json)")
     hb.add_argument("--kiosk", help="only this kiosk id (default: every kiosk of the facility "
                     "in the lobby database, or in the kiosk's own database without [lobby])")
     hb.add_argument("--database", help="SQLite file (default: the lobby database when "

@@ -15,6 +15,7 @@ from kiosk.cli.common import (
     CliError,
     add_config_argument,
     load_config,
+    print_json,
 )
 
 
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--recover", action="store_true",
                       help="roll back a round that died between switch and verdict, and "
                            "make sure the kiosk services run (the unit's ExecStopPost)")
+    u.add_argument("--json", action="store_true", help="JSON output: {outcome, detail}")
     u.add_argument("--server", help="hawkBit base URL (overrides fleet.hawkbit_url)")
     u.add_argument("--tenant")
     u.add_argument("--controller-id")
@@ -94,7 +96,10 @@ def _update(args: argparse.Namespace) -> int:
         result = update_once(client, settings)
     finally:
         client.close()
-    print(f"update: {result.outcome}: {result.detail}")
+    if args.json:
+        print_json({"outcome": result.outcome, "detail": result.detail})
+    else:
+        print(f"update: {result.outcome}: {result.detail}")
     if result.outcome in ("rejected", "rolled_back"):
         return EXIT_UPDATE_REJECTED
     return EXIT_FAILURE if result.outcome == "error" else EXIT_OK

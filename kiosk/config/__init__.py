@@ -2,10 +2,13 @@
 
 `load()` finds the file (argument, ``$KIOSK_CONFIG``, ``/etc/kiosk/kiosk.toml``,
 else the built-in demo configuration), merges the secrets, validates every
-key and raises `ConfigError` listing each problem as ``key: what is wrong``.
+key and raises `ConfigError` listing each problem as ``key: what is wrong``
+(English; ``details`` adds Vietnamese). Unknown keys are errors naming the nearest
+known key: each section's parser in `sections` reads its table through `table.Table`,
+which records what was read (docs/decisions/0086).
 """
 
-from kiosk.config.loader import DEFAULT_PATH, ConfigError, demo_config, load, load_file
+from kiosk.config.loader import DEFAULT_PATH, demo_config, load, load_file
 from kiosk.config.model import (
     BhxhConfig,
     Config,
@@ -19,6 +22,7 @@ from kiosk.config.model import (
     ServiceConfig,
     UiConfig,
 )
+from kiosk.config.table import ConfigError, Problem
 
 __all__ = [
     "DEFAULT_PATH",
@@ -31,6 +35,7 @@ __all__ = [
     "HisConfig",
     "LobbyConfig",
     "PrinterConfig",
+    "Problem",
     "RetentionConfig",
     "ServiceConfig",
     "UiConfig",

@@ -48,6 +48,8 @@ class BhxhConfig:
 class HisConfig:
     adapter: str  # "simulator", "fhir", "gnuhealth", "rest"
     settings: dict[str, Any] = field(default_factory=dict)  # adapter-specific, secrets merged
+    # Take service names, rooms and fees from the HIS's own list (refreshed by the sync).
+    use_his_catalogue: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import InvalidBhytNumber, InvalidCitizenId
+from kiosk.domain.text import has_foreign_digit, is_ascii_digits
 
 CardFormat = Literal["bhyt15", "bhxh10", "cccd12"]
 
@@ -22,7 +23,7 @@ BENEFIT_PERCENT: dict[str, int] = {"1": 100, "2": 100, "3": 95, "4": 80, "5": 10
 
 # The vendor test card in DOMAIN.md §11 has letters in the BHXH part, so the
 # 15-character form accepts alphanumerics there; the 10-digit form is digits.
-_BHYT15 = re.compile(r"([A-Z]{2})([1-5])(\d{2})([A-Z0-9]{10})")
+_BHYT15 = re.compile(r"([A-Z]{2})([1-5])([0-9]{2})([A-Z0-9]{10})")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class BhytNumber:
 
 def parse_bhyt_number(text: str) -> BhytNumber:
     raw = text.strip().replace(" ", "").upper()
+    if has_foreign_digit(raw):
+        raise InvalidBhytNumber("card number must use the digits 0-9 only")
     if len(raw) == 15:
         m = _BHYT15.fullmatch(raw)
         if not m:
@@ -58,9 +61,9 @@ def parse_bhyt_number(text: str) -> BhytNumber:
         if province == "00":
             raise InvalidBhytNumber("15-character card: province code 00 does not exist")
         return BhytNumber(raw, "bhyt15", code, int(level), BENEFIT_PERCENT[level], province, bhxh)
-    if len(raw) == 10 and raw.isdigit():
+    if len(raw) == 10 and is_ascii_digits(raw):
         return BhytNumber(raw, "bhxh10", None, None, None, None, raw)
-    if len(raw) == 12 and raw.isdigit():
+    if len(raw) == 12 and is_ascii_digits(raw):
         try:
             parse_citizen_id(raw)
         except InvalidCitizenId as exc:

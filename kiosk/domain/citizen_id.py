@@ -13,6 +13,7 @@ from typing import Literal
 
 from kiosk.domain.errors import InvalidCitizenId
 from kiosk.domain.provinces import province_name
+from kiosk.domain.text import has_foreign_digit, is_ascii_digits
 
 Sex = Literal["Nam", "Nữ"]
 
@@ -55,7 +56,9 @@ class CitizenId:
 
 def parse_citizen_id(text: str) -> CitizenId:
     number = text.strip()
-    if len(number) != 12 or not number.isdigit():
+    if has_foreign_digit(number):
+        raise InvalidCitizenId("personal ID must use the digits 0-9 only")
+    if len(number) != 12 or not is_ascii_digits(number):
         raise InvalidCitizenId("personal ID must be exactly 12 digits")
     province_code = number[:3]
     province = province_name(province_code)

@@ -7,9 +7,9 @@ import re
 
 from kiosk.domain.errors import DomainError
 
-_DMY_SLASH = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
-_DMY_COMPACT = re.compile(r"(\d{2})(\d{2})(\d{4})")
-_YEAR = re.compile(r"\d{4}")
+_DMY_SLASH = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+_DMY_COMPACT = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4})")
+_YEAR = re.compile(r"[0-9]{4}")
 
 
 def _make(text: str, day: str, month: str, year: str) -> dt.date:

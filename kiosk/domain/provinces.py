@@ -6,6 +6,8 @@ pre-merger list stays the one to validate against.
 
 from __future__ import annotations
 
+from kiosk.domain.text import is_ascii_digits
+
 PROVINCES: dict[str, str] = {
     "001": "Hà Nội", "002": "Hà Giang", "004": "Cao Bằng", "006": "Bắc Kạn",
     "008": "Tuyên Quang", "010": "Lào Cai", "011": "Điện Biên", "012": "Lai Châu",
@@ -33,6 +35,6 @@ def province_name(code: str) -> str | None:
     """Name for a 3-digit code, "Nước ngoài" for abroad codes, None when unknown."""
     if code in PROVINCES:
         return PROVINCES[code]
-    if code.isdigit() and int(code) in ABROAD_RANGE:
+    if is_ascii_digits(code) and int(code) in ABROAD_RANGE:
         return "Nước ngoài"
     return None

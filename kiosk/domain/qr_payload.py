@@ -23,7 +23,7 @@ from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.dates import iso, parse_dmy, parse_dmy_compact, parse_dmy_or_year
 from kiosk.domain.errors import DomainError, MalformedQr
 from kiosk.domain.identity import Identity
-from kiosk.domain.text import nfc
+from kiosk.domain.text import is_ascii_digits, nfc
 
 MAX_PAYLOAD = 4096  # a QR holds < 3 kB; anything longer is not a card
 UnknownReason = Literal["vneid_token", "url", "payment", "empty", "other"]
@@ -172,7 +172,7 @@ class UnknownQr:
 
 QrPayload = CccdQr | BhytQr | UnknownQr
 
-_BHYT_CODE_SHAPE = re.compile(r"[A-Z]{2}\d[A-Z0-9]{12}|\d{10}")
+_BHYT_CODE_SHAPE = re.compile(r"[A-Z]{2}[0-9][A-Z0-9]{12}|[0-9]{10}")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 
@@ -191,6 +191,8 @@ def parse_qr(text: str) -> QrPayload:
     fields = payload.split("|")
     if _looks_like_bhyt(payload, fields):
         return _parse_bhyt(payload)
+    # isdigit(), not an ASCII check: an ID with a "²" in it is a damaged citizen-ID
+    # card (MalformedQr from parse_citizen_id), not some other kind of code.
     if len(fields) >= 6 and fields[0].strip().isdigit():
         return _parse_cccd(fields)
     return _unknown(_classify_other(payload))
@@ -231,7 +233,7 @@ def _parse_cccd(fields: list[str]) -> CccdQr:
         citizen = parse_citizen_id(id_raw)
     except DomainError as exc:
         raise MalformedQr(f"citizen-ID QR: {exc}") from None
-    if old_raw and not (old_raw.isdigit() and len(old_raw) in (9, 12)):
+    if old_raw and not (is_ascii_digits(old_raw) and len(old_raw) in (9, 12)):
         raise MalformedQr("citizen-ID QR: old ID number must be 9 or 12 digits or empty")
     if not name:
         raise MalformedQr("citizen-ID QR: full name is empty")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from kiosk.domain.errors import DomainError
 
 DEFAULT_QUEUE_FORMAT = "{prefix}-{seq:03d}"
-_HOURS = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
+_HOURS = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
 _FIELDS = {"prefix", "seq", "department"}
 
 
@@ -76,6 +76,12 @@ def _minutes(hours: str) -> tuple[int, int]:
     if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60:
         raise DomainError(f"impossible opening hours {hours!r}")
     return start, end
+
+
+def opening_minutes(hours: str) -> tuple[int, int]:
+    """(start, end) minutes of the day for `07:00-16:30`; DomainError when impossible
+    (the configuration checks hours with this, so what it accepts never fails later)."""
+    return _minutes(hours)
 
 
 def is_open(hours: str, local: dt.datetime) -> bool:

@@ -5,6 +5,23 @@ from __future__ import annotations
 import unicodedata
 
 
+def is_ascii_digits(text: str) -> bool:
+    """True for a non-empty run of 0-9 only. `str.isdigit()` also accepts "²" and "٣",
+    which `int()` then rejects or silently converts: card numbers are ASCII."""
+    return text.isascii() and text.isdigit()
+
+
+def has_foreign_digit(text: str) -> bool:
+    """A digit other than 0-9 ("²", "٣", "３"): worth its own message, never a number."""
+    return any(ch.isdigit() and not ch.isascii() for ch in text)
+
+
+def has_surrogate(text: str) -> bool:
+    """A lone UTF-16 surrogate (JSON "\\ud800", undecodable bytes): not text any file,
+    database or printer can hold."""
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 def nfc(text: str) -> str:
     """Vietnamese text as NFC: one code point per letter, as fonts and HIS expect."""
     return unicodedata.normalize("NFC", text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kiosk.config import Config
+from kiosk.services.netreason import host_of, network_reason
 
 Status = Literal["pass", "warn", "fail"]
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
@@ -190,7 +191,8 @@ def check_bhxh(config: Config) -> Check:
                      "(bhxh.username, mật khẩu trong tệp bí mật).",
                      "Check the facility account and password (bhxh.username, secrets file).")
     except Exception as exc:
-        return Check("bhxh", "fail", f"gateway unreachable: {exc}",
+        return Check("bhxh", "fail",
+                     f"gateway unreachable: {host_of(config.bhxh.url)}: {_why(exc)}",
                      "Kiểm tra mạng và tường lửa tới cổng BHXH; bệnh nhân vẫn đăng ký được.",
                      "Check the network/firewall to the BHXH gateway; patients can still register.")
     return _ok("bhxh", "token issued for the facility account")
@@ -203,12 +205,21 @@ def check_his(config: Config) -> Check:
         adapter = build_adapter(config)
         services = adapter.catalogue()
     except Exception as exc:
-        return Check("his", "fail", f"{config.his.adapter}: {type(exc).__name__}: {exc}",
+        url = str(config.his.settings.get("url") or "")
+        where = host_of(url) if url else "the embedded simulator"
+        return Check("his", "fail", f"{config.his.adapter} at {where}: {_why(exc)}",
                      "Kiểm tra địa chỉ và tài khoản HIS trong [his]; "
                      "đăng ký vẫn được lưu và gửi sau.",
                      "Check the HIS address and account in [his]; registrations queue until it "
                      "answers.")
     return _ok("his", f"{config.his.adapter}: answered ({len(services)} services)")
+
+
+def _why(exc: BaseException) -> str:
+    """A known network cause, else the error's own words (the kiosk's own error
+    messages name settings and HTTP statuses, never patient data)."""
+    reason = network_reason(exc)
+    return reason if reason != type(exc).__name__ else f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _ntp_synchronized(run: Callable[..., Any] = subprocess.run) -> bool | None:
@@ -325,7 +336,13 @@ CHECKS: list[Callable[[Config], Check]] = [
 CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}
 
 
+def check_names() -> list[str]:
+    return [check.__name__.removeprefix("check_") for check in CHECKS]
+
+
 def run_checks(config: Config, only: set[str] | None = None) -> list[Check]:
+    """Run the checks (all, or those named in `only`; unknown names are the caller's
+    error to report: see `unknown_checks`)."""
     results = []
     for check in CHECKS:
         name = check.__name__.removeprefix("check_")
@@ -338,6 +355,30 @@ def run_checks(config: Config, only: set[str] | None = None) -> list[Check]:
     return results
 
 
-def report_json(results: list[Check]) -> dict[str, Any]:
-    return {"checks": [r.to_json() for r in results],
-            "ok": all(r.status != "fail" for r in results)}
+def unknown_checks(names: list[str]) -> list[str]:
+    known = set(check_names())
+    return [n for n in names if n not in known]
+
+
+def config_failure(problems: list[str]) -> Check:
+    """A configuration that does not load is itself the first finding."""
+    return Check("config", "fail", "; ".join(problems),
+                 "Cấu hình sai: chạy 'kiosk config check' để xem từng khóa cần sửa.",
+                 "The configuration is invalid: run 'kiosk config check' to see each key to fix.")
+
+
+def report_json(results: list[Check], config: Config | None = None,
+                config_path: str | None = None) -> dict[str, Any]:
+    """The report a technician reads out on the phone: which kiosk, which release, which
+    configuration (and whether it is the demo one), then every check."""
+    from kiosk import __version__
+
+    return {
+        "kiosk_id": config.kiosk_id if config else None,
+        "version": __version__,
+        "config": config.source if config else config_path,
+        "demo": config.demo if config else False,
+        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checks": [r.to_json() for r in results],
+        "ok": all(r.status != "fail" for r in results),
+    }

@@ -70,7 +70,7 @@ class Deployment:
 
 def parse_sleep(text: object, default: float = 300.0) -> float:
     """hawkBit's `HH:MM:SS` polling interval in seconds (bounded: 1 min .. 1 day)."""
-    m = re.fullmatch(r"(\d{1,2}):(\d{2}):(\d{2})", text if isinstance(text, str) else "")
+    m = re.fullmatch(r"([0-9]{1,2}):([0-9]{2}):([0-9]{2})", text if isinstance(text, str) else "")
     if not m:
         return default
     h, mi, s = (int(x) for x in m.groups())
@@ -165,7 +165,7 @@ class DdiClient:
                 if error.final or 300 <= response.status_code < 400:
                     raise error
                 retry_after = response.headers.get("Retry-After", "")
-                if retry_after.isdigit():
+                if retry_after.isascii() and retry_after.isdigit() and len(retry_after) < 6:
                     delay = max(delay, min(float(retry_after), 60.0))
             if attempt == RETRIES:
                 raise error

@@ -13,7 +13,7 @@ from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity, Source, Verification
 from kiosk.domain.insurance import InsuranceCard, InsuranceResult, Outcome, ResultSource
-from kiosk.domain.text import nfc
+from kiosk.domain.text import has_surrogate, is_ascii_digits, nfc
 
 _PASSIVE: dict[str, Verification] = {
     "verified": "chip_verified", "untrusted": "chip_untrusted", "absent": "chip_unverified"}
@@ -38,7 +38,7 @@ def _date(data: dict[str, Any], key: str, year_ok: bool = False) -> dt.date | in
     text = _text(data, key)
     if text is None:
         return None
-    if year_ok and len(text) == 4 and text.isdigit():
+    if year_ok and len(text) == 4 and is_ascii_digits(text):
         return int(text)
     try:
         return dt.date.fromisoformat(text)
@@ -51,9 +51,28 @@ def _plain_date(data: dict[str, Any], key: str) -> dt.date | None:
     return value if isinstance(value, dt.date) else None
 
 
+def _check_text(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse lone surrogates anywhere in the file before anything is stored: SQLite
+    and the ticket printer would fail on them half-way through a registration."""
+    if depth > 32:
+        raise PatientFileError(f"{where or 'file'}: nested too deeply")
+    if isinstance(value, str):
+        if has_surrogate(value):
+            raise PatientFileError(f"{where or 'file'}: holds an invalid character "
+                                   "(a lone surrogate)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where, depth + 1)
+            _check_text(item, f"{where}.{key}" if where else str(key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text(item, f"{where}[{index}]", depth + 1)
+
+
 def identity_from_json(data: Any) -> Identity:
     if not isinstance(data, dict):
         raise PatientFileError("the patient file must hold a JSON object")
+    _check_text(data, "")
     name = _text(data, "full_name", required=True)
     assert name is not None
     if len(name) > 200:

@@ -69,10 +69,10 @@ class RegistrationError(ValueError):
 
 def effective_services(config: Config, db: sqlite_utils.Database | None = None
                        ) -> tuple[ServiceConfig, ...]:
-    """The configured services; with `his.settings.use_his_catalogue`, name, room and fee
+    """The configured services; with `his.use_his_catalogue`, name, room and fee
     as the HIS's own list (fetched by the sync daemon) says. Prefix, hours and the
     department a queue belongs to always come from the configuration."""
-    if db is None or not config.his.settings.get("use_his_catalogue"):
+    if db is None or not config.his.use_his_catalogue:
         return config.services
     try:
         rows = db.execute("SELECT code, name, room, fee FROM his_catalogue").fetchall()

@@ -30,6 +30,7 @@ import os
 import random
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ import sqlite_utils
 
 from kiosk.config import Config
 from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.text import is_ascii_digits
 from kiosk.services import outbox
 from kiosk.services.bhxh import checkin
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
@@ -140,7 +142,7 @@ class SyncDaemon:
         self._next_recheck: dt.datetime | None = None
         self._next_purge: dt.datetime | None = None
         self._next_catalogue: dt.datetime | None = None
-        self.catalogue_enabled = bool(config.his.settings.get("use_his_catalogue"))
+        self.catalogue_enabled = config.his.use_his_catalogue
         self._next_lobby: dt.datetime | None = None
         self.lobby: Any = None  # kiosk.lobby.client.LobbyClient, made on first use
 
@@ -158,7 +160,13 @@ class SyncDaemon:
         except HisError as exc:
             return self._failed(item, str(exc), permanent=not exc.transient, now=now)
         except Exception as exc:  # an adapter bug must not stop the queue for good
-            log.exception("HIS adapter failed unexpectedly on outbox item %s", item.id)
+            # One line, not a traceback: a hostile answer repeats on every retry, and the
+            # exception's text may quote the answer (patient data). The innermost frame
+            # is enough to find an adapter bug.
+            frame = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f"{Path(frame[0].filename).name}:{frame[0].lineno}" if frame else "?"
+            log.error("HIS adapter failed unexpectedly on outbox item %s: %s at %s", item.id,
+                      type(exc).__name__, where)
             return self._failed(item, f"adapter error {type(exc).__name__}", permanent=False,
                                 now=now)
         done = self.now()
@@ -421,7 +429,7 @@ def _sdnotify(name: str) -> None:
 def _birth(text: str | None) -> dt.date | int | None:
     if not text:
         return None
-    if len(text) == 4 and text.isdigit():
+    if len(text) == 4 and is_ascii_digits(text):
         return int(text)
     try:
         return dt.date.fromisoformat(text)

@@ -51,15 +51,16 @@ def test_bhyt_parse_contract():
 
 def test_config_check(tmp_path):
     ok = run_kiosk("config", "check", env={"KIOSK_CONFIG": ""})
-    assert ok.returncode == 0 and ok.stdout.strip() == "OK"
+    assert ok.returncode == 0 and ok.stdout.splitlines()[0] == "OK"
+    assert "built-in demo" in ok.stdout  # says what it checked
     broken = tmp_path / "kiosk.toml"
     demo = run_kiosk("config", "demo").stdout
     broken.write_text(demo.replace('code = "01824"', 'code = "18"'), encoding="utf-8")
     bad = run_kiosk("config", "check", "--config", str(broken))
-    assert bad.returncode == 2
+    assert bad.returncode == 6  # misconfigured, as in every other command (decision 0085)
     assert "facility.code: must be 5 characters" in bad.stderr
     before = run_kiosk("--config", str(broken), "config", "check")
-    assert before.returncode == 2
+    assert before.returncode == 6
 
 
 def test_demo_headless_leaves_records(tmp_path):

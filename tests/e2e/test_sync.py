@@ -309,7 +309,7 @@ def test_his_catalogue_overrides_rooms_when_enabled(kiosk, tmp_path):
         plain.tick()
         assert db.execute("SELECT count(*) FROM his_catalogue").fetchone()[0] == 0
         config = dataclasses.replace(config, his=dataclasses.replace(
-            config.his, settings={"use_his_catalogue": True}))
+            config.his, use_his_catalogue=True))
         SyncDaemon(db, config, adapter, now=clock, recheck=False, purge=False).tick()
         service = RegistrationService(db, config, now=clock)
         noi = next(s for s in service.services(NOW) if s.code == "KB-NOI")

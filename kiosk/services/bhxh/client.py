@@ -44,6 +44,7 @@ from kiosk.services.bhxh.protocol import (
     password_md5,
     result_code,
 )
+from kiosk.services.netreason import host_of, network_reason
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,8 @@ class BhxhClient:
         except requests.exceptions.Timeout:
             raise GatewayUnavailable(f"no answer within {timeout[1]:.1f} s") from None
         except requests.exceptions.RequestException as exc:
-            raise GatewayUnavailable(f"connection failed: {type(exc).__name__}") from None
+            raise GatewayUnavailable(f"connection failed to {host_of(self.base_url)}: "
+                                     f"{network_reason(exc)}") from None
         status = response.status_code
         if status in (401, 403):
             raise _AuthRefused()

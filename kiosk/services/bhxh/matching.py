@@ -12,7 +12,7 @@ import datetime as dt
 
 from kiosk.domain.dates import parse_dmy_or_year
 from kiosk.domain.errors import DomainError
-from kiosk.domain.text import fold, nfc
+from kiosk.domain.text import fold, is_ascii_digits, nfc
 
 
 def same_name(a: str | None, b: str | None) -> bool:
@@ -35,7 +35,7 @@ def parse_gateway_date(text: object) -> dt.date | int | None:
     if not isinstance(text, str) or not text.strip():
         return None
     value = text.strip()
-    if len(value) == 8 and value.isdigit():
+    if len(value) == 8 and is_ascii_digits(value):
         try:
             return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
         except ValueError:

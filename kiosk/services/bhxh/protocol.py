@@ -70,6 +70,8 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
         raise GatewayProtocolError(f"answer is {kind} ({len(body)} bytes)") from None
     except RecursionError:
         raise GatewayProtocolError("answer nests too deeply") from None
+    except ValueError:  # an integer longer than Python's 4300-digit conversion limit
+        raise GatewayProtocolError(f"answer holds an absurd number ({len(body)} bytes)") from None
     if not isinstance(value, dict):
         raise GatewayProtocolError(f"answer is a JSON {type(value).__name__}, not an object")
     return value

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import requests
 
 from kiosk.services.his.base import HisError, HisUnavailable
+from kiosk.services.netreason import network_reason
 
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
@@ -80,7 +81,7 @@ class JsonHttp:
         except requests.Timeout:
             raise HisUnavailable(f"{what}: no answer within {self.timeout_s:g} s") from None
         except requests.ConnectionError as exc:
-            raise HisUnavailable(f"{what}: cannot connect ({_reason(exc)})") from None
+            raise HisUnavailable(f"{what}: cannot connect ({network_reason(exc)})") from None
         except requests.RequestException as exc:
             raise HisError(f"{what}: {type(exc).__name__}", transient=True) from None
         status = response.status_code
@@ -95,26 +96,17 @@ class JsonHttp:
         if response.content:
             try:
                 parsed = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
                 raise HisError(f"{what}: HTTP {status} but the answer is not JSON",
                                transient=True) from None
         return Answer(status, parsed, dict(response.headers))
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Connection reset", "Name or service not known",
-                   "Remote end closed", "timed out"):
-        if marker in text:
-            return marker
-    return type(exc).__name__
 
 
 def _outcome(response: requests.Response) -> str:
     """A FHIR OperationOutcome's issue code (a code, never free text with data)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
         raw = [i.get("code") for i in body.get("issue", []) if isinstance(i, dict)]

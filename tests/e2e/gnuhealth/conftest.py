@@ -5,6 +5,15 @@ import pytest
 from tests.e2e.gnuhealth.server import DB, PASSWORD, ROOT, GnuHealthServer, built_database
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Build the seeded database (minutes on a fresh 2-core machine, once per GNU Health
+    version) before any test runs, not inside the first test's 300 s timeout."""
+    if config.option.collectonly:
+        return
+    if any("gnuhealth" in item.fixturenames for item in items if hasattr(item, "fixturenames")):
+        built_database(ROOT / ".cache")
+
+
 @pytest.fixture(scope="session")
 def gnuhealth_db():
     return built_database(ROOT / ".cache")

@@ -115,7 +115,9 @@ def test_cli_json_contract(tmp_path):
                                               "KIOSK_STATE_DIR": str(tmp_path / "state")},
                      cwd=tmp_path)
     data = json.loads(proc.stdout)
-    assert set(data) == {"checks", "ok"}
+    assert set(data) == {"kiosk_id", "version", "config", "demo", "checked_at", "checks", "ok"}
+    assert data["demo"] is True and data["config"] == "built-in demo"
+    assert data["kiosk_id"] == "demo-kiosk-01"
     for check in data["checks"]:
         assert set(check) == {"name", "status", "detail", "hint_vi", "hint_en"}
         assert check["status"] in ("pass", "warn", "fail")

@@ -97,16 +97,20 @@ class FhirAdapter:
                 return []
             raise
         services = []
-        for entry in (bundle or {}).get("entry", []) if isinstance(bundle, dict) else []:
+        entries = bundle.get("entry") if isinstance(bundle, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
             res = entry.get("resource", {}) if isinstance(entry, dict) else {}
-            codings = [c for t in res.get("type", []) for c in t.get("coding", [])]
-            code = codings[0].get("code") if codings else res.get("id")
-            name = res.get("name")
-            if not code or not name:
-                continue
-            location = (res.get("location") or [{}])[0].get("display", "")
-            services.append(HisService(str(code), str(name), str(location),
-                                       str(res.get("providedBy", {}).get("display", ""))))
+            try:
+                codings = [c for t in res.get("type", []) for c in t.get("coding", [])]
+                code = codings[0].get("code") if codings else res.get("id")
+                name = res.get("name")
+                if not code or not name:
+                    continue
+                location = (res.get("location") or [{}])[0].get("display", "")
+                services.append(HisService(str(code), str(name), str(location),
+                                           str(res.get("providedBy", {}).get("display", ""))))
+            except (AttributeError, TypeError, KeyError, IndexError):
+                continue  # one malformed resource does not hide the others
         return services
 
     def _create(self, resource: dict[str, Any], if_none_exist: str) -> str:

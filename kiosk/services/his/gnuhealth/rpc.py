@@ -58,7 +58,7 @@ class TrytonRpc:
             raise HisError(f"{method}: HTTP {response.status_code}", transient=False)
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
             raise HisError(f"{method}: answer is not JSON", transient=True) from None
         error = data.get("error") if isinstance(data, dict) else None
         if error:

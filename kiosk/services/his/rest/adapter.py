@@ -180,6 +180,10 @@ class RestAdapter:
                 token = pick(answer, str(self.auth.get("token", "access_token")))
                 if not isinstance(token, str) or not token:
                     raise HisError("auth: the answer has no token", transient=True)
+                if not (token.isascii() and token.isprintable() and len(token) <= 8192):
+                    # It goes into an HTTP header: anything else fails deep in http.client.
+                    raise HisError("auth: the answer's token is not printable ASCII",
+                                   transient=True)
                 self._token = token
             prefix = str(self.auth.get("prefix", "Bearer "))
             return {str(self.auth.get("header", "Authorization")): prefix + self._token}

@@ -14,6 +14,7 @@ import re
 import string
 from typing import Any
 
+from kiosk.domain.text import is_ascii_digits
 from kiosk.services.his.base import HisPatient, HisVisit
 
 PATIENT_FIELDS = ("id_number", "full_name", "date_of_birth", "birth_year", "sex", "sex_code",
@@ -113,7 +114,7 @@ def complete(template: Any, values: dict[str, Any]) -> bool:
 def pick(data: Any, path: str) -> Any:
     """A dotted path into a JSON answer: `data.items.0.id`; "" is the answer itself."""
     for part in filter(None, path.split(".")):
-        if isinstance(data, list) and part.isdigit():
+        if isinstance(data, list) and is_ascii_digits(part):
             data = data[int(part)] if int(part) < len(data) else None
         elif isinstance(data, dict):
             data = data.get(part)
