@@ -17,7 +17,7 @@ from kiosk.config.table import Table
 # kiosk.services.sync.SyncSettings; a test keeps the two lists equal.
 SYNC_INTEGERS = ("max_attempts",)
 SYNC_NUMBERS = ("base_delay_s", "max_delay_s", "unavailable_max_delay_s", "idle_poll_s",
-                "recheck_every_s", "purge_every_s", "catalogue_every_s")
+                "recheck_every_s", "purge_every_s", "catalogue_every_s", "lobby_every_s")
 # kiosk.services.his.fhir.resources.Systems
 FHIR_SYSTEMS = ("cccd", "bhyt", "registration", "queue_number", "service",
                 "insurance_extension", "payor")

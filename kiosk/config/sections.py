@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.config.fleet import parse_public_key
+from kiosk.config.fleet import check_fleet_url, parse_public_key
 from kiosk.config.his import check_his_settings
 from kiosk.config.model import (
     BhxhConfig,
@@ -220,6 +220,11 @@ def parse_retention(root: Table, ctx: Context) -> RetentionConfig:
 def parse_fleet(root: Table, ctx: Context) -> FleetConfig:
     fl = root.sub("fleet")
     hawkbit_url = fl.url("hawkbit_url") or None
+    if hawkbit_url:
+        try:
+            check_fleet_url(hawkbit_url)  # the updater's own rule (no credentials in it…)
+        except ValueError as exc:
+            fl.problem("hawkbit_url", str(exc), "địa chỉ máy chủ cập nhật không hợp lệ")
     kiosk_id = ctx.parsed["kiosk"].id
     fleet = FleetConfig(
         hawkbit_url=hawkbit_url,

@@ -204,7 +204,14 @@ class DdiClient:
             self.etag = etag
         if answer.status == 304:
             return {"_not_modified": True}
-        return self._json(answer)
+        data = self._json(answer)
+        config, links = data.get("config", {}), data.get("_links", {})
+        if not isinstance(config, dict) or not isinstance(config.get("polling", {}), dict):
+            raise DdiError("poll: malformed config in the answer")
+        if not isinstance(links, dict) or not all(
+                isinstance(v, dict) and isinstance(v.get("href"), str) for v in links.values()):
+            raise DdiError("poll: malformed _links in the answer")
+        return data
 
     def deployment(self, href: Any) -> Deployment:
         data = self._json(self._request("GET", self.api_link(href)))
