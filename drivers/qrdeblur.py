@@ -184,6 +184,8 @@ def _derivative_autocorrelation(f: np.ndarray, max_lag: int) -> np.ndarray:
     power = cv2.mulSpectrums(spec, spec, cv2.DFT_ROWS, conjB=True)
     rows = cv2.idft(power, flags=cv2.DFT_ROWS | cv2.DFT_REAL_OUTPUT)
     ac: np.ndarray = rows[:, :max_lag + 1].sum(axis=0)
+    if ac.size < max_lag + 1:  # a region narrower than the lags asked for (its transpose)
+        ac = np.pad(ac, (0, max_lag + 1 - ac.size))
     return ac / ac[0] if ac[0] > 0 else ac
 
 

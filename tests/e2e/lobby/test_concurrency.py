@@ -103,9 +103,12 @@ def test_kill_9_at_random_points(lobby, tmp_path):
     logs = [tmp_path / f"log{i}" for i in range(4)]
     killed = 0
     for round_ in range(KILL_ROUNDS):
+        # Kiosk 0 dies by itself right after taking a number now and then (the window
+        # decision 0071 is about); the others only by the kill below, so both kinds of
+        # death happen in every run however loaded the machine is.
         procs = [ctx.Process(target=register_loop,
                              args=(None, str(configs[i]), 10_000, str(logs[i]),
-                                   round_ * 10 + i, 0.08))
+                                   round_ * 10 + i, 0.25 if i == 0 else 0.0))
                  for i in range(4)]
         marks = [len(read_log(log)) for log in logs]
         for p in procs:
