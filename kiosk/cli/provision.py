@@ -12,13 +12,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("provision", help="set up this machine (or --root DIR) as a kiosk")
     p.add_argument("--root", type=Path, default=Path("/"), help="install into DIR instead of /")
     p.add_argument("--config-file", required=True, type=Path,
-                   help="provisioning file: a kiosk.toml that may include the secrets")
-    p.add_argument("--bundle", required=True, type=Path, help="signed release bundle directory")
+                   help="provisioning file: a kiosk.toml that may include the secrets "
+                        "(fleet.token, bhxh.password, ...: never on the command line)")
+    p.add_argument("--bundle", type=Path,
+                   help="signed release bundle directory (default: the release the Debian "
+                        "package installed)")
     p.add_argument("--kiosk-id")
     p.add_argument("--facility-code")
     p.add_argument("--hawkbit-url")
     p.add_argument("--controller-id")
-    p.add_argument("--fleet-token")
     p.set_defaults(handler=_provision)
 
 
@@ -31,8 +33,7 @@ def _provision(args: argparse.Namespace) -> int:
     overrides = {
         "kiosk": {"id": args.kiosk_id},
         "facility": {"code": args.facility_code},
-        "fleet": {"hawkbit_url": args.hawkbit_url, "controller_id": args.controller_id,
-                  "token": args.fleet_token},
+        "fleet": {"hawkbit_url": args.hawkbit_url, "controller_id": args.controller_id},
     }
     try:
         summary = provision(args.root.resolve(), args.config_file, args.bundle, overrides)

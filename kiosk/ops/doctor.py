@@ -49,6 +49,13 @@ def check_pcscd(config: Config) -> Check:
                  "'systemctl enable --now pcscd.socket'.")
 
 
+VIRTUAL_READER_PREFIXES = ("Virtual PCD",)  # vsmartcard-vpcd's readers
+
+
+def is_virtual_reader(name: str) -> bool:
+    return name.startswith(VIRTUAL_READER_PREFIXES)
+
+
 def check_reader(config: Config) -> Check:
     if config.devices.reader == "virtual":
         return _ok("reader", "virtual reader (demo)")
@@ -66,8 +73,16 @@ def check_reader(config: Config) -> Check:
     wanted = config.devices.reader
     if wanted not in ("auto", "") and not wanted.startswith("nfc:"):
         readers = [r for r in readers if r.name.startswith(wanted)]
+    # vsmartcard's vpcd (tests, demo) is not a reader a patient can use: it only counts
+    # when the configuration names it.
+    virtual = [r.name for r in readers if is_virtual_reader(r.name)]
+    if wanted in ("auto", ""):
+        readers = [r for r in readers if not is_virtual_reader(r.name)]
     if not readers:
-        return Check("reader", "fail", f"no reader matching {wanted!r}", *hint)
+        ignored = f" (ignored virtual: {', '.join(virtual)})" if virtual else ""
+        what = "no card reader plugged in" if wanted in ("auto", "") else \
+            f"no reader matching {wanted!r}"
+        return Check("reader", "fail", what + ignored, *hint)
     with_card = [r for r in readers if r.card_present]
     names = ", ".join(r.name for r in readers)
     if not with_card:

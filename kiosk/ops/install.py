@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 
 from kiosk.ops.release import Bundle
+from kiosk.ops.relocate import RelocateError, relocate_tree
 
 MARKER = ".installed"
+PACKAGED = ".packaged"  # written by the .deb (packaging/build_deb.py)
 
 
 class InstallError(Exception):
@@ -53,18 +55,42 @@ def install_release(bundle: Bundle, root: Path, *, python: str | None = None) ->
     shutil.copytree(bundle.path / "wheelhouse", target / "wheelhouse")
     venv = target / "venv"
     interpreter = python or _base_python()
+    # The path the release runs from: different from `target` when building an image
+    # or a test tree under `root` (nothing in it may name `root`).
+    final = Path("/") / target.relative_to(root)
     steps = [
         [interpreter, "-m", "venv", str(venv)],
         [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-         "--disable-pip-version-check", "--find-links", str(target / "wheelhouse"),
-         bundle.requirement],
+         "--no-compile", "--disable-pip-version-check", "--find-links",
+         str(target / "wheelhouse"), bundle.requirement],
     ]
     for cmd in steps:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-        if proc.returncode != 0:
-            raise InstallError(f"{' '.join(cmd[:3])}… failed: {proc.stderr.strip()[-400:]}")
+        _run(cmd)
+    try:
+        relocate_tree(venv, venv, final / "venv")
+    except RelocateError as exc:
+        raise InstallError(str(exc)) from None
+    # Bytecode compiled here names the final paths (pip's own would name `target`).
+    _run([str(venv / "bin" / "python"), "-m", "compileall", "-q", "-j", "0",
+          "-d", str(final / "venv" / "lib"), str(venv / "lib")])
+    _install_docs(venv, target)
     (target / MARKER).write_text(bundle.version + "\n")
     return target
+
+
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+    if proc.returncode != 0:
+        raise InstallError(f"{' '.join(cmd[:3])}… failed: {proc.stderr.strip()[-400:]}")
+
+
+def _install_docs(venv: Path, target: Path) -> None:
+    """The technician's guide where the units' Documentation= points
+    (/opt/kiosk/current/share/doc/deployment.md), from the release's own package."""
+    for guide in (venv / "lib").glob("python3*/site-packages/kiosk/_docs/deployment.md"):
+        docs = target / "share" / "doc"
+        docs.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(guide, docs / "deployment.md")
 
 
 def _base_python() -> str:
@@ -104,7 +130,8 @@ def prune(root: Path, keep: int = 3) -> list[str]:
     ordered = sorted(releases.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
     removed = []
     for path in ordered[keep:]:
-        if path.name != current:
+        # The Debian package's release belongs to dpkg: `apt remove` takes it away.
+        if path.name != current and not (path / PACKAGED).exists():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed

@@ -16,11 +16,13 @@ from kiosk.config import load
 from kiosk.config.loader import demo_config_text
 from kiosk.ops.hawkbit import DdiClient
 from kiosk.ops.install import current_version, install_release, is_installed, switch_current
+from kiosk.ops.provision import service_ids
 from kiosk.ops.release import BundleError, generate_key, verify_bundle
 from kiosk.ops.updater import UpdateSettings, doctor_health_check, update_once
 from tests.cli_helpers import KIOSK, run_kiosk
 from tests.e2e.ops.bundles import make_bundle
 from tests.e2e.ops.ddi_server import DdiServer
+from tests.e2e.ops.unit_paths import assert_no_path_named, assert_unit_paths_exist
 
 
 @pytest.fixture(scope="module")
@@ -261,11 +263,24 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     assert current_version(root) == "1.0.0"
     assert os.access(root / "opt/kiosk/current/venv/bin/kiosk", os.X_OK)
     etc = root / "etc/kiosk"
-    assert stat.S_IMODE((etc / "secrets.toml").stat().st_mode) == 0o600
-    assert stat.S_IMODE((etc / "kiosk.toml").stat().st_mode) == 0o640
+    gid = service_ids(root)[1]
+    for path, mode in ((etc, 0o750), (etc / "secrets.toml", 0o640), (etc / "kiosk.toml", 0o640)):
+        st = path.stat()  # root owns them; the services' group (root's own kiosk) reads them
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, gid, mode), path
+    state = (root / "var/lib/kiosk").stat()
+    assert (state.st_uid, state.st_gid) == service_ids(root)
+    # The tree runs once copied to a machine: nothing names the directory it was built in,
+    # and every path the units name (but cage, a package it Depends on) is there.
+    assert_no_path_named(root / "opt", [str(root)])
+    assert_no_path_named(root / "etc", [str(root)])
+    assert (root / "usr/bin/cage").exists() is False
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/bin/cage").touch()
+    assert_unit_paths_exist(root, sorted((root / "etc/systemd/system").glob("kiosk-*.*")))
+    (root / "usr/bin/cage").unlink()
     public = (etc / "kiosk.toml").read_text()
     secrets = (etc / "secrets.toml").read_text()
-    for secret in ("simulator-password", "fleet-token-123", "2468"):
+    for secret in ("simulator-password", "fleet-token-123"):
         assert secret not in public and secret in secrets
     for link in ("multi-user.target.wants/kiosk-sync.service",
                  "timers.target.wants/kiosk-update.timer",
