@@ -137,20 +137,66 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError([f"{what}: {path} is not valid TOML ({exc})"]) from None
 
 
+# The only keys the secrets file may hold, and the only ones the main file may not
+# (when it names a secrets file). Anything else there is refused: a secrets file that
+# could set `fleet.public_keys` or a URL would be a way around the reviewed main file.
+SECRET_KEYS: dict[str, tuple[str, ...]] = {
+    "bhxh": ("password",), "ui": ("staff_pin",), "fleet": ("token",),
+}
+HIS_SECRET_KEYS = ("password", "token", "client_secret", "api_key")
+
+
+def secret_paths(raw: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """Every secret key present in a parsed file, as a key path."""
+    found: list[tuple[str, ...]] = [
+        (section, key) for section, keys in SECRET_KEYS.items()
+        for key in keys if isinstance(raw.get(section), Mapping) and key in raw[section]]
+    his = raw.get("his")
+    settings = his.get("settings") if isinstance(his, Mapping) else None
+    if isinstance(settings, Mapping):
+        found += [("his", "settings", key) for key in HIS_SECRET_KEYS if key in settings]
+    return found
+
+
+def _leaves(raw: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for key, value in raw.items():
+        out += _leaves(value, (*prefix, key)) if isinstance(value, Mapping) else [(*prefix, key)]
+    return out
+
+
 def _read_secrets(path: Path) -> dict[str, Any]:
-    """Secrets must be readable by the owner only: refuse anything looser."""
+    """Root (or the user running the kiosk) owns it; the service group may read it;
+    nobody else may read it and only the owner may write it. Only secrets in it."""
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
     except FileNotFoundError:
         raise ConfigError([f"kiosk.secrets_file: {path} not found"]) from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    mode = st.st_mode
+    if mode & (stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP):
         raise ConfigError(
             [
                 f"kiosk.secrets_file: {path} has mode {stat.S_IMODE(mode):04o}; "
-                f"it holds passwords and must be 0600 (chmod 600 {path})"
+                f"it holds passwords and must be 0640 root:kiosk or 0600 "
+                f"(chmod 640 {path})"
             ]
         )
-    return _read_toml(path, "kiosk.secrets_file")
+    if st.st_uid not in (0, os.geteuid()):
+        raise ConfigError([f"kiosk.secrets_file: {path} must belong to root "
+                           f"(chown root:kiosk {path}); the service must not be able to "
+                           f"change its own secrets"])
+    raw = _read_toml(path, "kiosk.secrets_file")
+    wrong = sorted(".".join(p) for p in set(_leaves(raw)) - set(secret_paths(raw)))
+    if wrong:
+        raise ConfigError([f"kiosk.secrets_file: {key} is not a secret (it belongs in the "
+                           f"main configuration file); only {_secret_names()} go in {path}"
+                           for key in wrong])
+    return raw
+
+
+def _secret_names() -> str:
+    names = [f"{s}.{k}" for s, keys in SECRET_KEYS.items() for k in keys]
+    return ", ".join([*names, "his.settings." + "/".join(HIS_SECRET_KEYS)])
 
 
 def demo_config_text() -> str:
@@ -170,6 +216,10 @@ def load_file(path: Path) -> Config:
     kiosk = raw.get("kiosk", {})
     secrets_name = kiosk.get("secrets_file") if isinstance(kiosk, Mapping) else None
     if secrets_name:
+        inline = secret_paths(raw)
+        if inline:
+            raise ConfigError([f"{'.'.join(p)}: a secret; it belongs in the secrets file "
+                               f"({secrets_name}), not in {path}" for p in inline])
         secrets_path = Path(secrets_name)
         if not secrets_path.is_absolute():
             secrets_path = path.parent / secrets_path

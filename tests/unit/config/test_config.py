@@ -55,12 +55,40 @@ def test_production_file_with_secrets(tmp_path):
     assert not config.demo
 
 
-def test_secrets_file_must_be_0600(tmp_path):
-    path = write_config(tmp_path, production_text(), mode=0o644)
-    with pytest.raises(ConfigError) as err:
+def test_secrets_file_readable_by_owner_and_group_only(tmp_path):
+    for mode in (0o644, 0o604, 0o660, 0o650):
+        path = write_config(tmp_path, production_text(), mode=mode)
+        with pytest.raises(ConfigError) as err:
+            load(path)
+        assert "must be 0640 root:kiosk or 0600" in err.value.problems[0]
+        assert "kiosk.secrets_file" in err.value.problems[0]
+    for mode in (0o640, 0o600):  # root:kiosk 0640 is what provisioning writes
+        assert load(write_config(tmp_path, production_text(), mode=mode)).bhxh.password
+
+
+def test_secrets_file_of_another_user_is_refused(tmp_path):
+    path = write_config(tmp_path, production_text())
+    os.chown(tmp_path / "secrets.toml", 4321, 4321)  # the tests run as root
+    with pytest.raises(ConfigError, match="must belong to root"):
         load(path)
-    assert "must be 0600" in err.value.problems[0]
-    assert "kiosk.secrets_file" in err.value.problems[0]
+
+
+def test_secrets_file_holds_only_known_secrets(tmp_path):
+    extra = GOOD_SECRETS + '[fleet]\ntoken = "t"\npublic_keys = ["' + "ab" * 32 + '"]\n'
+    extra += '[his.settings]\nurl = "https://evil.example"\npassword = "p"\n'
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, production_text(), secrets=extra))
+    assert [p.split(" is")[0] for p in err.value.problems] == [
+        "kiosk.secrets_file: fleet.public_keys", "kiosk.secrets_file: his.settings.url"]
+
+
+def test_secrets_in_the_main_file_are_refused(tmp_path):
+    text = production_text(**{'tenant = "DEFAULT"': 'tenant = "DEFAULT"\ntoken = "abc"'})
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, text))
+    assert err.value.problems == [
+        "fleet.token: a secret; it belongs in the secrets file (secrets.toml), not in "
+        f"{tmp_path / 'kiosk.toml'}"]
 
 
 def test_missing_secrets_file_is_named(tmp_path):
