@@ -309,3 +309,19 @@ def test_provision_refuses_unsigned_or_invalid(tmp_path, bundles, keys):
     proc = run_kiosk("provision", "--root", str(tmp_path / "r"), "--config-file", str(prov),
                      "--bundle", str(bundles["1.0.0"][0]))
     assert proc.returncode == 6 and "public_keys" in proc.stderr
+
+
+def test_update_token_from_a_file_never_the_command_line(root, server, keys, tmp_path):
+    config = _kiosk_config(tmp_path, server, keys, root)
+    text = config.read_text().replace(f'token = "{server.state.token}"\n', "")
+    config.write_text(text.replace(f'hawkbit_url = "{server.url}"\n', ""))
+    token = tmp_path / "fleet-token"
+    token.write_text(server.state.token + "\n")
+    base = ("--config", str(config), "update", "--once", "--root", str(root),
+            "--server", server.url)
+    ok = run_kiosk(*base, "--token-file", str(token))
+    assert ok.returncode == 0 and "nothing" in ok.stdout, ok.stdout + ok.stderr
+    argv = run_kiosk(*base, "--token", server.state.token)
+    assert argv.returncode == 2 and "unrecognized arguments" in argv.stderr
+    missing = run_kiosk(*base, "--token-file", str(tmp_path / "none"))
+    assert missing.returncode == 6 and "--token-file" in missing.stderr
