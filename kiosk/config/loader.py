@@ -368,10 +368,16 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
     paper = p.integer("paper_mm", 80, 58, 80)
     if paper not in (58, 80):
         p.problem("paper_mm", "must be 58 or 80")
-    printer = PrinterConfig(kind=p.choice("kind", PRINTER_KINDS, "file"),
+    printer = PrinterConfig(kind=p.choice("kind", PRINTER_KINDS, "none"),
                             target=p.text("target", ""), paper_mm=paper)
     if printer.kind not in ("none", "file") and not printer.target:
         p.problem("target", f"required for a {printer.kind} printer")
+    # A file printer keeps every ticket (masked name, insurance status) and handout (full
+    # BHYT number) as an image on disk: only where everything else is simulated too.
+    simulated = url == "simulator" or url.startswith("http://") or his.adapter == "simulator"
+    if printer.kind == "file" and not simulated:
+        p.problem("kind", "file keeps patients' tickets as images on disk: only for the demo "
+                          "and tests (simulated BHXH or HIS); use usb, serial, network or none")
 
     u = _Section(raw.get("ui"), "ui", problems)
     language = u.choice("language", ("vi", "en"), "vi")
@@ -396,7 +402,8 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
 
     r = _Section(raw.get("retention"), "retention", problems)
     retention = RetentionConfig(
-        personal_data_hours=r.integer("personal_data_hours", 24, 0, 24 * 90)
+        personal_data_hours=r.integer("personal_data_hours", 24, 0, 24 * 90),
+        unsynced_days=r.integer("unsynced_days", 7, 1, 90),
     )
 
     fl = _Section(raw.get("fleet"), "fleet", problems)

@@ -161,3 +161,17 @@ def test_bhxh_checkin_is_off_by_default_and_province_is_checked(tmp_path):
     with pytest.raises(ConfigError) as err:
         load(write_config(tmp_path, bad))
     assert "bhxh.province_code: must be the 2-digit province code (maTinh)" in err.value.problems
+
+
+def test_file_printer_only_with_simulated_servers(tmp_path):
+    real = production_text(**{'adapter = "simulator"': 'adapter = "fhir"'})
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, real))
+    assert [p for p in err.value.problems if p.startswith("printer.")] == [
+        "printer.kind: file keeps patients' tickets as images on disk: only for the demo and "
+        "tests (simulated BHXH or HIS); use usb, serial, network or none"]
+    usb = real.replace('kind = "file"\ntarget = "demo-output/tickets"',
+                       'kind = "usb"\ntarget = "04b8:0e15"')
+    assert load(write_config(tmp_path, usb)).printer.kind == "usb"
+    unset = real.replace('kind = "file"\ntarget = "demo-output/tickets"\n', "")
+    assert load(write_config(tmp_path, unset)).printer.kind == "none"  # the default
