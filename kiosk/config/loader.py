@@ -24,6 +24,7 @@ from kiosk.config.model import (
     ServiceConfig,
     UiConfig,
 )
+from kiosk.domain.staff_pin import setting_problem
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/kiosk")
@@ -385,8 +386,9 @@ def build(raw: Mapping[str, Any], source: str, base_dir: Path) -> Config:
     if rotation % 90:
         u.problem("rotation", "must be 0, 90, 180 or 270")
     staff_pin = u.text("staff_pin", "")
-    if staff_pin and not re.fullmatch(r"\d{4,12}", staff_pin):
-        u.problem("staff_pin", "must be 4–12 digits")
+    pin_problem = setting_problem(staff_pin) if staff_pin else None
+    if pin_problem:
+        u.problem("staff_pin", pin_problem)
     opening = u.text("opening_hours", "00:00-24:00")
     if not _HOURS.fullmatch(opening):
         u.problem("opening_hours", "must look like 06:30-17:00")

@@ -20,6 +20,7 @@ from typing import Any
 import kiosk
 from kiosk.config.loader import HIS_SECRET_KEYS, SECRET_KEYS
 from kiosk.config.loader import build as build_config
+from kiosk.domain.staff_pin import hash_pin, is_hashed, verify
 from kiosk.ops.install import (
     current_version,
     install_release,
@@ -166,6 +167,11 @@ def provision(root: Path, provisioning_file: Path, bundle_dir: Path | None = Non
     kiosk_ids = service_ids(root)
 
     config_raw, secrets = split_secrets(raw)
+    pin = secrets.get("ui", {}).get("staff_pin")
+    if pin and not is_hashed(pin):
+        # Only the scrypt hash is stored; re-provisioning with the same digits is a no-op.
+        old = _written_secret(root, "ui", "staff_pin")
+        secrets["ui"]["staff_pin"] = old if old and verify(old, pin) else hash_pin(pin)
     etc = root / "etc" / "kiosk"
     etc.mkdir(parents=True, exist_ok=True)
     _own(etc, 0o750, 0, kiosk_ids[1])
@@ -186,6 +192,15 @@ def provision(root: Path, provisioning_file: Path, bundle_dir: Path | None = Non
                 f"HIS {config.his.adapter}; printer {config.printer.kind}; "
                 f"fleet {config.fleet.hawkbit_url or 'not configured'}")
     return summary
+
+
+def _written_secret(root: Path, section: str, key: str) -> str | None:
+    try:
+        data = tomllib.loads((root / "etc/kiosk/secrets.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    value = data.get(section, {}).get(key)
+    return value if isinstance(value, str) else None
 
 
 def _guide(release: Path) -> None:

@@ -8,12 +8,14 @@ import signal
 import stat
 import subprocess
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from kiosk.config import load
 from kiosk.config.loader import demo_config_text
+from kiosk.domain.staff_pin import verify
 from kiosk.ops.hawkbit import DdiClient
 from kiosk.ops.install import current_version, install_release, is_installed, switch_current
 from kiosk.ops.provision import service_ids
@@ -282,6 +284,10 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     secrets = (etc / "secrets.toml").read_text()
     for secret in ("simulator-password", "fleet-token-123"):
         assert secret not in public and secret in secrets
+    # The staff PIN is stored only as its salted scrypt hash.
+    assert "246802" not in public + secrets
+    stored = tomllib.loads(secrets)["ui"]["staff_pin"]
+    assert stored.startswith("scrypt$") and verify(stored, "246802")
     for link in ("multi-user.target.wants/kiosk-sync.service",
                  "timers.target.wants/kiosk-update.timer",
                  "graphical.target.wants/kiosk-ui.service"):

@@ -10,7 +10,7 @@ GOOD_SECRETS = """
 [bhxh]
 password = "s3cret"
 [ui]
-staff_pin = "1357"
+staff_pin = "135791"
 """
 
 
@@ -31,7 +31,7 @@ def production_text(**overrides: str) -> str:
                         'state_dir = "state"\nsecrets_file = "secrets.toml"')
     text = text.replace('password = "simulator-password"\n', "")
     text = text.replace('url = "simulator"', 'url = "https://egw.baohiemxahoi.gov.vn"')
-    text = text.replace('staff_pin = "2468"\n', "")
+    text = text.replace('staff_pin = "246802"\n', "")
     for old, new in overrides.items():
         assert old in text, old
         text = text.replace(old, new)
@@ -49,7 +49,7 @@ def test_demo_configuration_is_valid_and_builtin():
 def test_production_file_with_secrets(tmp_path):
     config = load(write_config(tmp_path, production_text()))
     assert config.bhxh.password == "s3cret"
-    assert config.ui.staff_pin == "1357"
+    assert config.ui.staff_pin == "135791"
     assert config.state_dir == tmp_path / "state"
     assert config.database_path.parent == tmp_path / "state"
     assert not config.demo
