@@ -33,7 +33,8 @@ demo: setup
 	@$(BIN)/kiosk demo
 
 lint: setup
-	@$(BIN)/ruff check --quiet kiosk drivers tests $(wildcard benchmarks)
+	@$(BIN)/ruff check --quiet kiosk drivers tests packaging $(wildcard benchmarks)
+	@$(BIN)/mypy --no-error-summary packaging/build_deb.py
 	@$(BIN)/mypy --no-error-summary kiosk drivers
 
 test: setup lint $(STAMPS)/gnuhealth
