@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -102,8 +103,21 @@ def test_no_file_names_the_build_directory(deb, tmp_path):
         assert_no_path_named(place, [str(PROJECT), str(deb["build_tmp"])])
 
 
-def test_install_into_a_scratch_root_provision_and_verify_units(deb, tmp_path):
-    root = tmp_path / "root"
+@pytest.fixture
+def scratch_root():
+    """A root the kiosk user can walk into (pytest's own temporary folders are 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="kiosk-root-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root)
+
+
+def as_user(uid: int, gid: int, *cmd: str) -> subprocess.CompletedProcess[str]:
+    return run("setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *cmd)
+
+
+def test_install_into_a_scratch_root_provision_and_verify_units(deb, tmp_path, scratch_root):
+    root = scratch_root
     for d in ("var/lib/dpkg/info", "var/lib/dpkg/updates", "etc"):
         (root / d).mkdir(parents=True)
     (root / "var/lib/dpkg/status").touch()
@@ -164,6 +178,25 @@ def test_install_into_a_scratch_root_provision_and_verify_units(deb, tmp_path):
     assert proc.stdout == "" and proc.stderr == "", proc.stdout + proc.stderr
     assert_no_path_named(root / "opt", [str(root)])
     assert_no_path_named(root / "etc", [str(root)])
+
+    # kiosk-metrics.service's job, as the kiosk user (User=kiosk): it reads the
+    # root:kiosk 0640 configuration and secrets, and writes where node_exporter reads.
+    check = etc / "metrics-check.toml"
+    check.write_text((etc / "kiosk.toml").read_text().replace(
+        '"/etc/kiosk/secrets.toml"', f'"{etc}/secrets.toml"').replace(
+        'state_dir = "/var/lib/kiosk"', f'state_dir = "{root}/var/lib/kiosk"'))
+    os.chown(check, 0, gid)
+    check.chmod(0o640)
+    prom = root / "var/lib/node_exporter/textfile_collector/kiosk.prom"
+    metrics = ["-c", "from kiosk.cli import main; raise SystemExit(main())",
+               "--config", str(check), "metrics", "--out", str(prom)]
+    proc = as_user(uid, gid, str(venv_python), *metrics)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert prom.stat().st_uid == uid and prom.stat().st_mode & 0o004  # node_exporter reads it
+    assert 'kiosk="bv-lobby-01"' in prom.read_text()
+    # Nobody else may read the configuration (let alone the secrets).
+    stranger = as_user(65534, 65534, str(venv_python), *metrics)
+    assert stranger.returncode != 0 and "is not readable by this user" in stranger.stderr
 
 
 def test_lintian_finds_no_errors(deb):
