@@ -35,7 +35,9 @@ sys.path.insert(0, str(PROJECT))
 from kiosk.ops.relocate import relocate_tree  # noqa: E402  (the checkout, not an install)
 
 PACKAGE = "vn-hospital-kiosk"
-MAINTAINER = "Hospital kiosk maintainers <kiosk-maintainers@lists.debian.net>"
+# The project's own identity (its commits'); a hospital building its own package sets
+# DEB_MAINTAINER (make deb DEB_MAINTAINER="IT <it@hospital.vn>").
+MAINTAINER = "Hospital kiosk maintainers <maintainers@users.noreply.b-seed-0948caf5.example>"
 BASE_PYTHON = "/usr/bin/python3"
 # systemd/ file → where Debian 12 packages put it (units and udev rules still under
 # /lib in bookworm: the /usr-merge moratorium forbids moving them to /usr/lib).
@@ -114,7 +116,7 @@ def gz(path: Path, data: bytes) -> None:
     path.chmod(0o644)
 
 
-def lay_out(stage: Path, version: str) -> None:
+def lay_out(stage: Path, version: str, maintainer: str) -> None:
     release = Path("/opt/kiosk/releases") / version
     build_venv(stage, release)
     rel = stage / str(release).lstrip("/")
@@ -131,26 +133,26 @@ def lay_out(stage: Path, version: str) -> None:
     os.symlink("/opt/kiosk/current/venv/bin/kiosk", stage / "usr/bin/kiosk")
     doc = stage / "usr/share/doc" / PACKAGE
     write(doc / "copyright", (HERE / "copyright").read_bytes())
-    gz(doc / "changelog.gz", (HERE / "changelog").read_bytes())
+    changelog = (HERE / "changelog").read_text().replace("@MAINTAINER@", maintainer)
+    gz(doc / "changelog.gz", changelog.replace("@VERSION@", version).encode())
     gz(doc / "deployment.md.gz", (PROJECT / "docs/deployment.md").read_bytes())
     gz(doc / "README.md.gz", (PROJECT / "README.md").read_bytes())
     write(stage / "usr/share/lintian/overrides" / PACKAGE,
           (HERE / "lintian-overrides").read_bytes())
 
 
-def control(stage: Path, version: str, arch: str) -> None:
+def control(stage: Path, version: str, arch: str, maintainer: str) -> None:
     meta = stage / "DEBIAN"
     size_kb = sum(p.lstat().st_size for p in stage.rglob("*") if not p.is_dir()) // 1024
     write(meta / "control", "\n".join([
         f"Package: {PACKAGE}",
         f"Version: {version}",
         f"Architecture: {arch}",
-        f"Maintainer: {MAINTAINER}",
+        f"Maintainer: {maintainer}",
         f"Installed-Size: {size_kb}",
         f"Depends: {', '.join(runtime_depends())}",
         "Section: misc",
         "Priority: optional",
-        "Homepage: https://github.com/vn-hospital-kiosk/vn-hospital-kiosk",
         "Description: self-service lobby kiosk for Vietnamese hospitals",
         " Identifies patients from the chip or QR code of the CCCD, checks the BHYT",
         " card with the BHXH gateway, registers the visit with the hospital's HIS",
@@ -175,6 +177,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=PROJECT / "dist")
     parser.add_argument("--compress", choices=("xz", "gzip", "zstd"), default="xz")
     parser.add_argument("--level", type=int, default=6)
+    parser.add_argument("--maintainer", default=os.environ.get("DEB_MAINTAINER") or MAINTAINER)
     args = parser.parse_args()
     version = project_version()
     arch = architecture()
@@ -183,8 +186,8 @@ def main() -> None:
         stage = Path(tmp) / "root"
         stage.mkdir(mode=0o755)
         os.umask(0o022)
-        lay_out(stage, version)
-        control(stage, version, arch)
+        lay_out(stage, version, args.maintainer)
+        control(stage, version, arch, args.maintainer)
         target = args.out / f"{PACKAGE}_{version}_{arch}.deb"
         run(["dpkg-deb", "--root-owner-group", f"-Z{args.compress}", f"-z{args.level}",
              "--build", str(stage), str(target)], timeout=1800)

@@ -23,6 +23,7 @@ from tests.e2e.ops.unit_paths import assert_no_path_named, assert_unit_paths_exi
 PROJECT = Path(__file__).resolve().parents[3]
 PACKAGE = "vn-hospital-kiosk"
 PUBLIC_KEY = "11" * 32
+MAINTAINER = "Phòng CNTT Bệnh viện Minh An <cntt@benhvien-minhan.example>"
 
 
 def run(*cmd: str, **kw) -> subprocess.CompletedProcess[str]:
@@ -37,7 +38,8 @@ def deb(tmp_path_factory):
     before = set(dist.iterdir())
     # gzip -1: the package's contents are the same, the compression 10x faster than xz.
     proc = run("make", "-s", "deb", f"DIST={dist}", "DEB_COMPRESS=gzip", "DEB_LINTIAN=no",
-               cwd=PROJECT, env={**os.environ, "TMPDIR": str(build_tmp)})
+               f"DEB_MAINTAINER={MAINTAINER}", cwd=PROJECT,
+               env={**os.environ, "TMPDIR": str(build_tmp)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     new = sorted(set(dist.iterdir()) - before)
     assert len(new) == 1 and new[0].suffix == ".deb", new
@@ -66,6 +68,7 @@ def test_make_deb_names_version_arch_and_runtime_depends(deb):
     version = field(path, "Version")
     arch = run("dpkg", "--print-architecture").stdout.strip()
     assert path.name == f"{PACKAGE}_{version}_{arch}.deb"
+    assert field(path, "Maintainer") == MAINTAINER  # a hospital builds its own package
     depends = {re.sub(r"\s*\(.*\)", "", d).strip() for d in field(path, "Depends").split(",")}
     assert {"cage", "pcscd", "python3", "libccid"} <= depends
     assert not any("vsmartcard" in d or d in ("xvfb", "xauth", "lintian", "libpq-dev")
@@ -91,6 +94,9 @@ def test_contents_units_support_files_and_docs(deb):
         assert path in names, path
     assert "/usr/bin/kiosk -> /opt/kiosk/current/venv/bin/kiosk" in listing
     assert not any(n.endswith(".pyc") for n in names)  # compiled in place by the postinst
+    changelog = run("sh", "-c", f"dpkg-deb --fsys-tarfile {deb['path']} | tar -xOf - "
+                    f"./usr/share/doc/{PACKAGE}/changelog.gz | gzip -dc").stdout
+    assert changelog.startswith(f"{PACKAGE} ({version}) ") and f" -- {MAINTAINER}  " in changelog
     assert "vsmartcard" not in listing
 
 
