@@ -257,6 +257,9 @@ def check_outbox(config: Config) -> Check:
             pending, oldest = conn.execute(
                 "SELECT count(*), min(created_at) FROM outbox WHERE state = 'pending'").fetchone()
             dead = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
+            unsynced, first = conn.execute(
+                "SELECT count(*), min(created_at) FROM registrations WHERE sync_state != "
+                "'synced' AND purged_at IS NULL").fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
@@ -266,6 +269,12 @@ def check_outbox(config: Config) -> Check:
     if oldest:
         age_h = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(oldest)).total_seconds() / 3600
     detail = f"{pending} waiting (oldest {age_h:.1f} h), {dead} dead letters"
+    if unsynced:
+        # Staff must act before retention forgets them (retention.unsynced_days).
+        purge_at = dt.datetime.fromisoformat(first) + dt.timedelta(
+            days=config.retention.unsynced_days)
+        detail += (f"; {unsynced} registrations not in the HIS, the oldest purged "
+                   f"{purge_at.isoformat(timespec='minutes')}")
     if dead or age_h > 4:
         return Check("outbox", "warn", detail,
                      "Có đăng ký chưa gửi được sang HIS: xem 'kiosk outbox list'.",

@@ -108,6 +108,9 @@ def test_outbox_dead_letters_warn(config):
     db.conn.close()
     check = by_name(doctor.run_checks(config, {"outbox"}))["outbox"]
     assert check.status == "warn" and "1 dead" in check.detail
+    # Not in the HIS: staff see when retention will forget it (7 days after it was made).
+    assert "1 registrations not in the HIS, the oldest purged 2026-11-30T00:00+00:00" in \
+        check.detail
 
 
 def test_cli_json_contract(tmp_path):
