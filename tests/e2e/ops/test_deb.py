@@ -45,14 +45,22 @@ def deb(tmp_path_factory):
     assert len(new) == 1 and new[0].suffix == ".deb", new
     path = new[0]
     log = dist.parent / "lintian.log"
+    # Lintian unpacks the package (~400 MB) under TMPDIR: in pytest's folder, not /tmp,
+    # so a run stopped half-way leaves nothing behind.
+    lintian_tmp = tmp_path_factory.mktemp("lintian-tmp")
     with log.open("w") as out:
         lintian = subprocess.Popen(["lintian", "--tag-display-limit", "0", "--fail-on", "error",
                                     str(path)], stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=dist.parent)
+                                   cwd=dist.parent, env={**os.environ, "TMPDIR": str(lintian_tmp)})
     yield {"path": path, "build_tmp": build_tmp, "lintian": lintian, "lintian_log": log}
     if lintian.poll() is None:
-        lintian.kill()
-        lintian.wait()
+        lintian.terminate()
+        try:
+            lintian.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            lintian.kill()
+            lintian.wait()
+    shutil.rmtree(lintian_tmp, ignore_errors=True)
 
 
 def field(deb_path: Path, name: str) -> str:
@@ -76,6 +84,14 @@ def test_make_deb_names_version_arch_and_runtime_depends(deb):
     assert set(runtime_packages()) <= depends  # every runtime package, nothing test-only
     test_only = run(str(PROJECT / "scripts/debian-packages.sh"), "test", "build").stdout.split()
     assert not depends & set(test_only)
+
+
+def test_apt_can_install_it(deb):
+    """`apt install ./…deb`, simulated: every Depends resolves (the technician's step 1)."""
+    proc = run("apt-get", "install", "--simulate", "-q", "-o", "Debug::NoLocking=1",
+               str(deb["path"]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(rf"^Inst {PACKAGE} ", proc.stdout, re.M), proc.stdout
 
 
 def test_contents_units_support_files_and_docs(deb):
