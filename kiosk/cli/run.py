@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from kiosk.ops.journal_logging import log_to_journal
+
+    log_to_journal("kiosk-ui")  # warnings and errors to the journal, not only the staff screen
     config = load_config(args)
     script = None
     if args.script:
