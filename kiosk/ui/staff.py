@@ -132,6 +132,7 @@ class PinOverlay(Backdrop):
         self.message = Text(ctx, "body", halign="center", color=ctx.theme.palette.bad_text)
         self.message.kid = "staff.pin_message"
         self._message_key = ""
+        self._wait_s = 0
         self.keypad = Keypad(ctx, self._digit, self._delete, self._done)
         self.close = BigButton(ctx, "staff.close", "secondary", on_tap=on_close)
         holder = AnchorLayout(size_hint_y=None, height=self.keypad.height)
@@ -154,7 +155,7 @@ class PinOverlay(Backdrop):
         t = self.ctx.t
         self.title.text = t("staff.pin")
         self.dots.text = "●" * len(self.typed) or " "
-        self.message.text = t(self._message_key) if self._message_key else ""
+        self.message.text = t(self._message_key, s=self._wait_s) if self._message_key else ""
         self.keypad.keys["delete"].text = t("keypad.delete")
         self.keypad.keys["ok"].text = t("keypad.ok")
         self.close.text = t("staff.close")
@@ -171,7 +172,9 @@ class PinOverlay(Backdrop):
     def _done(self) -> None:
         ok = self.gate.check(self.typed)
         self.typed = ""
-        self._message_key = "" if ok else "staff.pin_wrong"
+        self._wait_s = 0 if ok else round(self.gate.retry_in())
+        self._message_key = "" if ok else "staff.pin_locked" if self.gate.locked else (
+            "staff.pin_wait" if self._wait_s else "staff.pin_wrong")
         self.refresh()
         if ok:
             self._on_ok()
