@@ -5,14 +5,14 @@ VENV := .venv
 STAMPS := .setup-stamps
 BIN := $(VENV)/bin
 
-.PHONY: setup system demo test lint unit clean
+.PHONY: setup system demo test lint unit clean deb
 .DEFAULT_GOAL := demo
 
 setup: system $(STAMPS)/venv
 
 system: $(STAMPS)/system
 
-$(STAMPS)/system: debian-packages.txt scripts/setup-system.sh
+$(STAMPS)/system: debian-packages.txt scripts/setup-system.sh scripts/debian-packages.sh
 	@./scripts/setup-system.sh
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -33,11 +33,23 @@ demo: setup
 	@$(BIN)/kiosk demo
 
 lint: setup
-	@$(BIN)/ruff check --quiet kiosk drivers tests $(wildcard benchmarks)
+	@$(BIN)/ruff check --quiet kiosk drivers tests packaging $(wildcard benchmarks)
+	@$(BIN)/mypy --no-error-summary packaging/build_deb.py
 	@$(BIN)/mypy --no-error-summary kiosk drivers
 
 test: setup lint $(STAMPS)/gnuhealth
 	@$(BIN)/python -m pytest -q
 
+# The kiosk's Debian package: dist/vn-hospital-kiosk_<version>_<arch>.deb, checked by
+# lintian (packaging/build_deb.py; technician's path in docs/deployment.md).
+# DEB_LINTIAN=no skips lintian (the tests run it themselves, beside other checks).
+DIST ?= dist
+DEB_COMPRESS ?= xz
+DEB_LINTIAN ?= yes
+deb: setup
+	@deb=$$($(BIN)/python packaging/build_deb.py --out $(DIST) --compress $(DEB_COMPRESS)) \
+	  && echo "$$deb" && if [ "$(DEB_LINTIAN)" != no ]; then \
+	  lintian --tag-display-limit 0 --fail-on error "$$deb"; fi
+
 clean:
-	rm -rf $(VENV) $(STAMPS) demo-output build *.egg-info
+	rm -rf $(VENV) $(STAMPS) demo-output build dist *.egg-info

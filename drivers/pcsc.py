@@ -16,6 +16,12 @@ from drivers.emrtd.errors import CardRemovedError, NoCardError, NoReaderError, T
 
 # Readers known to be short-APDU only (DOMAIN.md §10).
 SHORT_ONLY = ("ACR122",)
+# vsmartcard-vpcd's readers: software, for tests and demos (never a patient's card).
+VIRTUAL_READER_PREFIXES = ("Virtual PCD",)
+
+
+def is_virtual_reader(name: str) -> bool:
+    return name.startswith(VIRTUAL_READER_PREFIXES)
 
 
 @dataclass(frozen=True)

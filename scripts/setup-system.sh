@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in debian-packages.txt that are missing.
-# Idempotent and silent when everything is already installed.
+# Installs the Debian packages listed in debian-packages.txt that are missing: all
+# three lists ([runtime], [build], [test]) by default, or only those named, e.g.
+# `setup-system.sh runtime`. Idempotent and silent when everything is installed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/debian-packages.txt")
+mapfile -t wanted < <("$here/scripts/debian-packages.sh" "$@")
 missing=()
 for pkg in "${wanted[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -13,10 +13,10 @@ KIOSK = str(Path(sys.executable).with_name("kiosk"))
 
 
 def run_kiosk(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+              timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([KIOSK, *args], capture_output=True, text=True, env=full_env,
-                          cwd=cwd, timeout=timeout, check=False)
+                          cwd=cwd, timeout=timeout, check=False, input=input)
 
 
 def run_json(*args: str, **kwargs: Any) -> Any:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from kiosk.cli.common import (
     EXIT_BAD_INPUT,
@@ -25,10 +27,12 @@ def add_check_parsers(bhyt_sub: argparse._SubParsersAction) -> None:
         description="Check a BHYT card with the BHXH gateway. Exit 0 when the gateway "
         "answered (whatever the card's state), 5 when it was unavailable, 6 when the "
         "kiosk's account or operator is wrong, 2 for bad input.")
-    check.add_argument("--card", required=True,
-                       help="15-character card code, 10-digit BHXH number or 12-digit CCCD")
-    check.add_argument("--name", required=True, help="full name, with diacritics")
-    check.add_argument("--dob", required=True, help="date of birth dd/MM/yyyy (or yyyy)")
+    # The patient never goes on the command line (ps, shell history, the journal of
+    # whoever ran it): a JSON object on stdin or in a file.
+    check.add_argument("--patient", default="-", metavar="FILE",
+                       help='JSON {"card": ..., "name": ..., "dob": ...} (default: stdin); '
+                            "card: 15-character card code, 10-digit BHXH number or 12-digit "
+                            "CCCD; name with diacritics; dob dd/MM/yyyy (or yyyy)")
     check.add_argument("--gateway", help="gateway base URL (overrides bhxh.url)")
     check.add_argument("--json", action="store_true", help="print JSON (the default)")
     add_config_argument(check)
@@ -43,23 +47,40 @@ def add_check_parsers(bhyt_sub: argparse._SubParsersAction) -> None:
     sim.set_defaults(handler=_simulator)
 
 
+def _read_patient(source: str) -> dict[str, str]:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise CliError(f"cannot read the patient: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CliError('the patient must be a JSON object {"card", "name", "dob"}') from None
+    if not isinstance(data, dict):
+        raise CliError('the patient must be a JSON object {"card", "name", "dob"}')
+    missing = [k for k in ("card", "name", "dob") if not isinstance(data.get(k), str)]
+    if missing:
+        raise CliError(f"the patient needs {', '.join(missing)} (strings)")
+    return {k: data[k] for k in ("card", "name", "dob")}
+
+
 def _check(args: argparse.Namespace) -> int:
     from kiosk.domain.bhyt import parse_bhyt_number
     from kiosk.domain.dates import parse_dmy_or_year
     from kiosk.domain.errors import DomainError, InvalidBhytNumber
     from kiosk.domain.text import nfc
 
+    patient = _read_patient(args.patient)
     try:
-        card = parse_bhyt_number(args.card).card_number
+        card = parse_bhyt_number(patient["card"]).card_number
     except InvalidBhytNumber as exc:
         raise CliError(f"invalid BHYT card number: {exc}") from None
-    name = nfc(" ".join(args.name.split()))
+    name = nfc(" ".join(patient["name"].split()))
     if not name:
-        raise CliError("--name must not be empty")
+        raise CliError("patient name must not be empty")
     try:
-        dob = parse_dmy_or_year(args.dob)
+        dob = parse_dmy_or_year(patient["dob"])
     except DomainError as exc:
-        raise CliError(f"invalid --dob: {exc}") from None
+        raise CliError(f"invalid date of birth: {exc}") from None
     gateway = args.gateway
     if gateway is not None and not gateway.startswith(("http://", "https://")):
         raise CliError("--gateway must be an http(s):// base URL")

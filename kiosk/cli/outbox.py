@@ -36,7 +36,10 @@ def _list(args: argparse.Namespace) -> int:
     from kiosk.store import connect
 
     config = load_config(args)
+    from kiosk.store.retention import unsynced_summary
+
     rows: list[dict[str, object]] = []
+    unsynced = None
     if config.database_path.exists():  # listing must not create a database
         db = connect(config.database_path)
         try:
@@ -45,6 +48,7 @@ def _list(args: argparse.Namespace) -> int:
                 "SELECT id, queue_number || ' ' || service_code FROM registrations").fetchall())
             for item in outbox.list_items(db, states):
                 rows.append({**item.to_json(), "ticket": numbers.get(item.registration_id)})
+            unsynced = unsynced_summary(db, config)
         finally:
             db.conn.close()
     if args.json:
@@ -53,6 +57,11 @@ def _list(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"{r['id']:>6} {r['state']:<8} attempts {r['attempts']:<3} {r['ticket']}  "
                   f"{r['last_error'] or ''}")
+        if unsynced is not None and unsynced.count:
+            # Staff must know: these patients are not in the HIS, and the kiosk forgets them.
+            print(f"{unsynced.count} registrations not in the HIS ({unsynced.failed} failed); "
+                  f"the oldest ({unsynced.oldest_created_at}) is purged at {unsynced.purge_at} "
+                  f"(retention.unsynced_days = {config.retention.unsynced_days})")
     return EXIT_OK
 
 

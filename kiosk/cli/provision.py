@@ -12,13 +12,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("provision", help="set up this machine (or --root DIR) as a kiosk")
     p.add_argument("--root", type=Path, default=Path("/"), help="install into DIR instead of /")
     p.add_argument("--config-file", required=True, type=Path,
-                   help="provisioning file: a kiosk.toml that may include the secrets")
-    p.add_argument("--bundle", required=True, type=Path, help="signed release bundle directory")
+                   help="provisioning file: a kiosk.toml that may include the secrets "
+                        "(fleet.token, bhxh.password, ...: never on the command line)")
+    p.add_argument("--bundle", type=Path,
+                   help="signed release bundle directory (default: the release the Debian "
+                        "package installed)")
     p.add_argument("--kiosk-id", help="overrides kiosk.id (the kiosk's name in the fleet)")
     p.add_argument("--facility-code", help="overrides facility.code (BHXH MA_CSKCB, 5 chars)")
     p.add_argument("--hawkbit-url", help="overrides fleet.hawkbit_url (the update server)")
     p.add_argument("--controller-id", help="overrides fleet.controller_id (default: kiosk id)")
-    p.add_argument("--fleet-token", help="overrides fleet.token (written to the secrets file)")
     p.add_argument("--json", action="store_true", help="JSON output: {root, steps}")
     p.set_defaults(handler=_provision)
 
@@ -34,8 +36,7 @@ def _provision(args: argparse.Namespace) -> int:
     overrides = {
         "kiosk": {"id": args.kiosk_id},
         "facility": {"code": args.facility_code},
-        "fleet": {"hawkbit_url": args.hawkbit_url, "controller_id": args.controller_id,
-                  "token": args.fleet_token},
+        "fleet": {"hawkbit_url": args.hawkbit_url, "controller_id": args.controller_id},
     }
     try:
         summary = provision(args.root.resolve(), args.config_file, args.bundle, overrides)

@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from kiosk.ops.journal_logging import log_to_journal
+
+    log_to_journal("kiosk-ui")  # warnings and errors to the journal, not only the staff screen
     config = load_config(args)
     script = None
     if args.script:
@@ -99,6 +102,7 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
               kivy_home=config.state_dir / "kivy")
 
     from kiosk.cli._devices import device_sources
+    from kiosk.ops.pin_attempts import STATE_NAME as PIN_STATE_NAME
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
     from kiosk.ui.staff import StaffStatus
@@ -116,6 +120,7 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         timezone=config.facility.timezone, idle_timeout_s=ui.idle_timeout_s,
         idle_warning_s=ui.idle_warning_s, staff_pin=ui.staff_pin,
         opening_hours=ui.opening_hours, sound=script is None,
+        pin_state=config.state_dir / PIN_STATE_NAME,
     )
     started = None if script is None or outcome is None else _player(script, outcome)
     app = KioskApp(options, assembly.ports, devices=devices, staff_status=staff_status,

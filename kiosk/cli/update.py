@@ -20,7 +20,8 @@ from kiosk.cli.common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    u = sub.add_parser("update", help="poll the fleet server and apply an offered update")
+    u = sub.add_parser("update", help="poll the fleet server and apply an offered update",
+                       allow_abbrev=False)  # so a leftover `--token X` is refused
     add_config_argument(u)
     mode = u.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="one poll (the timer's mode)")
@@ -31,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--server", help="hawkBit base URL (overrides fleet.hawkbit_url)")
     u.add_argument("--tenant")
     u.add_argument("--controller-id")
-    u.add_argument("--token", help="target token (overrides fleet.token)")
+    # No --token: a token on the command line shows in `ps` and shell history; it
+    # comes from fleet.token in the secrets file (or --token-file).
+    u.add_argument("--token-file", type=Path,
+                   help="read the target token from this file (overrides fleet.token)")
     u.add_argument("--gateway-token", action="store_true", help="the token is a gateway token")
     u.add_argument("--root", type=Path, default=Path("/"),
                    help="installation root (tests: a directory; no services restarted)")
@@ -81,11 +85,16 @@ def _update(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     server = args.server or config.fleet.hawkbit_url
-    token = args.token or config.fleet.token
+    token = config.fleet.token
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CliError(f"--token-file: {exc.strerror}", EXIT_MISCONFIGURED) from None
     controller = args.controller_id or config.fleet.controller_id
     if not server or not token or not controller:
         raise CliError("fleet.hawkbit_url, fleet.token and fleet.controller_id are required "
-                       "(or --server/--token/--controller-id)", EXIT_MISCONFIGURED)
+                       "(or --server/--token-file/--controller-id)", EXIT_MISCONFIGURED)
     settings.device_attributes = device_attributes(config, root)
     try:
         client = DdiClient(server, args.tenant or config.fleet.tenant, controller, token,

@@ -26,6 +26,39 @@ __all__ = ["DEFAULT_PATH", "DEFAULT_STATE_DIR", "HIS_ADAPTERS", "PRINTER_KINDS",
            "Problem", "build", "chosen_path", "demo_config", "demo_config_text", "load",
            "load_file"]
 
+# The only keys the secrets file may hold, and the only ones the main file may not
+# (when it names a secrets file). Anything else there is refused: a secrets file that
+# could set `fleet.public_keys` or a URL would be a way around the reviewed main file.
+SECRET_KEYS: dict[str, tuple[str, ...]] = {
+    "bhxh": ("password",), "ui": ("staff_pin",), "fleet": ("token",), "lobby": ("password",),
+}
+HIS_SECRET_KEYS = ("password", "token", "client_secret", "api_key")
+
+
+def secret_paths(raw: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """Every secret key present in a parsed file, as a key path."""
+    found: list[tuple[str, ...]] = [
+        (section, key) for section, keys in SECRET_KEYS.items()
+        for key in keys if isinstance(raw.get(section), Mapping) and key in raw[section]]
+    his = raw.get("his")
+    settings = his.get("settings") if isinstance(his, Mapping) else None
+    if isinstance(settings, Mapping):
+        found += [("his", "settings", key) for key in HIS_SECRET_KEYS if key in settings]
+    return found
+
+
+def _leaves(raw: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for key, value in raw.items():
+        out += _leaves(value, (*prefix, key)) if isinstance(value, Mapping) else [(*prefix, key)]
+    return out
+
+
+def _secret_names() -> str:
+    names = [f"{s}.{k}" for s, keys in SECRET_KEYS.items() for k in keys]
+    return ", ".join([*names, "his.settings." + "/".join(HIS_SECRET_KEYS)])
+
+
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
@@ -56,23 +89,37 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
 
 
 def _read_secrets(path: Path) -> dict[str, Any]:
-    """Secrets must be readable by the owner only: refuse anything looser."""
+    """Root (or the user running the kiosk) owns it; the service group may read it;
+    nobody else may read it and only the owner may write it. Only secrets in it."""
     key = "kiosk.secrets_file"
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
     except FileNotFoundError:
         raise ConfigError([Problem(key, f"{path} not found", f"không có tệp {path}")]) from None
     except OSError as exc:
         raise ConfigError([Problem(key, f"{path}: {exc.strerror}",
                                    f"không đọc được {path}")]) from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    mode = st.st_mode
+    if mode & (stat.S_IRWXO | stat.S_IWGRP | stat.S_IXGRP):
         raise ConfigError([Problem(
             key,
-            f"{path} has mode {stat.S_IMODE(mode):04o}; it holds passwords and must be 0600 "
-            f"(chmod 600 {path})",
-            f"{path} có quyền {stat.S_IMODE(mode):04o}; tệp chứa mật khẩu phải có quyền 0600 "
-            f"(chmod 600 {path})")])
-    return _read_toml(path, key)
+            f"{path} has mode {stat.S_IMODE(mode):04o}; it holds passwords and must be 0640 "
+            f"root:kiosk or 0600 (chmod 640 {path})",
+            f"{path} có quyền {stat.S_IMODE(mode):04o}; tệp chứa mật khẩu phải có quyền 0640 "
+            f"root:kiosk hoặc 0600 (chmod 640 {path})")])
+    if st.st_uid not in (0, os.geteuid()):
+        raise ConfigError([Problem(
+            key, f"{path} must belong to root (chown root:kiosk {path}); the service must not "
+            "be able to change its own secrets",
+            f"{path} phải thuộc root (chown root:kiosk {path})")])
+    raw = _read_toml(path, key)
+    wrong = sorted(".".join(p) for p in set(_leaves(raw)) - set(secret_paths(raw)))
+    if wrong:
+        raise ConfigError([Problem(
+            key, f"{name} is not a secret (it belongs in the main configuration file); only "
+            f"{_secret_names()} go in {path}",
+            f"{name} không phải bí mật (ghi vào tệp cấu hình chính)") for name in wrong])
+    return raw
 
 
 def demo_config_text() -> str:
@@ -98,6 +145,12 @@ def load_file(path: Path) -> Config:
         secrets_path = Path(secrets_name)
         if not secrets_path.is_absolute():
             secrets_path = path.parent / secrets_path
+        inline = secret_paths(raw)
+        if inline:
+            raise ConfigError([Problem(
+                ".".join(p), f"a secret; it belongs in the secrets file ({secrets_name}), not "
+                f"in {path}", f"là bí mật: ghi vào tệp bí mật ({secrets_name})")
+                for p in inline])
         raw = _deep_merge(raw, _read_secrets(secrets_path))
     return build(raw, source=str(path), base_dir=path.parent)
 

@@ -69,7 +69,7 @@ class ServiceConfig:
 
 @dataclass(frozen=True)
 class PrinterConfig:
-    kind: str = "file"  # "file", "usb", "serial", "network", "none"
+    kind: str = "none"  # "usb", "serial", "network", "none"; "file" only for demo and tests
     target: str = ""  # file dir, "vid:pid", serial device, host[:port]
     paper_mm: int = 80
 
@@ -87,7 +87,8 @@ class UiConfig:
 
 @dataclass(frozen=True)
 class RetentionConfig:
-    personal_data_hours: int = 24
+    personal_data_hours: int = 24  # after the HIS confirmed the registration
+    unsynced_days: int = 7  # registrations the HIS never confirmed (failed or still waiting)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from kiosk.config.model import (
 from kiosk.config.table import Table
 from kiosk.domain.ages import AgeRange
 from kiosk.domain.errors import DomainError
+from kiosk.domain.staff_pin import setting_problem
 
 DEFAULT_STATE_DIR = Path("/var/lib/kiosk")
 HIS_ADAPTERS = ("simulator", "fhir", "gnuhealth", "rest")
@@ -173,8 +174,18 @@ def parse_printer(root: Table, ctx: Context) -> PrinterConfig:
     if paper not in (58, 80):
         p.problem("paper_mm", "must be 58 or 80", "phải là 58 hoặc 80")
         paper = 80
-    kind = p.choice("kind", PRINTER_KINDS, "file")
+    kind = p.choice("kind", PRINTER_KINDS, "none")
     target = p.text("target", "")
+    # A file printer keeps every ticket (masked name, insurance status) and handout (full
+    # BHYT number) as an image on disk: only where everything else is simulated too.
+    bhxh_url = ctx.parsed["bhxh"].url
+    simulated = bhxh_url == "simulator" or bhxh_url.startswith("http://") or (
+        ctx.parsed["his"].adapter == "simulator")
+    if kind == "file" and not simulated:
+        p.problem("kind", "file keeps patients' tickets as images on disk: only for the demo "
+                  "and tests (simulated BHXH or HIS); use usb, serial, network or none",
+                  "file lưu phiếu của bệnh nhân thành ảnh trên đĩa: chỉ dùng cho demo và "
+                  "kiểm thử; hãy dùng usb, serial, network hoặc none")
     if kind not in ("none", "file") and not target:
         p.problem("target", f"required for a {kind} printer", f"bắt buộc với máy in {kind}")
     elif kind == "usb" and not re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{4}", target):
@@ -194,8 +205,10 @@ def parse_ui(root: Table, ctx: Context) -> UiConfig:
         u.problem("rotation", "must be 0, 90, 180 or 270", "phải là 0, 90, 180 hoặc 270")
         rotation = 0
     staff_pin = u.text("staff_pin", "")
-    if staff_pin and not re.fullmatch(r"[0-9]{4,12}", staff_pin):
-        u.problem("staff_pin", "must be 4–12 digits", "phải có 4–12 chữ số")
+    pin_problem = setting_problem(staff_pin) if staff_pin else None
+    if pin_problem:
+        u.problem("staff_pin", pin_problem,
+                  "phải có 6–12 chữ số (hoặc mã băm từ `kiosk pin hash`)")
     timeout = u.integer("idle_timeout_s", 45, 10, 600)
     warning = u.integer("idle_warning_s", 15, 3, 120)
     if warning >= timeout:
@@ -214,7 +227,8 @@ def parse_ui(root: Table, ctx: Context) -> UiConfig:
 
 def parse_retention(root: Table, ctx: Context) -> RetentionConfig:
     r = root.sub("retention")
-    return RetentionConfig(personal_data_hours=r.integer("personal_data_hours", 24, 0, 24 * 90))
+    return RetentionConfig(personal_data_hours=r.integer("personal_data_hours", 24, 0, 24 * 90),
+                           unsynced_days=r.integer("unsynced_days", 7, 1, 90))
 
 
 def parse_fleet(root: Table, ctx: Context) -> FleetConfig:

@@ -53,8 +53,10 @@ def check_pcscd(config: Config) -> Check:
                  "'systemctl enable --now pcscd.socket'.")
 
 
+
 def check_reader(config: Config) -> Check:
     """The reader `kiosk run` will use (kiosk.services.card_reader decides for both)."""
+    from drivers.pcsc import is_virtual_reader
     from kiosk.services.card_reader import NfcReader, ReaderChoice
 
     choice = ReaderChoice.parse(config.devices.reader)
@@ -76,7 +78,18 @@ def check_reader(config: Config) -> Check:
     if choice.target is not None:
         readers = [r for r in readers if r.name.startswith(choice.target)]
     if not readers:
-        return Check("reader", "fail", f"no reader matching {config.devices.reader!r}", *hint)
+        what = f"no reader matching {config.devices.reader!r}" if choice.target else \
+            "no card reader plugged in"
+        return Check("reader", "fail", what, *hint)
+    # vsmartcard's vpcd (tests, demo) is no reader a patient can use. With `auto` the kiosk
+    # would read it like any other (kiosk.services.card_reader), so say so: it counts
+    # only when the configuration names it.
+    virtual = [r.name for r in readers if is_virtual_reader(r.name)]
+    if choice.target is None and len(virtual) == len(readers):
+        return Check("reader", "fail", "no card reader plugged in (only the test driver's "
+                     f"virtual reader: {', '.join(virtual)})", *hint)
+    if choice.target is None:
+        readers = [r for r in readers if not is_virtual_reader(r.name)]
     with_card = [r for r in readers if r.card_present]
     names = ", ".join(r.name for r in readers)
     if not with_card:
@@ -276,6 +289,9 @@ def check_outbox(config: Config) -> Check:
             pending, oldest = conn.execute(
                 "SELECT count(*), min(created_at) FROM outbox WHERE state = 'pending'").fetchone()
             dead = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
+            unsynced, first = conn.execute(
+                "SELECT count(*), min(created_at) FROM registrations WHERE sync_state != "
+                "'synced' AND purged_at IS NULL").fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
@@ -285,6 +301,12 @@ def check_outbox(config: Config) -> Check:
     if oldest:
         age_h = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(oldest)).total_seconds() / 3600
     detail = f"{pending} waiting (oldest {age_h:.1f} h), {dead} dead letters"
+    if unsynced:
+        # Staff must act before retention forgets them (retention.unsynced_days).
+        purge_at = dt.datetime.fromisoformat(first) + dt.timedelta(
+            days=config.retention.unsynced_days)
+        detail += (f"; {unsynced} registrations not in the HIS, the oldest purged "
+                   f"{purge_at.isoformat(timespec='minutes')}")
     if dead or age_h > 4:
         return Check("outbox", "warn", detail,
                      "Có đăng ký chưa gửi được sang HIS: xem 'kiosk outbox list'.",

@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiosk.ops.release import Bundle, Manifest, Wheel, base_python
+from kiosk.ops.relocate import RelocateError, relocate_tree
 
 MARKER = ".installed"
+PACKAGED = ".packaged"  # written by the .deb (packaging/build_deb.py)
 
 
 class InstallError(Exception):
@@ -72,18 +74,42 @@ def install_wheels(manifest: Manifest, sources: Mapping[str, Path], root: Path, 
     _write_new(target / "manifest.json.sig", manifest.signature)
     venv = target / "venv"
     interpreter = python or base_python()
+    # The path the release runs from: different from `target` when building an image
+    # or a test tree under `root` (nothing in it may name `root`).
+    final = Path("/") / target.relative_to(root)
     steps = [
         [interpreter, "-m", "venv", str(venv)],
         [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-         "--disable-pip-version-check", "--find-links", str(wheelhouse),
+         "--no-compile", "--disable-pip-version-check", "--find-links", str(wheelhouse),
          manifest.requirement],
     ]
     for cmd in steps:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-        if proc.returncode != 0:
-            raise InstallError(f"{' '.join(cmd[:3])}… failed: {proc.stderr.strip()[-400:]}")
+        _run(cmd)
+    try:
+        relocate_tree(venv, venv, final / "venv")
+    except RelocateError as exc:
+        raise InstallError(str(exc)) from None
+    # Bytecode compiled here names the final paths (pip's own would name `target`).
+    _run([str(venv / "bin" / "python"), "-m", "compileall", "-q", "-j", "0",
+          "-d", str(final / "venv" / "lib"), str(venv / "lib")])
+    _install_docs(venv, target)
     (target / MARKER).write_text(manifest.version + "\n")
     return target
+
+
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+    if proc.returncode != 0:
+        raise InstallError(f"{' '.join(cmd[:3])}… failed: {proc.stderr.strip()[-400:]}")
+
+
+def _install_docs(venv: Path, target: Path) -> None:
+    """The technician's guide where the units' Documentation= points
+    (/opt/kiosk/current/share/doc/deployment.md), from the release's own package."""
+    for guide in (venv / "lib").glob("python3*/site-packages/kiosk/_docs/deployment.md"):
+        docs = target / "share" / "doc"
+        docs.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(guide, docs / "deployment.md")
 
 
 def _write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -147,7 +173,8 @@ def prune(root: Path, keep: int = 3) -> list[str]:
     ordered = sorted(releases.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
     removed = []
     for path in ordered[keep:]:
-        if path.name != current:
+        # The Debian package's release belongs to dpkg: `apt remove` takes it away.
+        if path.name != current and not (path / PACKAGED).exists():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed

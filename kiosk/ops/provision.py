@@ -1,6 +1,10 @@
 """`kiosk provision`: turn a Debian machine (or a directory standing in for its root)
-into a kiosk: release installed, configuration and 0600 secrets written, units
-installed and enabled. Idempotent: running it again changes nothing that is right.
+into a kiosk: release installed (by the Debian package, or from a signed bundle),
+configuration and secrets written root-owned and readable by the service group,
+units enabled. Idempotent: running it again changes nothing that is right.
+
+A `--root` tree must run once copied to a machine: no file in it names `root`
+(see kiosk.ops.relocate), and owners are those of `root`'s own passwd/group.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import kiosk
+from kiosk.config.loader import HIS_SECRET_KEYS, SECRET_KEYS
 from kiosk.config.loader import build as build_config
-from kiosk.ops.install import current_version, install_release, release_dir, switch_current
+from kiosk.domain.staff_pin import hash_pin, is_hashed, verify
+from kiosk.ops.install import (
+    current_version,
+    install_release,
+    is_installed,
+    release_dir,
+    switch_current,
+)
 from kiosk.ops.release import verify_bundle
 
-# Keys that live only in the 0600 secrets file.
-SECRET_KEYS: dict[str, tuple[str, ...]] = {
-    "bhxh": ("password",), "ui": ("staff_pin",), "fleet": ("token",),
-}
-HIS_SECRET_KEYS = ("password", "token", "client_secret", "api_key")
-UNITS_ENABLED = ("kiosk-ui.service", "kiosk-sync.service", "kiosk-update.timer")
+UNITS_ENABLED = ("kiosk-ui.service", "kiosk-sync.service", "kiosk-update.timer",
+                 "kiosk-metrics.timer")
 SUPPORT_FILES = {
     "sysusers.d/kiosk.conf": "etc/sysusers.d/kiosk.conf",
     "tmpfiles.d/kiosk.conf": "etc/tmpfiles.d/kiosk.conf",
@@ -113,8 +121,10 @@ def _write(path: Path, text: str, mode: int) -> bool:
     return changed
 
 
-def provision(root: Path, provisioning_file: Path, bundle_dir: Path,
+def provision(root: Path, provisioning_file: Path, bundle_dir: Path | None = None,
               overrides: dict[str, dict[str, Any]] | None = None) -> Summary:
+    """Set up `root` as a kiosk. Without `bundle_dir` the release must already be
+    installed (by the Debian package); with it, the signed bundle is installed."""
     summary = Summary()
     raw = tomllib.loads(provisioning_file.read_text(encoding="utf-8"))
     for section, values in (overrides or {}).items():
@@ -126,48 +136,120 @@ def provision(root: Path, provisioning_file: Path, bundle_dir: Path,
     keys = config.fleet.public_keys
     if not keys:
         raise ProvisionError("fleet.public_keys: required, the kiosk only installs signed releases")
+    if os.geteuid() != 0:
+        raise ProvisionError("run as root: the configuration must belong to root and group kiosk")
 
-    bundle = verify_bundle(bundle_dir, keys)
-    already = current_version(root) == bundle.version and (
-        release_dir(root, bundle.version) / ".installed").exists()
-    install_release(bundle, root)
-    switch_current(root, bundle.version)
-    summary.add(f"release {bundle.version}: {'already installed' if already else 'installed'}"
-                f" under {release_dir(root, bundle.version)}")
+    if bundle_dir is not None:
+        bundle = verify_bundle(bundle_dir, keys)
+        already = current_version(root) == bundle.version and (
+            release_dir(root, bundle.version) / ".installed").exists()
+        install_release(bundle, root)
+        switch_current(root, bundle.version)
+        summary.add(f"release {bundle.version}: {'already installed' if already else 'installed'}"
+                    f" under {release_dir(root, bundle.version)}")
+    else:
+        version = current_version(root)
+        if version is None or not is_installed(root, version):
+            raise ProvisionError("no kiosk release is installed: install the Debian package "
+                                 "(apt install ./vn-hospital-kiosk_….deb) or pass --bundle")
+        summary.add(f"release {version}: already installed under {release_dir(root, version)}")
+
+    _guide(release_dir(root, current_version(root) or ""))
+    packaged = _packaged_units(root)
+    if not packaged:
+        units = units_dir()
+        system = root / "etc" / "systemd" / "system"
+        for unit in sorted(units.glob("kiosk-*.*")):
+            _write(system / unit.name, unit.read_text(encoding="utf-8"), 0o644)
+        for source, target in SUPPORT_FILES.items():
+            _write(root / target, (units / source).read_text(encoding="utf-8"), 0o644)
+    _system_users(root)
+    kiosk_ids = service_ids(root)
 
     config_raw, secrets = split_secrets(raw)
+    pin = secrets.get("ui", {}).get("staff_pin")
+    if pin and not is_hashed(pin):
+        # Only the scrypt hash is stored; re-provisioning with the same digits is a no-op.
+        old = _written_secret(root, "ui", "staff_pin")
+        secrets["ui"]["staff_pin"] = old if old and verify(old, pin) else hash_pin(pin)
     etc = root / "etc" / "kiosk"
     etc.mkdir(parents=True, exist_ok=True)
-    etc.chmod(0o750)
+    _own(etc, 0o750, 0, kiosk_ids[1])
+    # Root owns both files; the services' group may read them, nobody else.
     changed_config = _write(etc / "kiosk.toml", _toml(config_raw), 0o640)
-    changed_secrets = _write(etc / "secrets.toml", _toml(secrets), 0o600)
+    changed_secrets = _write(etc / "secrets.toml", _toml(secrets), 0o640)
+    _own(etc / "kiosk.toml", 0o640, 0, kiosk_ids[1])
+    _own(etc / "secrets.toml", 0o640, 0, kiosk_ids[1])
     word = {True: "written", False: "unchanged"}
     summary.add(f"configuration {etc / 'kiosk.toml'}: {word[changed_config]}; "
-                f"secrets (0600): {word[changed_secrets]}")
+                f"secrets (root:kiosk 0640): {word[changed_secrets]}")
     state = root / str(config.state_dir).lstrip("/")
     state.mkdir(parents=True, exist_ok=True)
-    state.chmod(0o750)
-
-    units = units_dir()
-    system = root / "etc" / "systemd" / "system"
-    for unit in sorted(units.glob("kiosk-*.*")):
-        _write(system / unit.name, unit.read_text(encoding="utf-8"), 0o644)
-    for source, target in SUPPORT_FILES.items():
-        _write(root / target, (units / source).read_text(encoding="utf-8"), 0o644)
-    _enable(root, state, summary)
+    _own(state, 0o750, *kiosk_ids)
+    _enable(root, summary)
+    summary.add(f"units {'from the Debian package' if packaged else 'installed in /etc'}")
     summary.add(f"kiosk {config.kiosk_id} for {config.facility.name} ({config.facility.code}); "
                 f"HIS {config.his.adapter}; printer {config.printer.kind}; "
                 f"fleet {config.fleet.hawkbit_url or 'not configured'}")
     return summary
 
 
-def _enable(root: Path, state: Path, summary: Summary) -> None:
+def _written_secret(root: Path, section: str, key: str) -> str | None:
+    try:
+        data = tomllib.loads((root / "etc/kiosk/secrets.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    value = data.get(section, {}).get(key)
+    return value if isinstance(value, str) else None
+
+
+def _guide(release: Path) -> None:
+    """The units' Documentation= (/opt/kiosk/current/share/doc/deployment.md): the
+    release installs its own; one whose package lacks it gets this kiosk's."""
+    guide = release / "share" / "doc" / "deployment.md"
+    ours = Path(kiosk.__file__).resolve().parent / "_docs" / "deployment.md"
+    if not guide.exists():
+        _write(guide, ours.read_text(encoding="utf-8"), 0o644)
+
+
+def _packaged_units(root: Path) -> bool:
+    """The Debian package ships the units under /lib (or /usr/lib) itself."""
+    return any((root / d / "systemd/system/kiosk-ui.service").exists()
+               for d in ("lib", "usr/lib"))
+
+
+def _system_users(root: Path) -> None:
+    """The kiosk user and its directories, from sysusers.d/tmpfiles.d, inside `root`."""
+    for cmd in (["systemd-sysusers", f"--root={root}", "kiosk.conf"],
+                ["systemd-tmpfiles", "--create", f"--root={root}", "kiosk.conf"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        if proc.returncode != 0:
+            raise ProvisionError(f"{cmd[0]} failed: {proc.stderr.strip()[-400:]}")
+
+
+def service_ids(root: Path, user: str = "kiosk") -> tuple[int, int]:
+    """The service user's uid and gid as `root`'s own passwd/group files say (not the
+    build machine's: an image's kiosk user may have another number)."""
+    def lookup(name: str, table: str) -> int:
+        path = root / "etc" / table
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split(":")
+            if len(fields) > 2 and fields[0] == name:
+                return int(fields[2])
+        raise ProvisionError(f"{path}: no {name!r} entry (systemd-sysusers did not create it)")
+
+    return lookup(user, "passwd"), lookup(user, "group")
+
+
+def _own(path: Path, mode: int, uid: int, gid: int) -> None:
+    os.chown(path, uid, gid, follow_symlinks=False)
+    path.chmod(mode)
+
+
+def _enable(root: Path, summary: Summary) -> None:
     live = root == Path("/")
     if live:
-        for cmd in (["systemd-sysusers"], ["systemd-tmpfiles", "--create"],
-                    ["systemctl", "daemon-reload"]):
-            subprocess.run(cmd, check=True, timeout=120)
-        _chown_for_service(Path("/etc/kiosk"), state)
+        subprocess.run(["systemctl", "daemon-reload"], check=True, timeout=120)
     if shutil.which("systemctl") is None:
         raise ProvisionError("systemctl not found: cannot enable the units")
     cmd = ["systemctl", *([] if live else [f"--root={root}"]), "enable", *UNITS_ENABLED]
@@ -175,16 +257,3 @@ def _enable(root: Path, state: Path, summary: Summary) -> None:
     if proc.returncode != 0:
         raise ProvisionError(f"enabling units failed: {proc.stderr.strip()}")
     summary.add(f"units enabled: {', '.join(UNITS_ENABLED)}")
-
-
-def _chown_for_service(etc: Path, state: Path) -> None:
-    """root owns the configuration (group kiosk may read it); the service user owns its
-    secrets (0600: it must read them) and its state."""
-    import grp
-    import pwd
-
-    uid, gid = pwd.getpwnam("kiosk").pw_uid, grp.getgrnam("kiosk").gr_gid
-    os.chown(etc, 0, gid)
-    os.chown(etc / "kiosk.toml", 0, gid)
-    os.chown(etc / "secrets.toml", uid, gid)
-    os.chown(state, uid, gid)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import kiosk
 from kiosk.config import Config
 from kiosk.ops.install import current_version
+from kiosk.ops.pin_attempts import failures_total
 
 DEFAULT_TEXTFILE = Path("/var/lib/node_exporter/textfile_collector/kiosk.prom")
 
@@ -98,6 +99,13 @@ def prometheus_text(config: Config, now: dt.datetime | None = None) -> str:
         "# TYPE kiosk_last_sync_timestamp_seconds gauge",
         f'kiosk_last_sync_timestamp_seconds{{kiosk="{kid}"}} {last_ts:.0f}',
     ]
+    pin_failures = failures_total(config.state_dir)
+    if pin_failures is not None:
+        lines += [
+            "# HELP kiosk_staff_pin_failures_total Wrong staff PINs typed (anonymous count).",
+            "# TYPE kiosk_staff_pin_failures_total counter",
+            f'kiosk_staff_pin_failures_total{{kiosk="{kid}"}} {pin_failures}',
+        ]
     update_file = config.state_dir / "last-update.json"
     if update_file.exists():
         update = json.loads(update_file.read_text())

@@ -96,8 +96,10 @@ def systemctl_restart(units: tuple[str, ...] = SERVICES) -> Callable[[], None]:
 def doctor_health_check(config_path: str | None, timeout_s: float = 120.0) -> HealthCheck:
     """Run the NEW release's own `kiosk doctor` core checks."""
     def check(release: Path) -> tuple[bool, str]:
-        kiosk = release / "venv" / "bin" / "kiosk"
-        cmd = [str(kiosk)]
+        venv = release / "venv" / "bin"
+        # Through the release's interpreter, not the script's #! line: that names the
+        # final path (/opt/kiosk/...), which a release under a test or image root is not at.
+        cmd = [str(venv / "python"), str(venv / "kiosk")]
         if config_path:
             cmd += ["--config", config_path]
         cmd += ["doctor", "--json", "--only", "disk", "--only", "outbox", "--only", "clock"]

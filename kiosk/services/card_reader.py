@@ -64,15 +64,21 @@ def load_trust_store(path: str | None) -> TrustStore | None:
 
 
 class PcscReader:
-    """The identity port's transport factory for a PC/SC reader."""
+    """The identity port's transport factory for a PC/SC reader. With `auto`, a real
+    reader with a card comes before a virtual (vpcd) one."""
 
     def __init__(self, choice: ReaderChoice) -> None:
         self.choice = choice
 
     def open_transport(self) -> Transport:
-        from drivers.pcsc import PcscTransport
+        from drivers.pcsc import PcscTransport, is_virtual_reader, list_readers
 
-        return PcscTransport(self.choice.target)
+        target = self.choice.target
+        if target is None:
+            with_card = sorted((r for r in list_readers() if r.card_present),
+                               key=lambda r: is_virtual_reader(r.name))
+            target = with_card[0].name if with_card else None
+        return PcscTransport(target)
 
 
 class NfcReader:

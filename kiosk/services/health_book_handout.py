@@ -123,7 +123,7 @@ class _Canvas:
 def render_handout(
     content: Content, section: Node, *, card_number: str | None, url: str | None,
     facility_name: str = "", lang: str = "vi", width: int = DOTS_80MM,
-    today: dt.date | None = None,
+    today: dt.date | None = None, keep_hours: int = 24, unsynced_days: int = 7,
 ) -> Image.Image:
     """The slip for `section` (see `Guide.handout`). Carries no name or ID number:
     only the BHYT card number, which the patient needs to type into VNeID."""
@@ -150,9 +150,21 @@ def render_handout(
         c.qr(url, "Quét mã để xem hướng dẫn của bệnh viện" if vi else
              "Scan for the hospital's instructions")
     stamp = (today or dt.date.today()).strftime("%d/%m/%Y")
-    c.text(f"{stamp}  ·  Ki-ốt không lưu thông tin cá nhân của bạn." if vi else
-           f"{stamp}  ·  The kiosk keeps none of your personal data.", 16, center=True)
+    c.text(stamp, 16, center=True)
+    c.text(kept_notice(lang, keep_hours, unsynced_days), 16, center=True)
     return c.finish()
+
+
+def kept_notice(lang: str, keep_hours: int, unsynced_days: int) -> str:
+    """What the kiosk keeps and for how long (retention.personal_data_hours and
+    retention.unsynced_days, kiosk/store/retention.py): it must be true."""
+    if lang == "en":
+        return (f"The kiosk keeps your name and ID numbers until the hospital's system has "
+                f"them, then deletes them after {keep_hours} hours (at most {unsynced_days} "
+                f"days if they cannot be sent). The kiosk does not keep your photo.")
+    return (f"Ki-ốt giữ họ tên và số giấy tờ của bạn đến khi hệ thống của bệnh viện nhận "
+            f"được, rồi xóa sau {keep_hours} giờ (chậm nhất {unsynced_days} ngày nếu không "
+            f"gửi được). Ki-ốt không lưu ảnh của bạn.")
 
 
 def _uses_card(node: NodeContent) -> bool:
@@ -176,8 +188,11 @@ class HandoutService:
     def __init__(
         self, content: Content, *, url: str | None, facility_name: str, directory: Path,
         printer: Callable[[], ImagePrinter | None] | None = None, lang: str = "vi",
-        today: Callable[[], dt.date] = dt.date.today,
+        today: Callable[[], dt.date] = dt.date.today, keep_hours: int = 24,
+        unsynced_days: int = 7,
     ) -> None:
+        self.keep_hours = keep_hours
+        self.unsynced_days = unsynced_days
         self.content = content
         self.url = url
         self.facility_name = facility_name
@@ -191,7 +206,8 @@ class HandoutService:
     def print_handout(self, section: Node, card_number: str | None) -> PrintResult:
         image = render_handout(self.content, section, card_number=card_number, url=self.url,
                                facility_name=self.facility_name, lang=self.lang,
-                               today=self.today())
+                               today=self.today(), keep_hours=self.keep_hours,
+                               unsynced_days=self.unsynced_days)
         printer = self._printer() if self._printer else None
         if printer is not None:
             return printer.print_image(image)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -41,6 +40,7 @@ from kiosk.services.simulators import (
 )
 from kiosk.services.statistics import SqliteStatistics
 from kiosk.store import connect
+from kiosk.store.retention import printed_files_dirs
 
 
 @dataclass
@@ -69,8 +69,9 @@ def _handout(config: Config, printer: Callable[[], ImagePrinter | None]) -> Hand
 
     return HandoutService(
         load(), url=config.facility.health_book_url, facility_name=config.facility.name,
-        directory=Path(config.printer.target or config.state_dir / "tickets"), printer=printer,
-        lang=config.ui.language,
+        directory=printed_files_dirs(config)[0], printer=printer,
+        lang=config.ui.language, keep_hours=config.retention.personal_data_hours,
+        unsynced_days=config.retention.unsynced_days,
     )
 
 

@@ -39,6 +39,7 @@ from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
 from kiosk.ops import activity, sdnotify
+from kiosk.ops.pin_attempts import PinAttempts
 from kiosk.ui.context import Ctx
 from kiosk.ui.devices import DeviceSource, PreviewSource
 from kiosk.ui.hardening import Blanking, OpeningHours
@@ -84,6 +85,7 @@ class UiOptions:
     step_guard_s: float = 0.7
     guard_max_s: float = 1.6
     tick_s: float = 0.5
+    pin_state: Path | None = None  # wrong-PIN count kept across restarts (kiosk.ops.pin_attempts)
     staff_idle_s: float = 60.0  # the staff screen and PIN pad close after this long untouched
     card_reminder_s: float = 8.0  # "take your card" is said again this often
     watchdog_s: float = 2.0
@@ -217,7 +219,8 @@ class KioskApp(App):
         self.root_widget = root
         self.warning_layer = self._idle_warning()
         self.blank_layer = self._blank()
-        self.gate = PinGate(self.options.staff_pin)
+        attempts = PinAttempts(self.options.pin_state) if self.options.pin_state else None
+        self.gate = PinGate(self.options.staff_pin, attempts=attempts)
         self.pin_layer = PinOverlay(ctx, self.gate, self._open_staff, self._close_staff)
         self.staff_layer = StaffOverlay(ctx, self.restart, self._close_staff)
         self.simulator_layer = self._simulator_panel()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,8 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.image import Image
 from kivy.uix.widget import Widget
 
+from kiosk.domain import staff_pin
+from kiosk.ops.pin_attempts import PinAttempts
 from kiosk.ui.context import Ctx
 from kiosk.ui.devices import DeviceStatus
 from kiosk.ui.theme import hex_rgba
@@ -47,12 +48,20 @@ class RecentErrors(logging.Handler):
 
 
 class PinGate:
-    """Counts taps on the hidden corner; five within a few seconds ask for the PIN."""
+    """Counts taps on the hidden corner; five within a few seconds ask for the PIN.
 
-    def __init__(self, pin: str, taps: int = 5, window_s: float = 4.0) -> None:
+    The PIN is checked against `ui.staff_pin` (a scrypt hash, or digits in the demo)
+    through `PinAttempts`: an escalating wait after 5 wrong PINs, a lockout after 10,
+    each failure logged and counted. Pass `attempts=PinAttempts(state_dir /
+    STATE_NAME)` so a restart of the UI keeps the count (kiosk/ops/pin_attempts.py).
+    """
+
+    def __init__(self, pin: str, taps: int = 5, window_s: float = 4.0, *,
+                 attempts: PinAttempts | None = None) -> None:
         self.pin = pin
         self.taps = taps
         self.window_s = window_s
+        self.attempts = attempts if attempts is not None else PinAttempts()
         self._times: list[float] = []
 
     @property
@@ -67,7 +76,18 @@ class PinGate:
         return False
 
     def check(self, typed: str) -> bool:
-        return self.enabled and hmac.compare_digest(typed.encode(), self.pin.encode())
+        """True only for the right PIN while the pad is not waiting or locked."""
+        if not self.enabled:
+            return False
+        return self.attempts.attempt(lambda: staff_pin.verify(self.pin, typed))
+
+    def retry_in(self) -> float:
+        """Seconds until the pad takes another PIN (0: now); for the wrong-PIN message."""
+        return self.attempts.wait_s()
+
+    @property
+    def locked(self) -> bool:
+        return self.attempts.locked()
 
 
 class Backdrop(FloatLayout):
@@ -112,6 +132,7 @@ class PinOverlay(Backdrop):
         self.message = Text(ctx, "body", halign="center", color=ctx.theme.palette.bad_text)
         self.message.kid = "staff.pin_message"
         self._message_key = ""
+        self._wait_s = 0
         self.keypad = Keypad(ctx, self._digit, self._delete, self._done)
         self.close = BigButton(ctx, "staff.close", "secondary", on_tap=on_close)
         holder = AnchorLayout(size_hint_y=None, height=self.keypad.height)
@@ -134,7 +155,7 @@ class PinOverlay(Backdrop):
         t = self.ctx.t
         self.title.text = t("staff.pin")
         self.dots.text = "●" * len(self.typed) or " "
-        self.message.text = t(self._message_key) if self._message_key else ""
+        self.message.text = t(self._message_key, s=self._wait_s) if self._message_key else ""
         self.keypad.keys["delete"].text = t("keypad.delete")
         self.keypad.keys["ok"].text = t("keypad.ok")
         self.close.text = t("staff.close")
@@ -151,7 +172,9 @@ class PinOverlay(Backdrop):
     def _done(self) -> None:
         ok = self.gate.check(self.typed)
         self.typed = ""
-        self._message_key = "" if ok else "staff.pin_wrong"
+        self._wait_s = 0 if ok else round(self.gate.retry_in())
+        self._message_key = "" if ok else "staff.pin_locked" if self.gate.locked else (
+            "staff.pin_wait" if self._wait_s else "staff.pin_wrong")
         self.refresh()
         if ok:
             self._on_ok()

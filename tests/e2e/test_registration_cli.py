@@ -72,6 +72,9 @@ def test_register_contract_then_sync(setup):
     listed = run_json("--config", str(config), "outbox", "list", "--json")
     assert [r["state"] for r in listed] == ["pending", "pending"]
     assert "001168000001" not in json.dumps(listed)
+    text = run_kiosk("--config", str(config), "outbox", "list").stdout
+    assert "2 registrations not in the HIS (0 failed)" in text
+    assert "retention.unsynced_days = 7" in text and "001168000001" not in text
 
     proc = run_kiosk("--config", str(config), "sync", "--once", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -108,6 +108,9 @@ def test_outbox_dead_letters_warn(config):
     db.conn.close()
     check = by_name(doctor.run_checks(config, {"outbox"}))["outbox"]
     assert check.status == "warn" and "1 dead" in check.detail
+    # Not in the HIS: staff see when retention will forget it (7 days after it was made).
+    assert "1 registrations not in the HIS, the oldest purged 2026-11-30T00:00+00:00" in \
+        check.detail
 
 
 def test_cli_json_contract(tmp_path):
@@ -125,3 +128,21 @@ def test_cli_json_contract(tmp_path):
     names = {c["name"] for c in data["checks"]}
     assert {"reader", "camera", "printer", "bhxh", "his", "pcscd", "clock", "disk",
             "outbox"} <= names
+
+
+def test_reader_check_ignores_virtual_readers_unless_configured(config, pcscd):
+    """A real pcscd serving only vsmartcard's reader: a kiosk with `reader = "auto"`
+    has no reader a patient can use, and says so instead of "no card"."""
+    from drivers.pcsc import list_readers
+
+    names = [r.name for r in list_readers()]
+    assert pcscd.reader in names and all(n.startswith("Virtual PCD") for n in names)
+    auto = replace(config, devices=replace(config.devices, reader="auto"))
+    check = by_name(doctor.run_checks(auto, {"reader"}))["reader"]
+    assert check.status == "fail"
+    assert check.detail == ("no card reader plugged in (only the test driver's virtual "
+                            f"reader: {', '.join(names)})")
+    assert "Plug the card reader" in check.hint_en
+    named = replace(config, devices=replace(config.devices, reader="Virtual PCD"))
+    check = by_name(doctor.run_checks(named, {"reader"}))["reader"]
+    assert check.status == "warn" and check.detail.startswith(pcscd.reader)

@@ -5,19 +5,23 @@ import json
 import os
 import shutil
 import stat
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from kiosk.config import load
 from kiosk.config.loader import demo_config_text
+from kiosk.domain.staff_pin import verify
 from kiosk.ops.hawkbit import DdiClient
 from kiosk.ops.install import current_version, is_installed
+from kiosk.ops.provision import service_ids
 from kiosk.ops.release import BundleError, build_bundle, check_installs, verify_bundle
 from kiosk.ops.updater import update_once
 from tests.cli_helpers import run_kiosk
 from tests.e2e.ops.bundles import PYPROJECT, SCRIPTS, make_bundle
 from tests.e2e.ops.conftest import client_for, new_wheel, settings_for
+from tests.e2e.ops.unit_paths import assert_no_path_named, assert_unit_paths_exist
 
 
 def test_bundle_signature_and_hashes(bundles, keys, tmp_path):
@@ -229,12 +233,29 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     assert current_version(root) == "1.0.0"
     assert os.access(root / "opt/kiosk/current/venv/bin/kiosk", os.X_OK)
     etc = root / "etc/kiosk"
-    assert stat.S_IMODE((etc / "secrets.toml").stat().st_mode) == 0o600
-    assert stat.S_IMODE((etc / "kiosk.toml").stat().st_mode) == 0o640
+    gid = service_ids(root)[1]
+    for path, mode in ((etc, 0o750), (etc / "secrets.toml", 0o640), (etc / "kiosk.toml", 0o640)):
+        st = path.stat()  # root owns them; the services' group (root's own kiosk) reads them
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, gid, mode), path
+    state = (root / "var/lib/kiosk").stat()
+    assert (state.st_uid, state.st_gid) == service_ids(root)
+    # The tree runs once copied to a machine: nothing names the directory it was built in,
+    # and every path the units name (but cage, a package it Depends on) is there.
+    assert_no_path_named(root / "opt", [str(root)])
+    assert_no_path_named(root / "etc", [str(root)])
+    assert (root / "usr/bin/cage").exists() is False
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/bin/cage").touch()
+    assert_unit_paths_exist(root, sorted((root / "etc/systemd/system").glob("kiosk-*.*")))
+    (root / "usr/bin/cage").unlink()
     public = (etc / "kiosk.toml").read_text()
     secrets = (etc / "secrets.toml").read_text()
-    for secret in ("simulator-password", "fleet-token-123", "2468"):
+    for secret in ("simulator-password", "fleet-token-123"):
         assert secret not in public and secret in secrets
+    # The staff PIN is stored only as its salted scrypt hash.
+    assert "246802" not in public + secrets
+    stored = tomllib.loads(secrets)["ui"]["staff_pin"]
+    assert stored.startswith("scrypt$") and verify(stored, "246802")
     for link in ("multi-user.target.wants/kiosk-sync.service",
                  "timers.target.wants/kiosk-update.timer",
                  "graphical.target.wants/kiosk-ui.service"):
@@ -262,3 +283,19 @@ def test_provision_refuses_unsigned_or_invalid(tmp_path, bundles, keys):
     proc = run_kiosk("provision", "--root", str(tmp_path / "r"), "--config-file", str(prov),
                      "--bundle", str(bundles["1.0.0"]))
     assert proc.returncode == 6 and "public_keys" in proc.stderr
+
+
+def test_update_token_from_a_file_never_the_command_line(root, server, keys, tmp_path):
+    config = _kiosk_config(tmp_path, server, keys, root)
+    text = config.read_text().replace(f'token = "{server.state.token}"\n', "")
+    config.write_text(text.replace(f'hawkbit_url = "{server.url}"\n', ""))
+    token = tmp_path / "fleet-token"
+    token.write_text(server.state.token + "\n")
+    base = ("--config", str(config), "update", "--once", "--root", str(root),
+            "--server", server.url)
+    ok = run_kiosk(*base, "--token-file", str(token))
+    assert ok.returncode == 0 and "nothing" in ok.stdout, ok.stdout + ok.stderr
+    argv = run_kiosk(*base, "--token", server.state.token)
+    assert argv.returncode == 2 and "unrecognized arguments" in argv.stderr
+    missing = run_kiosk(*base, "--token-file", str(tmp_path / "none"))
+    assert missing.returncode == 6 and "--token-file" in missing.stderr

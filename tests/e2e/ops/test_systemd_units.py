@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 UNITS = Path(__file__).resolve().parents[3] / "systemd"
-SERVICES = ["kiosk-ui.service", "kiosk-sync.service", "kiosk-update.service"]
-MAX_EXPOSURE = {"kiosk-ui.service": 5.0, "kiosk-sync.service": 2.5, "kiosk-update.service": 2.5}
+SERVICES = ["kiosk-ui.service", "kiosk-sync.service", "kiosk-update.service",
+            "kiosk-metrics.service"]
+MAX_EXPOSURE = {"kiosk-ui.service": 5.0, "kiosk-sync.service": 2.5, "kiosk-update.service": 2.5,
+                "kiosk-metrics.service": 2.0}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def analyze(*args):
 
 def test_verify_prints_nothing(root):
     units = sorted(str(p) for p in (root / "etc/systemd/system").glob("kiosk-*"))
-    assert len(units) == 4
+    assert len(units) == 6
     proc = analyze("verify", f"--root={root}", *units)
     # verify exits 0 even on parse errors: any output at all is a failure.
     assert proc.stdout == "" and proc.stderr == "", proc.stdout + proc.stderr
@@ -88,6 +90,13 @@ def test_support_files_are_present_and_sane():
     assert re.search(r"^u kiosk ", sysusers, re.M)
     tmpfiles = (UNITS / "tmpfiles.d/kiosk.conf").read_text()
     assert "/var/lib/kiosk 0750 kiosk kiosk" in tmpfiles
+    # kiosk-metrics.service (User=kiosk) writes where node_exporter reads.
+    assert "/var/lib/node_exporter/textfile_collector 0775 root kiosk" in tmpfiles
+    metrics = (UNITS / "kiosk-metrics.service").read_text()
+    assert "User=kiosk" in metrics
+    assert "ReadWritePaths=/var/lib/node_exporter/textfile_collector" in metrics
+    assert re.search(r"^ExecStart=\S+/kiosk metrics$", metrics, re.M)
+    assert "OnUnitActiveSec=" in (UNITS / "kiosk-metrics.timer").read_text()
     assert "pcsc-lite" in (UNITS / "polkit-1/rules.d/60-kiosk-pcscd.rules").read_text()
     timer = (UNITS / "kiosk-update.timer").read_text()
     assert "RandomizedDelaySec=" in timer and "Persistent=true" in timer

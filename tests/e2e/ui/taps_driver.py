@@ -95,6 +95,10 @@ def script(patients: list[Any], reader: Any, scanner: Any, printer: Any, chip: A
         Tap("start"), Wait(Step.NEED_KEY), *corner(), Tap("keypad.4"),
         Skip(config.ui.idle_timeout_s + 1), Wait(Step.IDLE), Sleep(0.5),
         Wait(until=probe("pin-after-reset")), *corner(), Wait(until=probe("pin-fresh")),
+        # Six wrong PINs in a row (five are free): the pad makes the next one wait, says so.
+        *[t for _ in range(6) for t in ([Tap(f"keypad.{d}") for d in "135799"]
+                                        + [Tap("keypad.ok")])],
+        Wait(until=probe("pin-wait")),
     ]
 
 

@@ -68,6 +68,8 @@ def test_each_multi_tap_acts_once_on_the_screen_it_was_aimed_at(
     ("staff-idle", {"staff": False}),
     ("pin-after-reset", {"step": "idle", "pin": False}),  # not left over the start screen
     ("pin-fresh", {"pin": True, "pin_typed": "", "pin_message": ""}),
+    ("pin-wait", {"pin": True, "staff": False,
+                  "pin_message": "Mã PIN không đúng. Xin chờ 30 giây rồi thử lại."}),
 ])
 def test_the_staff_screens_close_and_forget(run: dict[str, Any], probe: str,
                                             expected: dict[str, Any]) -> None:

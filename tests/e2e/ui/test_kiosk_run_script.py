@@ -151,11 +151,18 @@ def test_card_read_and_doctor_use_the_configured_reader_and_trust_store(
     data = json.loads(proc.stdout)
     assert data["id_number"] == IDENTITY["id_number"]
     assert data["authentication"]["passive"] == "verified"  # devices.trust_store applied
+    # With `auto` the only reader here is vpcd's: the kiosk reads it, doctor names it and
+    # fails (it is the test driver, no reader a patient can use).
+    doctor = run_kiosk("--config", str(config), "doctor", "--only", "reader", "--json")
+    [check] = json.loads(doctor.stdout)["checks"]
+    assert check["status"] == "fail" and "Virtual PCD" in check["detail"], check
+    named = config.read_text("utf-8").replace('reader = "auto"', 'reader = "Virtual PCD"')
+    config.write_text(named, "utf-8")
     doctor = run_kiosk("--config", str(config), "doctor", "--only", "reader", "--json")
     [check] = json.loads(doctor.stdout)["checks"]
     assert check["status"] == "pass" and "card present" in check["detail"], check
     # A configured reader name that matches nothing: both say so.
-    wrong = config.read_text("utf-8").replace('reader = "auto"', 'reader = "ACS ACR1252"')
+    wrong = config.read_text("utf-8").replace('reader = "Virtual PCD"', 'reader = "ACS ACR1252"')
     config.write_text(wrong, "utf-8")
     proc = run_kiosk("card", "read", "--can", "123456", "--json", "--config", str(config))
     assert proc.returncode == 4 and "ACS ACR1252" in proc.stderr

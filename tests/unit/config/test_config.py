@@ -10,7 +10,7 @@ GOOD_SECRETS = """
 [bhxh]
 password = "s3cret"
 [ui]
-staff_pin = "1357"
+staff_pin = "135791"
 """
 
 
@@ -31,7 +31,7 @@ def production_text(**overrides: str) -> str:
                         'state_dir = "state"\nsecrets_file = "secrets.toml"')
     text = text.replace('password = "simulator-password"\n', "")
     text = text.replace('url = "simulator"', 'url = "https://egw.baohiemxahoi.gov.vn"')
-    text = text.replace('staff_pin = "2468"\n', "")
+    text = text.replace('staff_pin = "246802"\n', "")
     for old, new in overrides.items():
         assert old in text, old
         text = text.replace(old, new)
@@ -49,18 +49,46 @@ def test_demo_configuration_is_valid_and_builtin():
 def test_production_file_with_secrets(tmp_path):
     config = load(write_config(tmp_path, production_text()))
     assert config.bhxh.password == "s3cret"
-    assert config.ui.staff_pin == "1357"
+    assert config.ui.staff_pin == "135791"
     assert config.state_dir == tmp_path / "state"
     assert config.database_path.parent == tmp_path / "state"
     assert not config.demo
 
 
-def test_secrets_file_must_be_0600(tmp_path):
-    path = write_config(tmp_path, production_text(), mode=0o644)
-    with pytest.raises(ConfigError) as err:
+def test_secrets_file_readable_by_owner_and_group_only(tmp_path):
+    for mode in (0o644, 0o604, 0o660, 0o650):
+        path = write_config(tmp_path, production_text(), mode=mode)
+        with pytest.raises(ConfigError) as err:
+            load(path)
+        assert "must be 0640 root:kiosk or 0600" in err.value.problems[0]
+        assert "kiosk.secrets_file" in err.value.problems[0]
+    for mode in (0o640, 0o600):  # root:kiosk 0640 is what provisioning writes
+        assert load(write_config(tmp_path, production_text(), mode=mode)).bhxh.password
+
+
+def test_secrets_file_of_another_user_is_refused(tmp_path):
+    path = write_config(tmp_path, production_text())
+    os.chown(tmp_path / "secrets.toml", 4321, 4321)  # the tests run as root
+    with pytest.raises(ConfigError, match="must belong to root"):
         load(path)
-    assert "must be 0600" in err.value.problems[0]
-    assert "kiosk.secrets_file" in err.value.problems[0]
+
+
+def test_secrets_file_holds_only_known_secrets(tmp_path):
+    extra = GOOD_SECRETS + '[fleet]\ntoken = "t"\npublic_keys = ["' + "ab" * 32 + '"]\n'
+    extra += '[his.settings]\nurl = "https://evil.example"\npassword = "p"\n'
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, production_text(), secrets=extra))
+    assert [p.split(" is")[0] for p in err.value.problems] == [
+        "kiosk.secrets_file: fleet.public_keys", "kiosk.secrets_file: his.settings.url"]
+
+
+def test_secrets_in_the_main_file_are_refused(tmp_path):
+    text = production_text(**{'tenant = "DEFAULT"': 'tenant = "DEFAULT"\ntoken = "abc"'})
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, text))
+    assert err.value.problems == [
+        "fleet.token: a secret; it belongs in the secrets file (secrets.toml), not in "
+        f"{tmp_path / 'kiosk.toml'}"]
 
 
 def test_missing_secrets_file_is_named(tmp_path):
@@ -133,3 +161,17 @@ def test_bhxh_checkin_is_off_by_default_and_province_is_checked(tmp_path):
     with pytest.raises(ConfigError) as err:
         load(write_config(tmp_path, bad))
     assert "bhxh.province_code: must be the 2-digit province code (maTinh)" in err.value.problems
+
+
+def test_file_printer_only_with_simulated_servers(tmp_path):
+    real = production_text(**{'adapter = "simulator"': 'adapter = "fhir"'})
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, real))
+    assert [p for p in err.value.problems if p.startswith("printer.")] == [
+        "printer.kind: file keeps patients' tickets as images on disk: only for the demo and "
+        "tests (simulated BHXH or HIS); use usb, serial, network or none"]
+    usb = real.replace('kind = "file"\ntarget = "demo-output/tickets"',
+                       'kind = "usb"\ntarget = "04b8:0e15"')
+    assert load(write_config(tmp_path, usb)).printer.kind == "usb"
+    unset = real.replace('kind = "file"\ntarget = "demo-output/tickets"\n', "")
+    assert load(write_config(tmp_path, unset)).printer.kind == "none"  # the default

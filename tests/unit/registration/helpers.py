@@ -17,6 +17,10 @@ NOW = dt.datetime(2026, 11, 23, 2, 30, tzinfo=dt.UTC)  # 09:30 in Hà Nội
 
 def make_config(state_dir: Path, **facility: object) -> Config:
     config = demo_config(state_dir)
+    # The demo's file printer writes under the working directory; tests keep their
+    # tickets (and the retention purge its sweeping) in their own folder.
+    config = dataclasses.replace(config, printer=dataclasses.replace(
+        config.printer, target=str(state_dir.parent / "tickets")))
     if facility:
         config = dataclasses.replace(
             config, facility=dataclasses.replace(config.facility, **facility))
