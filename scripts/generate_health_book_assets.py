@@ -3,13 +3,18 @@
 
 Reads assets/health_book/guide.toml and writes
 * assets/images/health_book/<picture>.png: simple, high-contrast drawings
-  (a phone showing the VNeID menu item to tap, cards, badges), 360×360;
+  (a phone showing the VNeID menu item to tap, cards, badges), 360×360, and
+  <picture>.en.png, the same drawing with English words, for every picture
+  whose words are translatable (captions, badges, labels; the VNeID menu
+  names on the phone stay Vietnamese: the app is Vietnamese);
 * assets/sounds/health_book/<lang>/<node>.wav: each screen's `speak` text
   through espeak-ng + sox (8 kHz mono: plenty for formant speech, and the
   numbered steps add up), plus `<node>_<n>.wav` for each numbered step.
 Both are committed, so kiosks need neither espeak-ng nor this script; run it
 after editing the guide (`--images` or `--sounds` to do one half). A hospital
-may also replace any PNG with its own artwork of the same name.
+may also replace any PNG with its own artwork of the same name (and its
+`.en.png` too, or delete that: the screen then shows the one picture in
+both languages).
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk.journey.health_book_content import Content, load  # noqa: E402
+from kiosk.journey.health_book_content import (  # noqa: E402
+    LANGS,
+    Content,
+    Text,
+    load,
+    picture_variant,
+)
 
 SIZE = 360
 FONT = ROOT / "assets" / "fonts" / "DejaVuSans.ttf"
@@ -34,6 +45,7 @@ BOLD = ROOT / "assets" / "fonts" / "DejaVuSans-Bold.ttf"
 INK, BLUE, RED, GREEN, AMBER, GREY, WHITE = (
     "#1a1a1a", "#0b5cad", "#c62828", "#2e7d32", "#e0a000", "#9e9e9e", "#ffffff")
 VOICES = {"vi": ("vi", "135"), "en": ("en-gb", "140")}
+POLICE_SIGN = Text("CÔNG AN", "POLICE")
 
 
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
@@ -104,7 +116,7 @@ def badge(draw: ImageDraw.ImageDraw, text: str, color: str, mark: str) -> None:
     centered(draw, text, 215, font(30, True), color)
 
 
-def symbol(draw: ImageDraw.ImageDraw, name: str, caption: str) -> None:
+def symbol(draw: ImageDraw.ImageDraw, name: str, caption: str, lang: str) -> None:
     stem = name.removesuffix(".png")
     if stem == "answer_yes":
         badge(draw, "", GREEN, "✓")
@@ -126,7 +138,7 @@ def symbol(draw: ImageDraw.ImageDraw, name: str, caption: str) -> None:
     elif stem == "police":
         draw.rectangle((60, 150, 300, 320), fill="#2f5d3a", outline=INK, width=4)
         draw.polygon([(40, 150), (180, 50), (320, 150)], fill=RED, outline=INK)
-        centered(draw, "CÔNG AN", 200, font(34, True), "#ffd54f")
+        centered(draw, POLICE_SIGN.get(lang), 200, font(34, True), "#ffd54f")
     elif stem in ("under_14", "parent"):
         draw.ellipse((70, 60, 150, 140), fill="#f1c7a5", outline=INK, width=3)
         draw.rounded_rectangle((60, 145, 160, 330), radius=30, fill=BLUE)
@@ -147,31 +159,53 @@ def symbol(draw: ImageDraw.ImageDraw, name: str, caption: str) -> None:
             y += 24
 
 
-def draw_all(content: Content, out: Path) -> int:
-    out.mkdir(parents=True, exist_ok=True)
-    jobs: dict[str, tuple[tuple[str, ...], str]] = {}
+def pictures(content: Content) -> dict[str, tuple[tuple[str, ...], Text]]:
+    """Every picture the guide names -> (VNeID menu names on its phone, its caption)."""
+    jobs: dict[str, tuple[tuple[str, ...], Text]] = {}
     for node in content.nodes.values():
         if node.picture:
-            jobs.setdefault(node.picture, ((), node.title.vi))
+            jobs.setdefault(node.picture, ((), node.title))
         for step in node.steps:
             if step.picture:
-                jobs.setdefault(step.picture, (step.menu, step.text.vi))
+                jobs.setdefault(step.picture, (step.menu, step.text))
     for label in content.answers.values():
         if label.picture:
-            jobs.setdefault(label.picture, ((), label.text.vi))
+            jobs.setdefault(label.picture, ((), label.text))
     for node in content.nodes.values():
         for label in node.answers.values():
             if label.picture:
-                jobs.setdefault(label.picture, ((), label.text.vi))
+                jobs.setdefault(label.picture, ((), label.text))
+    return jobs
+
+
+def render(name: str, menu: tuple[str, ...], caption: Text, lang: str) -> Image.Image:
+    image = Image.new("RGB", (SIZE, SIZE), WHITE)
+    draw = ImageDraw.Draw(image)
+    if menu:
+        menu_screen(draw, menu)  # the app's own (Vietnamese) menu names, in any language
+    else:
+        symbol(draw, name, caption.get(lang), lang)
+    return image
+
+
+def draw_all(content: Content, out: Path) -> int:
+    """Write each picture, plus a variant per other language where its words differ."""
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = pictures(content)
+    count = 0
     for name, (menu, caption) in sorted(jobs.items()):
-        image = Image.new("RGB", (SIZE, SIZE), WHITE)
-        draw = ImageDraw.Draw(image)
-        if menu:
-            menu_screen(draw, menu)
-        else:
-            symbol(draw, name, caption)
-        image.quantize(colors=32).save(out / name, optimize=True)
-    return len(jobs)
+        base = render(name, menu, caption, LANGS[0])
+        base.quantize(colors=32).save(out / name, optimize=True)
+        count += 1
+        for lang in LANGS[1:]:
+            image = render(name, menu, caption, lang)
+            target = out / picture_variant(name, lang)
+            if image.tobytes() == base.tobytes():
+                target.unlink(missing_ok=True)  # no words to translate (any more)
+                continue
+            image.quantize(colors=32).save(target, optimize=True)
+            count += 1
+    return count
 
 
 def record_all(content: Content, out: Path) -> int:

@@ -23,6 +23,18 @@ CONTENT_FILE = ("health_book", "guide.toml")
 PRINT = "print"  # the "print the steps" button has a label but is not a guide answer
 
 
+def picture_variant(name: str, lang: str) -> str:
+    """File name of a picture's drawing for `lang`: `install.png` -> `install.en.png`.
+
+    Vietnamese is the picture itself. Only pictures with translatable words get a
+    variant; the screen falls back to the Vietnamese file when there is none.
+    """
+    if lang == LANGS[0]:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.{lang}.{ext}" if dot else f"{name}.{lang}"
+
+
 class ContentError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))

@@ -24,7 +24,8 @@ from kiosk.ui.i18n import Strings  # noqa: E402
 from kiosk.ui.inspect import find, tap  # noqa: E402
 from kiosk.ui.registry import load_plugins, screen_class  # noqa: E402
 
-PATHS = json.loads(os.environ["HB_PATHS"])  # name -> [start, [kid, ...], expected end]
+# name -> [start node, card number, [kid, ...]] and optionally the language ("vi" default)
+PATHS = json.loads(os.environ["HB_PATHS"])
 
 
 class Driver(App):
@@ -52,11 +53,12 @@ class Driver(App):
             print(json.dumps(self.log, ensure_ascii=False))
             self.stop()
             return
-        name, (start_node, card, kids) = self.queue.pop(0)
+        name, (start_node, card, kids, *lang) = self.queue.pop(0)
+        self.ctx.lang = lang[0] if lang else "vi"
         guide = Guide(Node(start_node), card)
         self.journey.session = Session(id=1, step=Step.HEALTH_BOOK, health_book=guide)
         self.screen.render(self.journey.session)
-        self.trail = {"nodes": [start_node], "texts": [], "missing": None}
+        self.trail = {"nodes": [start_node], "texts": [], "pictures": [], "missing": None}
         self.log["paths"][name] = self.trail
         self.kids = list(kids)
         Clock.schedule_once(self.press, 0.1)
@@ -65,6 +67,10 @@ class Driver(App):
         guide = self.journey.session.health_book
         self.trail["texts"].append([self.screen.title.text, self.screen.body.text,
                                     self.screen.card_number.text])
+        # File names of the big picture and of the answer buttons' pictures.
+        icons = [b.icon.source for b in self.screen.answer_buttons.values()]
+        self.trail["pictures"].append([Path(s).name for s in [self.screen.picture.source, *icons]
+                                       if s])
         if not self.kids:
             self.trail["end"] = (self.journey.session.step.value,
                                  guide.node.value if guide else None,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.journey.health_book_content import picture_variant
+
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb not installed")]
 
@@ -33,7 +35,12 @@ PATHS = {
                         + [NEXT] * 4 + [Y]],
     "under_14_no": ["under_14", None, ["hb.answer.done"]],
     "quit": ["installed", CARD, [Y, "hb.quit"]],
+    "install_later_en": ["installed", CARD, [N, NEXT, NEXT, "hb.back", "hb.answer.later",
+                                             "hb.answer.done"], "en"],
+    "status_en": ["installed", CARD, [Y, Y, N] + [NEXT] * 9 + ["hb.answer.pending",
+                                                                "hb.answer.done"], "en"],
 }
+PICTURES = Path(__file__).resolve().parents[2] / "assets" / "images" / "health_book"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +79,8 @@ def test_the_guide_replaces_the_placeholder(run):
     ("under_14_parent", ["done", None, None]),
     ("under_14_no", ["done", None, None]),
     ("quit", ["done", None, None]),
+    ("install_later_en", ["done", None, None]),
+    ("status_en", ["done", None, None]),
 ])
 def test_every_branch_by_touch(run, name, end):
     trail = run["paths"][name]
@@ -96,3 +105,21 @@ def test_menu_names_and_card_number_on_screen(run):
     assert "Chọn mục: Ví giấy tờ" in bodies and "Chọn: Gửi yêu cầu" in bodies
     assert any(t[2] == CARD for t in texts)  # shown large on the card-number step
     assert all(t[2] == "" for t in run["paths"]["under_14_parent"]["texts"])
+
+
+@pytest.mark.parametrize(("paths", "lang"), [(("install_later", "integrate_pending"), "vi"),
+                                             (("install_later_en", "status_en"), "en")])
+def test_pictures_in_the_patients_language(run, paths, lang):
+    """English shows a picture's English drawing wherever one exists, else the Vietnamese
+    one (no words to translate); Vietnamese never shows an English drawing."""
+    shown = [name for path in paths for view in run["paths"][path]["pictures"] for name in view]
+    assert shown
+    for name in shown:
+        base = name.replace(".en.png", ".png")
+        wanted = picture_variant(base, lang)
+        assert name == (wanted if (PICTURES / wanted).exists() else base), name
+    english = [n for n in shown if n.endswith(".en.png")]
+    if lang == "en":  # the main picture and the status badges on the answer buttons
+        assert {"q_installed.en.png", "later.en.png", "status_pending.en.png"} <= set(english)
+    else:
+        assert english == []

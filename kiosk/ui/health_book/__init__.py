@@ -24,7 +24,7 @@ from kivy.uix.image import Image
 from kiosk.assets import asset_path, assets_dir
 from kiosk.journey import events as ev
 from kiosk.journey.health_book import Answer, Guide, Node
-from kiosk.journey.health_book_content import Content, load
+from kiosk.journey.health_book_content import Content, load, picture_variant
 from kiosk.journey.state import Session, Step
 from kiosk.ui.context import Ctx
 from kiosk.ui.prompts import PromptPlayer
@@ -34,6 +34,21 @@ from kiosk.ui.widgets import Panel, Text, paint
 
 log = logging.getLogger(__name__)
 _NAVIGATION = (Answer.BACK, Answer.QUIT)
+
+
+def picture_source(name: str | None, lang: str) -> str:
+    """The guide picture `name` drawn for `lang` (`install.en.png`), else the
+    Vietnamese one: pictures without words have no variant, and a hospital's own
+    artwork may come without one."""
+    if not name:
+        return ""
+    for candidate in dict.fromkeys((picture_variant(name, lang), name)):
+        try:
+            return str(asset_path("images", "health_book", candidate))
+        except FileNotFoundError:
+            continue
+    log.warning("health-book picture missing: %s", name)
+    return ""
 
 
 class PictureButton(ButtonBehavior, BoxLayout):
@@ -176,13 +191,7 @@ class HealthBookGuideScreen(StepScreen):
         self._speak(f"{lang}/{prompt}")
 
     def _image(self, name: str | None) -> str:
-        if not name:
-            return ""
-        try:
-            return str(asset_path("images", "health_book", name))
-        except FileNotFoundError:
-            log.warning("health-book picture missing: %s", name)
-            return ""
+        return picture_source(name, self.ctx.lang)
 
     def _card(self, guide: Guide, wanted: bool) -> None:
         show = wanted and guide.bhyt_number is not None
@@ -251,4 +260,4 @@ class HealthBookGuideScreen(StepScreen):
         self._spoken = None
 
 
-__all__ = ["HealthBookGuideScreen", "PictureButton"]
+__all__ = ["HealthBookGuideScreen", "PictureButton", "picture_source"]
