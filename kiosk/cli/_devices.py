@@ -16,9 +16,21 @@ from kiosk.journey import events as ev
 from kiosk.services.card_reader import NfcReader, ReaderChoice
 from kiosk.services.wiring import Assembly
 from kiosk.ui.devices import DeviceSource, DeviceStatus, SimulatedReaderDevice
+from kiosk.ui.staff import StaffStatus
 
 log = logging.getLogger(__name__)
 Emit = Callable[[ev.Event], None]
+
+
+def staff_status(assembly: Assembly) -> StaffStatus:
+    """What the staff screen shows about the kiosk's own database (off the UI thread)."""
+    from kiosk.store.retention import unsynced_summary
+
+    depth = assembly.db.execute(
+        "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+    unsynced = unsynced_summary(assembly.db, assembly.config)
+    return StaffStatus(outbox_depth=int(depth), unsynced=unsynced.count,
+                       unsynced_failed=unsynced.failed, unsynced_purge_at=unsynced.purge_at)
 
 
 def device_sources(assembly: Assembly) -> list[DeviceSource]:

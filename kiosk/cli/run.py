@@ -101,19 +101,13 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         apply(DisplayOptions(fullscreen=not windowed, rotation=ui.rotation, touch=not windowed),
               kivy_home=config.state_dir / "kivy")
 
-    from kiosk.cli._devices import device_sources
+    from kiosk.cli._devices import device_sources, staff_status
     from kiosk.ops.pin_attempts import STATE_NAME as PIN_STATE_NAME
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
-    from kiosk.ui.staff import StaffStatus
 
     assembly = build(config)
     devices = device_sources(assembly)
-
-    def staff_status() -> StaffStatus:
-        depth = assembly.db.execute(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
-        return StaffStatus(outbox_depth=int(depth))
 
     options = UiOptions(
         language=ui.language, facility_name=config.facility.name,
@@ -123,8 +117,8 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         pin_state=config.state_dir / PIN_STATE_NAME,
     )
     started = None if script is None or outcome is None else _player(script, outcome)
-    app = KioskApp(options, assembly.ports, devices=devices, staff_status=staff_status,
-                   on_started=started)
+    app = KioskApp(options, assembly.ports, devices=devices,
+                   staff_status=lambda: staff_status(assembly), on_started=started)
     try:
         app.run()
     finally:

@@ -112,11 +112,11 @@ def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
     apply(DisplayOptions(fullscreen=False, touch=False, width=display[0], height=display[1]),
           audio=audio and not scripted)
 
+    from kiosk.cli._devices import staff_status
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
     from kiosk.ui.devices import SimulatedReaderDevice, SimulatedScannerDevice
     from kiosk.ui.scenario import OffsetClock, Player, Report
-    from kiosk.ui.staff import StaffStatus
 
     out_dir.mkdir(parents=True, exist_ok=True)
     assembly = build(config)
@@ -132,11 +132,6 @@ def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
         opening_hours=ui.opening_hours, animations=not scripted, sound=not scripted,
     )
     printer = assembly.handles["printer"]
-
-    def staff_status() -> StaffStatus:
-        depth = assembly.db.execute(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
-        return StaffStatus(outbox_depth=int(depth))
 
     chip = assembly.handles["reader"]
 
@@ -195,7 +190,8 @@ def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
         app.player = Player(app, script, shots, clock, done, echo, personal)
         app.player.start()
 
-    app = KioskApp(options, slow.ports(), devices=[reader, scanner], staff_status=staff_status,
+    app = KioskApp(options, slow.ports(), devices=[reader, scanner],
+                   staff_status=lambda: staff_status(assembly),
                    clock=clock, simulator_actions=sim_actions if not scripted else (),
                    on_started=started)
     echo(f"=== Ki-ốt tiếp đón — giao diện cảm ứng (demo): {config.facility.name} ===")

@@ -10,6 +10,7 @@ Import this module only after `kiosk.ui.hardening.apply()`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -542,7 +543,7 @@ class KioskApp(App):
             base = self.staff_status() if self.staff_status else StaffStatus()
             devices = base.devices or [d.status() for d in self.devices]
             errors = base.errors or list(self.recent_errors.lines)
-            return StaffStatus(devices, base.outbox_depth, errors)
+            return dataclasses.replace(base, devices=devices, errors=errors)
 
         def done(future: Any) -> None:
             try:

@@ -32,6 +32,11 @@ class StaffStatus:
     devices: list[DeviceStatus] = field(default_factory=list)
     outbox_depth: int | None = None
     errors: list[str] = field(default_factory=list)
+    # Registrations the HIS has not confirmed (failed ones included) and when the oldest
+    # is purged unsynced (retention.unsynced_days): staff must register them by hand.
+    unsynced: int = 0
+    unsynced_failed: int = 0
+    unsynced_purge_at: str | None = None
 
 
 class RecentErrors(logging.Handler):
@@ -236,7 +241,11 @@ class StaffOverlay(Backdrop):
             return
         self.devices.text = "\n".join(map(self._device_line, status.devices))
         depth = "?" if status.outbox_depth is None else str(status.outbox_depth)
-        self.outbox.text = t("staff.outbox", n=depth)
+        lines = [t("staff.outbox", n=depth)]
+        if status.unsynced:
+            lines.append(t("staff.unsynced", n=status.unsynced, failed=status.unsynced_failed,
+                           at=(status.unsynced_purge_at or "")[:16].replace("T", " ")))
+        self.outbox.text = "\n".join(lines)
         self.errors.text = "\n".join(status.errors[-6:]) or t("staff.no_errors")
         if preview is None:
             self.preview.texture = None

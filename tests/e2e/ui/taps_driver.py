@@ -32,6 +32,7 @@ def probe(name: str) -> Any:
             "pin": app.pin_layer.parent is not None,
             "pin_typed": app.pin_layer.typed,
             "pin_message": app.pin_layer.message.text,
+            "staff_outbox": app.staff_layer.outbox.text,
         }
         return True
     return record

@@ -164,7 +164,8 @@ def test_bhxh_checkin_is_off_by_default_and_province_is_checked(tmp_path):
 
 
 def test_file_printer_only_with_simulated_servers(tmp_path):
-    real = production_text(**{'adapter = "simulator"': 'adapter = "fhir"'})
+    real = production_text(**{'adapter = "simulator"': 'adapter = "fhir"\n[his.settings]\n'
+                                                        'url = "https://his.benhvien.vn/fhir"'})
     with pytest.raises(ConfigError) as err:
         load(write_config(tmp_path, real))
     assert [p for p in err.value.problems if p.startswith("printer.")] == [

@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import ConfigError, demo_config, load
-from kiosk.config.loader import demo_config_text
+from tests.config_helpers import demo_without_secrets
 
 
 def load_with(tmp_path: Path, lobby: str, secrets: str = "") -> object:
-    text = demo_config_text().replace('id = "demo-kiosk-01"',
-                                      'id = "k1"\nsecrets_file = "secrets.toml"')
+    text, demo_secrets = demo_without_secrets()
+    text = text.replace('id = "demo-kiosk-01"', 'id = "k1"\nsecrets_file = "secrets.toml"')
     (tmp_path / "kiosk.toml").write_text(text + "\n" + lobby, encoding="utf-8")
-    (tmp_path / "secrets.toml").write_text(secrets, encoding="utf-8")
+    (tmp_path / "secrets.toml").write_text(demo_secrets + secrets, encoding="utf-8")
     (tmp_path / "secrets.toml").chmod(0o600)
     return load(tmp_path / "kiosk.toml")
 
