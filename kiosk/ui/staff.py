@@ -36,7 +36,7 @@ class StaffStatus:
     # is purged unsynced (retention.unsynced_days): staff must register them by hand.
     unsynced: int = 0
     unsynced_failed: int = 0
-    unsynced_purge_at: str | None = None
+    unsynced_purge_at: str | None = None  # local time, as staff read it
 
 
 class RecentErrors(logging.Handler):
@@ -244,7 +244,7 @@ class StaffOverlay(Backdrop):
         lines = [t("staff.outbox", n=depth)]
         if status.unsynced:
             lines.append(t("staff.unsynced", n=status.unsynced, failed=status.unsynced_failed,
-                           at=(status.unsynced_purge_at or "")[:16].replace("T", " ")))
+                           at=status.unsynced_purge_at or ""))
         self.outbox.text = "\n".join(lines)
         self.errors.text = "\n".join(status.errors[-6:]) or t("staff.no_errors")
         if preview is None:
