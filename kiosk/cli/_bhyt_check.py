@@ -53,7 +53,7 @@ def _read_patient(source: str) -> dict[str, str]:
         data = json.loads(text)
     except OSError as exc:
         raise CliError(f"cannot read the patient: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, 5000-digit numbers, deep
         raise CliError('the patient must be a JSON object {"card", "name", "dob"}') from None
     if not isinstance(data, dict):
         raise CliError('the patient must be a JSON object {"card", "name", "dob"}')

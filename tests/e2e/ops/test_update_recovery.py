@@ -47,9 +47,8 @@ def test_rollback_after_a_schema_migration_keeps_the_kiosk_working(tmp_path, key
 
     def serve():
         """What `systemctl restart` starts: the current release opens the database."""
-        kiosk = root / "opt/kiosk/current/venv/bin/kiosk"
-        proc = subprocess.run([str(kiosk), "--config", str(config), "run"], capture_output=True,
-                              text=True, timeout=60, check=False)
+        proc = subprocess.run([*current_kiosk(root), "--config", str(config), "run"],
+                              capture_output=True, text=True, timeout=60, check=False)
         version = sqlite3.connect(database).execute("PRAGMA user_version").fetchone()[0]
         started.append((current_version(root), proc.returncode, version))
         if proc.returncode != 0:
@@ -104,11 +103,18 @@ def cli_config(path, server, keys, root):
     return path
 
 
+def current_kiosk(root):
+    """The current release's `kiosk` in a test root: its `#!` names the path it runs from
+    on a kiosk (/opt/kiosk/…), so start it through the venv's own interpreter."""
+    venv = root / "opt/kiosk/current/venv/bin"
+    return [str(venv / "python"), str(venv / "kiosk")]
+
+
 def assert_kiosk_works(root):
     version = current_version(root)
     assert version in ("1.0.0", "1.1.0") and is_installed(root, version)
-    proc = subprocess.run([str(root / "opt/kiosk/current/venv/bin/kiosk")], capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run(current_kiosk(root), capture_output=True, text=True, timeout=60,
+                          check=False)
     assert proc.returncode == 0 and f"stand-in kiosk {version}" in proc.stdout
     db = connect(root / "var/lib/kiosk/kiosk.sqlite3")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -259,12 +259,12 @@ class ClosedPipe(io.TextIOWrapper):
 
 PATIENT = ('{"full_name": "Trần Văn Bình", "id_number": "079099000001", '
            '"date_of_birth": "1990-05-01", "sex": "Nam"}')
+BHYT_PATIENT = '{"card": "001185012345", "name": "Nguyễn Thị Hồng Nhung", "dob": "14/03/1985"}'
 
 
 @pytest.mark.parametrize("argv", [
     ["bhyt", "parse", "HS4010120878811", "--json"],
-    ["bhyt", "check", "--card", "001185012345", "--name", "Nguyễn Thị Hồng Nhung",
-     "--dob", "14/03/1985", "--json"],
+    ["bhyt", "check", "--patient", "BHYT_PATIENT", "--json"],
     ["qr", "parse", "001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|Nữ|Hà Nội|"
      "02072021|", "--json"],
     ["config", "check", "--json"], ["config", "demo"], ["doctor", "--only", "disk", "--json"],
@@ -274,7 +274,9 @@ PATIENT = ('{"full_name": "Trần Văn Bình", "id_number": "079099000001", '
 ], ids=lambda argv: " ".join(argv[:2]))
 def test_output_into_a_closed_pipe_exits_141_quietly(argv, sandbox):
     (sandbox / "patient.json").write_text(PATIENT, encoding="utf-8")
-    argv = [str(sandbox / "patient.json") if a == "PATIENT" else a for a in argv]
+    (sandbox / "bhyt.json").write_text(BHYT_PATIENT, encoding="utf-8")
+    files = {"PATIENT": "patient.json", "BHYT_PATIENT": "bhyt.json"}
+    argv = [str(sandbox / files[a]) if a in files else a for a in argv]
     err = io.StringIO()
     with contextlib.redirect_stdout(ClosedPipe()), contextlib.redirect_stderr(err):
         code = main(argv)
