@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from drivers.virtual.cccd_pki import VirtualPki, generate
-from tests.e2e.pcsc_fixtures import pcscd  # noqa: F401  (pytest fixture)
+from tests.e2e.pcsc_fixtures import pcscd, simulate  # noqa: F401  (pytest fixtures)
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,15 @@ Use from a conftest:
     from tests.e2e.pcsc_fixtures import pcscd, virtual_card_server  # noqa: F401
 
 `pcscd` (session) yields a `Pcscd` with `.port`; `virtual_card_server(card)`
-is a context manager serving a card through vpcd until exit.
+is a context manager serving a card through vpcd until exit; `simulate` serves
+`BASE` with the real `kiosk card simulate` and yields its trust store.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -32,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from drivers.virtual.vpcd import Card, VpcdCard
+from tests.cli_helpers import KIOSK
 
 VPCD_PORT = 35963
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
@@ -162,3 +165,37 @@ def virtual_card_server(
         server.stop()
         with contextlib.suppress(TimeoutError):
             wait_card_state(daemon.reader, False, timeout=3)
+
+
+# The identity the chip-reader tests serve (CAN = the last 6 digits of the number).
+BASE = {
+    "id_number": "001190123456",
+    "full_name": "Nguyễn Thị Hồng Nhung",
+    "date_of_birth": "1990-01-01",
+    "sex": "Nữ",
+    "issue_date": "2021-05-10",
+    "expiry_date": "2030-01-01",
+    "hometown": "Đông Hưng, Thái Bình",
+    "residence": "Số 12 Ngõ 34, Phường Điện Biên, Quận Ba Đình, Hà Nội",
+    "father_name": "Nguyễn Văn Bình",
+    "mother_name": "Trần Thị Lụa",
+}
+
+
+@pytest.fixture
+def simulate(pcscd: Pcscd, tmp_path: Path) -> Iterator[Path]:
+    """`kiosk card simulate` serving BASE through vpcd; yields its trust store."""
+    ident = tmp_path / "identity.json"
+    ident.write_text(json.dumps(BASE, ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.Popen(
+        [KIOSK, "card", "simulate", "--identity", str(ident), "--vpcd-port", str(pcscd.port),
+         "--pki", str(tmp_path / "pki")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+    )  # fmt: skip
+    try:
+        wait_card_state(pcscd.reader, True, timeout=20)
+        yield tmp_path / "pki" / "trust"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        wait_card_state(pcscd.reader, False, timeout=5)

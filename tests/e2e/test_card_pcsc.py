@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +11,8 @@ import pytest
 
 from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
 from drivers.virtual.cccd_pki import VirtualPki, generate
-from tests.cli_helpers import KIOSK, run_kiosk
-from tests.e2e.pcsc_fixtures import Pcscd, virtual_card_server, wait_card_state
+from tests.cli_helpers import run_kiosk
+from tests.e2e.pcsc_fixtures import BASE, Pcscd, virtual_card_server
 
 pytestmark = pytest.mark.e2e
 
@@ -25,18 +22,6 @@ KEYS = [
     "father_name", "mother_name", "spouse_name", "document_number", "mrz", "photo",
     "authentication", "stats",
 ]  # fmt: skip
-BASE = {
-    "id_number": "001190123456",
-    "full_name": "Nguyễn Thị Hồng Nhung",
-    "date_of_birth": "1990-01-01",
-    "sex": "Nữ",
-    "issue_date": "2021-05-10",
-    "expiry_date": "2030-01-01",
-    "hometown": "Đông Hưng, Thái Bình",
-    "residence": "Số 12 Ngõ 34, Phường Điện Biên, Quận Ba Đình, Hà Nội",
-    "father_name": "Nguyễn Văn Bình",
-    "mother_name": "Trần Thị Lụa",
-}
 
 
 def _card(pki: VirtualPki, identity: dict[str, Any] | None = None, **opts: Any) -> VirtualCccd:
@@ -145,24 +130,6 @@ def test_no_card_exit_4(pcscd: Pcscd) -> None:
 def test_bad_arguments_exit_2() -> None:
     code, _, err = _read("--can", "12ab")
     assert code == 2 and len(err.strip().splitlines()) == 1
-
-
-@pytest.fixture
-def simulate(pcscd: Pcscd, tmp_path: Path) -> Iterator[Path]:
-    ident = tmp_path / "identity.json"
-    ident.write_text(json.dumps(BASE, ensure_ascii=False), encoding="utf-8")
-    proc = subprocess.Popen(
-        [KIOSK, "card", "simulate", "--identity", str(ident), "--vpcd-port", str(pcscd.port),
-         "--pki", str(tmp_path / "pki")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
-    )  # fmt: skip
-    try:
-        wait_card_state(pcscd.reader, True, timeout=20)
-        yield tmp_path / "pki" / "trust"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        wait_card_state(pcscd.reader, False, timeout=5)
 
 
 def test_simulate_subprocess_readers_and_read(simulate: Path) -> None:

@@ -16,8 +16,7 @@ from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_
 from drivers.virtual.cccd_pki import VirtualPki
 from drivers.virtual.cccd_quirks import QUIRKS
 from tests.cli_helpers import KIOSK, run_kiosk
-from tests.e2e.pcsc_fixtures import Pcscd, virtual_card_server, wait_card_state
-from tests.e2e.test_card_pcsc import BASE
+from tests.e2e.pcsc_fixtures import BASE, Pcscd, virtual_card_server, wait_card_state
 
 pytestmark = pytest.mark.e2e
 NOT_IDENTITY = ("photo", "authentication", "stats")

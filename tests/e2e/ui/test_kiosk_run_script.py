@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,9 @@ import pytest
 from PIL import Image
 
 from kiosk.services.his.fhir.server import FhirTestServer
-from tests.cli_helpers import KIOSK, run_kiosk
+from tests.cli_helpers import run_kiosk
 from tests.e2e.his_helpers import fhir_validate, write_config
-from tests.e2e.pcsc_fixtures import Pcscd, wait_card_state
-from tests.e2e.test_card_pcsc import BASE
+from tests.e2e.pcsc_fixtures import BASE
 
 pytestmark = pytest.mark.e2e
 
@@ -38,24 +36,6 @@ REGISTER = [
     {"tap": "register"},
     {"wait": "ticket", "timeout": 30},
 ]
-
-
-@pytest.fixture
-def card_on_reader(pcscd: Pcscd, tmp_path: Path) -> Iterator[Path]:
-    """`kiosk card simulate` serving IDENTITY; yields its trust store directory."""
-    ident = tmp_path / "identity.json"
-    ident.write_text(json.dumps(IDENTITY, ensure_ascii=False), encoding="utf-8")
-    proc = subprocess.Popen(
-        [KIOSK, "card", "simulate", "--identity", str(ident), "--vpcd-port", str(pcscd.port),
-         "--pki", str(tmp_path / "pki")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
-    try:
-        wait_card_state(pcscd.reader, True, timeout=30)
-        yield tmp_path / "pki" / "trust"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        wait_card_state(pcscd.reader, False, timeout=5)
 
 
 @pytest.fixture
@@ -91,8 +71,8 @@ def run_script(config: Path, tmp_path: Path, script: list[dict[str, Any]],
 
 
 def test_typed_number_reads_the_chip_on_the_configured_reader_and_reaches_the_his(
-        card_on_reader: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
-    config = production_config(tmp_path, fhir, card_on_reader)
+        simulate: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    config = production_config(tmp_path, fhir, simulate)
     code, out, err = run_script(config, tmp_path, REGISTER)
     assert code == 0, (out, err[-3000:])
     assert out["ok"] is True
@@ -121,8 +101,8 @@ def test_typed_number_reads_the_chip_on_the_configured_reader_and_reaches_the_hi
 
 
 def test_a_script_that_cannot_complete_exits_1_and_says_where(
-        card_on_reader: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
-    config = production_config(tmp_path, fhir, card_on_reader)
+        simulate: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    config = production_config(tmp_path, fhir, simulate)
     code, out, _err = run_script(config, tmp_path, [{"wait": "ticket", "timeout": 1}])
     assert code == 1
     assert out["ok"] is False and out["registration"] is None
@@ -143,8 +123,8 @@ def test_a_bad_script_is_refused_before_any_window_opens(tmp_path: Path, script:
 
 
 def test_card_read_and_doctor_use_the_configured_reader_and_trust_store(
-        card_on_reader: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
-    config = production_config(tmp_path, fhir, card_on_reader)
+        simulate: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    config = production_config(tmp_path, fhir, simulate)
     proc = run_kiosk("card", "read", "--can", IDENTITY["id_number"][-6:], "--no-photo",
                      "--json", "--config", str(config), timeout=60)
     assert proc.returncode == 0, proc.stderr
