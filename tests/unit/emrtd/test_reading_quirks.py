@@ -28,19 +28,9 @@ from drivers.virtual.cccd import (
 from drivers.virtual.cccd_pki import VirtualPki, generate
 from drivers.virtual.cccd_quirks import QUIRKS, parse_quirks
 from kiosk.services.chip_identity import card_read_json
+from tests.chip_identity import BASE
 
-IDENTITY = {
-    "id_number": "001190123456",
-    "full_name": "Nguyễn Thị Hồng Nhung",
-    "date_of_birth": "1990-01-01",
-    "sex": "Nữ",
-    "issue_date": "2021-05-10",
-    "expiry_date": "2030-01-01",
-    "hometown": "Đông Hưng, Thái Bình",
-    "residence": "Số 12 Ngõ 34, Phường Điện Biên, Quận Ba Đình, Hà Nội",
-    "father_name": "Nguyễn Văn Bình",
-    "mother_name": "Trần Thị Lụa",
-}
+IDENTITY = BASE
 NOT_IDENTITY = ("photo", "authentication", "stats")
 
 
