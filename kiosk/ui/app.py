@@ -265,27 +265,30 @@ class KioskApp(App):
                                   color=self.reminder.fg)
         self.reminder_text.kid = "take_card"
         self.reminder.add_widget(self.reminder_text)
-        self._reminding: Any = None
-        self._show_reminder(False)
+        self._reminding: Any = None  # the repeating prompt while the banner is up
+        self.reminder.opacity = 0
+        self.reminder.unbind(minimum_height=self.reminder._follow)
+        self.reminder.height = 0
         return self.reminder
 
     def _show_reminder(self, show: bool) -> None:
         panel = self.reminder
         self.reminder_text.text = self.ctx.t("take_card.heading") if show else ""
+        if show == (self._reminding is not None):
+            return  # only the language may have changed
         panel.opacity = 1 if show else 0
         if not show:
             panel.unbind(minimum_height=panel._follow)
             panel.height = 0
-            if self._reminding is not None:
-                self._reminding.cancel()
-                self._reminding = None
+            self._reminding.cancel()
+            self._reminding = None
             return
         panel.bind(minimum_height=panel._follow)
         panel._follow()
-        if self._reminding is None:  # said after the step's own prompt, then again
-            Clock.schedule_once(self._say_take_card, 3.0)
-            self._reminding = Clock.schedule_interval(self._say_take_card,
-                                                      self.options.card_reminder_s)
+        # Said after the step's own prompt, then again until the card is lifted.
+        Clock.schedule_once(self._say_take_card, 3.0)
+        self._reminding = Clock.schedule_interval(self._say_take_card,
+                                                  self.options.card_reminder_s)
 
     def _say_take_card(self, _dt: float) -> None:
         if self.session.remind_card:
