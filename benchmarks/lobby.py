@@ -59,7 +59,7 @@ def _lobby_worker(start: Any, out: Any, url: str, pace_s: float, kiosk: str, cal
     times = []
     for _ in range(calls):
         began = time.perf_counter()
-        client.take_number("NOI", DAY, uuid.uuid4().hex)
+        client.take_number("NOI", uuid.uuid4().hex)
         times.append((time.perf_counter() - began) * 1000)
         if pace_s:
             time.sleep(pace_s)
@@ -122,7 +122,7 @@ def allocation(pg: PgCluster, db: str, kiosks: list[int], calls: int, pace_ms: f
 def _decide(client: LobbyClient) -> float:
     began = time.perf_counter()
     try:
-        client.take_number("NOI", DAY, uuid.uuid4().hex)
+        client.take_number("NOI", uuid.uuid4().hex)
     except LobbyUnavailable:
         pass
     else:

@@ -60,7 +60,9 @@ OFFLINE_COUNTER = "{department}#offline"  # queue_counters key of the offline nu
 class SharedNumbers(Protocol):
     """The lobby's shared sequence (`kiosk.lobby.client.LobbyClient`)."""
 
-    def take_number(self, department: str, day: str, reg_ref: str) -> int: ...
+    def take_number(self, department: str, reg_ref: str) -> tuple[str, int]:
+        """(day, seq): the day is the lobby server's, in the facility's time zone."""
+        ...
 
 
 class RegistrationError(ValueError):
@@ -174,24 +176,29 @@ class RegistrationService:
         return found
 
     def _shared_number(self, service: ServiceConfig, now: dt.datetime, reg_id: str
-                       ) -> tuple[Source, int | None]:
-        """The lobby's next number, or "offline" when it cannot give one in time."""
+                       ) -> tuple[Source, tuple[str, int] | None]:
+        """The lobby's next number and its (server's) day, or "offline" when it cannot
+        give one in time or refuses this kiosk another one this minute."""
         if self.lobby is None:
             return "local", None
-        from kiosk.lobby.client import LobbyError
+        from kiosk.lobby.client import LobbyError, LobbyRateLimited, LobbyRefused
 
-        day = queue_day(now, self.config.facility.timezone)
         try:
-            return "lobby", self.lobby.take_number(service.department, day, reg_id)
+            return "lobby", self.lobby.take_number(service.department, reg_id)
         except LobbyError as exc:
             # The patient sees a normal ticket; staff see the kiosk's id in the number.
-            log.warning("lobby database unavailable (%s): offline queue number", exc)
+            why = ("refused" if isinstance(exc, LobbyRefused | LobbyRateLimited)
+                   else "unavailable")
+            log.warning("lobby database %s (%s): offline queue number", why, exc)
             return "offline", None
 
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
                 service: ServiceConfig, key: str, now: dt.datetime,
-                source: Source = "local", shared: int | None = None) -> str:
-        day = queue_day(now, self.config.facility.timezone)
+                source: Source = "local", shared: tuple[str, int] | None = None) -> str:
+        # A shared number belongs to the server's day (decision 0130), whatever this
+        # kiosk's clock says; local and offline numbers to this kiosk's day.
+        day = shared[0] if shared is not None else queue_day(now,
+                                                             self.config.facility.timezone)
         pkey = patient_key(identity)
         stamp = outbox.stamp(now)
         card = insurance.card
@@ -200,7 +207,7 @@ class RegistrationService:
         with transaction(self.db) as conn:
             if source == "lobby":
                 assert shared is not None
-                seq = shared
+                seq = shared[1]
             else:
                 counter = (service.department if source == "local"
                            else OFFLINE_COUNTER.format(department=service.department))

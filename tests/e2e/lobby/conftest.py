@@ -37,16 +37,34 @@ class Lobby:
     def sql(self, statement: str) -> list[tuple[object, ...]]:
         return self.pg.sql(statement, db=self.db)
 
+    def add_kiosk(self, kiosk_id: str, login: str, *, facility: str = "01824",
+                  max_per_minute: int = 6000, timezone: str = "Asia/Ho_Chi_Minh") -> None:
+        """What `kiosk lobby add-kiosk` does (tested in test_provisioning), in one step."""
+        self.sql(f"INSERT INTO lobby.facilities VALUES ('{facility}', '{timezone}') "
+                 "ON CONFLICT DO NOTHING")
+        self.sql("INSERT INTO lobby.kiosks (facility, kiosk_id, db_role, max_per_minute) "
+                 f"VALUES ('{facility}', '{kiosk_id}', '{login}', {max_per_minute})")
+
 
 @pytest.fixture
-def lobby(pg: PgCluster, tmp_path: Path) -> Lobby:
-    """A new, initialised lobby database (`kiosk lobby init` as its owner)."""
+def bare_lobby(pg: PgCluster, tmp_path: Path) -> Lobby:
+    """A new, initialised lobby database (`kiosk lobby init` as its owner), no kiosks."""
     db = pg.new_database()
     config = kiosk_config(tmp_path / "owner", "init", None)
     proc = run_kiosk("--config", str(config), "lobby", "init", "--url", pg.url(OWNER, db),
                      env={"PGPASSWORD": OWNER_PASSWORD})
     assert proc.returncode == 0, proc.stderr
     return Lobby(pg, db)
+
+
+@pytest.fixture
+def lobby(bare_lobby: Lobby) -> Lobby:
+    """The lobby with kiosks k1…k4 of 01824 provisioned for logins kiosk_k1…kiosk_k4
+    (with a rate limit no test reaches) and `tls` for kiosk_tls."""
+    for n in range(1, 5):
+        bare_lobby.add_kiosk(f"k{n}", f"kiosk_k{n}")
+    bare_lobby.add_kiosk("tls", "kiosk_tls")
+    return bare_lobby
 
 
 def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,

@@ -8,6 +8,8 @@ import sqlite3
 
 import pytest
 
+from kiosk.lobby.schema import LATEST
+
 from tests.cli_helpers import run_json, run_kiosk
 from tests.e2e.lobby.conftest import kiosk_config
 from tests.e2e.lobby.pg import OWNER, OWNER_PASSWORD, free_port
@@ -39,7 +41,7 @@ def test_init_again_changes_nothing_and_exit_codes(lobby, pg, tmp_path):
                       env={"PGPASSWORD": OWNER_PASSWORD})
     assert again.returncode == 0, again.stderr
     assert "nothing changed" in again.stdout
-    assert lobby.sql("SELECT count(*) FROM lobby.schema_version") == [(1,)]
+    assert lobby.sql("SELECT count(*) FROM lobby.schema_version") == [(LATEST,)]
 
     wrong = run_kiosk("--config", str(config), "lobby", "init", "--url", owner_url,
                       env={"PGPASSWORD": "wrong"})
@@ -53,9 +55,14 @@ def test_init_again_changes_nothing_and_exit_codes(lobby, pg, tmp_path):
                         pg.url("kiosk_k1", fresh), env={"PGPASSWORD": "kiosk-pw"})
     assert refused.returncode == 6, refused.stderr
     down = run_kiosk("--config", str(config), "lobby", "init", "--url",
-                     f"postgresql://{OWNER}@127.0.0.1:{free_port()}/x")
+                     f"postgresql://{OWNER}@127.0.0.1:{free_port()}/x",
+                     env={"PGPASSWORD": OWNER_PASSWORD})
     assert down.returncode == 5, down.stderr
     assert "unreachable" in down.stderr
+    # no password anywhere (no terminal to ask on): a configuration problem, not an outage
+    bare = run_kiosk("--config", str(config), "lobby", "init", "--url", owner_url,
+                     env={"PGPASSWORD": "", "HOME": str(tmp_path)})
+    assert bare.returncode == 6 and "no password for lobby_owner" in bare.stderr
 
 
 def test_two_kiosks_share_one_queue_and_status_shows_them(lobby, tmp_path):
@@ -77,8 +84,8 @@ def test_two_kiosks_share_one_queue_and_status_shows_them(lobby, tmp_path):
     sync = run_kiosk("--config", str(k1), "sync", "--once", "--json")
     assert sync.returncode == 0, sync.stderr
     status = run_json("--config", str(k1), "lobby", "status", "--json")
-    assert status["reachable"] is True and status["schema_version"] == 1
-    assert [k["kiosk_id"] for k in status["kiosks"]] == ["k1", "k2"]
+    assert status["reachable"] is True and status["schema_version"] == LATEST
+    assert [k["kiosk_id"] for k in status["kiosks"]] == ["k1", "k2", "k3", "k4", "tls"]
     beats = {k["kiosk_id"]: k["last_heartbeat"] for k in status["kiosks"]}
     assert beats["k1"] is not None and beats["k2"] is None  # k2's daemon never ran
     depts = {d["department"]: d for d in status["departments"]}
@@ -116,7 +123,7 @@ def test_doctor_lobby_check(lobby, pg, tmp_path):
         return result
 
     good = check(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
-    assert good.status == "pass" and "schema v1" in good.detail
+    assert good.status == "pass" and f"schema v{LATEST}" in good.detail
     away = check(kiosk_config(tmp_path / "b", "k1",
                               f"postgresql://kiosk_k1@127.0.0.1:{free_port()}/lobby"))
     assert away.status == "warn" and "ki-ốt vẫn cấp số" in away.hint_vi

@@ -95,13 +95,14 @@ def test_numbers_restart_at_facility_local_midnight(lobby, tmp_path):
 
 
 def test_two_facilities_in_one_lobby_database(lobby, tmp_path):
+    lobby.add_kiosk("k1", "kiosk_k2", facility="79001")
     a = Kiosk(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
     b = Kiosk(kiosk_config(tmp_path / "b", "k1", lobby.url("kiosk_k2"), facility="79001"))
     try:
         assert [a.register()[0], b.register()[0], a.register()[0], b.register()[0]] == [
             "A-001", "A-001", "A-002", "A-002"]
         assert lobby.sql("SELECT facility, kiosk_id, db_role FROM lobby.kiosks "
-                         "ORDER BY facility") == [("01824", "k1", "kiosk_k1"),
+                         "WHERE kiosk_id = 'k1' ORDER BY facility") == [("01824", "k1", "kiosk_k1"),
                                                   ("79001", "k1", "kiosk_k2")]
     finally:
         a.close()
@@ -117,8 +118,8 @@ def test_a_kiosk_id_belongs_to_one_login(lobby, tmp_path):
         from kiosk.lobby.client import LobbyRefused
 
         assert thief.lobby is not None
-        with pytest.raises(LobbyRefused, match="another database role"):
-            thief.lobby.take_number("NOI", "2026-11-30", "0" * 32)
+        with pytest.raises(LobbyRefused, match="not provisioned for login kiosk_k2"):
+            thief.lobby.take_number("NOI", "0" * 32)
         with pytest.raises(LobbyRefused):
             thief.lobby.publish("2026-11-30", {"health_book.offered": 99})
         # the registration itself still goes on, with an offline number
