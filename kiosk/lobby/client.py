@@ -173,7 +173,8 @@ class LobbyClient:
 
     def __init__(self, config: LobbyConfig, facility: str, kiosk_id: str, *,
                  budget_s: float | None = None, breaker: CircuitBreaker | None = None,
-                 retry_after_s: float = 10.0, version: str = "") -> None:
+                 retry_after_s: float = 10.0, version: str = "",
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.facility = facility
         self.kiosk_id = kiosk_id
@@ -188,6 +189,7 @@ class LobbyClient:
         self._inflight: Future[Any] | None = None
         self._lock = threading.Lock()
         self.skew_s: float | None = None  # server clock minus this kiosk's, last seen
+        self.clock = clock  # this kiosk's wall clock (tests skew it)
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> LobbyClient | None:
@@ -353,10 +355,10 @@ class LobbyClient:
         """(day, seq): the department's next shared number, for the day the server's
         clock says it is in the facility's time zone (ISO date)."""
         def take(conn: Any) -> tuple[str, int, float]:
-            sent = time.time()
+            sent = self.clock()
             row = conn.execute("SELECT * FROM lobby.take_number_today(%s, %s, %s, %s)",
                                [self.facility, department, self.kiosk_id, reg_ref]).fetchone()
-            return row[0].isoformat(), int(row[1]), _skew(row[2], sent, time.time())
+            return row[0].isoformat(), int(row[1]), _skew(row[2], sent, self.clock())
         day, seq, skew = self.call(take)
         self._note_skew(skew)
         return day, seq
@@ -364,9 +366,9 @@ class LobbyClient:
     def server_skew(self, *, budget_s: float | None = None) -> float:
         """The server's clock minus this kiosk's, in seconds (± half a round trip)."""
         def clock(conn: Any) -> float:
-            sent = time.time()
+            sent = self.clock()
             server = conn.execute("SELECT clock_timestamp()").fetchone()[0]
-            return _skew(server, sent, time.time())
+            return _skew(server, sent, self.clock())
         skew = self.call(clock, budget_s=budget_s)
         self._note_skew(skew)
         return skew

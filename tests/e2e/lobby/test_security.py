@@ -112,4 +112,4 @@ def test_tls_verified_against_the_hospital_ca(lobby, pg, tmp_path):
                          lobby_extra='sslmode = "disable"\n')
     proc = run_kiosk("--config", str(plain), "lobby", "status")
     assert proc.returncode == 6, proc.stderr
-    assert "pg_hba" in proc.stderr
+    assert "pg_hba" in proc.stdout
