@@ -51,7 +51,7 @@ def test_a_login_cannot_act_as_another_kiosk_or_invent_one(lobby):
         assert k3.execute(TAKE, ["k3", ref(3)]).fetchone() == (1,)
 
 
-@pytest.mark.parametrize("statement", [
+STATISTICS_ABUSE = [
     "SELECT lobby.publish_statistics('01824', 'k1', current_date, "
     "'{health_book.offered}', '{9223372036854775807}')",
     "SELECT lobby.publish_statistics('01824', 'k1', current_date + 30, "
@@ -59,11 +59,14 @@ def test_a_login_cannot_act_as_another_kiosk_or_invent_one(lobby):
     "SELECT lobby.publish_statistics('01824', 'k1', current_date, "
     "(SELECT array_agg('m' || i) FROM generate_series(1, 101) i), "
     "(SELECT array_agg(1::bigint) FROM generate_series(1, 101) i))",
-])
-def test_statistics_are_bounded_per_metric_and_day(lobby, statement):
+]
+
+
+def test_statistics_are_bounded_per_metric_and_day(lobby):
     with conn_as(lobby, "kiosk_k1") as k1:
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            k1.execute(statement)  # type: ignore[arg-type]
+        for statement in STATISTICS_ABUSE:
+            with pytest.raises(psycopg.errors.InvalidParameterValue):
+                k1.execute(statement)  # type: ignore[arg-type]
         assert k1.execute("SELECT lobby.publish_statistics('01824', 'k1', current_date, "
                           "'{health_book.offered}', '{1000000}')").fetchone() == (1,)
 
@@ -174,19 +177,27 @@ def test_the_owner_provisions_kiosks_and_retires_them(bare_lobby, pg, tmp_path):
         return run_kiosk("--config", str(config), "lobby", *args, "--url",
                          bare_lobby.url(OWNER), env={"PGPASSWORD": OWNER_PASSWORD})
 
-    # no first-come claiming: an unprovisioned kiosk prints offline numbers
-    from tests.e2e.lobby.test_lobby_cli import register
+    from kiosk.config import load_file
+    from kiosk.lobby.client import LobbyRefused
 
-    assert register(config, tmp_path)["queue_number"] == "A-k1-001"
-    unlimited = lobby_cli("add-kiosk", "k1", "--login", "kiosk_open")
-    assert unlimited.returncode == 6 and "CONNECTION LIMIT" in unlimited.stderr
-    done = lobby_cli("add-kiosk", "k1", "--login", "kiosk_k1")
-    assert done.returncode == 0, done.stderr
-    assert "login kiosk_k1" in done.stdout
-    assert bare_lobby.sql("SELECT facility, timezone FROM lobby.facilities") == [
-        ("01824", "Asia/Ho_Chi_Minh")]
-    taken = lobby_cli("add-kiosk", "k1", "--login", "kiosk_k2")
-    assert taken.returncode == 6 and "already belongs to login kiosk_k1" in taken.stderr
-    assert register(config, tmp_path)["queue_number"] == "A-001"
-    assert lobby_cli("remove-kiosk", "k1").returncode == 0
-    assert register(config, tmp_path)["queue_number"] == "A-k1-002"
+    client = LobbyClient.from_config(load_file(config))
+    assert client is not None
+    try:
+        # no first-come claiming: an unprovisioned kiosk id gets no shared number
+        with pytest.raises(LobbyRefused, match="not provisioned"):
+            client.take_number("NOI", ref(1))
+        unlimited = lobby_cli("add-kiosk", "k1", "--login", "kiosk_open")
+        assert unlimited.returncode == 6 and "CONNECTION LIMIT" in unlimited.stderr
+        done = lobby_cli("add-kiosk", "k1", "--login", "kiosk_k1")
+        assert done.returncode == 0, done.stderr
+        assert "login kiosk_k1" in done.stdout
+        assert bare_lobby.sql("SELECT facility, timezone FROM lobby.facilities") == [
+            ("01824", "Asia/Ho_Chi_Minh")]
+        taken = lobby_cli("add-kiosk", "k1", "--login", "kiosk_k2")
+        assert taken.returncode == 6 and "already belongs to login kiosk_k1" in taken.stderr
+        assert client.take_number("NOI", ref(2))[1] == 1
+        assert lobby_cli("remove-kiosk", "k1").returncode == 0
+        with pytest.raises(LobbyRefused, match="not provisioned"):
+            client.take_number("NOI", ref(3))
+    finally:
+        client.close()
