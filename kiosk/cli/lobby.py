@@ -60,6 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     _owner_arguments(remove)
     add_config_argument(remove)
     remove.set_defaults(handler=_remove_kiosk)
+    listing = lobby_sub.add_parser("tickets", help="every ticket of a day, shared and "
+                                   "offline, in printing order")
+    listing.add_argument("--day", type=_date, help="YYYY-MM-DD (default: today, "
+                         "facility-local)")
+    listing.add_argument("--department", help="only this department")
+    listing.add_argument("--json", action="store_true", help="JSON output")
+    add_config_argument(listing)
+    listing.set_defaults(handler=_tickets)
     status = lobby_sub.add_parser("status", help="reachability, kiosks, today's numbers")
     status.add_argument("--json", action="store_true", help="JSON output")
     add_config_argument(status)
@@ -183,12 +191,58 @@ def _add_kiosk(args: argparse.Namespace) -> int:
 def _remove_kiosk(args: argparse.Namespace) -> int:
     from kiosk.lobby.admin import remove_kiosk
 
-    config, found = _owner_call(args, lambda config, lobby: remove_kiosk(
+    _, found = _owner_call(args, lambda config, lobby: remove_kiosk(
         lobby, config.facility.code, args.kiosk_id))
     if not found:
         raise CliError(f"Không có ki-ốt / no kiosk {args.kiosk_id} in the lobby",
                        EXIT_BAD_INPUT)
     print(f"kiosk {args.kiosk_id} retired: its login can no longer take numbers")
+    return EXIT_OK
+
+
+def _date(text: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def _tickets(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from kiosk.domain.queue import format_offline_number, format_queue_number, queue_day
+    from kiosk.lobby.admin import tickets
+    from kiosk.lobby.client import LobbyRefused, LobbyUnavailable, masked_url
+
+    config = load_config(args)
+    lobby = _lobby_config(config)
+    tz = config.facility.timezone
+    day = args.day or dt.date.fromisoformat(queue_day(dt.datetime.now(dt.UTC), tz))
+    try:
+        rows = tickets(lobby, config.facility.code, day, tz, args.department)
+    except LobbyUnavailable as exc:
+        raise CliError(f"Không kết nối được CSDL sảnh / lobby database unreachable "
+                       f"({masked_url(lobby.url)}): {exc}", EXIT_UNAVAILABLE) from None
+    except LobbyRefused as exc:
+        raise CliError(f"CSDL sảnh từ chối / lobby database refused "
+                       f"({masked_url(lobby.url)}): {exc}", EXIT_MISCONFIGURED) from None
+    prefixes = {s.department: s.prefix for s in config.services}
+    for row in rows:
+        prefix = prefixes.get(row["department"], "?")
+        row["number"] = (format_offline_number(prefix, row["kiosk_id"], row["seq"])
+                         if row["kind"] == "offline" else
+                         format_queue_number(config.facility.queue_format, prefix, row["seq"],
+                                             row["department"]))
+    if args.json:
+        print_json({"facility": config.facility.code, "day": day.isoformat(),
+                    "tickets": rows})
+        return EXIT_OK
+    print(f"{config.facility.code} {day.isoformat()}: {len(rows)} tickets")
+    for row in rows:
+        print(f"  {row['printed_at'][11:19]}  {row['number']:<12} {row['department']:<10} "
+              f"kiosk {row['kiosk_id']:<8} {row['kind']:<8} {row['state']}")
     return EXIT_OK
 
 

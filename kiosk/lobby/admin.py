@@ -265,3 +265,32 @@ def status(config: LobbyConfig, facility: str, today: dt.date, timezone: str = "
     finally:
         conn.close()
 
+
+
+def tickets(config: LobbyConfig, facility: str, day: dt.date, timezone: str,
+            department: str | None = None) -> list[dict[str, Any]]:
+    """Every ticket of the facility's `day`, shared and offline (published by their
+    kiosks when the lobby was back), in printing order: kind, department, seq,
+    kiosk_id, printed_at (facility-local ISO), state (taken, used, void; offline
+    numbers are 'used': a kiosk publishes only what it stored and printed)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    conn = _connect(config, budget_s=5.0)
+    try:
+        rows = conn.execute(
+            "SELECT 'shared', department, seq, kiosk_id, taken_at, state FROM "
+            "lobby.queue_numbers WHERE facility = %(f)s AND day = %(d)s "
+            "AND (%(dept)s::text IS NULL OR department = %(dept)s) "
+            "UNION ALL SELECT 'offline', department, seq, kiosk_id, printed_at, 'used' FROM "
+            "lobby.offline_numbers WHERE facility = %(f)s AND day = %(d)s "
+            "AND (%(dept)s::text IS NULL OR department = %(dept)s) "
+            "ORDER BY 5, 1 DESC, 3",
+            {"f": facility, "d": day, "dept": department}).fetchall()
+    except Exception as exc:
+        raise classify(exc) from None
+    finally:
+        conn.close()
+    return [{"kind": kind, "department": dept, "seq": int(seq), "kiosk_id": kiosk,
+             "printed_at": at.astimezone(zone).isoformat(timespec="seconds"), "state": state}
+            for kind, dept, seq, kiosk, at, state in rows]

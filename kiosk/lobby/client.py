@@ -421,6 +421,20 @@ class LobbyClient:
             return int(row[0])
         return self.call(publish, budget_s=budget_s)
 
+    def publish_offline(self, tickets: list[tuple[str, str, int, str, str]], *,
+                        budget_s: float | None = None) -> int:
+        """(department, day, seq, reg_ref, printed_at ISO) of offline numbers printed
+        here; re-sending one changes nothing."""
+        columns = list(zip(*tickets, strict=True)) if tickets else [[]] * 5
+
+        def publish(conn: Any) -> int:
+            row = conn.execute(
+                "SELECT lobby.publish_offline_numbers(%s, %s, %s, %s::date[], %s, %s, "
+                "%s::timestamptz[])",
+                [self.facility, self.kiosk_id, *[list(c) for c in columns]]).fetchone()
+            return int(row[0])
+        return self.call(publish, budget_s=budget_s)
+
     def statistics(self, day_from: str, day_to: str, like: str, kiosk_id: str | None = None,
                    *, budget_s: float | None = None) -> list[tuple[str, str, str, int]]:
         """(kiosk_id, day, metric, value) of every kiosk of this facility."""

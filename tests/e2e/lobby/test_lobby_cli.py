@@ -9,7 +9,6 @@ import sqlite3
 import pytest
 
 from kiosk.lobby.schema import LATEST
-
 from tests.cli_helpers import run_json, run_kiosk
 from tests.e2e.lobby.conftest import kiosk_config
 from tests.e2e.lobby.pg import OWNER, OWNER_PASSWORD, free_port
