@@ -425,13 +425,12 @@ class LobbyClient:
                         budget_s: float | None = None) -> int:
         """(department, day, seq, reg_ref, printed_at ISO) of offline numbers printed
         here; re-sending one changes nothing."""
-        columns = list(zip(*tickets, strict=True)) if tickets else [[]] * 5
+        columns: list[list[Any]] = [[t[i] for t in tickets] for i in range(5)]
 
         def publish(conn: Any) -> int:
             row = conn.execute(
                 "SELECT lobby.publish_offline_numbers(%s, %s, %s, %s::date[], %s, %s, "
-                "%s::timestamptz[])",
-                [self.facility, self.kiosk_id, *[list(c) for c in columns]]).fetchone()
+                "%s::timestamptz[])", [self.facility, self.kiosk_id, *columns]).fetchone()
             return int(row[0])
         return self.call(publish, budget_s=budget_s)
 
