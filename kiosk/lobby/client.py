@@ -2,7 +2,7 @@
 
 Every call runs on one worker thread that owns the psycopg connection; the
 caller waits at most the budget (`[lobby] timeout_ms`, 300 ms by default) and
-then decides without the lobby (decision 0134):
+then decides without the lobby (decision 0132):
 
 * at most one request is in flight: while one is still unanswered, the next
   patient is answered "offline" at once instead of queueing behind it, so a

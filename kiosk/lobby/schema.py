@@ -15,7 +15,7 @@ from __future__ import annotations
 
 KIOSK_ROLE = "lobby_kiosk"  # the group role every kiosk's login role is a member of
 LOCK_KEY = 7_014_001  # pg_advisory_xact_lock: one `kiosk lobby init` at a time
-# The bounds v2 sets (decisions 0131, 0132); the SQL below spells the same values.
+# The bounds v2 sets (decisions 0131, 0133); the SQL below spells the same values.
 STALE_AFTER_MIN = 10  # a number still 'taken' this long is voided by the server
 DEFAULT_MAX_PER_MINUTE = 30  # new numbers a kiosk may take per minute
 MAX_CONNECTIONS_PER_LOGIN = 10  # `add-kiosk` refuses a login allowed more (or unlimited)
