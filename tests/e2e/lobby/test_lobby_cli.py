@@ -113,7 +113,7 @@ def test_no_lobby_section_numbers_locally_as_before(tmp_path):
     assert proc.returncode == 6 and "[lobby]" in proc.stderr
 
 
-def test_doctor_lobby_check(lobby, pg, tmp_path):
+def test_doctor_lobby_check(lobby, pg, tmp_path, monkeypatch):
     from kiosk.config import load_file
     from kiosk.ops.doctor import run_checks
 
@@ -132,3 +132,17 @@ def test_doctor_lobby_check(lobby, pg, tmp_path):
     uninit = check(kiosk_config(tmp_path / "d", "k1", pg.url("kiosk_k1", fresh)))
     assert uninit.status == "fail" and "kiosk lobby init" in uninit.hint_en
     assert check(kiosk_config(tmp_path / "e", "k1", None)).status == "pass"
+    missing = check(kiosk_config(tmp_path / "f", "k1", pg.url("kiosk_k1", "no_such_db")))
+    assert missing.status == "fail" and "database name" in missing.detail
+    stranger = check(kiosk_config(tmp_path / "g", "k9", lobby.url("kiosk_k1")))
+    assert stranger.status == "fail" and "add-kiosk k9" in stranger.hint_en
+
+    # this kiosk's clock against the server's: 2 s is a warning, 30 s a failure
+    import time
+
+    real = time.time
+    for skew, status in ((10.0, "warn"), (-45.0, "fail")):
+        monkeypatch.setattr(time, "time", lambda skew=skew: real() + skew)
+        skewed = check(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
+        assert skewed.status == status and "NTP" in skewed.hint_en, skewed
+        assert f"{skew:+.0f}." in skewed.detail
