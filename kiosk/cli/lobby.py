@@ -282,4 +282,5 @@ def _print(out: dict[str, Any]) -> None:
               f"{k['last_heartbeat'] or 'never'} (version {k['version'] or '?'})")
     for d in out["departments"]:
         print(f"  {out['day']} {d['department']}: last {d['last_number'] or d['last_seq']} "
-              f"({d['used']} used, {d['void']} void, {d['taken']} being registered)")
+              f"({d['used']} used, {d['void']} void, {d['taken']} being registered, "
+              f"{d['offline']} offline published)")

@@ -255,6 +255,13 @@ def status(config: LobbyConfig, facility: str, today: dt.date, timezone: str = "
                 "ON n.facility = c.facility AND n.department = c.department AND n.day = c.day "
                 "WHERE c.facility = %s AND c.day = %s GROUP BY c.department, c.last_seq "
                 "ORDER BY c.department", [facility, today]).fetchall()]
+        offline = dict(conn.execute(
+            "SELECT department, count(*) FROM lobby.offline_numbers WHERE facility = %s "
+            "AND day = %s GROUP BY 1", [facility, today]).fetchall())
+        for dept in out["departments"]:
+            dept["offline"] = int(offline.pop(dept["department"], 0))
+        out["departments"] += [{"department": d, "last_seq": 0, "used": 0, "void": 0,
+                                "taken": 0, "offline": int(n)} for d, n in sorted(offline.items())]
         out["state"] = "ok"
         return out
     except Exception as exc:

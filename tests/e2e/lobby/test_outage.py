@@ -72,6 +72,9 @@ def test_a_freeze_leaves_at_most_one_void_per_kiosk_and_offline_tickets_are_list
         assert len(numbers) == len(printed) + sum(count for _, count in voids)
         times = [t["printed_at"] for t in listing["tickets"]]
         assert times == sorted(times) and times[0].endswith("+07:00")  # facility-local
+        status = run_json("--config", str(configs[0]), "lobby", "status", "--json")
+        (noi,) = status["departments"]
+        assert noi["offline"] == sum(n.count("-") == 2 for n in printed)
         kinds = {t["number"]: t["kind"] for t in listing["tickets"]}
         assert kinds["A-k1-001"] == "offline" and kinds[printed[0]] == "shared"
     finally:
