@@ -140,10 +140,10 @@ def offline(pg: PgCluster, db: str, rounds: int = 5) -> None:
     proxy = BlackholeProxy(pg.port)
     try:
         hung_first, hung_next = [], []
-        for _ in range(rounds):
+        for i in range(rounds):  # a login each: a hung client still holds its connection
             client = LobbyClient(LobbyConfig(
-                url=f"postgresql://kiosk_b0@127.0.0.1:{proxy.port}/{db}",
-                password=KIOSK_PASSWORD), "01824", "b0")
+                url=f"postgresql://kiosk_b{i}@127.0.0.1:{proxy.port}/{db}",
+                password=KIOSK_PASSWORD), "01824", f"b{i}")
             client.warm(wait_s=30)
             proxy.hang()
             hung_first.append(_decide(client))
@@ -151,9 +151,10 @@ def offline(pg: PgCluster, db: str, rounds: int = 5) -> None:
             proxy.resume()
         down_first, down_next = [], []
         clients = []
-        for _ in range(rounds):
-            client = LobbyClient(LobbyConfig(url=pg.url("kiosk_b0", db),
-                                             password=KIOSK_PASSWORD), "01824", "b0")
+        for i in range(rounds):
+            client = LobbyClient(LobbyConfig(url=pg.url(f"kiosk_b{rounds + i}", db),
+                                             password=KIOSK_PASSWORD), "01824",
+                                 f"b{rounds + i}")
             client.warm(wait_s=30)
             clients.append(client)
         pg.stop("fast")
@@ -187,7 +188,7 @@ def main() -> None:
         db = pg.new_database()
         owner = LobbyConfig(url=pg.url(OWNER, db), password=OWNER_PASSWORD)
         init(owner)
-        for i in range(max(int(k) for k in args.kiosks.split(","))):
+        for i in range(max(10, *(int(k) for k in args.kiosks.split(",")))):
             pg.sql(f"CREATE ROLE kiosk_b{i} LOGIN PASSWORD '{KIOSK_PASSWORD}' "
                    "CONNECTION LIMIT 4 IN ROLE lobby_kiosk")
             add_kiosk(owner, "01824", "Asia/Ho_Chi_Minh", f"b{i}", f"kiosk_b{i}",
