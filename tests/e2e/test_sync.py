@@ -270,7 +270,7 @@ def test_run_loop_until_stopped_with_systemd_notifications(kiosk, fhir, monkeypa
     import threading
     import time
 
-    import kiosk.ops.sdnotify as sd
+    import kiosk.runtime.sdnotify as sd
 
     calls = []
     for name in ("notify_ready", "notify_watchdog", "notify_stopping"):

@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from kiosk.ops import sdnotify
+from kiosk.runtime import sdnotify
 
 
 @pytest.fixture
