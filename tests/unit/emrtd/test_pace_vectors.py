@@ -13,6 +13,7 @@ from drivers.emrtd.errors import AuthenticationFailedError, ProtocolError
 from drivers.emrtd.sm import AesSecureMessaging
 
 H = bytes.fromhex
+# Known-answer values as printed in App. G.1 (alike in shape, deliberately not generated).
 CARD_ACCESS = H("31143012060A04007F0007020204020202010202010D")
 MRZ = "T22000129364081251010318"
 Z = H("95A3A016522EE98D01E76CB6B98B42C3")
