@@ -41,8 +41,8 @@ class Lobby:
                   max_per_minute: int = 6000, timezone: str = "Asia/Ho_Chi_Minh") -> None:
         """What `kiosk lobby add-kiosk` does (tested in test_provisioning), in one step."""
         self.sql(f"INSERT INTO lobby.facilities VALUES ('{facility}', '{timezone}') "
-                 "ON CONFLICT DO NOTHING")
-        self.sql("INSERT INTO lobby.kiosks (facility, kiosk_id, db_role, max_per_minute) "
+                 "ON CONFLICT DO NOTHING; "
+                 "INSERT INTO lobby.kiosks (facility, kiosk_id, db_role, max_per_minute) "
                  f"VALUES ('{facility}', '{kiosk_id}', '{login}', {max_per_minute})")
 
 
