@@ -229,9 +229,14 @@ class LobbyClient:
             try:
                 return fn(self._connection())
             except psycopg.OperationalError:
-                self._drop()
-                if fresh:
+                # Only a connection that died is re-made and the call repeated; a
+                # request the server cancelled (over budget) or refused is not re-run.
+                if fresh or self._conn is None or not (self._conn.broken
+                                                       or self._conn.closed):
+                    if self._conn is not None and self._conn.broken:
+                        self._drop()
                     raise
+                self._drop()
             except BaseException:
                 if self._conn is not None and self._conn.broken:
                     self._drop()

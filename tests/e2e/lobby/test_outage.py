@@ -123,3 +123,27 @@ def test_the_sync_daemon_logs_each_lobby_state_change_once(lobby, pg, tmp_path, 
         sync.close()
         db.conn.close()
         proxy.close()
+
+
+def test_a_request_over_its_budget_is_cancelled_on_the_server(lobby, tmp_path):
+    """A slow server rolls the late request back instead of finishing it behind the
+    patient's back: the client sends a cancel when the budget passes."""
+    import psycopg
+
+    from kiosk.lobby.client import LobbyUnavailable
+
+    kiosk = Kiosk(kiosk_config(tmp_path / "k1", "k1", lobby.url("kiosk_k1")))
+    try:
+        client = kiosk.lobby
+        assert client is not None and client.warm(wait_s=10)
+        began = time.monotonic()
+        with pytest.raises(LobbyUnavailable, match="no answer within"):
+            client.call(lambda conn: conn.execute("SELECT pg_sleep(4)"), budget_s=0.2)
+        late = client._inflight
+        assert late is not None
+        assert isinstance(late.exception(timeout=3), psycopg.errors.QueryCanceled)
+        assert time.monotonic() - began < 3  # cancelled, not slept out
+        # the connection is usable again: the next patient gets a shared number
+        assert client.take_number("NOI", "f" * 32) == (client.take_number("NOI", "f" * 32))
+    finally:
+        kiosk.close()
