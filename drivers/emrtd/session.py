@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from drivers.emrtd.apdu import Command, Response
 from drivers.emrtd.errors import (
+    EmptyFileError,
     ParseError,
     StatusWordError,
     WrongLengthError,
@@ -220,7 +221,7 @@ class CardSession:
             return self._cache[fid]
         buf = bytearray(self._read_first(fid, HEADER_READ))
         if not buf:
-            raise ParseError(f"EF {fid:04X} is empty")
+            raise EmptyFileError(f"EF {fid:04X} is empty")
         while (need := header_bytes_needed(bytes(buf))) > len(buf):
             part = self._read_sized(len(buf), need - len(buf))
             if not part:

@@ -1,8 +1,9 @@
 """The chip CCCD as the journey's identity source (IdentityPort over drivers.emrtd).
 
-Identity first: the name is delivered as soon as COM, DG13, DG1 and the SOD are
-read and verified, the photo (DG2) follows. A failed passive or active
-authentication is never shown as an identity: it is a possible forgery.
+Identity first: the name is delivered as soon as the SOD, DG13 and DG1 are read and
+their hashes match, marked "chip_pending"; the photo (DG2), active authentication
+and the final hash check follow, and only then is the read verified (decision 0110).
+A failed check is never shown as an identity: it is a possible clone or forgery.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from drivers.emrtd.transport import Transport
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.text import mask_id
 from kiosk.journey.effects import AccessKey
-from kiosk.journey.ports import ChipReadError
+from kiosk.journey.ports import ChipChecks, ChipReadError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,10 @@ def card_read_json(r: CardRead) -> dict[str, Any]:
         "document_number": mrz.document_number if mrz else None,
         "mrz": mrz.text if mrz else None,
         "photo": photo,
-        "authentication": {"access": r.access, "passive": r.passive.level, "active": r.active},
+        "photo_problem": None if photo else r.photo_problem,
+        "files": {f"DG{n}": state for n, state in sorted(r.file_states.items())},
+        "authentication": {"access": r.access, "passive": r.passive.level, "active": r.active,
+                           "failures": list(r.failures)},
         "stats": {
             "apdus": r.stats.apdus,
             "identity_apdus": r.stats.identity_apdus,
@@ -88,17 +92,25 @@ def card_read_json(r: CardRead) -> dict[str, Any]:
     }
 
 
+def _refuse(card: CardRead) -> None:
+    """A failed check: a possible clone or forgery. Logged without personal data (the
+    staff screen shows warnings), refused as "verification_failed"."""
+    if card.failures:
+        log.warning("chip refused, failed check: %s", "; ".join(card.failures)[:300])
+        raise ChipReadError("verification_failed", "; ".join(card.failures))
+
+
 def identity_from_card(card: CardRead) -> Identity:
+    """The identity a (partial) read gives: "chip_pending" until every check finished."""
+    _refuse(card)
     data = card_read_json(card)
-    if card.passive.level == "failed":
-        raise ChipReadError("verification_failed", card.passive.detail)
     return Identity(
         full_name=data["full_name"] or "",
         date_of_birth=dt.date.fromisoformat(data["date_of_birth"]) if data["date_of_birth"]
         else None,
         sex=data["sex"],
         source="chip",
-        verification=_VERIFICATION[card.passive.level],
+        verification=_VERIFICATION[card.passive.level] if card.complete else "chip_pending",
         id_number=data["id_number"],
         old_id_number=data["old_id_number"],
         residence=data["residence"],
@@ -125,7 +137,7 @@ class ChipIdentityReader:
         self.open_transport = open_transport
         self.trust_store = trust_store
 
-    def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> bytes | None:
+    def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> ChipChecks:
         try:
             transport = self.open_transport()
         except e.NoReaderError as exc:
@@ -145,6 +157,9 @@ class ChipIdentityReader:
             raise ChipReadError("reader_unplugged", str(exc)) from None
         except e.TransportError as exc:
             raise ChipReadError("card_removed", str(exc)) from None
+        except e.VerificationFailedError as exc:
+            log.warning("chip refused, failed check: %s", str(exc)[:300])
+            raise ChipReadError("verification_failed", str(exc)) from None
         except e.EmrtdError as exc:
             raise ChipReadError("unreadable", f"{type(exc).__name__}: {exc}") from None
         finally:
@@ -152,7 +167,6 @@ class ChipIdentityReader:
         log.info("chip read %s: access=%s passive=%s active=%s apdus=%d",
                  mask_id(card.id_number), card.access, card.passive.level, card.active,
                  card.stats.apdus)
-        if card.passive.level == "failed" or card.active == "failed":
-            raise ChipReadError("verification_failed",
-                                f"passive={card.passive.level} active={card.active}")
-        return card.photo.data if card.photo and card.photo.data else None
+        _refuse(card)
+        photo = card.photo.data if card.photo and card.photo.data else None
+        return ChipChecks(_VERIFICATION[card.passive.level], photo)

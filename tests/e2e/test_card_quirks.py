@@ -19,7 +19,7 @@ from tests.cli_helpers import KIOSK, run_kiosk
 from tests.e2e.pcsc_fixtures import BASE, Pcscd, virtual_card_server, wait_card_state
 
 pytestmark = pytest.mark.e2e
-NOT_IDENTITY = ("photo", "authentication", "stats")
+NOT_IDENTITY = ("photo", "photo_problem", "files", "authentication", "stats")
 
 
 def _card(pki: VirtualPki, quirks: frozenset[str]) -> VirtualCccd:

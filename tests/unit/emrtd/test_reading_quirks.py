@@ -31,7 +31,7 @@ from kiosk.services.chip_identity import card_read_json
 from tests.chip_identity import BASE
 
 IDENTITY = BASE
-NOT_IDENTITY = ("photo", "authentication", "stats")
+NOT_IDENTITY = ("photo", "photo_problem", "files", "authentication", "stats")
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +136,11 @@ def test_file_shorter_than_its_header_is_a_clear_error(
         card.image.files[dg_fid(13)] = raw[:-40]  # the header still says the full length
         # A bare 6282 carries no bytes: that chip's read ends right after the header.
         got = 4 if quirks == ("eof-6282-nomac",) else len(raw) - 40
-        with pytest.raises(ParseError, match=rf"EF 010D ended early at {got} of {len(raw)}"):
-            _read(card, pki, photo=False)
+        r = _read(card, pki, photo=False)
+        # The SOD lists DG13: a DG13 that will not read is a failed check, named.
+        assert r.verification_failed and r.file_states[13] == "unreadable"
+        assert f"EF 010D ended early at {got} of {len(raw)}" in r.failures[0]
+        assert r.failures[0].startswith("DG13 is listed in EF.SOD but unreadable")
 
 
 def test_missing_sod_and_com_probe_the_data_groups(identity: Identity, pki: VirtualPki) -> None:
