@@ -28,7 +28,7 @@ from kiosk.cli.common import (
 MSG = {
     "bad": "Thông tin để mở thẻ không hợp lệ: {0} / Invalid card key: {0}",
     "denied": "Thẻ từ chối khóa (sai CAN hoặc sai ngày) / The card rejected the key "
-    "(wrong CAN or dates)",
+    "(wrong CAN or dates): {0}",
     "no_reader": "Không có đầu đọc thẻ / No card reader ({0})",
     "no_card": "Không có thẻ trên đầu đọc / No card on the reader ({0})",
     "removed": "Thẻ đã bị nhấc ra khi đang đọc / The card was removed during reading",
@@ -168,13 +168,13 @@ def _read(args: argparse.Namespace) -> int:
         raise CliError(MSG["no_reader"].format(exc), EXIT_NO_CARD) from None
     try:
         result = read_card(transport, keys, photo=not args.no_photo, trust_store=trust)
-    except e.AuthenticationFailedError:
-        raise CliError(MSG["denied"], EXIT_ACCESS_DENIED) from None
+    except e.AuthenticationFailedError as exc:
+        raise CliError(MSG["denied"].format(exc), EXIT_ACCESS_DENIED) from None
     except e.CardRemovedError:
         raise CliError(MSG["removed"], EXIT_NO_CARD) from None
     except e.TransportError as exc:
         raise CliError(MSG["no_card"].format(exc), EXIT_NO_CARD) from None
-    except (e.SecureMessagingError, e.ParseError) as exc:
+    except (e.SecureMessagingError, e.ParseError, e.VerificationFailedError) as exc:
         raise CliError(MSG["failed"].format(exc), EXIT_VERIFICATION_FAILED) from None
     except e.EmrtdError as exc:
         raise CliError(MSG["error"].format(exc), EXIT_FAILURE) from None
@@ -184,9 +184,8 @@ def _read(args: argparse.Namespace) -> int:
         with open(args.photo_out, "wb") as fh:  # only when asked: never by default
             fh.write(result.photo.data)
     print_json(card_read_json(result))
-    if result.passive.level == "failed" or result.active == "failed":
-        reason = result.passive.detail if result.passive.level == "failed" else "active auth"
-        print(MSG["failed"].format(reason), file=sys.stderr)
+    if result.verification_failed:  # a possible clone or forgery (decision 0110)
+        print(MSG["failed"].format("; ".join(result.failures)), file=sys.stderr)
         return EXIT_VERIFICATION_FAILED
     return EXIT_OK
 
