@@ -18,15 +18,7 @@ from drivers.virtual.cccd_quirks import CLONES, ODD_CARDS
 from kiosk.journey.effects import AccessKey
 from kiosk.journey.ports import ChipReadError
 from kiosk.services.chip_identity import ChipIdentityReader, card_read_json
-from tests.chip_identity import BASE
-
-# The check each clone fails, as `kiosk card read` names it.
-FAILED_CHECK = {
-    "clone-hide-aa": "DG15 is listed in EF.SOD but not served",
-    "clone-bad-dg15": "DG15 does not parse (DG15 public key: UnsupportedAlgorithm",
-    "clone-aa-wrong-key": "active authentication: the chip's signature does not verify",
-    "clone-dg-swapped": "passive authentication: hash mismatch for DG13",
-}
+from tests.chip_identity import BASE, FAILED_CHECK
 
 
 @pytest.fixture(scope="module")
