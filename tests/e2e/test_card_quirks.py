@@ -15,8 +15,8 @@ import pytest
 from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
 from drivers.virtual.cccd_pki import VirtualPki
 from drivers.virtual.cccd_quirks import CLONES, ODD_CARDS, QUIRKS
-from tests.cli_helpers import KIOSK, run_kiosk
 from tests.chip_identity import FAILED_CHECK
+from tests.cli_helpers import KIOSK, run_kiosk
 from tests.e2e.pcsc_fixtures import (
     BASE,
     Pcscd,
