@@ -112,9 +112,9 @@ def _qr_keys(text: str) -> list[Any]:
     return keys_from_qr_values(qr.id_number, qr.date_of_birth, qr.issue_date)
 
 
-def _configured(args: argparse.Namespace) -> tuple[Any, str | None]:
-    """(reader choice, trust store path): the flags, else the kiosk's configuration
-    (--config, $KIOSK_CONFIG or /etc/kiosk/kiosk.toml — never the demo's)."""
+def _configured(args: argparse.Namespace) -> tuple[Any, str | None, str]:
+    """(reader choice, trust store path, chip policy): the flags, else the kiosk's
+    configuration (--config, $KIOSK_CONFIG or /etc/kiosk/kiosk.toml — never the demo's)."""
     import os
 
     from kiosk.config.loader import DEFAULT_PATH
@@ -135,7 +135,7 @@ def _configured(args: argparse.Namespace) -> tuple[Any, str | None]:
     else:
         choice = ReaderChoice("pcsc")
     trust = args.trust_store or (devices.trust_store if devices is not None else None)
-    return choice, trust
+    return choice, trust, devices.chip_policy if devices is not None else "standard"
 
 
 def _open(choice: Any) -> Any:
@@ -148,12 +148,12 @@ def _read(args: argparse.Namespace) -> int:
     from drivers.emrtd import errors as e
     from drivers.emrtd.passive import TrustStore
     from drivers.emrtd.reader import read_card
-    from kiosk.services.chip_identity import card_read_json
+    from kiosk.services.chip_identity import card_read_json, policy_failures
 
     keys = _keys(args)
     if args.no_photo and args.photo_out:
         raise CliError(MSG["bad"].format("--photo-out needs the photo"), EXIT_BAD_INPUT)
-    choice, trust_path = _configured(args)
+    choice, trust_path, policy = _configured(args)
     trust = None
     if trust_path:
         try:
@@ -184,8 +184,9 @@ def _read(args: argparse.Namespace) -> int:
         with open(args.photo_out, "wb") as fh:  # only when asked: never by default
             fh.write(result.photo.data)
     print_json(card_read_json(result))
-    if result.verification_failed:  # a possible clone or forgery (decision 0110)
-        print(MSG["failed"].format("; ".join(result.failures)), file=sys.stderr)
+    failures = policy_failures(result, policy)
+    if failures:  # a possible clone or forgery, or short of the policy (decision 0110)
+        print(MSG["failed"].format("; ".join(failures)), file=sys.stderr)
         return EXIT_VERIFICATION_FAILED
     return EXIT_OK
 

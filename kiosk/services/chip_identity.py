@@ -92,17 +92,30 @@ def card_read_json(r: CardRead) -> dict[str, Any]:
     }
 
 
-def _refuse(card: CardRead) -> None:
+def policy_failures(card: CardRead, policy: str = "standard") -> tuple[str, ...]:
+    """The failed checks, with what a stricter `devices.chip_policy` adds (decision 0110).
+    Active authentication is only judged once the read is complete."""
+    failures = list(card.failures)
+    if policy in ("trusted", "trusted_active") and card.passive.level != "verified":
+        failures.append(f"chip_policy {policy}: passive authentication is "
+                        f"{card.passive.level}, not chained to a trusted CSCA")
+    if policy == "trusted_active" and card.complete and card.active != "verified":
+        failures.append(f"chip_policy {policy}: active authentication is {card.active}")
+    return tuple(failures)
+
+
+def _refuse(card: CardRead, policy: str) -> None:
     """A failed check: a possible clone or forgery. Logged without personal data (the
     staff screen shows warnings), refused as "verification_failed"."""
-    if card.failures:
-        log.warning("chip refused, failed check: %s", "; ".join(card.failures)[:300])
-        raise ChipReadError("verification_failed", "; ".join(card.failures))
+    failures = policy_failures(card, policy)
+    if failures:
+        log.warning("chip refused, failed check: %s", "; ".join(failures)[:300])
+        raise ChipReadError("verification_failed", "; ".join(failures))
 
 
-def identity_from_card(card: CardRead) -> Identity:
+def identity_from_card(card: CardRead, policy: str = "standard") -> Identity:
     """The identity a (partial) read gives: "chip_pending" until every check finished."""
-    _refuse(card)
+    _refuse(card, policy)
     data = card_read_json(card)
     return Identity(
         full_name=data["full_name"] or "",
@@ -133,9 +146,10 @@ class ChipIdentityReader:
     """Implements the journey's IdentityPort; call from a worker thread."""
 
     def __init__(self, open_transport: Callable[[], Transport],
-                 trust_store: TrustStore | None = None) -> None:
+                 trust_store: TrustStore | None = None, policy: str = "standard") -> None:
         self.open_transport = open_transport
         self.trust_store = trust_store
+        self.policy = policy
 
     def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> ChipChecks:
         try:
@@ -146,7 +160,7 @@ class ChipIdentityReader:
             raise ChipReadError("card_removed", str(exc)) from None
 
         def deliver(partial: CardRead) -> None:
-            on_identity(identity_from_card(partial))
+            on_identity(identity_from_card(partial, self.policy))
 
         try:
             card = read_card(transport, chip_keys(key), photo=True,
@@ -167,6 +181,6 @@ class ChipIdentityReader:
         log.info("chip read %s: access=%s passive=%s active=%s apdus=%d",
                  mask_id(card.id_number), card.access, card.passive.level, card.active,
                  card.stats.apdus)
-        _refuse(card)
+        _refuse(card, self.policy)
         photo = card.photo.data if card.photo and card.photo.data else None
         return ChipChecks(_VERIFICATION[card.passive.level], photo)
