@@ -289,7 +289,14 @@ def read_card(
     groups = _data_groups(s, sod)
 
     dg13 = c.parse(13, parse_dg13) if 13 in groups and c.fetch(13) is not None else None
-    mrz = c.parse(1, parse_dg1) if 1 in groups and c.fetch(1) is not None else None
+    mrz = None
+
+    def read_dg1() -> None:
+        nonlocal mrz
+        mrz = c.parse(1, parse_dg1) if 1 in groups and c.fetch(1) is not None else None
+
+    if dg13 is None:
+        read_dg1()  # DG1 is the identity; with a DG13 it follows the identity (issue 24)
     if dg13 is None and mrz is None:
         if c.failures:
             raise VerificationFailedError(tuple(c.failures))
@@ -328,6 +335,8 @@ def read_card(
     partial = result(passive(dict(c.files)))
     if on_identity is not None:
         on_identity(partial)
+    if 1 not in c.states:
+        read_dg1()
 
     face, photo_problem = None, None
     if photo and 2 in groups:
