@@ -1,10 +1,11 @@
 """Read a chip identity card end to end: access control, identity first, then photo.
 
-Order (issue 18): EF.SOD first, since its signed hash list names the data
-groups (EF.COM is unsigned and only a hint when there is no usable SOD);
-then DG13 and DG1, the identity is complete; then DG2 (best effort: a photo
-that does not decode is reported in `photo_problem`, never costs the
-identity) and active authentication.
+Order (issues 18, 24): EF.SOD first, since its signed hash list names the data
+groups (EF.COM is unsigned and only a hint when there is no usable SOD); then
+DG13 (DG1 when there is no usable DG13), and the identity goes to `on_identity`,
+not yet verified; then DG1, DG2 (a photo that does not decode is reported in
+`photo_problem`) and active authentication. Every check the SOD and DG15 promise
+must pass (decision 0110): `CardRead.failures` names each one that did not.
 
     result = read_card(transport, keys, photo=True, trust_store=store,
                        on_identity=lambda partial: ...)

@@ -1,8 +1,9 @@
 """The chip CCCD as the journey's identity source (IdentityPort over drivers.emrtd).
 
-Identity first: the name is delivered as soon as the SOD, DG13 and DG1 are read and
-their hashes match, marked "chip_pending"; the photo (DG2), active authentication
-and the final hash check follow, and only then is the read verified (decision 0110).
+Identity first: the name is delivered as soon as the SOD and DG13 (or DG1) are read
+and their hashes match, marked "chip_pending"; DG1, the photo (DG2), active
+authentication and the final hash check follow, and only then is the read verified
+(decision 0110).
 A failed check is never shown as an identity: it is a possible clone or forgery.
 """
 
