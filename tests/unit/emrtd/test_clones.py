@@ -13,17 +13,12 @@ from drivers.emrtd.passive import TrustStore
 from drivers.emrtd.reader import CardRead, read_card
 from drivers.emrtd.transport import CallableTransport
 from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
-from drivers.virtual.cccd_pki import VirtualPki, generate
+from drivers.virtual.cccd_pki import VirtualPki
 from drivers.virtual.cccd_quirks import CLONES, ODD_CARDS
 from kiosk.journey.effects import AccessKey
 from kiosk.journey.ports import ChipReadError
 from kiosk.services.chip_identity import ChipIdentityReader, card_read_json
 from tests.chip_identity import BASE, FAILED_CHECK
-
-
-@pytest.fixture(scope="module")
-def pki() -> VirtualPki:
-    return generate()
 
 
 def _card(pki: VirtualPki, *quirks: str) -> VirtualCccd:

@@ -12,7 +12,6 @@ from drivers.emrtd.transport import CallableTransport
 from drivers.virtual.cccd import CardOptions, VirtualCccd, build_card_image
 from drivers.virtual.cccd import Identity as CardHolder
 from drivers.virtual.cccd_pki import VirtualPki, generate
-from kiosk.cli._devices import staff_status
 from kiosk.config import ConfigError, demo_config
 from kiosk.config.loader import demo_config_text, load_file
 from kiosk.config.sections import CHIP_POLICIES
@@ -20,6 +19,7 @@ from kiosk.journey.effects import AccessKey
 from kiosk.journey.ports import ChipReadError
 from kiosk.services.chip_identity import ChipIdentityReader
 from kiosk.services.wiring import build
+from kiosk.ui.staff_status import staff_status
 from tests.chip_identity import BASE
 
 
