@@ -81,8 +81,10 @@ def test_typed_number_reads_the_chip_on_the_configured_reader_and_reaches_the_hi
     assert steps[:3] == ["need_key", "reading_chip", "confirm_identity"], steps
     assert steps[-1] == "ticket"
     assert all(isinstance(s["at"], float | int) for s in out["steps"])
-    # Shown while active authentication ran, verified once every check finished.
-    assert out["identity_marks"] == ["chip_pending", "chip_verified"], out["identity_marks"]
+    # Shown while active authentication ran (if a frame caught it), verified once every
+    # check finished.
+    marks = out["identity_marks"]
+    assert marks in (["chip_pending", "chip_verified"], ["chip_verified"]), marks
     reg = out["registration"]
     assert reg is not None and reg["queue_number"].startswith("A-")
 
