@@ -3,16 +3,29 @@ their holder. In process, over the real protocol, with the virtual CCCD's profil
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.emrtd.errors import AuthenticationFailedError
 from drivers.emrtd.keys import CanKey, MrzKey
+from drivers.emrtd.lds import EF_SOD, dg_fid
+from drivers.emrtd.lds.sod import build_security_object, build_sod
 from drivers.emrtd.passive import TrustStore
 from drivers.emrtd.reader import CardRead, read_card
+from drivers.emrtd.tlv import tlv
 from drivers.emrtd.transport import CallableTransport
-from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
+from drivers.virtual.cccd import (
+    CardImage,
+    CardOptions,
+    Identity,
+    VirtualCccd,
+    build_card_image,
+)
 from drivers.virtual.cccd_pki import VirtualPki
 from drivers.virtual.cccd_quirks import CLONES, ODD_CARDS
 from kiosk.journey.effects import AccessKey
@@ -93,3 +106,30 @@ def test_6988_at_mutual_authenticate_is_a_wrong_key(pki: VirtualPki) -> None:
     assert err.value.sw == 0x6988 and "MUTUAL AUTHENTICATE" in str(err.value)
     r = _read(card, pki, MrzKey("190123456", "900101", "300101"))
     assert r.access == "BAC" and not r.verification_failed and r.active == "verified"
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.sampled_from([14, 15]), body=st.binary(max_size=120) | st.sampled_from([
+    b"\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x09",
+    b"\x30\x00", b"\x31\x03\x30\x01\x06"]))
+def test_any_signed_dg14_or_dg15_is_a_named_failure_never_a_crash(
+        pki: VirtualPki, n: int, body: bytes) -> None:
+    """Whatever the issuer signed into DG14/DG15, the read ends in a typed result: the
+    hash matches (re-signed here), so only the parser and active authentication decide."""
+    card = _card(pki)
+    assert card.image is not None
+    files = dict(card.image.files)
+    files[dg_fid(n)] = tlv(0x6E if n == 14 else 0x6F, body)
+    dgs = {k & 0xFF: v for k, v in files.items() if 0x0101 <= k <= 0x0110}
+    econtent = build_security_object("sha256", {k: hashlib.sha256(v).digest()
+                                                for k, v in dgs.items()})
+    files[EF_SOD] = build_sod(econtent, pki.ds_cert.public_bytes(Encoding.DER), "sha256_rsa",
+                              "sha256", pki.sign)
+    card.image = CardImage(files, card.image.aa_key, pki)
+    r = _read(card, pki, photo=False)
+    assert r.passive.level == "verified"
+    if n == 15:
+        assert r.active == "failed" and r.verification_failed
+    elif r.verification_failed:
+        assert any(f.startswith(("DG14 does not parse", "active authentication"))
+                   for f in r.failures), r.failures
