@@ -296,8 +296,8 @@ def read_card(
         nonlocal mrz
         mrz = c.parse(1, parse_dg1) if 1 in groups and c.fetch(1) is not None else None
 
-    if dg13 is None:
-        read_dg1()  # DG1 is the identity; with a DG13 it follows the identity (issue 24)
+    if dg13 is None or not (dg13.id_number and dg13.full_name):
+        read_dg1()  # DG1 gives the identity; after a usable DG13 it follows it (issue 24)
     if dg13 is None and mrz is None:
         if c.failures:
             raise VerificationFailedError(tuple(c.failures))

@@ -1,7 +1,8 @@
 """`kiosk card read|simulate|readers`: the chip CCCD from the command line (issue 3).
 
-Exit codes: 0 read; 2 bad arguments; 3 access denied (wrong key); 4 no reader,
-no card or card removed; 7 data failed verification. Every non-zero exit
+Exit codes: 0 read; 2 bad arguments (a wrong MRZ check digit or CAN, named); 3 access
+denied (wrong key, with the card's status word); 4 no reader, no card or card removed;
+7 a check failed (named: a possible clone or forgery, decision 0110). Every non-zero exit
 prints one line on stderr, Vietnamese then English.
 """
 
@@ -66,8 +67,9 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--pki", metavar="DIR", help="keep the test CSCA/DS here (DIR/trust)")
     sim.add_argument("--no-pace", action="store_true", help="a BAC-only card")
     sim.add_argument("--short-only", action="store_true", help="refuse extended length")
-    sim.add_argument("--quirks", metavar="LIST", help="behaviours of other chips, e.g. "
-                     "no-sfi,eof-6282-nomac (drivers/virtual/cccd_quirks.py lists them)")
+    sim.add_argument("--quirks", metavar="LIST", help="behaviours of other chips, odd cards "
+                     "and clones, e.g. no-sfi,eof-6282-nomac or clone-hide-aa "
+                     "(drivers/virtual/cccd_quirks.py lists them)")
     sim.add_argument("--tamper-dg", type=int, metavar="N", help="(tests) corrupt DG N")
     sim.add_argument("--remove-after", type=int, metavar="N", help="(tests) leave after N APDUs")
     sim.set_defaults(handler=_simulate)
