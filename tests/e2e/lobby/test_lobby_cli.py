@@ -147,3 +147,24 @@ def test_doctor_lobby_check(lobby, pg, tmp_path, monkeypatch):
         assert skewed.status == status and "NTP" in skewed.hint_en, skewed
         shown = float(skewed.detail.split("clock ")[1].split(" s")[0])
         assert abs(shown - skew) < 1.0  # within the query's round trip
+
+
+def test_init_from_a_laptop_verifies_the_server_and_reads_the_password_file(lobby, tmp_path):
+    """Issue 25: off loopback the owner's `init --url` needs the CA (verify-full); the
+    password may come from a file; an unknown host is a misconfiguration (exit 6)."""
+    config = kiosk_config(tmp_path / "k", "k1", None)
+    remote = f"postgresql://{OWNER}@lobby.benhvien.invalid:5432/lobby"
+    no_ca = run_kiosk("--config", str(config), "lobby", "init", "--url", remote,
+                      env={"PGPASSWORD": OWNER_PASSWORD})
+    assert no_ca.returncode == 6 and "--sslrootcert" in no_ca.stderr
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not used: the name does not resolve\n")
+    unknown = run_kiosk("--config", str(config), "lobby", "init", "--url", remote,
+                        "--sslrootcert", str(ca), env={"PGPASSWORD": OWNER_PASSWORD})
+    assert unknown.returncode == 6 and "host name" in unknown.stderr, unknown.stderr
+    secret = tmp_path / "owner-password"
+    secret.write_text(OWNER_PASSWORD + "\n")
+    from_file = run_kiosk("--config", str(config), "lobby", "init", "--url",
+                          lobby.url(OWNER), "--password-file", str(secret),
+                          env={"PGPASSWORD": ""})
+    assert from_file.returncode == 0 and "nothing changed" in from_file.stdout
