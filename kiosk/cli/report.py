@@ -58,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lobby.add_argument("--from", dest="day_from", type=_date, metavar="YYYY-MM-DD")
     lobby.add_argument("--to", dest="day_to", type=_date, metavar="YYYY-MM-DD")
     lobby.add_argument("--json", action="store_true", help="JSON output")
+    lobby.add_argument("--html", action="store_true",
+                       help="a printable HTML page (for the daily meeting) on stdout")
     add_config_argument(lobby)
     lobby.set_defaults(handler=_lobby_report)
 
@@ -125,7 +127,7 @@ def _lobby_report(args: argparse.Namespace) -> int:
     from kiosk.cli.common import EXIT_BAD_INPUT, EXIT_MISCONFIGURED
     from kiosk.domain.queue import queue_day
     from kiosk.lobby.client import LobbyClient, LobbyError, LobbyRefused
-    from kiosk.lobby.report import from_lobby
+    from kiosk.lobby.report import from_lobby, to_html
     from kiosk.lobby.sync import publish
     from kiosk.store import connect
 
@@ -160,6 +162,9 @@ def _lobby_report(args: argparse.Namespace) -> int:
     report = {"facility": config.facility.code, **report}
     if args.json:
         print_json(report)
+        return EXIT_OK
+    if args.html:
+        print(to_html(report), end="")
         return EXIT_OK
     print(f"{report['facility']} {report['from']} – {report['to']}")
     for part in (*report["kiosks"], {"kiosk_id": "TOTAL", **report["totals"]}):

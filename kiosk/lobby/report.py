@@ -81,3 +81,32 @@ def from_store(db: Any, day_from: dt.date, day_to: dt.date) -> dict[str, Any]:
                       "WHERE day BETWEEN ? AND ? GROUP BY 1, 2",
                       [day_from.isoformat(), day_to.isoformat()]).fetchall()
     return build(rows, [], day_from, day_to)
+
+
+def to_html(report: dict[str, Any]) -> str:
+    """A printable page for the hospital's daily meeting (A4, large type, no scripts)."""
+    from html import escape
+
+    def row(name: str, part: dict[str, Any], bold: bool = False) -> str:
+        depts = ", ".join(f"{escape(d)}: {n}" for d, n in sorted(part["registrations"].items()))
+        cells = [escape(name), str(part["registrations_total"]), depts or "–",
+                 f"{part['offline']} ({part['offline_share']:.0%})", str(part["voids"]),
+                 str(part["health_book"]["offered"]), str(part["health_book"]["completed"])]
+        tag = "th" if bold else "td"
+        return "<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>"
+
+    span = (report["from"] if report["from"] == report["to"]
+            else f"{report['from']} – {report['to']}")
+    head = ("<tr><th>Ki-ốt / Kiosk</th><th>Đăng ký / Registrations</th>"
+            "<th>Theo khoa / Per department</th><th>Số riêng / Offline</th>"
+            "<th>Số hủy / Voids</th><th>Mời SKĐT / Health book offered</th>"
+            "<th>Hoàn tất / Completed</th></tr>")
+    rows = "".join(row(k["kiosk_id"], k) for k in report["kiosks"])
+    return ("<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
+            f"<title>Báo cáo sảnh {escape(str(report.get('facility', '')))} {span}</title>"
+            "<style>body{font:14pt sans-serif;margin:1.5cm}table{border-collapse:collapse;"
+            "width:100%}td,th{border:1px solid #444;padding:.3em .5em;text-align:left}"
+            "@page{size:A4 landscape}</style></head><body>"
+            f"<h1>Báo cáo sảnh / Lobby report — {escape(str(report.get('facility', '')))}"
+            f"</h1><p>{span}</p><table>{head}{rows}"
+            f"{row('Tổng / Total', report['totals'], bold=True)}</table></body></html>\n")

@@ -131,6 +131,9 @@ def test_the_lobby_report_equals_the_sum_of_the_kiosks_own_stores(lobby, tmp_pat
         assert report["totals"]["offline"] == 1 and report["totals"]["offline_share"] == 0.2
         assert report["totals"]["health_book"] == {"offered": 2, "completed": 1}
         assert report["totals"]["voids"] == 0
+        page = run_kiosk("--config", str(tmp_path / "k1" / "kiosk.toml"), "report", "lobby",
+                         "--html")
+        assert page.returncode == 0 and "<td>k2</td><td>2</td>" in page.stdout
     finally:
         for kiosk in kiosks:
             kiosk.close()
