@@ -28,6 +28,10 @@ def patient(tmp_path):
     return str(path)
 
 
+STATUS_KEYS = {"url", "state", "reachable", "schema_version", "facility", "day", "error",
+               "server_time", "kiosks", "departments"}
+
+
 def register(config, tmp_path, service="KB-NOI"):
     return run_json("--config", str(config), "register", "--patient", patient(tmp_path),
                     "--service", service, "--json")
@@ -87,6 +91,8 @@ def test_two_kiosks_share_one_queue_and_status_shows_them(lobby, tmp_path):
     assert [k["kiosk_id"] for k in status["kiosks"]] == ["k1", "k2", "k3", "k4", "tls"]
     beats = {k["kiosk_id"]: k["last_heartbeat"] for k in status["kiosks"]}
     assert beats["k1"] is not None and beats["k2"] is None  # k2's daemon never ran
+    assert beats["k1"].endswith("+07:00")  # the facility's time, not UTC
+    assert set(status) == STATUS_KEYS and status["state"] == "ok"
     depts = {d["department"]: d for d in status["departments"]}
     assert depts["NOI"]["last_number"] == "A-003" and depts["NOI"]["last_seq"] == 3
     assert depts["NGOAI"]["last_number"] == "B-001"
@@ -99,7 +105,9 @@ def test_status_and_register_with_the_server_away(tmp_path):
     config = kiosk_config(tmp_path / "k1", "k1", url)
     status = run_kiosk("--config", str(config), "lobby", "status", "--json")
     assert status.returncode == 5
-    assert json.loads(status.stdout)["reachable"] is False
+    away = json.loads(status.stdout)
+    assert away["reachable"] is False and away["state"] == "unreachable"
+    assert set(away) == STATUS_KEYS  # one shape, whatever the state
     # registration goes on: an offline number carrying the kiosk id, printed normally
     out = register(config, tmp_path)
     assert out["queue_number"] == "A-k1-001" and out["printed"] is True
