@@ -254,12 +254,15 @@ END $$;
 -- and the database's idle_in_transaction_session_timeout is the bound.
 CREATE FUNCTION lobby.evict_idle_kiosk_sessions() RETURNS integer
 LANGUAGE sql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
-    SELECT count(*)::integer FROM pg_stat_activity a
-    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
-      AND a.state IN ('idle in transaction', 'idle in transaction (aborted)')
-      AND a.state_change < clock_timestamp() - interval '50 milliseconds'
-      AND pg_has_role(a.usesysid, 'lobby_kiosk', 'MEMBER')
-      AND pg_terminate_backend(a.pid)
+    -- MATERIALIZED: the filter is done before any pg_terminate_backend runs (the
+    -- planner may order the quals of one WHERE as it likes)
+    WITH idle AS MATERIALIZED (
+        SELECT a.pid FROM pg_stat_activity a
+        WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+          AND a.state IN ('idle in transaction', 'idle in transaction (aborted)')
+          AND a.state_change < clock_timestamp() - interval '50 milliseconds'
+          AND pg_has_role(a.usesysid, 'lobby_kiosk', 'MEMBER'))
+    SELECT count(*)::integer FROM idle WHERE pg_terminate_backend(idle.pid)
 $$;
 
 -- The next shared number of a department, for the day the SERVER's clock says it is

@@ -104,6 +104,7 @@ def test_taking_numbers_in_a_loop_is_rate_limited_and_refusals_print_offline(lob
 
 
 def test_a_transaction_left_open_does_not_stop_the_other_kiosks(lobby, tmp_path):
+    bystander = conn_as(lobby, "kiosk_k3")  # idle, not in a transaction: left alone
     squatter = conn_as(lobby, "kiosk_k1", autocommit=False)
     squatter.execute(TAKE, ["k1", ref(1)])
     # it lifts the database's idle-in-transaction bound for itself and sits on the row
@@ -121,9 +122,11 @@ def test_a_transaction_left_open_does_not_stop_the_other_kiosks(lobby, tmp_path)
         assert numbers[1:] == [2, 3] or numbers == [2, 3, 4], numbers
         with pytest.raises(psycopg.OperationalError):  # the squatter was ended
             squatter.execute("SELECT 1")
+        assert bystander.execute("SELECT 1").fetchone() == (1,)
     finally:
         k2.close()
         squatter.close()
+        bystander.close()
 
 
 def test_a_login_cannot_exhaust_the_servers_connections(lobby):
