@@ -204,3 +204,30 @@ def test_the_owner_provisions_kiosks_and_retires_them(bare_lobby, pg, tmp_path):
             client.take_number("NOI", ref(3))
     finally:
         client.close()
+
+
+def test_a_v1_lobby_migrates_and_keeps_its_kiosks_bindings(pg):
+    """Kiosks that claimed their ids under v1 keep them; the owner then records the
+    facility's zone (`add-kiosk`), until which the kiosks print offline numbers."""
+    from kiosk.config.model import LobbyConfig
+    from kiosk.lobby.admin import add_kiosk, init
+    from kiosk.lobby.schema import LATEST, MIGRATIONS
+
+    db = pg.new_database()
+    with psycopg.connect(pg.url(OWNER, db), password=OWNER_PASSWORD, autocommit=True,
+                         sslmode="disable") as owner:
+        owner.execute(MIGRATIONS[0][1])  # type: ignore[arg-type]
+        owner.execute("INSERT INTO lobby.schema_version (version) VALUES (1)")
+    with psycopg.connect(pg.url("kiosk_k1", db), password=KIOSK_PASSWORD, autocommit=True,
+                         sslmode="disable") as k1:
+        k1.execute("SELECT lobby.take_number('01824', 'NOI', current_date, 'k1', %s)",
+                   [ref(1)])
+    config = LobbyConfig(url=pg.url(OWNER, db), password=OWNER_PASSWORD)
+    result = init(config)
+    assert (result.before, result.after) == (1, LATEST)
+    with psycopg.connect(pg.url("kiosk_k1", db), password=KIOSK_PASSWORD, autocommit=True,
+                         sslmode="disable") as k1:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="no time zone"):
+            k1.execute(TAKE, ["k1", ref(2)])
+        add_kiosk(config, "01824", "Asia/Ho_Chi_Minh", "k1", "kiosk_k1")
+        assert k1.execute(TAKE, ["k1", ref(2)]).fetchone() == (2,)
