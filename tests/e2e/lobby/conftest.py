@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_kiosk
 from tests.e2e.lobby.pg import KIOSK_PASSWORD, OWNER, OWNER_PASSWORD, PgCluster
 from tests.e2e.lobby.proxy import BlackholeProxy  # noqa: F401  (re-exported for tests)
 
@@ -47,13 +46,14 @@ class Lobby:
 
 
 @pytest.fixture
-def bare_lobby(pg: PgCluster, tmp_path: Path) -> Lobby:
-    """A new, initialised lobby database (`kiosk lobby init` as its owner), no kiosks."""
+def bare_lobby(pg: PgCluster) -> Lobby:
+    """A new, initialised lobby database (what `kiosk lobby init` does as its owner, in
+    this process: the command itself is tested in test_lobby_cli), no kiosks."""
+    from kiosk.config.model import LobbyConfig
+    from kiosk.lobby.admin import init
+
     db = pg.new_database()
-    config = kiosk_config(tmp_path / "owner", "init", None)
-    proc = run_kiosk("--config", str(config), "lobby", "init", "--url", pg.url(OWNER, db),
-                     env={"PGPASSWORD": OWNER_PASSWORD})
-    assert proc.returncode == 0, proc.stderr
+    assert init(LobbyConfig(url=pg.url(OWNER, db), password=OWNER_PASSWORD)).changed
     return Lobby(pg, db)
 
 
