@@ -57,8 +57,9 @@ class _Demo:
         self.stream = stream
         self.clock = _Clock()
         ui = assembly.config.ui
-        self.journey = Journey(JourneySettings(idle_timeout_s=ui.idle_timeout_s,
-                                               idle_warning_s=ui.idle_warning_s))
+        self.journey = Journey(JourneySettings(
+            idle_timeout_s=ui.idle_timeout_s, idle_warning_s=ui.idle_warning_s,
+            find_appointments=assembly.ports.appointments is not None))
         self.runner = Runner(self.journey, assembly.ports, clock=self.clock,
                              on_change=self._changed)
         self.lines: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
@@ -84,6 +85,15 @@ class ServicesLoaded:
 
 
 @dataclass(frozen=True)
+class AppointmentsFound:
+    """Today's appointments; `available` False when the HIS did not answer in time."""
+
+    session: int
+    appointments: tuple[Appointment, ...]
+    available: bool = True
+
+
+@dataclass(frozen=True)
 class Registered:
     session: int
     registration: Registration
@@ -146,6 +156,18 @@ class RegistrationConfirmed:
 
 
 @dataclass(frozen=True)
+class AppointmentChosen:
+    """"Check in for this appointment" (the big button, or one row of the list)."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class AppointmentDeclined:
+    """"Khám dịch vụ khác": a different service today, as a walk-in."""
+
+
+@dataclass(frozen=True)
 class Back:
     pass
 
@@ -196,6 +218,7 @@ class Tick:
 Event = (
     CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
     | ChipRead | ChipPhotoRead | ChipFailed | InsuranceChecked | ServicesLoaded
+    | AppointmentsFound | AppointmentChosen | AppointmentDeclined
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled

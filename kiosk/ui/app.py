@@ -230,7 +230,8 @@ class KioskApp(App):
              self.staff_layer, self.simulator_layer], delay_s=self.options.transition_s + 0.1)
 
         settings = JourneySettings(idle_timeout_s=self.options.idle_timeout_s,
-                                   idle_warning_s=self.options.idle_warning_s)
+                                   idle_warning_s=self.options.idle_warning_s,
+                                   find_appointments=self.ports.appointments is not None)
         self.journey = Journey(settings)
         self.runner = Runner(self.journey, self.ports, executor=self.executor,
                              post=self.post, clock=self.clock, on_change=self._changed)

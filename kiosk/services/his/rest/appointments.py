@@ -12,8 +12,13 @@ from zoneinfo import ZoneInfo
 
 from kiosk.domain.appointment import Appointment
 from kiosk.services.his.base import HisPatient, HisVisit
-from kiosk.services.his.rest.mapping import PATIENT_FIELDS, VISIT_FIELDS, patient_values, pick, \
-    visit_values
+from kiosk.services.his.rest.mapping import (
+    PATIENT_FIELDS,
+    VISIT_FIELDS,
+    patient_values,
+    pick,
+    visit_values,
+)
 
 SEARCH_FIELDS = (*PATIENT_FIELDS, "window_start", "window_end", "date")
 CHECKIN_FIELDS = (*VISIT_FIELDS, "appointment_ref")
