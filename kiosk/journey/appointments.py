@@ -79,7 +79,9 @@ def offered(journey: Journey, event: ev.Event, now: float) -> list[Effect]:
     """On the appointment screen: check in (one tap), or choose another service."""
     s = journey.session
     if isinstance(event, ev.AppointmentChosen):
-        chosen = next((a for a in s.appointments or () if a.ref == event.ref), None)
+        offered = s.appointments or ()
+        chosen = next((a for a in offered if a.ref == event.ref), None) if event.ref \
+            else offered[0] if len(offered) == 1 else None
         if chosen is None or s.identity is None or s.insurance is None:
             return []
         journey.go(Step.REGISTERING, now)

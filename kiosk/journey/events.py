@@ -157,9 +157,10 @@ class RegistrationConfirmed:
 
 @dataclass(frozen=True)
 class AppointmentChosen:
-    """"Check in for this appointment" (the big button, or one row of the list)."""
+    """"Check in for this appointment": a tile of the list names it; the big button
+    (shown only when there is one) does not need to."""
 
-    ref: str
+    ref: str | None = None
 
 
 @dataclass(frozen=True)

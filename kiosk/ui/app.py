@@ -196,6 +196,7 @@ class KioskApp(App):
                            fn_bold=str(fonts / "DejaVuSans-Bold.ttf"))
         logging.getLogger().addHandler(self.recent_errors)
         ctx = Ctx(strings=self.strings, send=self.send, animations=self.options.animations,
+                  timezone=self.options.timezone,
                   view_changed=self.note_view,
                   lang=self.options.language, images_dir=asset_path("images"))
         ctx.scale = ctx.theme.scale(*Window.size)
