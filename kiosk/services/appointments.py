@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -25,10 +26,15 @@ from kiosk.config import Config
 from kiosk.domain.appointment import Appointment, todays, window
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
+from kiosk.domain.queue import queue_day
 from kiosk.domain.registration import Registration
 from kiosk.journey.ports import AppointmentsUnavailable
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient
-from kiosk.services.registration import RegistrationService, effective_services
+from kiosk.services.registration import (
+    RegistrationService,
+    effective_services,
+    patient_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +82,24 @@ class AppointmentDesk:
         start, end = window(now, self.config.facility.timezone,
                             self.config.appointments.window_before_h)
         job: Future[list[Appointment]] = self._pool.submit(self._find, identity, start, end)
+        # Already checked in here today: offered again, so a second visit to the kiosk
+        # shows the same ticket (the HIS no longer lists an arrived appointment).
+        mine = self._checked_in_today(identity, now)
         try:
             found = job.result(timeout=self.config.appointments.lookup_budget_s)
         except FutureTimeout:
             log.warning("appointment lookup: no answer within %.1f s",
                         self.config.appointments.lookup_budget_s)
+            if mine:
+                return mine
             raise AppointmentsUnavailable("the HIS did not answer in time") from None
         except HisError as exc:
             log.warning("appointment lookup failed: %s", type(exc).__name__)
+            if mine:
+                return mine
             raise AppointmentsUnavailable(type(exc).__name__) from None
-        return tuple(self._complete(a) for a in todays(found, start, end))
+        return mine + tuple(self._complete(a) for a in todays(found, start, end)
+                            if a.ref not in {m.ref for m in mine})
 
     def find_ref(self, identity: Identity, ref: str) -> Appointment | None:
         """The appointment an appointment slip's QR names, if it is this patient's
@@ -95,6 +109,14 @@ class AppointmentDesk:
     def check_in(self, identity: Identity, insurance: InsuranceResult,
                  appointment: Appointment) -> Registration:
         return self.registrations.check_in(identity, insurance, appointment)
+
+    def _checked_in_today(self, identity: Identity, now: dt.datetime
+                          ) -> tuple[Appointment, ...]:
+        rows = self.registrations.db.execute(
+            "SELECT appointment_json FROM registrations WHERE appointment_json IS NOT NULL "
+            "AND queue_day = ? AND patient_key = ? ORDER BY created_at",
+            [queue_day(now, self.config.facility.timezone), patient_key(identity)]).fetchall()
+        return tuple(Appointment.from_json(json.loads(r[0])) for r in rows)
 
     def _find(self, identity: Identity, start: dt.datetime, end: dt.datetime
               ) -> list[Appointment]:
