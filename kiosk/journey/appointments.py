@@ -37,15 +37,39 @@ def ask(journey: Journey) -> list[Effect]:
     return [FindAppointments(s.id, s.identity.without_photo())]
 
 
+def slip(journey: Journey, event: ev.SlipScanned, now: float) -> list[Effect]:
+    """An appointment slip's QR: remembered until the patient's identity is confirmed
+    (a slip alone checks nobody in); on the attract screen it starts a session."""
+    s = journey.session
+    effects: list[Effect] = []
+    if s.step is Step.IDLE:
+        effects = journey.start_session(now)
+        journey.go(Step.NEED_KEY, now)
+    elif s.step not in (Step.NEED_KEY, Step.READING_CHIP, Step.CONFIRM_IDENTITY,
+                        Step.CHECKING_INSURANCE, Step.INSURANCE_RESULT, Step.ERROR):
+        return []
+    s = journey.session
+    shown = notice("slip_seen") if s.step is Step.NEED_KEY else s.notice
+    journey.session = replace(s, slip_ref=event.ref, notice=shown)
+    return [*effects, CountEvent("appointment.slip_scanned")]
+
+
 def found(journey: Journey, event: ev.AppointmentsFound, now: float) -> list[Effect]:
     s = journey.session
     if not s.appointments_asked or s.appointments is not None:
         return []  # not asked, or answered already (the wait gave up first)
-    journey.session = replace(s, appointments=event.appointments,
+    offered, missed = event.appointments, False
+    if s.slip_ref is not None and event.available:
+        # The slip names one appointment; it must be one of this patient's today.
+        offered = tuple(a for a in event.appointments if a.ref == s.slip_ref)
+        missed = not offered
+    journey.session = replace(s, appointments=offered, slip_missed=missed,
                               appointments_unavailable=not event.available)
     metric = ("appointment.lookup.unavailable" if not event.available else
               "appointment.lookup.found" if event.appointments else "appointment.lookup.none")
     effects: list[Effect] = [CountEvent(metric)]
+    if missed:
+        effects.append(CountEvent("appointment.slip_not_found"))
     if s.step is Step.FINDING_APPOINTMENTS:
         effects += before_services(journey, now) or journey.to_service_list(now)
     return effects
@@ -62,8 +86,9 @@ def before_services(journey: Journey, now: float) -> list[Effect] | None:
     if s.appointments:
         journey.go(Step.APPOINTMENT, now, notice=None)
         return [CountEvent("appointment.offered")]
-    if s.appointments_unavailable:
-        journey.session = replace(s, notice=notice("appointment_unavailable"))
+    if s.appointments_unavailable or s.slip_missed:
+        journey.session = replace(s, notice=notice(
+            "appointment_not_found" if s.slip_missed else "appointment_unavailable"))
     return None
 
 

@@ -49,6 +49,14 @@ class QrRejected:
 
 
 @dataclass(frozen=True)
+class SlipScanned:
+    """The hospital's appointment-slip QR (its configured format) naming `ref`; the
+    appointment is still confirmed against the patient's own identity."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
 class ReaderUnplugged:
     pass
 
@@ -217,7 +225,7 @@ class Tick:
 
 
 Event = (
-    CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
+    CardPlaced | CardRemoved | QrScanned | QrRejected | SlipScanned | ReaderUnplugged
     | ChipRead | ChipPhotoRead | ChipFailed | InsuranceChecked | ServicesLoaded
     | AppointmentsFound | AppointmentChosen | AppointmentDeclined
     | Registered | RegistrationFailed | TicketPrinted

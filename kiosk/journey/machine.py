@@ -38,7 +38,7 @@ _PATIENT_EVENTS = (
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
     ev.CardPlaced, ev.CardClaimed,
-    ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined,
+    ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
 )
 _EPOCH = dt.date(1970, 1, 1)
 _RESULT_EVENTS = (
@@ -91,6 +91,9 @@ class Journey:
 
     def _go(self, step: Step, now: float, **changes: object) -> None:
         self.session = replace(self.session, step=step, step_entered=now, **changes)  # type: ignore[arg-type]
+
+    def start_session(self, now: float) -> list[Effect]:
+        return self._start(now)
 
     def _start(self, now: float, card_fresh: bool = False) -> list[Effect]:
         """Begin a new patient session (keeps device facts, wipes everything personal).
@@ -155,6 +158,8 @@ class Journey:
             return self._tick(now)
         if isinstance(event, ev.AppointmentsFound):
             return appointments.found(self, event, now)
+        if isinstance(event, ev.SlipScanned):
+            return appointments.slip(self, event, now)
 
         if isinstance(event, ev.Cancelled) and not s.busy_with_promise and step is not Step.IDLE:
             return self._reset(now, f"cancelled.{step.value}")

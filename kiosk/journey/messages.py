@@ -49,6 +49,12 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "No appointment for today matches this slip. Please choose where to be seen and "
         "mention it when you are called.",
     ),
+    "slip_seen": (
+        "Đã đọc giấy hẹn khám lại. Xin đặt thẻ Căn cước lên đầu đọc, hoặc đưa mã QR trên "
+        "thẻ trước camera, để xác nhận là bạn.",
+        "Appointment slip read. Please place your citizen ID card on the reader, or show "
+        "its QR code to the camera, to confirm it is you.",
+    ),
     "qr_unknown": ("", ""),  # carries the parser's own message
 }
 

@@ -40,7 +40,7 @@ ErrorKind = Literal[
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
     "service_closed", "chip_fallback_qr", "card_not_yours", "appointment_unavailable",
-    "appointment_not_found",
+    "appointment_not_found", "slip_seen",
 ]
 
 
@@ -84,7 +84,8 @@ class Session:
     appointments: tuple[Appointment, ...] | None = None
     appointments_asked: bool = False
     appointments_unavailable: bool = False
-    slip_ref: str | None = None  # an appointment slip's QR shown before identity
+    slip_ref: str | None = None  # an appointment slip's QR shown (confirmed by identity)
+    slip_missed: bool = False  # the slip's appointment is not among the patient's today
 
     @property
     def card_usable(self) -> bool:

@@ -7,7 +7,9 @@ Counters (also the names the lobby database receives, as every counter is publis
 * `appointment.lookup.found` / `.none` / `.unavailable`: what the lookup after identity
   answered; `.unavailable` (the HIS down or slower than the budget) is a patient who
   came without the kiosk finding their appointment;
-* `appointment.offered`, `appointment.declined` ("a different service").
+* `appointment.offered`, `appointment.declined` ("a different service");
+* `appointment.slip_scanned`, `appointment.slip_not_found` (a slip's QR naming no
+  appointment of this patient today: counted as not found too).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ PREFIX = "appointment."
 FIELDS = ("checked_in", "offered", "declined", "found", "none", "not_found")
 _SIMPLE = {"appointment.offered": "offered", "appointment.declined": "declined",
            "appointment.lookup.found": "found", "appointment.lookup.none": "none",
-           "appointment.lookup.unavailable": "not_found"}
+           "appointment.lookup.unavailable": "not_found",
+           "appointment.slip_not_found": "not_found"}
 
 
 def _empty() -> dict[str, Any]:

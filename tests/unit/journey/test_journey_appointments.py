@@ -8,7 +8,7 @@ from kiosk.domain.registration import Registration
 from kiosk.journey import Step
 from kiosk.journey import events as ev
 from kiosk.journey.effects import CheckIn, CheckInsurance, FindAppointments
-from tests.unit.journey.test_journey import NOW, Harness, insurance
+from tests.unit.journey.test_journey import CHIP_ID, NOW, Harness, insurance
 
 ENDO = Appointment("appt-7", NOW + dt.timedelta(minutes=30), "Khám Nội tiết", "NOITIET",
                    "Phòng 305", "BS. Nguyễn Văn An")
@@ -124,3 +124,34 @@ def test_without_the_setting_nothing_is_looked_up():
     h.to_confirm_by_chip()
     h.send(ev.IdentityConfirmed())
     assert not h.of(FindAppointments)
+
+
+def test_a_slip_qr_starts_a_session_and_its_appointment_is_offered_alone():
+    h = harness()
+    h.send(ev.SlipScanned("appt-9"))
+    assert h.step is Step.NEED_KEY and h.s.notice.kind == "slip_seen"
+    assert h.counts() == ["journey.started", "appointment.slip_scanned"]
+    h.send(ev.CardPlaced())
+    h.send(ev.IdNumberTyped("001185012345"))
+    h.send(ev.ChipRead(h.s.id, h.s.qr_identity or CHIP_ID))
+    h.send(ev.IdentityConfirmed())
+    h.send(ev.AppointmentsFound(h.s.id, (ENDO, EYES)))
+    h.send(ev.InsuranceChecked(h.s.id, insurance()))
+    h.send(ev.Continue())
+    assert h.step is Step.APPOINTMENT and h.s.appointments == (EYES,)
+    h.send(ev.AppointmentChosen())  # the one the slip names: one tap
+    assert [c.appointment for c in h.of(CheckIn)] == [EYES]
+
+
+def test_a_slip_naming_none_of_the_patients_appointments_is_a_walk_in():
+    h = harness()
+    h.send(ev.SlipScanned("someone-elses"))
+    h.send(ev.CardPlaced())
+    h.send(ev.IdNumberTyped("001185012345"))
+    h.send(ev.ChipRead(h.s.id, CHIP_ID))
+    h.send(ev.IdentityConfirmed())
+    h.send(ev.AppointmentsFound(h.s.id, (ENDO,)))
+    assert "appointment.slip_not_found" in h.counts()
+    h.send(ev.InsuranceChecked(h.s.id, insurance()))
+    h.send(ev.Continue())
+    assert h.step is Step.CHOOSE_SERVICE and h.s.notice.kind == "appointment_not_found"
