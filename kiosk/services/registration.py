@@ -198,13 +198,21 @@ class RegistrationService:
             department=f"{APPOINTMENT_QUEUE}{department}",
             prefix=settings.prefix_for(department))
         reg_id = uuid.uuid4().hex
+        # With a lobby, appointment numbers come from its shared sequence too (one
+        # "hen:<department>" queue for all the lobby's kiosks).
+        source, shared = self._shared_number(service, now, reg_id)
         try:
-            self._insert(reg_id, identity, insurance, service, key, now, appointment=appointment)
+            self._insert(reg_id, identity, insurance, service, key, now, source, shared,
+                         appointment=appointment)
         except sqlite3.IntegrityError:
             again = self.find_by_key(key)  # another process checked it in meanwhile
-            if again is None:
+            if again is not None:
+                return again
+            if source != "lobby":
                 raise
-            return again
+            # A shared number this file already holds: offline instead, as `register`.
+            self._insert(reg_id, identity, insurance, service, key, now, "offline", None,
+                         appointment=appointment)
         log.info("checked in appointment %s as %s (%s)", mask_id(appointment.ref), reg_id,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
