@@ -35,10 +35,6 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
-REPORTS = {"health-book": "kiosk.services.health_book_stats",
-           "follow-ups": "kiosk.services.appointment_stats"}
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="reports for the hospital")
     report_sub = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
@@ -60,17 +56,18 @@ def _add_report(hb: argparse.ArgumentParser, name: str) -> None:
     hb.add_argument("--database", help="SQLite file (default: the lobby database when "
                     "configured, else the configured state directory)")
     add_config_argument(hb)
-    hb.set_defaults(handler=_report, stats_module=REPORTS[name])
+    hb.set_defaults(handler=_report, report_name=name)
 
 
 def _report(args: argparse.Namespace) -> int:
-    import importlib
     from pathlib import Path
 
+    from kiosk.services import appointment_stats, health_book_stats
     from kiosk.services.health_book_stats import RangeError
     from kiosk.store import connect
 
-    stats = importlib.import_module(args.stats_module)
+    stats: Any = {"health-book": health_book_stats,
+                  "follow-ups": appointment_stats}[args.report_name]
 
     config = None if args.database else load_config(args)
     if config is not None and config.lobby is not None:

@@ -188,7 +188,7 @@ def desk_for(tmp_path, url, budget=1.5, **settings):
 def test_lookup_gives_up_at_its_budget_when_the_his_is_slow_or_down(fhir, tmp_path):
     server, _ = fhir
     fhir_booking(server, today())
-    desk, config, _db = desk_for(tmp_path, server.url, budget=0.5)
+    desk, _config, _db = desk_for(tmp_path, server.url, budget=0.5)
     try:
         assert len(desk.find(PERSON)) == 1
         server.set_faults(mode="slow", delay_s=6.0, paths=("/Appointment",))

@@ -27,6 +27,13 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from kiosk.config.rest_mapping import (
+    PATIENT_FIELDS,
+    UPDATE_FIELDS,
+    VISIT_FIELDS,
+    MappingError,
+    check,
+)
 from kiosk.domain.appointment import Appointment
 from kiosk.services.his.base import (
     NOT_RECORDED,
@@ -39,11 +46,6 @@ from kiosk.services.his.base import (
 from kiosk.services.his.http import JsonHttp, check_base_url
 from kiosk.services.his.rest import appointments
 from kiosk.services.his.rest.mapping import (
-    PATIENT_FIELDS,
-    UPDATE_FIELDS,
-    VISIT_FIELDS,
-    MappingError,
-    check,
     complete,
     patient_values,
     pick,

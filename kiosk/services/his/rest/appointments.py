@@ -1,7 +1,6 @@
-"""Follow-up appointments in the generic REST adapter: the placeholders its two
-templates (`find_appointments`, `check_in`) may use and how a found item
-becomes an `Appointment`. Kept apart from the mapping grammar (`mapping`),
-which it only uses.
+"""Follow-up appointments in the generic REST adapter: the values its two templates
+(`find_appointments`, `check_in`) are filled with and how a found item becomes an
+`Appointment`. The fields they may name: kiosk.config.rest_appointments.
 """
 
 from __future__ import annotations
@@ -10,21 +9,13 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kiosk.config.rest_appointments import CHECKIN_FIELDS, SEARCH_FIELDS
 from kiosk.domain.appointment import Appointment
 from kiosk.services.his.base import HisPatient, HisVisit
-from kiosk.services.his.rest.mapping import (
-    PATIENT_FIELDS,
-    VISIT_FIELDS,
-    patient_values,
-    pick,
-    visit_values,
-)
+from kiosk.services.his.rest.mapping import patient_values, pick, visit_values
 
-SEARCH_FIELDS = (*PATIENT_FIELDS, "window_start", "window_end", "date")
-CHECKIN_FIELDS = (*VISIT_FIELDS, "appointment_ref")
-# `fields = {ref = "id", start = "thoi_gian", ...}`: where each is in one found item.
-RESULT_FIELDS = ("ref", "start", "service_name", "department", "room", "doctor",
-                 "order_number", "patient_ref", "status")
+__all__ = ["CHECKIN_FIELDS", "SEARCH_FIELDS", "appointment_from", "checkin_values",
+           "search_values"]
 
 
 def search_values(patient: HisPatient, start: dt.datetime, end: dt.datetime
