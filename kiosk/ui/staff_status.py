@@ -21,9 +21,14 @@ def staff_status(assembly: Assembly) -> StaffStatus:
         "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
     unsynced = unsynced_summary(assembly.db, assembly.config)
     purge_at = None
+    zone = ZoneInfo(assembly.config.facility.timezone)
     if unsynced.purge_at:  # in the lobby's own time, as staff read clocks
-        zone = ZoneInfo(assembly.config.facility.timezone)
         when = dt.datetime.fromisoformat(unsynced.purge_at)
         purge_at = when.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+    today = dt.datetime.now(zone).date().isoformat()  # as SqliteStatistics counts days
+    refused = assembly.db.execute(
+        "SELECT coalesce(sum(value), 0) FROM statistics WHERE day = ? AND metric = ?",
+        [today, "chip.refused"]).fetchone()[0]
     return StaffStatus(outbox_depth=int(depth), unsynced=unsynced.count,
-                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at)
+                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at,
+                       chip_refused=int(refused))
