@@ -69,6 +69,23 @@ class AppointmentDesk:
         # (the adapter's connection is not shared between threads).
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="appointments")
 
+    def warm(self) -> Future[None]:
+        """Make the adapter and let it log in, in the background: the first patient's
+        lookup should not pay for the HIS session (a GNU Health login is a password
+        check on the server)."""
+        def ready() -> None:
+            try:
+                with self._lock:
+                    if self._adapter is None:
+                        self._adapter = self._make_adapter()
+                    warm = getattr(self._adapter, "warm", None)
+                    if callable(warm):
+                        warm()
+            except Exception as exc:  # the first lookup will say so, within its budget
+                log.warning("appointment lookup warm-up failed: %s", type(exc).__name__)
+
+        return self._pool.submit(ready)
+
     def stop(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:

@@ -99,6 +99,7 @@ def build(config: Config) -> Assembly:
     if config.appointments.enabled:
         appointments = AppointmentDesk(config, registrations,
                                        lambda: build_adapter(lookup_config(config)), now=now)
+        appointments.warm()  # in the background, like the lobby's connection
         handles["appointments"] = appointments
     ports = Ports(
         identity=chip,

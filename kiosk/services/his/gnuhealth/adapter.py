@@ -59,6 +59,11 @@ class GnuHealthAdapter:
     def close(self) -> None:
         self.rpc.close()
 
+    def warm(self) -> None:
+        """Log in now (a follow-up lookup must fit its budget; the login is the slow part)."""
+        if self.rpc.context is None:
+            self.rpc.login()
+
     # -- lookups cached for the adapter's life ---------------------------------------
     def _first(self, model: str, domain: list[Any]) -> int | None:
         ids = self.rpc.call(f"model.{model}.search", domain, 0, 1, None)

@@ -89,6 +89,10 @@ class RestAdapter:
     def close(self) -> None:
         self.http.close()
 
+    def warm(self) -> None:
+        """Fetch the token now, ahead of the first lookup that must fit its budget."""
+        self._auth_headers()
+
     # -- HisAdapter -----------------------------------------------------------------
     def find_or_create_patient(self, patient: HisPatient) -> str:
         values = patient_values(patient)
