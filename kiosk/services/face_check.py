@@ -1,0 +1,100 @@
+"""One face-check decision over a few live frames against the chip's photo.
+
+The journey asks for a decision (`CheckFace`); this runs it off the UI thread on
+the camera's newest frames, within a time budget, and returns only the outcome,
+the distance and the threshold (decision 0163: no image or descriptor leaves
+this function; the frames are the camera's and are dropped with it).
+
+A decision needs `frames_needed` good frames (one face, large and bright enough).
+It is a match when the median distance is within the threshold AND the 5 landmarks
+moved relative to each other between the frames by at least `min_motion` (a photo
+held up and moved keeps its landmarks' geometry; decision 0162 says what this does
+not stop). It is no_match when the median distance is over the threshold; anything
+else is cannot_tell with the most frequent reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from drivers.face import Face, FaceMatcher, FaceSettings, Probe, landmark_motion
+
+log = logging.getLogger(__name__)
+
+# Between different head poses of one person the landmarks move 0.012–0.09 face
+# widths; a photo re-captured moved, scaled or turned in its plane 0.002–0.015
+# (benchmarks/face.py, decision 0162). 0.02 lets a slight head turn through.
+MIN_MOTION = 0.02
+
+
+@dataclass(frozen=True)
+class FaceOutcome:
+    decision: str  # "match" | "no_match" | "cannot_tell"
+    distance: float | None
+    threshold: float
+    reason: str | None = None  # why cannot_tell: no_face, several_faces, … no_movement
+    frames: int = 0  # frames analysed
+    ms: dict[str, float] = field(default_factory=dict)
+
+
+def settings_from(threshold: float, min_face_px: int) -> FaceSettings:
+    return FaceSettings(threshold=threshold, min_face_px=min_face_px)
+
+
+def decide(
+    matcher: FaceMatcher,
+    reference: Probe,
+    next_frame: Callable[[], np.ndarray | None],
+    *,
+    budget_s: float = 1.0,
+    frames_needed: int = 2,
+    min_motion: float = MIN_MOTION,
+    clock: Callable[[], float] = time.monotonic,
+) -> FaceOutcome:
+    """Analyse frames from `next_frame()` (RGB, or None when none came) until
+    `frames_needed` good ones or the budget runs out, then decide."""
+    threshold = matcher.settings.threshold
+    started = clock()
+    if reference.face is None:
+        return FaceOutcome("cannot_tell", None, threshold, "no_reference_face")
+    good: list[Face] = []
+    reasons: Counter[str] = Counter()
+    frame_ms: list[float] = []
+    frames = 0
+    while clock() - started < budget_s and len(good) < frames_needed:
+        rgb = next_frame()
+        if rgb is None:
+            reasons["no_frame"] += 1
+            continue
+        t0 = time.perf_counter()
+        probe = matcher.analyse(rgb)
+        frame_ms.append((time.perf_counter() - t0) * 1000)
+        frames += 1
+        if probe.face is not None:
+            good.append(probe.face)
+        elif probe.reason is not None:
+            reasons[probe.reason] += 1
+    ms = {"decision": (clock() - started) * 1000,
+          "frame_median": statistics.median(frame_ms) if frame_ms else 0.0}
+    if not good:
+        reason = reasons.most_common(1)[0][0] if reasons else "no_frame"
+        return FaceOutcome("cannot_tell", None, threshold, reason, frames, ms)
+    assert reference.face is not None
+    dist = statistics.median(float(np.linalg.norm(reference.face.descriptor - f.descriptor))
+                             for f in good)
+    if dist > threshold:
+        return FaceOutcome("no_match", dist, threshold, None, frames, ms)
+    if len(good) < frames_needed:
+        reason = reasons.most_common(1)[0][0] if reasons else "too_few_frames"
+        return FaceOutcome("cannot_tell", dist, threshold, reason, frames, ms)
+    motion = max(landmark_motion(a, b) for i, a in enumerate(good) for b in good[i + 1:])
+    if motion < min_motion:
+        return FaceOutcome("cannot_tell", dist, threshold, "no_movement", frames, ms)
+    return FaceOutcome("match", dist, threshold, None, frames, ms)
