@@ -92,7 +92,7 @@ def _match(args: argparse.Namespace) -> int:
         raise CliError(f"{args.photo}: {exc}", EXIT_BAD_INPUT) from None
     result = matcher.decide(reference, matcher.analyse(live_rgb))
     report = result.as_dict()
-    report["ms"] = {"load": round(load_ms, 1), **report["ms"]}  # type: ignore[dict-item]
+    report["ms"] = {"load": round(load_ms, 1), **report["ms"]}
     if args.json:
         print_json(report)
     else:
