@@ -141,34 +141,39 @@ def _timed(ms: dict[str, float], name: str) -> Iterator[None]:
         ms[name] = ms.get(name, 0.0) + (time.perf_counter() - t0) * 1000
 
 
+# dlib's models, loaded once per process and shared by every matcher (they are
+# read-only, but dlib's objects are not documented thread-safe: one lock serialises use).
+_MODELS_LOCK = threading.Lock()
+_MODELS: tuple[Any, Any, Any] | None = None
+
+
 class FaceMatcher:
-    """dlib's models behind a lock: thread-safe, loaded on first use (~0.7 s)."""
+    """Face analysis with given settings over the shared models (loaded on first use,
+    ~0.7 s on an idle core)."""
 
     def __init__(self, settings: FaceSettings | None = None) -> None:
         self.settings = settings or FaceSettings()
-        self._lock = threading.Lock()
-        self._models: tuple[Any, Any, Any] | None = None
-        self.load_ms: float | None = None
+        self._lock = _MODELS_LOCK
 
     def load(self) -> None:
         with self._lock:
             self._load_locked()
 
     def _load_locked(self) -> tuple[Any, Any, Any]:
-        if self._models is None:
+        global _MODELS
+        if _MODELS is None:
             t0 = time.perf_counter()
             try:
                 import dlib
             except ImportError as exc:
                 raise FaceUnavailable(f"dlib is not installed ({exc})") from None
             models = model_dir()
-            self._models = (
+            _MODELS = (
                 dlib.get_frontal_face_detector(),
                 dlib.shape_predictor(str(models / _LANDMARKS_5)),
                 dlib.face_recognition_model_v1(str(models / _DESCRIBER)),
             )
-            self.load_ms = (time.perf_counter() - t0) * 1000
-        return self._models
+        return _MODELS
 
     # -- one image -------------------------------------------------------------------
     def analyse(self, rgb: np.ndarray, *, reference: bool = False) -> Probe:
