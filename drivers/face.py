@@ -162,7 +162,6 @@ class FaceMatcher:
     def _load_locked(self) -> tuple[Any, Any, Any]:
         global _MODELS
         if _MODELS is None:
-            t0 = time.perf_counter()
             try:
                 import dlib
             except ImportError as exc:
