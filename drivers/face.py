@@ -186,6 +186,7 @@ class FaceMatcher:
 
         st = self.settings
         ms: dict[str, float] = {}
+        rgb = np.ascontiguousarray(rgb)  # dlib refuses strided views (a slice, a crop)
         with self._lock:
             detector, predictor, describer = self._load_locked()
             grey = _grey(rgb)

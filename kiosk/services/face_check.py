@@ -55,11 +55,12 @@ def decide(
     *,
     budget_s: float = 1.0,
     frames_needed: int = 2,
+    max_frames: int = 4,
     min_motion: float = MIN_MOTION,
     clock: Callable[[], float] = time.monotonic,
 ) -> FaceOutcome:
     """Analyse frames from `next_frame()` (RGB, or None when none came) until
-    `frames_needed` good ones or the budget runs out, then decide."""
+    `frames_needed` good ones, `max_frames` analysed or the budget spent, then decide."""
     threshold = matcher.settings.threshold
     started = clock()
     if reference.face is None:
@@ -68,7 +69,7 @@ def decide(
     reasons: Counter[str] = Counter()
     frame_ms: list[float] = []
     frames = 0
-    while clock() - started < budget_s and len(good) < frames_needed:
+    while clock() - started < budget_s and len(good) < frames_needed and frames < max_frames:
         rgb = next_frame()
         if rgb is None:
             reasons["no_frame"] += 1

@@ -1,0 +1,66 @@
+"""`kiosk face match` and the doctor's face check, through the CLI's entry point."""
+
+import json
+import sys
+
+import pytest
+
+from kiosk.cli import main
+from kiosk.config import demo_config
+from kiosk.ops.doctor_face import check_face
+from tests import face_images as fi
+
+
+@pytest.fixture
+def card(tmp_path, faces):
+    path = tmp_path / "card.jp2"
+    path.write_bytes(fi.chip_photo("obama2.jpg", faces["obama2.jpg"].box))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def demo_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("KIOSK_CONFIG", "")
+    monkeypatch.setenv("KIOSK_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.mark.parametrize(("image", "decision", "reason"), [
+    ("obama3.jpg", "match", None), ("biden.jpg", "no_match", None),
+    (fi.NO_FACE, "cannot_tell", "no_face"),
+])
+def test_match_prints_the_decision_and_exits_0(card, image, decision, reason, capsys):
+    assert main(["face", "match", "--photo", str(card), "--image", str(fi.path(image)),
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["decision"], out["reason"], out["threshold"]) == (decision, reason, 0.5)
+    assert (out["distance"] is None) == (decision == "cannot_tell")
+    assert {"load", "decode", "live_detect"} <= set(out["ms"])
+
+
+def test_threshold_option_and_unreadable_image(card, tmp_path, capsys):
+    assert main(["face", "match", "--photo", str(card), "--image", str(fi.path("obama3.jpg")),
+                 "--threshold", "0.2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "no_match"
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    assert main(["face", "match", "--photo", str(bad), "--image", str(card), "--json"]) == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error["kind"] == "bad_input" and "bad.jpg" in error["message"]
+
+
+def test_without_the_extra_match_exits_6_and_doctor_says_so(card, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "dlib", None)  # as if dlib-bin were not installed
+    assert main(["face", "match", "--photo", str(card), "--image", str(card)]) == 6
+    assert "[face]" in capsys.readouterr().err
+    config = demo_config()
+    assert check_face(config).status == "pass"  # face_match is off: nothing missing
+    from dataclasses import replace
+    required = replace(config, biometric=replace(config.biometric, face_match="required"))
+    check = check_face(required)
+    assert check.status == "fail" and "not installed" in check.detail
+
+
+def test_doctor_reports_speed_when_installed(matcher):
+    check = check_face(demo_config())
+    assert check.status == "pass" and "installed" in check.detail
+    assert "1280×720 frame" in check.detail

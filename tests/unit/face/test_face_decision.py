@@ -1,0 +1,58 @@
+"""One decision over a few camera frames (kiosk.services.face_check)."""
+
+import itertools
+
+import numpy as np
+
+from drivers.face import Probe
+from kiosk.services.face_check import decide
+from tests import face_images as fi
+
+
+def frames(*names):
+    images = itertools.cycle([fi.rgb(n) for n in names])
+    return lambda: next(images)
+
+
+def reference(matcher, faces, name="obama2.jpg"):
+    return matcher.analyse_bytes(fi.chip_photo(name, faces[name].box))
+
+
+def test_the_holder_moving_naturally_matches(matcher, faces):
+    out = decide(matcher, reference(matcher, faces), frames("obama.jpg", "obama3.jpg"),
+                 budget_s=30)
+    assert (out.decision, out.reason, out.frames) == ("match", None, 2)
+    assert out.distance < out.threshold and out.ms["decision"] > 0
+
+
+def test_a_still_picture_of_the_holder_is_not_enough(matcher, faces):
+    out = decide(matcher, reference(matcher, faces), frames("obama.jpg"), budget_s=30)
+    assert (out.decision, out.reason) == ("cannot_tell", "no_movement")
+    assert out.distance < out.threshold
+
+
+def test_someone_else_does_not_match(matcher, faces):
+    out = decide(matcher, reference(matcher, faces), frames("biden.jpg", "astronaut.png"),
+                 budget_s=30)
+    assert out.decision == "no_match" and out.distance > out.threshold
+
+
+def test_nothing_to_see_says_why(matcher, faces):
+    ref = reference(matcher, faces)
+    out = decide(matcher, ref, frames(fi.NO_FACE), budget_s=30, max_frames=2)
+    assert (out.decision, out.reason, out.distance) == ("cannot_tell", "no_face", None)
+    dark = decide(matcher, ref, lambda: np.zeros((480, 640, 3), np.uint8), budget_s=30,
+                  max_frames=1)
+    assert dark.reason == "too_dark"
+    none = decide(matcher, ref, lambda: None, budget_s=0.05)
+    assert (none.decision, none.reason, none.frames) == ("cannot_tell", "no_frame", 0)
+    no_ref = decide(matcher, Probe(None, "no_face", {}), frames("obama.jpg"))
+    assert no_ref.reason == "no_reference_face"
+
+
+def test_the_budget_ends_the_decision(matcher, faces):
+    ticks = itertools.count()
+    out = decide(matcher, reference(matcher, faces), frames("obama.jpg", "obama3.jpg"),
+                 budget_s=1.5, clock=lambda: float(next(ticks)))
+    # The fake clock runs out after the first frame: one good frame is not a decision.
+    assert out.decision == "cannot_tell" and out.frames == 1
