@@ -77,7 +77,7 @@ def test_a_small_face_and_a_dark_frame_say_so(matcher, faces):
 def test_a_distant_passer_by_is_not_a_second_face(matcher, faces):
     frame = fi.side_by_side(("obama.jpg", faces["obama.jpg"].box),
                             ("biden.jpg", faces["biden.jpg"].box))
-    h, w = frame.shape[:2]
+    w = frame.shape[1]
     frame = frame.copy()
     # Shrink the right-hand person to a face half the size (further away).
     right = frame[:, w // 2:]
