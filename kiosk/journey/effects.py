@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import Registration
@@ -46,6 +47,15 @@ class Register:
     insurance: InsuranceResult
     service_code: str
     idempotency_key: str  # one per session+service: a retried effect never registers twice
+    biometric: Biometric | None = None  # the face check's outcome (None: not configured)
+
+
+@dataclass(frozen=True)
+class CheckFace:
+    """Compare the live camera with the chip's photo (in memory only, decision 0163)."""
+
+    session: int
+    photo: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -72,5 +82,5 @@ class CountEvent:
 
 Effect = (
     ReadChip | CheckInsurance | LoadServices | Register | PrintTicket | PrintHandout
-    | CountEvent
+    | CountEvent | CheckFace
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kiosk.domain.biometric import FaceCheckResult
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
@@ -102,6 +103,22 @@ class TicketPrinted:
 
 
 # --- the patient -------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaceChecked:
+    session: int
+    result: FaceCheckResult
+
+
+@dataclass(frozen=True)
+class FaceConsented:
+    """The patient agreed, on the consent screen, to the camera looking."""
+
+
+@dataclass(frozen=True)
+class FaceDeclined:
+    pass
+
+
 @dataclass(frozen=True)
 class Touched:
     """Any touch: keeps the session alive, dismisses the idle warning."""
@@ -201,4 +218,5 @@ Event = (
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled
     | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
     | HandoutPrinted | HealthBookFinished | Tick
+    | FaceChecked | FaceConsented | FaceDeclined
 )

@@ -37,6 +37,10 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "There is a citizen ID card on the reader. If it is yours, tap “This card is "
         "mine”; if not, please lift it and hand it to the reception desk.",
     ),
+    "face_retry": (
+        "Chưa nhìn rõ. Xin nhìn thẳng vào camera, rồi quay đầu nhẹ sang một bên.",
+        "Not clear yet. Please look straight at the camera, then turn your head a little.",
+    ),
     "qr_unknown": ("", ""),  # carries the parser's own message
 }
 

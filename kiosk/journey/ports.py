@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
+from kiosk.domain.biometric import Biometric, FaceCheckResult
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -48,7 +49,7 @@ class RegistrationPort(Protocol):
 
     def register(
         self, identity: Identity, insurance: InsuranceResult, service_code: str,
-        idempotency_key: str,
+        idempotency_key: str, biometric: Biometric | None = None,
     ) -> Registration:
         """Durably record the registration (and queue its HIS sync) before returning."""
         ...
@@ -61,6 +62,13 @@ class PrinterPort(Protocol):
 class HandoutPort(Protocol):
     def print_handout(self, section: Node, card_number: str | None) -> PrintResult:
         """Render and print the health-book slip (or save it where tickets go)."""
+        ...
+
+
+class FacePort(Protocol):
+    def check(self, photo: bytes) -> FaceCheckResult:
+        """One decision: the live camera against `photo` (the chip's, in memory), within
+        the configured budget. Keeps nothing (decision 0163)."""
         ...
 
 

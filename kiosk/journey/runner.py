@@ -15,11 +15,13 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from kiosk.domain.biometric import FaceCheckResult
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult
 from kiosk.journey import events as ev
 from kiosk.journey.effects import (
+    CheckFace,
     CheckInsurance,
     CountEvent,
     Effect,
@@ -32,6 +34,7 @@ from kiosk.journey.effects import (
 from kiosk.journey.machine import Journey
 from kiosk.journey.ports import (
     ChipReadError,
+    FacePort,
     HandoutPort,
     IdentityPort,
     InsurancePort,
@@ -41,6 +44,7 @@ from kiosk.journey.ports import (
 )
 
 log = logging.getLogger(__name__)
+_CANNOT_TELL = FaceCheckResult("cannot_tell", None, 0.0, "unavailable")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Ports:
     printer: PrinterPort
     statistics: StatisticsPort
     handout: HandoutPort | None = None  # the health-book slip (absent: "not printed")
+    face: FacePort | None = None  # the face check (absent: "cannot tell", not verified)
 
 
 class Runner:
@@ -105,8 +110,11 @@ class Runner:
             return ev.ServicesLoaded(effect.session, self.ports.registration.services(
                 self.wall_clock(), effect.date_of_birth))
         if isinstance(effect, Register):
+            # Only when there is one: adapters written before the face check keep working.
+            extra = {} if effect.biometric is None else {"biometric": effect.biometric}
             registration = self.ports.registration.register(
-                effect.identity, effect.insurance, effect.service_code, effect.idempotency_key
+                effect.identity, effect.insurance, effect.service_code, effect.idempotency_key,
+                **extra,
             )
             return ev.Registered(effect.session, registration)
         if isinstance(effect, PrintTicket):
@@ -122,6 +130,11 @@ class Runner:
                 log.warning("health-book handout not printed: %s %s", result.problem,
                             result.detail[:120])
             return ev.HandoutPrinted(effect.session, result)
+        if isinstance(effect, CheckFace):
+            if self.ports.face is None:
+                log.warning("face check asked for, but no face port is wired")
+                return ev.FaceChecked(effect.session, _CANNOT_TELL)
+            return ev.FaceChecked(effect.session, self.ports.face.check(effect.photo))
         raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover
 
     def _read_chip(self, effect: ReadChip) -> ev.Event | None:
@@ -160,4 +173,6 @@ class Runner:
         if isinstance(effect, PrintHandout):
             return ev.HandoutPrinted(effect.session, PrintResult(
                 False, problem="error", detail="handout adapter error"))
+        if isinstance(effect, CheckFace):
+            return ev.FaceChecked(effect.session, _CANNOT_TELL)
         return None

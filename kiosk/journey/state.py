@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -24,6 +25,9 @@ class Step(StrEnum):
     CONFIRM_SERVICE = "confirm_service"
     REGISTERING = "registering"
     TICKET = "ticket"
+    FACE_CONSENT = "face_consent"  # the words on biometrics before the camera looks
+    FACE_MATCH = "face_match"  # live camera view and oval: "Nhìn vào camera"
+    FACE_DESK = "face_desk"  # not verified: kindly, see the reception desk
     HEALTH_BOOK_OFFER = "health_book_offer"
     HEALTH_BOOK = "health_book"
     DONE = "done"
@@ -36,7 +40,7 @@ ErrorKind = Literal[
 ]
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
-    "service_closed", "chip_fallback_qr", "card_not_yours",
+    "service_closed", "chip_fallback_qr", "card_not_yours", "face_retry",
 ]
 
 
@@ -75,6 +79,8 @@ class Session:
     notice: Notice | None = None
     health_book: Guide | None = None  # the guide's position (HEALTH_BOOK step)
     ticket_ready: bool = False  # the number has been on screen long enough to move on
+    biometric: Biometric | None = None  # the face check's outcome (issue 29)
+    face_attempts: int = 0
 
     @property
     def card_usable(self) -> bool:

@@ -34,6 +34,7 @@ import sqlite_utils
 
 from kiosk.config import Config
 from kiosk.config.model import ServiceConfig
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.dates import iso
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
@@ -131,7 +132,7 @@ class RegistrationService:
                      if s.open and (s.ages is None or s.ages.admits(date_of_birth, today)))
 
     def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
-                 idempotency_key: str) -> Registration:
+                 idempotency_key: str, biometric: Biometric | None = None) -> Registration:
         existing = self.find_by_key(idempotency_key)
         if existing is not None:  # a retried effect or CLI call: the same registration
             return existing
@@ -151,7 +152,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, shared)
+                                  source, shared, biometric)
         except sqlite3.IntegrityError:
             # Another process committed the same idempotency key between our lookup and
             # our write lock: theirs stands.
@@ -166,7 +167,7 @@ class RegistrationService:
                         shared, service.department)
             source = "offline"
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, None)
+                                  source, None, biometric)
         log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -190,7 +191,8 @@ class RegistrationService:
 
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
                 service: ServiceConfig, key: str, now: dt.datetime,
-                source: Source = "local", shared: int | None = None) -> str:
+                source: Source = "local", shared: int | None = None,
+                biometric: Biometric | None = None) -> str:
         day = queue_day(now, self.config.facility.timezone)
         pkey = patient_key(identity)
         stamp = outbox.stamp(now)
@@ -219,15 +221,16 @@ class RegistrationService:
                 "service_code, department, queue_day, queue_seq, queue_number, "
                 "identity_source, verification, patient_key, id_number, full_name, "
                 "date_of_birth, sex, residence, bhyt_card, insurance_outcome, insurance_code, "
-                "insurance_json, recheck_state, queue_source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insurance_json, recheck_state, queue_source, biometric_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [reg_id, key, stamp, self.config.kiosk_id, service.code, service.department,
                  day, seq, number, identity.source, identity.verification, pkey,
                  identity.id_number, nfc(identity.full_name), iso(identity.date_of_birth),
                  identity.sex, identity.residence, bhyt,
                  insurance.outcome,
                  insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
-                 "pending" if needs_recheck(insurance) else None, source],
+                 "pending" if needs_recheck(insurance) else None, source,
+                 None if biometric is None else json.dumps(biometric.to_json())],
             )
             outbox.enqueue(conn, reg_id, outbox.HIS_REGISTER, pkey, now)
             if needs_checkin(self.config.bhxh.checkin, insurance.outcome):
