@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from kiosk.domain.biometric import Biometric
 from kiosk.domain.citizen_id import parse_citizen_id
@@ -59,7 +59,7 @@ class JourneySettings:
     notice_display_s: float = 8.0  # a notice on the attract screen fades after this
     max_chip_attempts: int = 3
     ticket_min_s: float = 3.0  # the number stays on screen, with nothing to tap, this long
-    face: face.FaceSettings = face.FaceSettings()
+    face: face.FaceSettings = field(default_factory=face.FaceSettings)
 
 
 class Journey:
