@@ -1,0 +1,143 @@
+"""The face-check steps of the journey (issue 29): consent, camera, outcome, and the
+journey left exactly as it was when `[biometric] face_match = "off"`."""
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from kiosk.domain.biometric import Biometric, FaceCheckResult
+from kiosk.journey import Journey, JourneySettings, Step
+from kiosk.journey import events as ev
+from kiosk.journey.effects import CheckFace, CheckInsurance, CountEvent, Register
+from kiosk.journey.face import FaceSettings
+from tests.unit.journey.test_journey import CHIP_ID, SERVICES, Harness, insurance
+
+PHOTO = b"\x00\x00\x00\x0cjP  \r\n\x87\nphoto"
+TODAY = dt.date(2026, 11, 23)
+MATCH = FaceCheckResult("match", 0.31, 0.5)
+NO_MATCH = FaceCheckResult("no_match", 0.83, 0.5)
+NO_FACE = FaceCheckResult("cannot_tell", None, 0.5, "no_face")
+
+
+class FaceHarness(Harness):
+    def __init__(self, **face):
+        super().__init__(face=FaceSettings(**{"mode": "offered", **face}))
+        self.j._today = lambda: TODAY
+
+    def to_consent(self, identity=CHIP_ID, photo=PHOTO):
+        self.send(ev.CardPlaced())
+        self.send(ev.IdNumberTyped(identity.id_number))
+        self.send(ev.ChipRead(self.s.id, identity))
+        if photo:
+            self.send(ev.ChipPhotoRead(self.s.id, photo))
+        self.send(ev.IdentityConfirmed())
+
+    def register(self):
+        """From the insurance check to the Register effect."""
+        self.send(ev.InsuranceChecked(self.s.id, insurance()))
+        self.send(ev.ServicesLoaded(self.s.id, SERVICES))
+        self.send(ev.Continue())
+        self.send(ev.ServiceChosen("KB-NOI"))
+        self.send(ev.RegistrationConfirmed())
+        [reg] = self.of(Register)
+        return reg
+
+
+def effects_of(h, kind):
+    return [e for e in h.effects if isinstance(e, kind)]
+
+
+def test_off_by_default_goes_straight_to_insurance():
+    h = Harness()
+    h.to_confirm_by_chip()
+    h.send(ev.ChipPhotoRead(h.s.id, PHOTO))
+    h.send(ev.IdentityConfirmed())
+    assert h.step is Step.CHECKING_INSURANCE and h.s.biometric is None
+    assert not [c for c in h.counts() if c.startswith("face.")]
+
+
+def test_consent_then_a_match_verifies_the_visit():
+    h = FaceHarness()
+    h.to_consent()
+    assert h.step is Step.FACE_CONSENT and "face.offered" in h.counts()
+    assert not effects_of(h, CheckFace)  # the camera does not look before consent
+    h.send(ev.FaceConsented())
+    [look] = effects_of(h, CheckFace)
+    assert h.step is Step.FACE_MATCH and look.photo == PHOTO and "photo" not in repr(look)
+    h.send(ev.FaceChecked(h.s.id, MATCH))
+    assert h.step is Step.CHECKING_INSURANCE and effects_of(h, CheckInsurance)
+    assert h.s.biometric == Biometric("verified", 0.31, 0.5)
+    reg = h.register()
+    assert reg.biometric.verified and reg.identity.photo_jpeg is None
+
+
+def test_no_match_retries_once_then_sends_to_the_desk_kindly():
+    h = FaceHarness()
+    h.to_consent()
+    h.send(ev.FaceConsented())
+    h.send(ev.FaceChecked(h.s.id, NO_FACE))
+    assert h.step is Step.FACE_MATCH and h.s.notice.kind == "face_retry"
+    assert effects_of(h, CheckFace) and h.s.face_attempts == 2
+    h.send(ev.FaceChecked(h.s.id, NO_MATCH))
+    assert h.step is Step.FACE_DESK and h.counts() == ["face.not_verified"]
+    assert h.s.biometric == Biometric("not_verified", 0.83, 0.5, "no_match")
+    h.send(ev.Continue())  # on_no_match = "register": registration goes on, not verified
+    assert h.step is Step.CHECKING_INSURANCE
+    assert h.register().biometric.status == "not_verified"
+
+
+def test_the_hospital_may_send_a_no_match_to_the_desk_without_registering():
+    h = FaceHarness(on_no_match="desk", attempts=1)
+    h.to_consent()
+    h.send(ev.FaceConsented())
+    h.send(ev.FaceChecked(h.s.id, NO_MATCH))
+    assert h.step is Step.FACE_DESK
+    h.send(ev.Continue())
+    assert h.step is Step.IDLE and h.s.identity is None and h.s.biometric is None
+    assert h.counts() == ["journey.abandoned.face_desk"]
+
+
+@pytest.mark.parametrize(("mode", "on_no_match", "then"), [
+    ("offered", "desk", Step.CHECKING_INSURANCE),
+    ("required", "register", Step.FACE_DESK),
+    ("required", "desk", Step.FACE_DESK),
+])
+def test_declining_is_recorded(mode, on_no_match, then):
+    h = FaceHarness(mode=mode, on_no_match=on_no_match)
+    h.to_consent()
+    h.send(ev.FaceDeclined())
+    assert h.step is then and h.s.biometric == Biometric("declined")
+    assert h.counts()[0] == "face.declined" and not effects_of(h, CheckFace)
+
+
+def test_children_and_photo_less_identities_skip_it_recorded():
+    child = replace(CHIP_ID, date_of_birth=dt.date(2013, 11, 24))  # 12 the day before 13
+    h = FaceHarness(skip_under_age=13)
+    h.to_consent(child)
+    assert h.step is Step.CHECKING_INSURANCE and h.s.biometric == Biometric("skipped_child")
+    assert "face.skipped_child" in h.counts()
+    h = FaceHarness()
+    h.to_consent(photo=None)
+    assert h.step is Step.CHECKING_INSURANCE and h.s.biometric == Biometric("no_photo")
+
+
+def test_a_late_result_and_cancel_are_harmless():
+    h = FaceHarness()
+    h.to_consent()
+    h.send(ev.FaceConsented())
+    old = h.s.id
+    h.send(ev.Cancelled())
+    assert h.step is Step.IDLE and h.s.biometric is None
+    h.send(ev.FaceChecked(old, MATCH))
+    assert h.step is Step.IDLE
+
+
+def test_without_a_clock_the_age_rule_cannot_skip():
+    j = Journey(JourneySettings(face=FaceSettings(mode="required")))
+    j.handle(ev.CardPlaced(), 1)
+    j.handle(ev.IdNumberTyped(CHIP_ID.id_number), 2)
+    child = replace(CHIP_ID, date_of_birth=dt.date(2020, 1, 1), photo_jpeg=PHOTO)
+    j.handle(ev.ChipRead(j.session.id, child), 3)
+    effects = j.handle(ev.IdentityConfirmed(), 4)
+    assert j.session.step is Step.FACE_CONSENT and CountEvent("face.offered") in effects
