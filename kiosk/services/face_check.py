@@ -21,10 +21,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from drivers.face import Face, FaceMatcher, FaceSettings, Probe, landmark_motion
+from drivers.face import (
+    Face,
+    FaceError,
+    FaceMatcher,
+    FaceSettings,
+    FaceUnavailable,
+    ImageUnreadable,
+    Probe,
+    landmark_motion,
+)
+from kiosk.domain.biometric import FaceCheckResult, FaceDecision
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +47,7 @@ MIN_MOTION = 0.02
 
 @dataclass(frozen=True)
 class FaceOutcome:
-    decision: str  # "match" | "no_match" | "cannot_tell"
+    decision: FaceDecision
     distance: float | None
     threshold: float
     reason: str | None = None  # why cannot_tell: no_face, several_faces, … no_movement
@@ -99,3 +110,56 @@ def decide(
     if motion < min_motion:
         return FaceOutcome("cannot_tell", dist, threshold, "no_movement", frames, ms)
     return FaceOutcome("match", dist, threshold, None, frames, ms)
+
+
+class CameraFaceCheck:
+    """The journey's `FacePort` on the kiosk's camera (the one the QR scanner uses).
+
+    `camera()` gives the running `drivers.camera.Camera` (None before it started).
+    Runs on the runner's worker thread; the frames are the camera's own, converted in
+    memory and dropped on return."""
+
+    def __init__(self, camera: Callable[[], Any], threshold: float, min_face_px: int,
+                 budget_ms: int) -> None:
+        self._camera = camera
+        self.matcher = FaceMatcher(settings_from(threshold, min_face_px))
+        self.budget_s = budget_ms / 1000
+
+    def warm(self) -> None:
+        """Load the models now (in the background at start-up), not at the first patient."""
+        try:
+            self.matcher.load()
+        except FaceError as exc:
+            log.warning("face matching unavailable: %s", exc)
+
+    def check(self, photo: bytes) -> FaceCheckResult:
+        import cv2
+
+        threshold = self.matcher.settings.threshold
+        started = time.monotonic()
+        camera = self._camera()
+        if camera is None:
+            return FaceCheckResult("cannot_tell", None, threshold, "no_camera")
+        try:
+            reference = self.matcher.analyse_bytes(photo)
+        except ImageUnreadable:
+            return FaceCheckResult("cannot_tell", None, threshold, "no_reference_face")
+        except FaceUnavailable:
+            return FaceCheckResult("cannot_tell", None, threshold, "unavailable")
+        latest = camera.latest()
+        seen = [latest.seq if latest is not None else 0]
+
+        def next_frame() -> np.ndarray | None:
+            frame = camera.wait_frame(seen[0], timeout=0.3)  # only frames after the ask
+            if frame is None:
+                return None
+            seen[0] = frame.seq
+            return cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+
+        left = max(0.0, self.budget_s - (time.monotonic() - started))
+        out = decide(self.matcher, reference, next_frame, budget_s=left)
+        # No distance, image or descriptor in the log: the outcome and the cost only.
+        log.info("face check: %s%s, %d frame(s), %.0f ms", out.decision,
+                 f" ({out.reason})" if out.reason else "", out.frames,
+                 (time.monotonic() - started) * 1000)
+        return FaceCheckResult(out.decision, out.distance, out.threshold, out.reason)
