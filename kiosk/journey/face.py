@@ -26,6 +26,7 @@ class FaceSettings:
     # After "not verified": "register" (registration goes on, not verified, flagged for
     # the desk) or "desk" (the patient is sent to the desk, nothing registered).
     on_no_match: Literal["register", "desk"] = "register"
+    photo_wait_s: float = 8.0  # the chip's photo (DG2) is read after the name: wait this long
 
 
 def skip_reason(settings: FaceSettings, identity: Identity,
@@ -33,7 +34,7 @@ def skip_reason(settings: FaceSettings, identity: Identity,
     """Why the face check is not asked for (None: ask)."""
     if settings.mode == "off":
         return "off"
-    if identity.source != "chip" or not identity.photo_jpeg:
+    if identity.source != "chip":  # a chip's photo may still be on its way (DG2 comes last)
         return "no_photo"
     born = identity.date_of_birth
     if today is not None and born is not None:

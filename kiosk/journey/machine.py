@@ -217,6 +217,10 @@ class Journey:
             self.session = s = replace(s, ticket_ready=True)
         if s.busy_with_promise:
             return []
+        if (s.step is Step.FACE_MATCH and s.face_attempts == 0
+                and now - s.step_entered >= st.face.photo_wait_s):
+            # The chip gave no photo after all: nothing to compare with.
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
             return self._reset(now)
         if (
@@ -371,8 +375,12 @@ class Journey:
         return [CheckInsurance(self.session.id, self.session.identity)]
 
     def _look(self, now: float) -> list[Effect]:
+        """Ask for a decision; without the chip's photo yet, wait for it (see `_tick`)."""
         s = self.session
-        assert s.identity is not None and s.identity.photo_jpeg
+        assert s.identity is not None
+        if not s.identity.photo_jpeg:
+            self._go(Step.FACE_MATCH, now)
+            return []
         self._go(Step.FACE_MATCH, now, face_attempts=s.face_attempts + 1)
         return [CheckFace(s.id, s.identity.photo_jpeg)]
 
@@ -387,6 +395,14 @@ class Journey:
 
     def _face_step(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
+        assert s.identity is not None
+        if isinstance(event, ev.ChipPhotoRead):
+            self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
+            if s.step is Step.FACE_MATCH and s.face_attempts == 0:
+                return self._look(now)  # the camera was waiting for the photo
+            return []
+        if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
+            return self._error("verification_failed", now)
         if s.step is Step.FACE_CONSENT:
             if isinstance(event, ev.FaceConsented):
                 return self._look(now)

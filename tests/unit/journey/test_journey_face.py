@@ -7,11 +7,12 @@ from dataclasses import replace
 import pytest
 
 from kiosk.domain.biometric import Biometric, FaceCheckResult
+from kiosk.domain.qr_payload import parse_qr
 from kiosk.journey import Journey, JourneySettings, Step
 from kiosk.journey import events as ev
 from kiosk.journey.effects import CheckFace, CheckInsurance, CountEvent, Register
 from kiosk.journey.face import FaceSettings
-from tests.unit.journey.test_journey import CHIP_ID, SERVICES, Harness, insurance
+from tests.unit.journey.test_journey import CHIP_ID, QR, SERVICES, Harness, insurance
 
 PHOTO = b"\x00\x00\x00\x0cjP  \r\n\x87\nphoto"
 TODAY = dt.date(2026, 11, 23)
@@ -117,9 +118,29 @@ def test_children_and_photo_less_identities_skip_it_recorded():
     h.to_consent(child)
     assert h.step is Step.CHECKING_INSURANCE and h.s.biometric == Biometric("skipped_child")
     assert "face.skipped_child" in h.counts()
+
+
+
+def test_the_photo_may_arrive_after_the_tap_and_may_never_come():
+    h = FaceHarness()
+    h.to_consent(photo=None)  # DG2 is still being read
+    assert h.step is Step.FACE_CONSENT
+    h.send(ev.FaceConsented())
+    assert h.step is Step.FACE_MATCH and not effects_of(h, CheckFace)
+    h.send(ev.ChipPhotoRead(h.s.id, PHOTO))
+    [look] = effects_of(h, CheckFace)
+    assert look.photo == PHOTO and h.s.face_attempts == 1
     h = FaceHarness()
     h.to_consent(photo=None)
+    h.send(ev.FaceConsented())
+    h.send(ev.Tick(), after=8.0)
     assert h.step is Step.CHECKING_INSURANCE and h.s.biometric == Biometric("no_photo")
+    qr = FaceHarness()
+    qr.send(ev.CardPlaced())
+    qr.send(ev.QrScanned(parse_qr(QR)))
+    qr.send(ev.ChipFailed(qr.s.id, "unreadable"))  # the QR's identity, no chip photo
+    qr.send(ev.IdentityConfirmed())
+    assert qr.step is Step.CHECKING_INSURANCE and qr.s.biometric == Biometric("no_photo")
 
 
 def test_a_late_result_and_cancel_are_harmless():
