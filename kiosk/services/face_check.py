@@ -5,9 +5,10 @@ the camera's newest frames, within a time budget, and returns only the outcome,
 the distance and the threshold (decision 0163: no image or descriptor leaves
 this function; the frames are the camera's and are dropped with it).
 
-A decision needs `frames_needed` good frames (one face, large and bright enough).
+A decision needs `frames_needed` good frames (one face, large and bright enough);
+more are taken, up to `max_frames` within the budget, while the face has not moved.
 It is a match when the median distance is within the threshold AND the 5 landmarks
-moved relative to each other between the frames by at least `min_motion` (a photo
+moved relative to each other between two frames by at least `min_motion` (a photo
 held up and moved keeps its landmarks' geometry; decision 0162 says what this does
 not stop). It is no_match when the median distance is over the threshold; anything
 else is cannot_tell with the most frequent reason.
@@ -76,11 +77,20 @@ def decide(
     started = clock()
     if reference.face is None:
         return FaceOutcome("cannot_tell", None, threshold, "no_reference_face")
+    ref = reference.face
     good: list[Face] = []
     reasons: Counter[str] = Counter()
     frame_ms: list[float] = []
     frames = 0
-    while clock() - started < budget_s and len(good) < frames_needed and frames < max_frames:
+    motion = 0.0
+
+    def settled() -> bool:
+        """Enough good frames, and either movement seen or clearly someone else."""
+        if len(good) < frames_needed:
+            return False
+        return motion >= min_motion or _median_distance(ref, good) > threshold
+
+    while clock() - started < budget_s and frames < max_frames and not settled():
         rgb = next_frame()
         if rgb is None:
             reasons["no_frame"] += 1
@@ -90,6 +100,7 @@ def decide(
         frame_ms.append((time.perf_counter() - t0) * 1000)
         frames += 1
         if probe.face is not None:
+            motion = max([motion, *(landmark_motion(f, probe.face) for f in good)])
             good.append(probe.face)
         elif probe.reason is not None:
             reasons[probe.reason] += 1
@@ -98,18 +109,20 @@ def decide(
     if not good:
         reason = reasons.most_common(1)[0][0] if reasons else "no_frame"
         return FaceOutcome("cannot_tell", None, threshold, reason, frames, ms)
-    assert reference.face is not None
-    dist = statistics.median(float(np.linalg.norm(reference.face.descriptor - f.descriptor))
-                             for f in good)
+    dist = _median_distance(ref, good)
     if dist > threshold:
         return FaceOutcome("no_match", dist, threshold, None, frames, ms)
     if len(good) < frames_needed:
         reason = reasons.most_common(1)[0][0] if reasons else "too_few_frames"
         return FaceOutcome("cannot_tell", dist, threshold, reason, frames, ms)
-    motion = max(landmark_motion(a, b) for i, a in enumerate(good) for b in good[i + 1:])
     if motion < min_motion:
         return FaceOutcome("cannot_tell", dist, threshold, "no_movement", frames, ms)
     return FaceOutcome("match", dist, threshold, None, frames, ms)
+
+
+def _median_distance(reference: Face, faces: list[Face]) -> float:
+    return statistics.median(float(np.linalg.norm(reference.descriptor - f.descriptor))
+                             for f in faces)
 
 
 class CameraFaceCheck:
