@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from drivers.face import FaceMatcher
+from drivers.face import FaceMatcher, decode_image
 from kiosk.services.his.fhir.server import FhirTestServer
 from tests import face_images as fi
 from tests.chip_identity import BASE
@@ -125,16 +125,19 @@ def stored(tmp_path: Path, reg_id: str) -> dict[str, object]:
 
 
 def assert_no_face_data(tmp_path: Path, photo: bytes, logs: str) -> None:
-    """No image, chip photo or descriptor anywhere the kiosk writes."""
+    """No face image, chip photo or descriptor anywhere the kiosk writes: any image file
+    in the state folder (Kivy keeps its icons there) is searched for a face."""
     state = tmp_path / "state"
     magic = (b"\xff\xd8\xff", b"\x89PNG", b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51")
+    matcher = FaceMatcher()
     for path in state.rglob("*"):
         if not path.is_file():
             continue
         data = path.read_bytes()
         assert photo[100:164] not in data, path
-        if path.suffix not in (".sqlite3", ".sqlite3-wal", ".sqlite3-shm"):
-            assert not data.startswith(magic), path
+        if data.startswith(magic):
+            probe = matcher.analyse(decode_image(data), reference=True)
+            assert probe.face is None, path
     db = sqlite3.connect(state / "kiosk.sqlite3")
     try:
         for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
