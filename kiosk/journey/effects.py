@@ -51,6 +51,15 @@ class Register:
 
 
 @dataclass(frozen=True)
+class PrepareFace:
+    """Describe the chip's photo while the patient reads the consent words, so the
+    decision after "I agree" only pays for the camera frames."""
+
+    session: int
+    photo: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class CheckFace:
     """Compare the live camera with the chip's photo (in memory only, decision 0163)."""
 
@@ -82,5 +91,5 @@ class CountEvent:
 
 Effect = (
     ReadChip | CheckInsurance | LoadServices | Register | PrintTicket | PrintHandout
-    | CountEvent | CheckFace
+    | CountEvent | CheckFace | PrepareFace
 )

@@ -27,6 +27,7 @@ from kiosk.journey.effects import (
     CountEvent,
     Effect,
     LoadServices,
+    PrepareFace,
     PrintHandout,
     PrintTicket,
     ReadChip,
@@ -364,7 +365,10 @@ class Journey:
                                 self._today() if self._today else None)
         if skip is None:
             self._go(Step.FACE_CONSENT, now, notice=None, face_attempts=0)
-            return [CountEvent("face.offered")]
+            effects: list[Effect] = [CountEvent("face.offered")]
+            if s.identity.photo_jpeg:
+                effects.append(PrepareFace(s.id, s.identity.photo_jpeg))
+            return effects
         if skip == "off":
             return self._check_insurance(now)
         return [CountEvent(f"face.{skip}")] + self._check_insurance(now, Biometric(skip))
@@ -400,7 +404,7 @@ class Journey:
             self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
             if s.step is Step.FACE_MATCH and s.face_attempts == 0:
                 return self._look(now)  # the camera was waiting for the photo
-            return []
+            return [PrepareFace(s.id, event.photo_jpeg)]
         if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
             return self._error("verification_failed", now)
         if s.step is Step.FACE_CONSENT:

@@ -66,6 +66,10 @@ class HandoutPort(Protocol):
 
 
 class FacePort(Protocol):
+    def prepare(self, photo: bytes) -> None:
+        """Describe `photo` ahead of `check` (kept in memory for a short while only)."""
+        ...
+
     def check(self, photo: bytes) -> FaceCheckResult:
         """One decision: the live camera against `photo` (the chip's, in memory), within
         the configured budget. Keeps nothing (decision 0163)."""

@@ -26,6 +26,7 @@ from kiosk.journey.effects import (
     CountEvent,
     Effect,
     LoadServices,
+    PrepareFace,
     PrintHandout,
     PrintTicket,
     ReadChip,
@@ -130,6 +131,10 @@ class Runner:
                 log.warning("health-book handout not printed: %s %s", result.problem,
                             result.detail[:120])
             return ev.HandoutPrinted(effect.session, result)
+        if isinstance(effect, PrepareFace):
+            if self.ports.face is not None:
+                self.ports.face.prepare(effect.photo)
+            return None
         if isinstance(effect, CheckFace):
             if self.ports.face is None:
                 log.warning("face check asked for, but no face port is wired")

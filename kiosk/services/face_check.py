@@ -16,8 +16,10 @@ else is cannot_tell with the most frequent reason.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -132,11 +134,34 @@ class CameraFaceCheck:
     Runs on the runner's worker thread; the frames are the camera's own, converted in
     memory and dropped on return."""
 
+    KEEP_S = 120.0  # a prepared description of the chip's photo is dropped after this
+
     def __init__(self, camera: Callable[[], Any], threshold: float, min_face_px: int,
-                 budget_ms: int) -> None:
+                 budget_ms: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._camera = camera
         self.matcher = FaceMatcher(settings_from(threshold, min_face_px))
         self.budget_s = budget_ms / 1000
+        self._clock = clock
+        self._lock = threading.Lock()
+        # (digest of the photo, when, its description): in memory, one patient's only.
+        self._prepared: tuple[bytes, float, Probe] | None = None
+
+    def prepare(self, photo: bytes) -> None:
+        try:
+            self._reference(photo)
+        except FaceError as exc:
+            log.info("chip photo not prepared: %s", exc)
+
+    def _reference(self, photo: bytes) -> Probe:
+        digest = hashlib.sha256(photo).digest()
+        with self._lock:
+            kept = self._prepared
+            if kept and kept[0] == digest and self._clock() - kept[1] < self.KEEP_S:
+                return kept[2]
+        probe = self.matcher.analyse_bytes(photo)
+        with self._lock:
+            self._prepared = (digest, self._clock(), probe)  # the last patient's is dropped
+        return probe
 
     def warm(self) -> None:
         """Load the models now (in the background at start-up), not at the first patient."""
@@ -154,7 +179,7 @@ class CameraFaceCheck:
         if camera is None:
             return FaceCheckResult("cannot_tell", None, threshold, "no_camera")
         try:
-            reference = self.matcher.analyse_bytes(photo)
+            reference = self._reference(photo)
         except ImageUnreadable:
             return FaceCheckResult("cannot_tell", None, threshold, "no_reference_face")
         except FaceUnavailable:

@@ -56,3 +56,39 @@ def test_the_budget_ends_the_decision(matcher, faces):
                  budget_s=1.5, clock=lambda: float(next(ticks)))
     # The fake clock runs out after the first frame: one good frame is not a decision.
     assert out.decision == "cannot_tell" and out.frames == 1
+
+
+class FakeCamera:
+    """The two methods of drivers.camera.Camera the face port uses, over still images."""
+
+    def __init__(self, *names):
+        import cv2
+
+        self.images = [cv2.cvtColor(fi.rgb(n), cv2.COLOR_RGB2BGR) for n in names]
+        self.seq = 0
+
+    def latest(self):
+        return None
+
+    def wait_frame(self, after_seq=0, timeout=1.0):
+        from drivers.camera import Frame
+
+        self.seq = max(self.seq, after_seq) + 1
+        return Frame(self.seq, 0.0, self.images[self.seq % len(self.images)])
+
+
+def test_the_kiosk_port_prepares_the_photo_once_and_decides(matcher, faces):
+    from kiosk.services.face_check import CameraFaceCheck
+
+    photo = fi.chip_photo("obama2.jpg", faces["obama2.jpg"].box)
+    camera = FakeCamera("obama.jpg", "obama3.jpg")
+    port = CameraFaceCheck(lambda: camera, 0.5, 90, budget_ms=30_000)
+    port.prepare(photo)
+    prepared = port._prepared
+    result = port.check(photo)
+    assert (result.decision, result.reason) == ("match", None) and result.threshold == 0.5
+    assert port._prepared is prepared  # described once, while the consent was read
+    other = CameraFaceCheck(lambda: FakeCamera("biden.jpg", "astronaut.png"), 0.5, 90, 30_000)
+    assert other.check(photo).decision == "no_match"
+    assert CameraFaceCheck(lambda: None, 0.5, 90, 1000).check(photo).reason == "no_camera"
+    assert port.check(b"not a photo").reason == "no_reference_face"

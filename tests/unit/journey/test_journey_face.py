@@ -10,7 +10,7 @@ from kiosk.domain.biometric import Biometric, FaceCheckResult
 from kiosk.domain.qr_payload import parse_qr
 from kiosk.journey import Journey, JourneySettings, Step
 from kiosk.journey import events as ev
-from kiosk.journey.effects import CheckFace, CheckInsurance, CountEvent, Register
+from kiosk.journey.effects import CheckFace, CheckInsurance, CountEvent, PrepareFace, Register
 from kiosk.journey.face import FaceSettings
 from tests.unit.journey.test_journey import CHIP_ID, QR, SERVICES, Harness, insurance
 
@@ -63,6 +63,8 @@ def test_consent_then_a_match_verifies_the_visit():
     h.to_consent()
     assert h.step is Step.FACE_CONSENT and "face.offered" in h.counts()
     assert not effects_of(h, CheckFace)  # the camera does not look before consent
+    [prepare] = effects_of(h, PrepareFace)  # the chip's photo is described meanwhile
+    assert prepare.photo == PHOTO
     h.send(ev.FaceConsented())
     [look] = effects_of(h, CheckFace)
     assert h.step is Step.FACE_MATCH and look.photo == PHOTO and "photo" not in repr(look)
