@@ -64,3 +64,26 @@ def test_doctor_reports_speed_when_installed(matcher):
     check = check_face(demo_config())
     assert check.status == "pass" and "installed" in check.detail
     assert "1280×720 frame" in check.detail
+
+
+def test_the_debian_package_never_ships_the_68_point_model(tmp_path):
+    """If the [face] extra is ever bundled, build_deb drops the non-commercial model
+    and keeps the three the kiosk uses (and the installed extra holds them all)."""
+    import importlib.util
+    from pathlib import Path
+
+    from drivers.face import model_dir
+
+    root = Path(__file__).resolve().parents[3]
+    spec = importlib.util.spec_from_file_location("build_deb", root / "packaging/build_deb.py")
+    build_deb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_deb)
+    installed = {p.name for p in model_dir().iterdir()}
+    assert set(build_deb.UNLICENSED_MODELS) <= installed  # the extra does carry it
+    models = tmp_path / "venv/lib/python3.11/site-packages/face_recognition_models/models"
+    models.mkdir(parents=True)
+    for name in installed:
+        (models / name).write_bytes(b"x")
+    dropped = build_deb.drop_unlicensed_models(tmp_path / "venv")
+    assert [p.name for p in dropped] == ["shape_predictor_68_face_landmarks.dat"]
+    assert {p.name for p in models.iterdir()} == installed - {dropped[0].name}
