@@ -25,5 +25,14 @@ def staff_status(assembly: Assembly) -> StaffStatus:
         zone = ZoneInfo(assembly.config.facility.timezone)
         when = dt.datetime.fromisoformat(unsynced.purge_at)
         purge_at = when.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+    face: dict[str, int] = {}
+    if assembly.config.biometric.face_match != "off":
+        today = dt.datetime.now(ZoneInfo(assembly.config.facility.timezone)).date().isoformat()
+        face = {metric.removeprefix("face."): int(value) for metric, value in assembly.db.execute(
+            "SELECT metric, value FROM statistics WHERE day = ? AND kiosk_id = ? AND metric IN "
+            "('face.verified', 'face.not_verified', 'face.declined')",
+            [today, assembly.config.kiosk_id]).fetchall()}
+        face = {"verified": 0, "not_verified": 0, "declined": 0, **face}
     return StaffStatus(outbox_depth=int(depth), unsynced=unsynced.count,
-                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at)
+                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at,
+                       face_counts=face)

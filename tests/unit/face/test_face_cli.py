@@ -87,3 +87,25 @@ def test_the_debian_package_never_ships_the_68_point_model(tmp_path):
     dropped = build_deb.drop_unlicensed_models(tmp_path / "venv")
     assert [p.name for p in dropped] == ["shape_predictor_68_face_landmarks.dat"]
     assert {p.name for p in models.iterdir()} == installed - {dropped[0].name}
+
+
+def test_the_staff_screen_gets_todays_face_counts_only(tmp_path):
+    import dataclasses
+    import types
+
+    from kiosk.services.statistics import SqliteStatistics
+    from kiosk.store import connect
+    from kiosk.ui.staff_status import staff_status
+
+    config = demo_config()
+    db = connect(tmp_path / "k.sqlite3")
+    stats = SqliteStatistics(db, config.kiosk_id, config.facility.timezone)
+    for metric in ("face.verified", "face.verified", "face.declined", "face.offered"):
+        stats.count(metric)
+    assembly = types.SimpleNamespace(config=config, db=db)
+    assert staff_status(assembly).face_counts == {}  # face_match = "off": nothing shown
+    on = dataclasses.replace(config, biometric=dataclasses.replace(
+        config.biometric, face_match="offered"))
+    assembly.config = on
+    assert staff_status(assembly).face_counts == {"verified": 2, "not_verified": 0,
+                                                  "declined": 1}
