@@ -80,7 +80,7 @@ def main() -> None:
 
     # -- per frame ------------------------------------------------------------------
     frame = frame_of("obama.jpg", boxes["obama.jpg"])
-    print("\none 1280×720 frame with a face (median of %d)" % rounds)
+    print(f"\none 1280×720 frame with a face (median of {rounds})")
     print(f"{'detect width':<16}{'detect ms':>10}{'describe ms':>12}{'total ms':>10}")
     for width in (480, 640, 1280):
         m = FaceMatcher(FaceSettings(detect_width=width))
