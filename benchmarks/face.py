@@ -99,25 +99,30 @@ def main() -> None:
     print(f"chip photo ({len(photo)} B JPEG 2000, 240×320): decode + describe {ref_ms:.0f} ms")
 
     # -- per decision ---------------------------------------------------------------------
-    reference = matcher.analyse_bytes(photo)
     poses = [frame, frame_of("obama3.jpg", boxes["obama3.jpg"])]
     others = [frame_of(n, boxes[n]) for n in fi.OTHERS]
-    print(f"\none decision (reference + frames, budget 1 s; median of {rounds})")
+    print(f"\none decision, median of {rounds}: frames only (the kiosk describes the chip")
+    print("photo while the consent words are read), and with the photo described too")
+    print("(it arrived after the tap); the kiosk's budget is 1 s")
+    prepared_ms = 0.0
     for label, frames in (("holder, two poses", poses), ("someone else", others)):
-        results = []
+        only, whole = [], []
         for _ in range(rounds):
             cycle = itertools.cycle(frames)
             t0 = time.perf_counter()
             ref = matcher.analyse_bytes(photo)
+            t1 = time.perf_counter()
             out = decide(matcher, ref, lambda c=cycle: next(c), budget_s=30)
-            results.append(((time.perf_counter() - t0) * 1000, out))
-        total = statistics.median(r[0] for r in results)
-        out = results[0][1]
-        print(f"  {label:<20} {out.decision:<10} {out.frames} frames  {total:.0f} ms")
-    del reference
+            t2 = time.perf_counter()
+            only.append((t2 - t1) * 1000)
+            whole.append((t2 - t0) * 1000)
+        prepared_ms = max(prepared_ms, statistics.median(only))
+        print(f"  {label:<20} {out.decision:<10} {out.frames} frames  "
+              f"{statistics.median(only):.0f} ms (with the photo: "
+              f"{statistics.median(whole):.0f} ms)")
     lo, hi = PI4_FACTOR
     print(f"  Raspberry Pi 4, ESTIMATE (×{lo}–{hi} per core, not measured): a decision "
-          f"≈ {lo * total / 1000:.1f}–{hi * total / 1000:.1f} s")
+          f"≈ {lo * prepared_ms / 1000:.1f}–{hi * prepared_ms / 1000:.1f} s")
 
     # -- threshold evidence ---------------------------------------------------------------
     chips = {}
