@@ -173,6 +173,11 @@ class CameraQrSource:
         return DeviceStatus(self.name, frames, self.spec, "device.camera",
                             "device.working" if frames else "device.no_frames")
 
+    def pause_qr(self, paused: bool) -> None:
+        """Stop decoding QR codes while the face check uses the frames (and the CPU)."""
+        if self._scanner is not None:
+            (self._scanner.pause if paused else self._scanner.resume)()
+
     @property
     def camera(self) -> Any:
         """The running `drivers.camera.Camera` (None before start or without a camera)."""
@@ -204,6 +209,7 @@ def wire_face_check(assembly: Assembly, devices: list[DeviceSource]) -> None:
         return
     camera = next((d for d in devices if isinstance(d, CameraQrSource)), None)
     port = CameraFaceCheck(lambda: camera.camera if camera is not None else None,
-                           bio.threshold, bio.min_face_px, bio.budget_ms)
+                           bio.threshold, bio.min_face_px, bio.budget_ms,
+                           pause_qr=camera.pause_qr if camera is not None else None)
     threading.Thread(target=port.warm, name="face-models", daemon=True).start()
     assembly.ports.face = port

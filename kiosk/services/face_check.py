@@ -137,8 +137,10 @@ class CameraFaceCheck:
     KEEP_S = 120.0  # a prepared description of the chip's photo is dropped after this
 
     def __init__(self, camera: Callable[[], Any], threshold: float, min_face_px: int,
-                 budget_ms: int, clock: Callable[[], float] = time.monotonic) -> None:
+                 budget_ms: int, clock: Callable[[], float] = time.monotonic,
+                 pause_qr: Callable[[bool], None] | None = None) -> None:
         self._camera = camera
+        self._pause_qr = pause_qr  # the QR decoder would compete for the same cores
         self.matcher = FaceMatcher(settings_from(threshold, min_face_px))
         self.budget_s = budget_ms / 1000
         self._clock = clock
@@ -195,7 +197,13 @@ class CameraFaceCheck:
             return cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
 
         left = max(0.0, self.budget_s - (time.monotonic() - started))
-        out = decide(self.matcher, reference, next_frame, budget_s=left)
+        if self._pause_qr is not None:
+            self._pause_qr(True)
+        try:
+            out = decide(self.matcher, reference, next_frame, budget_s=left)
+        finally:
+            if self._pause_qr is not None:
+                self._pause_qr(False)
         # No distance, image or descriptor in the log: the outcome and the cost only.
         log.info("face check: %s%s, %d frame(s), %.0f ms", out.decision,
                  f" ({out.reason})" if out.reason else "", out.frames,

@@ -82,10 +82,12 @@ def test_the_kiosk_port_prepares_the_photo_once_and_decides(matcher, faces):
 
     photo = fi.chip_photo("obama2.jpg", faces["obama2.jpg"].box)
     camera = FakeCamera("obama.jpg", "obama3.jpg")
-    port = CameraFaceCheck(lambda: camera, 0.5, 90, budget_ms=30_000)
+    paused = []
+    port = CameraFaceCheck(lambda: camera, 0.5, 90, budget_ms=30_000, pause_qr=paused.append)
     port.prepare(photo)
     prepared = port._prepared
     result = port.check(photo)
+    assert paused == [True, False]  # QR decoding stops while the frames are analysed
     assert (result.decision, result.reason) == ("match", None) and result.threshold == 0.5
     assert port._prepared is prepared  # described once, while the consent was read
     other = CameraFaceCheck(lambda: FakeCamera("biden.jpg", "astronaut.png"), 0.5, 90, 30_000)
