@@ -142,6 +142,7 @@ def _player(script: list[Any], outcome: dict[str, Any]) -> Any:
                 "ok": not report.failures,
                 "steps": [{"step": step, "at": at} for step, at in report.timeline],
                 "registration": report.registrations[-1] if report.registrations else None,
+                "identity_marks": report.identity_marks,
             })
             if report.failures:
                 outcome["failures"] = report.failures

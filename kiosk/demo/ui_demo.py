@@ -24,6 +24,7 @@ from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration
 from kiosk.domain.text import mask_id
 from kiosk.journey.effects import AccessKey
+from kiosk.journey.ports import ChipChecks
 from kiosk.journey.runner import Ports
 from kiosk.journey.state import Step
 from kiosk.services.simulators import DemoPatient
@@ -53,7 +54,7 @@ class SlowPorts:
 
         class Identity_:
             def read_chip(self, key: AccessKey,
-                          on_identity: Callable[[Identity], None]) -> bytes | None:
+                          on_identity: Callable[[Identity], None]) -> ChipChecks:
                 time.sleep(outer.latency.chip)
                 return outer.inner.identity.read_chip(key, on_identity)
 

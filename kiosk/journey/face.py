@@ -34,8 +34,9 @@ def skip_reason(settings: FaceSettings, identity: Identity,
     """Why the face check is not asked for (None: ask)."""
     if settings.mode == "off":
         return "off"
-    if identity.source != "chip":  # a chip's photo may still be on its way (DG2 comes last)
-        return "no_photo"
+    if identity.source != "chip" or (
+            not identity.photo_jpeg and identity.verification != "chip_pending"):
+        return "no_photo"  # (a pending chip's photo comes with the end of its checks)
     born = identity.date_of_birth
     if today is not None and born is not None:
         year = born if isinstance(born, int) else born.year

@@ -44,8 +44,9 @@ _PATIENT_EVENTS = (
     ev.QrScanned, ev.FaceConsented, ev.FaceDeclined,
 )
 _EPOCH = dt.date(1970, 1, 1)
+_REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 _RESULT_EVENTS = (
-    ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
+    ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
     ev.FaceChecked,
 )
@@ -150,6 +151,8 @@ class Journey:
             s = replace(s, card_present=True, card_fresh=True, reader_ok=True)
             self.session = s
 
+        if isinstance(event, ev.ChipChecked | ev.ChipFailed) and step is not Step.READING_CHIP:
+            return self._chip_finished(event, now)
         if isinstance(event, ev.Tick):
             return self._tick(now)
 
@@ -309,11 +312,33 @@ class Journey:
             return self._read_chip(now)
         return []
 
+    def _chip_finished(self, event: ev.ChipChecked | ev.ChipFailed, now: float) -> list[Effect]:
+        """The end of a chip read whose identity was shown early ("chip_pending"): it
+        becomes verified only now, and a failure takes it back (decision 0110)."""
+        s = self.session
+        person = s.identity
+        if person is None or person.source != "chip" or person.verification != "chip_pending":
+            return []
+        if isinstance(event, ev.ChipChecked):
+            self.session = replace(s, identity=replace(
+                person, verification=event.verification, photo_jpeg=event.photo_jpeg))
+            return [CountEvent(f"chip.checked.{event.verification}"),
+                    *self._face_photo_arrived(now)]
+        if s.step in _REGISTERED:
+            # Registered while the checks ran, so registered as "chip_pending" (never
+            # as verified); counted for the staff.
+            refused = [CountEvent("chip.refused")] if event.reason == "verification_failed" else []
+            return [*refused, CountEvent(f"chip.failed_late.{event.reason}")]
+        # The chip read did not finish: what it showed goes, with what followed from it.
+        self.session = replace(s, identity=None, insurance=None, service_code=None)
+        return self._chip_failed(event.reason, now)
+
     def _chip_failed(self, reason: ev.ChipFailure, now: float) -> list[Effect]:
         s = self.session
         if reason == "verification_failed":
-            # Possible forgery: never fall back to less-checked data.
-            return self._error("verification_failed", now)
+            # Possible clone or forgery: never fall back to less-checked data.
+            self.session = replace(s, identity=None, qr_identity=None)
+            return [CountEvent("chip.refused"), *self._error("verification_failed", now)]
         if reason == "card_removed" and s.chip_attempts < self.settings.max_chip_attempts:
             self._go(Step.NEED_KEY, now, notice=notice("card_removed"))
             return [CountEvent("chip.card_removed")]
@@ -337,17 +362,13 @@ class Journey:
             return [CountEvent("chip.read")] + self._confirm(event.identity, now)
         if isinstance(event, ev.ChipFailed):
             return self._chip_failed(event.reason, now)
+        if isinstance(event, ev.ChipChecked):  # a port that never gave the identity
+            return self._chip_failed("unreadable", now)
         return []
 
     def _confirming(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
         assert s.identity is not None
-        if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
-            # The photo (DG2) or active authentication failed after the name was shown.
-            return self._error("verification_failed", now)
-        if isinstance(event, ev.ChipPhotoRead) and s.identity.source == "chip":
-            self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
-            return []
         if isinstance(event, ev.CardPlaced) and s.key is not None and s.identity.source != "chip":
             # QR shown first, card tapped now: upgrade to the chip-verified identity.
             return self._read_chip(now)
@@ -397,16 +418,23 @@ class Journey:
         self._go(Step.FACE_DESK, now, notice=None, biometric=biometric)
         return [metric]
 
+    def _face_photo_arrived(self, now: float) -> list[Effect]:
+        """The chip's checks finished with its photo after the patient confirmed: prepare
+        it, or start the camera that was waiting for it."""
+        s = self.session
+        if s.identity is None or s.step not in (Step.FACE_CONSENT, Step.FACE_MATCH):
+            return []
+        if not s.identity.photo_jpeg:  # checked, but the chip holds no usable photo
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
+        if s.step is Step.FACE_MATCH and s.face_attempts == 0:
+            return self._look(now)
+        if s.step is Step.FACE_CONSENT:
+            return [PrepareFace(s.id, s.identity.photo_jpeg)]
+        return []
+
     def _face_step(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
         assert s.identity is not None
-        if isinstance(event, ev.ChipPhotoRead):
-            self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
-            if s.step is Step.FACE_MATCH and s.face_attempts == 0:
-                return self._look(now)  # the camera was waiting for the photo
-            return [PrepareFace(s.id, event.photo_jpeg)]
-        if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
-            return self._error("verification_failed", now)
         if s.step is Step.FACE_CONSENT:
             if isinstance(event, ev.FaceConsented):
                 return self._look(now)

@@ -27,11 +27,13 @@ class FaceHarness(Harness):
         self.j._today = lambda: TODAY
 
     def to_consent(self, identity=CHIP_ID, photo=PHOTO):
+        """The chip's identity shown early ("chip_pending"); its checks finish with the
+        photo before the tap, or (photo=None) are still running."""
         self.send(ev.CardPlaced())
         self.send(ev.IdNumberTyped(identity.id_number))
-        self.send(ev.ChipRead(self.s.id, identity))
+        self.send(ev.ChipRead(self.s.id, replace(identity, verification="chip_pending")))
         if photo:
-            self.send(ev.ChipPhotoRead(self.s.id, photo))
+            self.send(ev.ChipChecked(self.s.id, "chip_verified", photo))
         self.send(ev.IdentityConfirmed())
 
     def register(self):
@@ -52,7 +54,7 @@ def effects_of(h, kind):
 def test_off_by_default_goes_straight_to_insurance():
     h = Harness()
     h.to_confirm_by_chip()
-    h.send(ev.ChipPhotoRead(h.s.id, PHOTO))
+    h.send(ev.ChipChecked(h.s.id, "chip_verified", PHOTO))
     h.send(ev.IdentityConfirmed())
     assert h.step is Step.CHECKING_INSURANCE and h.s.biometric is None
     assert not [c for c in h.counts() if c.startswith("face.")]
@@ -125,11 +127,11 @@ def test_children_and_photo_less_identities_skip_it_recorded():
 
 def test_the_photo_may_arrive_after_the_tap_and_may_never_come():
     h = FaceHarness()
-    h.to_consent(photo=None)  # DG2 is still being read
+    h.to_consent(photo=None)  # the chip's checks (and its photo) are still running
     assert h.step is Step.FACE_CONSENT
     h.send(ev.FaceConsented())
     assert h.step is Step.FACE_MATCH and not effects_of(h, CheckFace)
-    h.send(ev.ChipPhotoRead(h.s.id, PHOTO))
+    h.send(ev.ChipChecked(h.s.id, "chip_verified", PHOTO))
     [look] = effects_of(h, CheckFace)
     assert look.photo == PHOTO and h.s.face_attempts == 1
     h = FaceHarness()
@@ -143,6 +145,36 @@ def test_the_photo_may_arrive_after_the_tap_and_may_never_come():
     qr.send(ev.ChipFailed(qr.s.id, "unreadable"))  # the QR's identity, no chip photo
     qr.send(ev.IdentityConfirmed())
     assert qr.step is Step.CHECKING_INSURANCE and qr.s.biometric == Biometric("no_photo")
+
+
+def test_a_chip_without_a_photo_skips_the_check():
+    h = FaceHarness()
+    h.to_consent(photo=None)
+    h.send(ev.ChipChecked(h.s.id, "chip_verified", None))  # DG2 held no image
+    assert h.step is Step.CHECKING_INSURANCE and h.s.biometric == Biometric("no_photo")
+    h = FaceHarness()
+    h.send(ev.CardPlaced())
+    h.send(ev.IdNumberTyped(CHIP_ID.id_number))
+    h.send(ev.ChipRead(h.s.id, replace(CHIP_ID, verification="chip_verified")))  # no photo
+    h.send(ev.IdentityConfirmed())
+    assert h.step is Step.CHECKING_INSURANCE and h.s.biometric == Biometric("no_photo")
+
+
+def test_the_photo_arriving_on_the_consent_screen_is_prepared():
+    h = FaceHarness()
+    h.to_consent(photo=None)
+    assert not effects_of(h, PrepareFace)
+    h.send(ev.ChipChecked(h.s.id, "chip_verified", PHOTO))
+    [prepare] = effects_of(h, PrepareFace)
+    assert h.step is Step.FACE_CONSENT and prepare.photo == PHOTO
+
+
+def test_a_chip_that_fails_its_checks_never_reaches_the_camera():
+    h = FaceHarness()
+    h.to_consent(photo=None)
+    h.send(ev.FaceConsented())
+    h.send(ev.ChipFailed(h.s.id, "verification_failed"))
+    assert h.step is Step.ERROR and h.s.identity is None and not effects_of(h, CheckFace)
 
 
 def test_a_late_result_and_cancel_are_harmless():
