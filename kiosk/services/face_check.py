@@ -2,8 +2,9 @@
 
 The journey asks for a decision (`CheckFace`); this runs it off the UI thread on
 the camera's newest frames, within a time budget, and returns only the outcome,
-the distance and the threshold (decision 0163: no image or descriptor leaves
-this function; the frames are the camera's and are dropped with it).
+the distance and the threshold (decision 0163: no image or descriptor leaves this
+module; the frames are the camera's and are dropped with it; the chip photo's
+description is kept in memory for the retry, 120 s at most).
 
 A decision needs `frames_needed` good frames (one face, large and bright enough);
 more are taken, up to `max_frames` within the budget, while the face has not moved.
@@ -36,6 +37,7 @@ from drivers.face import (
     FaceUnavailable,
     ImageUnreadable,
     Probe,
+    distance,
     landmark_motion,
 )
 from kiosk.domain.biometric import FaceCheckResult, FaceDecision
@@ -123,8 +125,7 @@ def decide(
 
 
 def _median_distance(reference: Face, faces: list[Face]) -> float:
-    return statistics.median(float(np.linalg.norm(reference.descriptor - f.descriptor))
-                             for f in faces)
+    return statistics.median(distance(reference, f) for f in faces)
 
 
 class CameraFaceCheck:
