@@ -109,3 +109,13 @@ def test_the_staff_screen_gets_todays_face_counts_only(tmp_path):
     assembly.config = on
     assert staff_status(assembly).face_counts == {"verified": 2, "not_verified": 0,
                                                   "declined": 1}
+
+
+def test_face_check_sees_a_face_on_a_camera_fed_from_a_file(matcher, capsys):
+    assert main(["face", "check", "--file", str(fi.path("obama.jpg")), "--seconds", "1.5",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["results"].get("face", 0) >= 1 and out["face_width_px_median"] > 200
+    assert main(["face", "check", "--file", str(fi.path(fi.NO_FACE)), "--seconds", "1",
+                 "--json"]) == 1  # a camera that sees no face fails the self-test
+    assert set(json.loads(capsys.readouterr().out)["results"]) == {"no_face"}
