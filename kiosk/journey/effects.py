@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
@@ -68,6 +69,25 @@ class CheckFace:
 
 
 @dataclass(frozen=True)
+class FindAppointments:
+    """Today's follow-up appointments of the confirmed patient (within a budget)."""
+
+    session: int
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """Durably check in `appointment` (one per appointment per day: a retry, or the
+    patient coming back, gets the same ticket)."""
+
+    session: int
+    identity: Identity
+    insurance: InsuranceResult
+    appointment: Appointment
+
+
+@dataclass(frozen=True)
 class PrintTicket:
     session: int
     registration: Registration
@@ -91,5 +111,5 @@ class CountEvent:
 
 Effect = (
     ReadChip | CheckInsurance | LoadServices | Register | PrintTicket | PrintHandout
-    | CountEvent | CheckFace | PrepareFace
+    | CountEvent | FindAppointments | CheckIn | CheckFace | PrepareFace
 )

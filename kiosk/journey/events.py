@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.biometric import FaceCheckResult
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
@@ -49,6 +50,14 @@ class QrRejected:
 
 
 @dataclass(frozen=True)
+class SlipScanned:
+    """The hospital's appointment-slip QR (its configured format) naming `ref`; the
+    appointment is still confirmed against the patient's own identity."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
 class ReaderUnplugged:
     pass
 
@@ -86,6 +95,15 @@ class InsuranceChecked:
 class ServicesLoaded:
     session: int
     services: tuple[ServiceOption, ...]
+
+
+@dataclass(frozen=True)
+class AppointmentsFound:
+    """Today's appointments; `available` False when the HIS did not answer in time."""
+
+    session: int
+    appointments: tuple[Appointment, ...]
+    available: bool = True
 
 
 @dataclass(frozen=True)
@@ -167,6 +185,19 @@ class RegistrationConfirmed:
 
 
 @dataclass(frozen=True)
+class AppointmentChosen:
+    """"Check in for this appointment": a tile of the list names it; the big button
+    (shown only when there is one) does not need to."""
+
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentDeclined:
+    """"Khám dịch vụ khác": a different service today, as a walk-in."""
+
+
+@dataclass(frozen=True)
 class Back:
     pass
 
@@ -215,8 +246,9 @@ class Tick:
 
 
 Event = (
-    CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
+    CardPlaced | CardRemoved | QrScanned | QrRejected | SlipScanned | ReaderUnplugged
     | ChipRead | ChipChecked | ChipFailed | InsuranceChecked | ServicesLoaded
+    | AppointmentsFound | AppointmentChosen | AppointmentDeclined
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled

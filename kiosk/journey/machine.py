@@ -18,8 +18,8 @@ from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
+from kiosk.journey import appointments, face, health_book
 from kiosk.journey import events as ev
-from kiosk.journey import face, health_book
 from kiosk.journey.effects import (
     AccessKey,
     CheckFace,
@@ -41,14 +41,15 @@ _PATIENT_EVENTS = (
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
     ev.CardPlaced, ev.CardClaimed,
-    ev.QrScanned, ev.FaceConsented, ev.FaceDeclined,
+    ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
+    ev.FaceConsented, ev.FaceDeclined,
 )
 _EPOCH = dt.date(1970, 1, 1)
 _REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
-    ev.FaceChecked,
+    ev.AppointmentsFound, ev.FaceChecked,
 )
 
 
@@ -61,6 +62,10 @@ class JourneySettings:
     notice_display_s: float = 8.0  # a notice on the attract screen fades after this
     max_chip_attempts: int = 3
     ticket_min_s: float = 3.0  # the number stays on screen, with nothing to tap, this long
+    # Look up today's follow-up appointments after identity (the runner then needs an
+    # appointments port); the wait beyond the insurance step is bounded by this.
+    find_appointments: bool = False
+    appointment_wait_s: float = 2.0
     face: face.FaceSettings = field(default_factory=face.FaceSettings)
 
 
@@ -89,8 +94,14 @@ class Journey:
         return effects
 
     # -- helpers --------------------------------------------------------------
+    def go(self, step: Step, now: float, **changes: object) -> None:
+        self._go(step, now, **changes)
+
     def _go(self, step: Step, now: float, **changes: object) -> None:
         self.session = replace(self.session, step=step, step_entered=now, **changes)  # type: ignore[arg-type]
+
+    def start_session(self, now: float) -> list[Effect]:
+        return self._start(now)
 
     def _start(self, now: float, card_fresh: bool = False) -> list[Effect]:
         """Begin a new patient session (keeps device facts, wipes everything personal).
@@ -155,6 +166,10 @@ class Journey:
             return self._chip_finished(event, now)
         if isinstance(event, ev.Tick):
             return self._tick(now)
+        if isinstance(event, ev.AppointmentsFound):
+            return appointments.found(self, event, now)
+        if isinstance(event, ev.SlipScanned):
+            return appointments.slip(self, event, now)
 
         if isinstance(event, ev.Cancelled) and not s.busy_with_promise and step is not Step.IDLE:
             return self._reset(now, f"cancelled.{step.value}")
@@ -175,6 +190,8 @@ class Journey:
             return [LoadServices(s.id, dob), CountEvent(f"insurance.{event.result.outcome}")]
         if step is Step.INSURANCE_RESULT:
             return self._insurance_result(event, now)
+        if step is Step.APPOINTMENT:
+            return appointments.offered(self, event, now)
         if step is Step.CHOOSE_SERVICE:
             return self._choosing(event, now)
         if step is Step.CONFIRM_SERVICE:
@@ -227,6 +244,8 @@ class Journey:
             return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
             return self._reset(now)
+        if s.step is Step.FINDING_APPOINTMENTS and now - s.step_entered >= st.appointment_wait_s:
+            return appointments.gave_up(self, now)
         if (
             s.step is Step.INSURANCE_RESULT
             and s.insurance is not None
@@ -397,7 +416,7 @@ class Journey:
     def _check_insurance(self, now: float, biometric: Biometric | None = None) -> list[Effect]:
         self._go(Step.CHECKING_INSURANCE, now, notice=None, biometric=biometric)
         assert self.session.identity is not None
-        return [CheckInsurance(self.session.id, self.session.identity)]
+        return [CheckInsurance(self.session.id, self.session.identity), *appointments.ask(self)]
 
     def _look(self, now: float) -> list[Effect]:
         """Ask for a decision; without the chip's photo yet, wait for it (see `_tick`)."""
@@ -459,6 +478,13 @@ class Journey:
         return []
 
     def _to_services(self, now: float) -> list[Effect]:
+        """Past the insurance step: today's appointment first, if the patient has one."""
+        effects = appointments.before_services(self, now)
+        if effects is not None:
+            return effects
+        return self.to_service_list(now)
+
+    def to_service_list(self, now: float) -> list[Effect]:
         s = self.session
         if s.services is not None and not any(x.open for x in s.services):
             return self._error("no_services", now)

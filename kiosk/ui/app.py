@@ -199,6 +199,7 @@ class KioskApp(App):
                            fn_bold=str(fonts / "DejaVuSans-Bold.ttf"))
         logging.getLogger().addHandler(self.recent_errors)
         ctx = Ctx(strings=self.strings, send=self.send, animations=self.options.animations,
+                  timezone=self.options.timezone,
                   view_changed=self.note_view,
                   lang=self.options.language, images_dir=asset_path("images"))
         camera = next((d for d in self.devices if isinstance(d, PreviewSource)), None)
@@ -236,6 +237,7 @@ class KioskApp(App):
 
         settings = JourneySettings(idle_timeout_s=self.options.idle_timeout_s,
                                    idle_warning_s=self.options.idle_warning_s,
+                                   find_appointments=self.ports.appointments is not None,
                                    face=self.options.face)
         self.journey = Journey(settings, today=lambda: dt.datetime.now(self._zone).date())
         self.runner = Runner(self.journey, self.ports, executor=self.executor,
