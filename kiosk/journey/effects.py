@@ -85,6 +85,7 @@ class CheckIn:
     identity: Identity
     insurance: InsuranceResult
     appointment: Appointment
+    biometric: Biometric | None = None  # the face check's outcome (None: not configured)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,8 @@ class AppointmentPort(Protocol):
         ...
 
     def check_in(self, identity: Identity, insurance: InsuranceResult,
-                 appointment: Appointment) -> Registration:
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
         """Durably record the check-in (and queue its HIS delivery) before returning;
         the same appointment checked in again returns the first check-in."""
         ...

@@ -134,8 +134,9 @@ class Runner:
         if isinstance(effect, CheckIn):
             if self.ports.appointments is None:
                 return ev.RegistrationFailed(effect.session, "no appointments port")
+            face = {} if effect.biometric is None else {"biometric": effect.biometric}
             return ev.Registered(effect.session, self.ports.appointments.check_in(
-                effect.identity, effect.insurance, effect.appointment))
+                effect.identity, effect.insurance, effect.appointment, **face))
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, self.ports.printer.print_ticket(
                 effect.registration))

@@ -179,7 +179,8 @@ class RegistrationService:
         return found
 
     def check_in(self, identity: Identity, insurance: InsuranceResult,
-                 appointment: Appointment) -> Registration:
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
         """Durably record a follow-up appointment's check-in (its HIS delivery queued
         in the same transaction, as a registration). One per appointment per day:
         checking in again gives the first check-in back, never a second visit."""
@@ -204,7 +205,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             self._insert(reg_id, identity, insurance, service, key, now, source, shared,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         except sqlite3.IntegrityError:
             again = self.find_by_key(key)  # another process checked it in meanwhile
             if again is not None:
@@ -213,7 +214,7 @@ class RegistrationService:
                 raise
             # A shared number this file already holds: offline instead, as `register`.
             self._insert(reg_id, identity, insurance, service, key, now, "offline", None,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         log.info("checked in appointment %s as %s (%s)", mask_id(appointment.ref), reg_id,
                  mask_id(identity.id_number))
         found = self.get(reg_id)

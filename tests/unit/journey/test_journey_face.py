@@ -196,3 +196,23 @@ def test_without_a_clock_the_age_rule_cannot_skip():
     j.handle(ev.ChipRead(j.session.id, child), 3)
     effects = j.handle(ev.IdentityConfirmed(), 4)
     assert j.session.step is Step.FACE_CONSENT and CountEvent("face.offered") in effects
+
+
+def test_a_verified_patient_checking_in_for_an_appointment_carries_the_outcome():
+    from kiosk.journey.effects import CheckIn, FindAppointments
+    from tests.unit.journey.test_journey_appointments import ENDO
+
+    h = FaceHarness()
+    h.j.settings = replace(h.j.settings, find_appointments=True)
+    h.to_consent()
+    assert not effects_of(h, FindAppointments)  # the lookup starts after the face step
+    h.send(ev.FaceConsented())
+    h.send(ev.FaceChecked(h.s.id, MATCH))
+    [find] = effects_of(h, FindAppointments)
+    assert find.identity.photo_jpeg is None
+    h.send(ev.AppointmentsFound(h.s.id, (ENDO,)))
+    h.send(ev.InsuranceChecked(h.s.id, insurance()))
+    h.send(ev.Tick(), after=h.j.settings.insurance_auto_advance_s)
+    h.send(ev.AppointmentChosen())
+    [check_in] = effects_of(h, CheckIn)
+    assert check_in.biometric == Biometric("verified", 0.31, 0.5)
