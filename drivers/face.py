@@ -194,8 +194,7 @@ class FaceMatcher:
                 boxes = _detect(detector, grey, st.detect_width, reference)
             if not boxes:
                 dark = float(grey.mean()) < st.min_brightness
-                return Probe(None, "no_face" if reference and not dark else
-                             ("too_dark" if dark else "no_face"), ms)
+                return Probe(None, "too_dark" if dark else "no_face", ms)
             boxes.sort(key=lambda b: b[2] - b[0], reverse=True)
             big = boxes[0]
             if not reference:
