@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.face import (
     Face,
@@ -114,3 +116,34 @@ def test_landmark_motion_ignores_a_rigid_move_and_sees_a_turn():
 def test_distance_is_symmetric_and_zero_on_itself(faces):
     a, b = faces["obama.jpg"], faces["biden.jpg"]
     assert distance(a, a) == 0 and distance(a, b) == distance(b, a)
+
+
+_SEED_PHOTO: dict[str, bytes] = {}
+
+
+def _seed() -> bytes:
+    if "jp2" not in _SEED_PHOTO:
+        import io
+
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.new("RGB", (24, 32), (120, 90, 60)).save(out, "JPEG2000")
+        _SEED_PHOTO["jp2"] = out.getvalue()
+    return _SEED_PHOTO["jp2"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_hostile_photo_bytes_decode_or_fail_cleanly(data):
+    """What a chip (or a file) gives as its photo: an image, or ImageUnreadable."""
+    seed = bytearray(_seed())
+    for _ in range(data.draw(st.integers(0, 8))):
+        at = data.draw(st.integers(0, len(seed) - 1))
+        seed[at] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(seed)))
+    try:
+        image = decode_image(bytes(seed[:cut]))
+    except ImageUnreadable:
+        return
+    assert image.ndim == 3 and image.shape[2] == 3
