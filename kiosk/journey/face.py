@@ -19,7 +19,7 @@ Mode = Literal["off", "offered", "required"]
 
 
 @dataclass(frozen=True)
-class FaceSettings:
+class FaceStepSettings:
     mode: Mode = "off"
     skip_under_age: int = 14
     attempts: int = 2  # a no-match or cannot-tell is final after this many decisions
@@ -29,7 +29,7 @@ class FaceSettings:
     photo_wait_s: float = 8.0  # the chip's photo (DG2) is read after the name: wait this long
 
 
-def skip_reason(settings: FaceSettings, identity: Identity,
+def skip_reason(settings: FaceStepSettings, identity: Identity,
                 today: dt.date | None) -> BiometricStatus | Literal["off"] | None:
     """Why the face check is not asked for (None: ask)."""
     if settings.mode == "off":

@@ -66,7 +66,7 @@ class JourneySettings:
     # appointments port); the wait beyond the insurance step is bounded by this.
     find_appointments: bool = False
     appointment_wait_s: float = 2.0
-    face: face.FaceSettings = field(default_factory=face.FaceSettings)
+    face: face.FaceStepSettings = field(default_factory=face.FaceStepSettings)
 
 
 class Journey:

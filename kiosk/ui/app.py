@@ -36,7 +36,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.assets import asset_path
 from kiosk.journey import events as ev
-from kiosk.journey.face import FaceSettings
+from kiosk.journey.face import FaceStepSettings
 from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
@@ -93,7 +93,7 @@ class UiOptions:
     card_reminder_s: float = 8.0  # "take your card" is said again this often
     watchdog_s: float = 2.0
     workers: int = 4
-    face: FaceSettings = dataclasses.field(default_factory=FaceSettings)  # issue 29
+    face: FaceStepSettings = dataclasses.field(default_factory=FaceStepSettings)  # issue 29
 
 
 class KioskRoot(FloatLayout):

@@ -11,7 +11,7 @@ from kiosk.domain.qr_payload import parse_qr
 from kiosk.journey import Journey, JourneySettings, Step
 from kiosk.journey import events as ev
 from kiosk.journey.effects import CheckFace, CheckInsurance, CountEvent, PrepareFace, Register
-from kiosk.journey.face import FaceSettings
+from kiosk.journey.face import FaceStepSettings
 from tests.unit.journey.test_journey import CHIP_ID, QR, SERVICES, Harness, insurance
 
 PHOTO = b"\x00\x00\x00\x0cjP  \r\n\x87\nphoto"
@@ -23,7 +23,7 @@ NO_FACE = FaceCheckResult("cannot_tell", None, 0.5, "no_face")
 
 class FaceHarness(Harness):
     def __init__(self, **face):
-        super().__init__(face=FaceSettings(**{"mode": "offered", **face}))
+        super().__init__(face=FaceStepSettings(**{"mode": "offered", **face}))
         self.j._today = lambda: TODAY
 
     def to_consent(self, identity=CHIP_ID, photo=PHOTO):
@@ -189,7 +189,7 @@ def test_a_late_result_and_cancel_are_harmless():
 
 
 def test_without_a_clock_the_age_rule_cannot_skip():
-    j = Journey(JourneySettings(face=FaceSettings(mode="required")))
+    j = Journey(JourneySettings(face=FaceStepSettings(mode="required")))
     j.handle(ev.CardPlaced(), 1)
     j.handle(ev.IdNumberTyped(CHIP_ID.id_number), 2)
     child = replace(CHIP_ID, date_of_birth=dt.date(2020, 1, 1), photo_jpeg=PHOTO)
