@@ -55,6 +55,10 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "Appointment slip read. Please place your citizen ID card on the reader, or show "
         "its QR code to the camera, to confirm it is you.",
     ),
+    "face_retry": (
+        "Chưa nhìn rõ. Xin nhìn thẳng vào camera, rồi quay đầu nhẹ sang một bên.",
+        "Not clear yet. Please look straight at the camera, then turn your head a little.",
+    ),
     "qr_unknown": ("", ""),  # carries the parser's own message
 }
 

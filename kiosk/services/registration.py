@@ -35,6 +35,7 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.config.model import ServiceConfig
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.dates import iso
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
@@ -137,7 +138,7 @@ class RegistrationService:
                      if s.open and (s.ages is None or s.ages.admits(date_of_birth, today)))
 
     def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
-                 idempotency_key: str) -> Registration:
+                 idempotency_key: str, biometric: Biometric | None = None) -> Registration:
         existing = self.find_by_key(idempotency_key)
         if existing is not None:  # a retried effect or CLI call: the same registration
             return existing
@@ -157,7 +158,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, shared)
+                                  source, shared, biometric=biometric)
         except sqlite3.IntegrityError:
             # Another process committed the same idempotency key between our lookup and
             # our write lock: theirs stands.
@@ -172,7 +173,7 @@ class RegistrationService:
                         shared, service.department)
             source = "offline"
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, None)
+                                  source, None, biometric=biometric)
         log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -180,7 +181,8 @@ class RegistrationService:
         return found
 
     def check_in(self, identity: Identity, insurance: InsuranceResult,
-                 appointment: Appointment) -> Registration:
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
         """Durably record a follow-up appointment's check-in (its HIS delivery queued
         in the same transaction, as a registration). One per appointment per day:
         checking in again gives the first check-in back, never a second visit."""
@@ -205,7 +207,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             self._insert(reg_id, identity, insurance, service, key, now, source, shared,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         except sqlite3.IntegrityError:
             again = self.find_by_key(key)  # another process checked it in meanwhile
             if again is not None:
@@ -214,7 +216,7 @@ class RegistrationService:
                 raise
             # A shared number this file already holds: offline instead, as `register`.
             self._insert(reg_id, identity, insurance, service, key, now, "offline", None,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         log.info("checked in appointment %s as %s (%s)", mask_id(appointment.ref), reg_id,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -241,7 +243,8 @@ class RegistrationService:
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
                 service: ServiceConfig, key: str, now: dt.datetime,
                 source: Source = "local", shared: tuple[str, int] | None = None,
-                appointment: Appointment | None = None) -> str:
+                appointment: Appointment | None = None,
+                biometric: Biometric | None = None) -> str:
         # A shared number belongs to the server's day (decision 0130), whatever this
         # kiosk's clock says; local and offline numbers to this kiosk's day.
         day = shared[0] if shared is not None else queue_day(now,
@@ -276,8 +279,9 @@ class RegistrationService:
                 "service_code, department, queue_day, queue_seq, queue_number, "
                 "identity_source, verification, patient_key, id_number, full_name, "
                 "date_of_birth, sex, residence, bhyt_card, insurance_outcome, insurance_code, "
-                "insurance_json, recheck_state, queue_source, appointment_ref, appointment_json) "
-                f"VALUES ({', '.join('?' * 25)})",
+                "insurance_json, recheck_state, queue_source, appointment_ref, appointment_json, "
+                "biometric_json) "
+                f"VALUES ({', '.join('?' * 26)})",
                 [reg_id, key, stamp, self.config.kiosk_id, service.code, service.department,
                  day, seq, number, identity.source, identity.verification, pkey,
                  identity.id_number, nfc(identity.full_name), iso(identity.date_of_birth),
@@ -286,7 +290,8 @@ class RegistrationService:
                  insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
                  "pending" if needs_recheck(insurance) else None, source,
                  appointment.ref if appointment else None,
-                 json.dumps(appointment.to_json(), ensure_ascii=False) if appointment else None],
+                 json.dumps(appointment.to_json(), ensure_ascii=False) if appointment else None,
+                 None if biometric is None else json.dumps(biometric.to_json())],
             )
             outbox.enqueue(conn, reg_id, outbox.HIS_CHECKIN if appointment else
                            outbox.HIS_REGISTER, pkey, now)
