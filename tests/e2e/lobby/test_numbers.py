@@ -26,6 +26,8 @@ class Kiosk:
         self.config = load_file(path)
         self.db = connect(self.config.database_path)
         self.lobby = LobbyClient.from_config(self.config, retry_after_s=retry_after_s)
+        if self.lobby is not None:  # connected before the first patient, as `kiosk run`
+            self.lobby.warm(wait_s=10)  # does (TLS and SCRAM are not the patient's wait)
         kwargs = {"now": now} if now else {}
         self.service = RegistrationService(self.db, self.config, lobby=self.lobby, **kwargs)
         self.count = 0
