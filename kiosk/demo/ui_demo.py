@@ -356,6 +356,18 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
             Wait(until=lambda app: "…" not in app.staff_layer.devices.text),
             Shot("staff"), Tap("staff.close"),
         ]
+    script += [
+        Patient("same_again", "Bệnh nhân 1 quay lại: đã có số Khám Nội hôm nay"),
+        qr("chip_insured"), Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes"),
+        Wait(Step.INSURANCE_RESULT), Skip(3.5), Wait(Step.CHOOSE_SERVICE),
+        Tap("service.KB-NOI", "chọn KB-NOI lần nữa"), Wait(Step.CONFIRM_SERVICE),
+        Tap("register", "bấm “Đăng ký khám”"),
+        Wait(until=lambda app: app.session.reprint == "offered"),
+        Skip(3, "số cũ hiện lại, không in phiếu mới"),
+        Wait(until=lambda app: app.session.ticket_ready), Shot("ticket-repeat"),
+        Tap("reprint", "bấm “In lại phiếu”"),
+        Wait(until=lambda app: app.session.reprint == "done"), *leave(),
+    ]
     return script
 
 

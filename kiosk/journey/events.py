@@ -156,6 +156,11 @@ class Cancelled:
 
 
 @dataclass(frozen=True)
+class ReprintRequested:
+    """"In lại phiếu" on the ticket of a number the patient already held today."""
+
+
+@dataclass(frozen=True)
 class HealthBookStarted:
     pass
 
@@ -198,7 +203,7 @@ Event = (
     | ChipRead | ChipPhotoRead | ChipFailed | InsuranceChecked | ServicesLoaded
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
-    | ServiceChosen | RegistrationConfirmed | Back | Cancelled
+    | ServiceChosen | RegistrationConfirmed | Back | Cancelled | ReprintRequested
     | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
     | HandoutPrinted | HealthBookFinished | Tick
 )

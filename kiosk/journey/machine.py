@@ -37,7 +37,7 @@ _PATIENT_EVENTS = (
     ev.Touched, ev.IdNumberTyped, ev.IdentityConfirmed, ev.IdentityRejected, ev.Continue,
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
-    ev.CardPlaced, ev.CardClaimed,
+    ev.CardPlaced, ev.CardClaimed, ev.ReprintRequested,
     ev.QrScanned,
 )
 _EPOCH = dt.date(1970, 1, 1)
@@ -168,6 +168,10 @@ class Journey:
         if step is Step.CONFIRM_SERVICE:
             return self._confirming_service(event, now)
         if step is Step.REGISTERING:
+            if isinstance(event, ev.Registered) and event.registration.repeat:
+                # Their number from earlier today: shown, printed again only if asked.
+                self._go(Step.TICKET, now, registration=event.registration, reprint="offered")
+                return [CountEvent("registration.repeat")]
             if isinstance(event, ev.Registered):
                 self._go(Step.TICKET, now, registration=event.registration)
                 return [PrintTicket(s.id, event.registration), CountEvent("registration.created")]
@@ -204,8 +208,8 @@ class Journey:
             if s.notice and now - s.step_entered >= st.notice_display_s:
                 self.session = replace(s, notice=None)
             return []
-        if (s.step is Step.TICKET and s.print_result is not None and not s.ticket_ready
-                and now - s.step_entered >= st.ticket_min_s):
+        if (s.step is Step.TICKET and (s.print_result is not None or s.reprint == "offered")
+                and not s.ticket_ready and now - s.step_entered >= st.ticket_min_s):
             self.session = s = replace(s, ticket_ready=True)
         if s.busy_with_promise:
             return []
@@ -397,6 +401,14 @@ class Journey:
 
     def _ticket(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
+        if isinstance(event, ev.ReprintRequested) and s.reprint == "offered":
+            assert s.registration is not None
+            self.session = replace(s, reprint="printing", print_result=None)
+            return [PrintTicket(s.id, s.registration), CountEvent("registration.reprinted")]
+        if isinstance(event, ev.TicketPrinted) and s.reprint is not None:
+            self.session = replace(s, reprint="done", print_result=event.result)
+            return [] if event.result.printed else [
+                CountEvent(f"print.failed.{event.result.problem}")]
         if isinstance(event, ev.TicketPrinted):
             self.session = replace(s, print_result=event.result)
             if event.result.printed:

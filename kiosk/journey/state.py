@@ -75,6 +75,9 @@ class Session:
     notice: Notice | None = None
     health_book: Guide | None = None  # the guide's position (HEALTH_BOOK step)
     ticket_ready: bool = False  # the number has been on screen long enough to move on
+    # A number the patient already held today (decision 0140): "offered" for reprint,
+    # then "printing" and "done" (one reprint per visit to the kiosk).
+    reprint: Literal["offered", "printing", "done"] | None = None
 
     @property
     def card_usable(self) -> bool:
@@ -100,4 +103,5 @@ class Session:
         wiped: the patient is owed a number even if they step away."""
         return self.step is Step.REGISTERING or (
             self.step is Step.TICKET and self.print_result is None
+            and self.reprint != "offered"
         )

@@ -33,6 +33,7 @@ class TicketScreen(StepScreen):
             self.labels[kind] = label
         self._panel: str | None = None
         self.spacer()
+        self.reprint = self.button("reprint", ev.ReprintRequested(), "secondary")
         self.go = self.button("continue", ev.Continue(), "primary")
 
     def _show_panel(self, kind: str, text: str) -> None:
@@ -45,14 +46,18 @@ class TicketScreen(StepScreen):
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
-        self.title.text = t("ticket.heading")
+        repeat = session.reprint is not None
+        self.title.text = t("ticket.repeat_heading" if repeat else "ticket.heading")
         reg = session.registration
         if reg is not None:
             self.number.text = reg.queue_number
             self.service.text = reg.service_name_en if self.ctx.lang == "en" else reg.service_name
             self.go_to.text = t("ticket.go_to", room=reg.room_in(self.ctx.lang))
         result = session.print_result
-        if result is None:
+        if session.reprint == "offered" and reg is not None:
+            self._show_panel("info", t("ticket.repeat_body",
+                                       time=reg.created_at.strftime("%H:%M")))
+        elif result is None:
             self._show_panel("info", t("ticket.printing"))
         elif result.printed:
             self._show_panel("ok", t("ticket.printed"))
@@ -64,6 +69,10 @@ class TicketScreen(StepScreen):
         self.go.text = t("common.continue")
         self.go.opacity = 1 if session.ticket_ready else 0
         self.go.disabled = not session.ticket_ready
+        offer = session.reprint == "offered" and session.ticket_ready
+        self.reprint.text = t("ticket.reprint")
+        self.reprint.opacity = 1 if offer else 0
+        self.reprint.disabled = not offer
 
     def wipe(self) -> None:
         self.number.text = ""

@@ -127,6 +127,28 @@ def test_tickets_are_printed_except_when_out_of_paper(demo: dict[str, Any]) -> N
     assert len(tickets) >= 4
 
 
+def test_the_same_patient_and_service_again_today_gets_the_same_number(
+        demo: dict[str, Any]) -> None:
+    """Patient 1 comes back for Khám Nội: their number again and a reprint, no new
+    registration and no second HIS visit."""
+    import sqlite3
+
+    again = next(p for p in demo["report"]["patients"] if p["key"] == "same_again")
+    assert "ticket" in again["steps"] and "reprint" in again["taps"]
+    db_path = demo["out"] / "state" / "kiosk.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        per_patient = db.execute("SELECT count(*) FROM registrations "
+                                 "WHERE service_code = 'KB-NOI' GROUP BY patient_key").fetchall()
+        rows = db.execute("SELECT count(*) FROM registrations").fetchone()[0]
+        his = db.execute("SELECT count(*) FROM outbox WHERE kind = 'his_register'"
+                         ).fetchone()[0]
+        reprints = db.execute("SELECT sum(value) FROM statistics "
+                              "WHERE metric = 'registration.reprinted'").fetchone()[0]
+    assert per_patient == [(1,), (1,)]  # chip_insured and gateway_down, once each
+    assert rows == his == len(demo["report"]["registrations"])
+    assert reprints == 1
+
+
 def _thumb(path: Path) -> Any:
     from PIL import Image
 

@@ -134,6 +134,31 @@ def test_chip_patient_happy_path_in_four_taps():
     assert h.step is Step.HEALTH_BOOK_OFFER and "health_book.offered" in h.counts()
 
 
+def test_a_number_held_today_is_shown_and_reprinted_once_on_request():
+    import dataclasses
+
+    h = Harness()
+    h.to_insurance_result()
+    h.send(ev.Continue())
+    h.send(ev.ServiceChosen("KB-NOI"))
+    h.send(ev.RegistrationConfirmed())
+    held = dataclasses.replace(registration(), repeat=True)
+    h.send(ev.Registered(h.s.id, held))
+    assert h.step is Step.TICKET and h.s.reprint == "offered"
+    assert not h.of(PrintTicket) and h.counts() == ["registration.repeat"]
+    assert not h.s.busy_with_promise  # nothing is owed: the patient may simply leave
+    h.send(ev.Tick(), after=h.j.settings.ticket_min_s)
+    assert h.s.ticket_ready
+    h.send(ev.ReprintRequested())
+    assert h.of(PrintTicket) and h.counts() == ["registration.reprinted"]
+    h.send(ev.ReprintRequested())  # a double tap prints one slip
+    assert not h.of(PrintTicket)
+    h.send(ev.TicketPrinted(h.s.id, PrintResult(True)))
+    assert h.s.reprint == "done" and h.s.print_result.printed
+    h.send(ev.Continue())
+    assert h.step is Step.HEALTH_BOOK_OFFER
+
+
 def test_health_book_branches_and_done_resets():
     h = Harness()
     h.to_ticket()
