@@ -402,6 +402,8 @@ class KioskApp(App):
         def deliver(_dt: float) -> None:
             if isinstance(event, ev.CardPlaced | ev.QrScanned) and self.blank_layer.parent:
                 self.wake()
+            if isinstance(event, ev.CardPlaced | ev.QrScanned | ev.QrRejected):
+                self._dismiss_pin_pad()  # a patient is at the screen now
             self.runner.dispatch(event)
 
         Clock.schedule_once(deliver, 0)
@@ -456,10 +458,11 @@ class KioskApp(App):
         self.session = session
         ctx = self.ctx
         if session.step is not old.step:
+            # The PIN pad belongs to whoever opened it, never to the patient whose
+            # screen just changed (nor to the next one).
+            self._dismiss_pin_pad()
             if session.step is Step.IDLE:
                 self.wipe()
-                self._close(self.pin_layer)  # nobody is typing a PIN for a new patient
-                self.pin_layer.clear()
             if (session.step is Step.IDLE) != (old.step is Step.IDLE):
                 activity.announce(busy=session.step is not Step.IDLE)
             self.screens[old.step].hidden()
@@ -561,8 +564,12 @@ class KioskApp(App):
         self.executor.submit(collect).add_done_callback(done)
 
     def _close_staff(self) -> None:
-        self._close(self.pin_layer)
         self._close(self.staff_layer)
+        self._dismiss_pin_pad()
+
+    def _dismiss_pin_pad(self) -> None:
+        """Close the PIN pad and forget its digits (closing is no attempt)."""
+        self._close(self.pin_layer)
         self.pin_layer.clear()  # digits typed so far never wait for the next person
 
     def _close(self, layer: Widget) -> None:

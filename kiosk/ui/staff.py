@@ -175,6 +175,12 @@ class PinOverlay(Backdrop):
         self.refresh()
 
     def _done(self) -> None:
+        if not staff_pin.MIN_DIGITS <= len(self.typed) <= staff_pin.MAX_DIGITS:
+            # Not a PIN at all (a patient's digits, a slip): said, never counted as wrong.
+            self.typed = ""
+            self._message_key, self._wait_s = "staff.pin_length", 0
+            self.refresh()
+            return
         ok = self.gate.check(self.typed)
         self.typed = ""
         self._wait_s = 0 if ok else round(self.gate.retry_in())
