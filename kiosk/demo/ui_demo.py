@@ -366,7 +366,20 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
         Skip(3, "số cũ hiện lại, không in phiếu mới"),
         Wait(until=lambda app: app.session.ticket_ready), Shot("ticket-repeat"),
         Tap("reprint", "bấm “In lại phiếu”"),
-        Wait(until=lambda app: app.session.reprint == "done"), *leave(),
+        Wait(until=lambda app: app.session.reprint == "done"),
+
+        Patient("next_card", "Bệnh nhân kế tiếp đặt thẻ khi số của người trước còn trên màn hình"),
+        Do(card("uninsured"), "đặt thẻ lên đầu đọc"),
+        Wait(until=lambda app: app.session.step is Step.NEED_KEY
+             and app.session.card_usable and app.session.registration is None
+             and app.reminder_text.text == ""),
+        Tap("cancel", "bấm “Hủy, làm lại” và bỏ đi, quên thẻ"), Wait(Step.IDLE),
+        Wait(until=lambda app: app.reminder_text.text != ""
+             and app.screens[Step.IDLE].title.text == app.ctx.t("idle.card_left")),
+        Shot("attract-card-left"),
+        Do(lift, "nhân viên nhấc thẻ ra"),
+        Wait(until=lambda app: app.reminder_text.text == ""
+             and app.screens[Step.IDLE].title.text == app.ctx.t("idle.heading")),
     ]
     return script
 

@@ -96,6 +96,17 @@ class Journey:
         )
         return [CountEvent("journey.started")]
 
+    def _next_patient(self, now: float) -> list[Effect]:
+        """A card placed while the previous patient's session is finishing belongs to
+        the one now at the screen: their session starts and the old screens end (the
+        previous patient has their number: a completed journey)."""
+        effects: list[Effect] = [CountEvent("journey.completed")]
+        if self.session.step is Step.DONE:
+            effects = []  # counted when it reached DONE
+        effects += self._start(now, card_fresh=True)
+        self._go(Step.NEED_KEY, now)
+        return effects
+
     def _reset(self, now: float, reason: str | None = None) -> list[Effect]:
         """Back to the attract screen; the old session's data is dropped entirely."""
         old = self.session
@@ -130,7 +141,8 @@ class Journey:
 
         # Device facts are tracked whatever the screen.
         if isinstance(event, ev.CardRemoved):
-            self.session = replace(s, card_present=False, card_fresh=False, notice=None
+            self.session = replace(s, card_present=False, card_fresh=False, card_waiting=False,
+                                   notice=None
                                    if s.notice and s.notice.kind == "card_not_yours"
                                    else s.notice)
             return []
@@ -142,6 +154,10 @@ class Journey:
         if isinstance(event, ev.CardPlaced):
             s = replace(s, card_present=True, card_fresh=True, reader_ok=True)
             self.session = s
+            if s.finishing:
+                return self._next_patient(now)
+            if s.busy_with_promise:  # theirs once the previous number has been shown
+                self.session = replace(s, card_waiting=True)
 
         if isinstance(event, ev.Tick):
             return self._tick(now)
@@ -211,6 +227,8 @@ class Journey:
         if (s.step is Step.TICKET and (s.print_result is not None or s.reprint == "offered")
                 and not s.ticket_ready and now - s.step_entered >= st.ticket_min_s):
             self.session = s = replace(s, ticket_ready=True)
+            if s.card_waiting:
+                return self._next_patient(now)
         if s.busy_with_promise:
             return []
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:

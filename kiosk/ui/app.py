@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 free_text_surfaces()
 KEY_SIMULATOR = 293  # F12 toggles the simulator panel (demo with a display)
 KEY_ESCAPE = 27
+IDLE_REMINDERS = 4  # "take your card" said this often on the attract screen, then shown only
 
 
 @dataclass
@@ -266,6 +267,7 @@ class KioskApp(App):
         self.reminder_text.kid = "take_card"
         self.reminder.add_widget(self.reminder_text)
         self._reminding: Any = None  # the repeating prompt while the banner is up
+        self._reminders_said = 0
         self.reminder.opacity = 0
         self.reminder.unbind(minimum_height=self.reminder._follow)
         self.reminder.height = 0
@@ -285,13 +287,17 @@ class KioskApp(App):
             return
         panel.bind(minimum_height=panel._follow)
         panel._follow()
-        # Said after the step's own prompt, then again until the card is lifted.
+        # Said after the step's own prompt, then again until the card is lifted (on the
+        # attract screen a few times only: the banner stays, the lobby gets quiet).
+        self._reminders_said = 0
         Clock.schedule_once(self._say_take_card, 3.0)
         self._reminding = Clock.schedule_interval(self._say_take_card,
                                                   self.options.card_reminder_s)
 
     def _say_take_card(self, _dt: float) -> None:
-        if self.session.remind_card:
+        s = self.session
+        if s.remind_card and (s.step is not Step.IDLE or self._reminders_said < IDLE_REMINDERS):
+            self._reminders_said += 1
             self.prompts.play("take_card", self.ctx.lang)
 
     def _idle_warning(self) -> Widget:
@@ -461,7 +467,9 @@ class KioskApp(App):
             # The PIN pad belongs to whoever opened it, never to the patient whose
             # screen just changed (nor to the next one).
             self._dismiss_pin_pad()
-            if session.step is Step.IDLE:
+            # The session ended: back to the start, or the next patient's card placed
+            # over the previous one's last screens.
+            if session.step is Step.IDLE or (session.id != old.id and old.step is not Step.IDLE):
                 self.wipe()
             if (session.step is Step.IDLE) != (old.step is Step.IDLE):
                 activity.announce(busy=session.step is not Step.IDLE)

@@ -35,8 +35,11 @@ class AttractScreen(StepScreen):
     def render(self, session: Session) -> None:
         t = self.ctx.t
         self.welcome.text = t("idle.welcome")
-        self.title.text = t("idle.heading")
-        self.or_qr.text = t("idle.or_qr")
+        # A card left on the reader: placing it again starts a session, lifting it
+        # (for the desk) clears this.
+        left = session.card_present
+        self.title.text = t("idle.card_left" if left else "idle.heading")
+        self.or_qr.text = t("idle.card_left_body" if left else "idle.or_qr")
         self.start.text = t("idle.touch")
         self.notice.show(session.notice)
 

@@ -80,6 +80,8 @@ def test_every_scripted_patient_gets_through(demo: dict[str, Any]) -> None:
     for key in ("chip_insured", "qr_insured", "uninsured", "gateway_down", "no_paper"):
         assert "ticket" in steps[key], key
     assert "error" in steps["card_unreadable"]
+    # a card placed over the last patient's ticket starts the next session at once
+    assert steps["next_card"][:2] == ["ticket", "need_key"], steps["next_card"]
     assert steps["walk_away"][-1] == "idle"
 
 

@@ -506,6 +506,54 @@ def test_take_your_card_from_the_ticket_until_the_card_is_lifted():
     assert not h.s.remind_card
 
 
+@pytest.mark.parametrize("finishing", ["ticket", "offer", "done"])
+def test_a_card_placed_as_the_last_patient_finishes_starts_the_next_session(finishing):
+    h = Harness()
+    h.to_ticket()
+    h.printed(PrintResult(True))
+    if finishing != "ticket":
+        h.send(ev.Continue())
+    if finishing == "done":
+        h.send(ev.HealthBookSkipped())
+    h.send(ev.CardRemoved())  # the last patient takes their card
+    old = h.s.id
+    h.send(ev.CardPlaced())  # the next patient puts theirs down
+    assert h.step is Step.NEED_KEY and h.s.id != old and h.s.card_usable
+    assert h.s.registration is None and h.s.identity is None and not h.s.remind_card
+    assert "journey.started" in h.counts()
+    assert h.counts().count("journey.completed") == (0 if finishing == "done" else 1)
+    h.send(ev.QrScanned(parse_qr(QR)))
+    assert h.step is Step.READING_CHIP  # their card is read at once
+
+
+def test_a_card_placed_while_the_ticket_prints_waits_for_the_number_to_be_shown():
+    h = Harness()
+    h.to_ticket()
+    h.send(ev.CardRemoved())
+    h.send(ev.CardPlaced(), after=0.2)
+    assert h.step is Step.TICKET and h.s.card_waiting  # the number is still owed
+    h.send(ev.TicketPrinted(h.s.id, PrintResult(True)))
+    h.send(ev.Tick(), after=h.j.settings.ticket_min_s)
+    assert h.step is Step.NEED_KEY and h.s.card_usable and not h.s.card_waiting
+
+
+def test_take_your_card_on_the_attract_screen_after_done_or_walking_away():
+    h = Harness()
+    h.to_ticket()
+    h.printed(PrintResult(True))
+    h.send(ev.Continue())
+    h.send(ev.HealthBookSkipped())
+    h.send(ev.Tick(), after=h.j.settings.done_display_s)
+    assert h.step is Step.IDLE and h.s.remind_card  # not only for 6 s after "Cảm ơn"
+    h.send(ev.CardRemoved())
+    assert not h.s.remind_card
+    walker = Harness()
+    walker.to_confirm_by_chip()  # reads the card, then walks away before the ticket
+    assert not walker.s.remind_card
+    walker.send(ev.Tick(), after=walker.j.settings.idle_timeout_s)
+    assert walker.step is Step.IDLE and walker.s.remind_card
+
+
 def test_services_are_asked_for_this_patients_age():
     h = Harness()
     h.to_confirm_by_chip()
