@@ -240,6 +240,10 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
     def digits(number: str) -> list[Any]:
         return [Tap(f"keypad.{d}") for d in number]
 
+    def can(key: str) -> str:
+        """The 6 digits a patient types: the last six of the ID number."""
+        return (p[key].identity.id_number or "")[-6:]
+
     def register(service: str, shots: bool = False) -> list[Any]:
         steps: list[Any] = [Wait(Step.CHOOSE_SERVICE)]
         steps += [Shot("choose-service")] if shots else []
@@ -306,10 +310,10 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
         Tap("continue", "bấm “Continue”"), *register("KB-MAT"), Shot("ticket-en"),
         *leave(shot_done=True),
 
-        Patient("uninsured", "Bệnh nhân 3: không có thẻ BHYT, nhập 12 số định danh"),
+        Patient("uninsured", "Bệnh nhân 3: không có thẻ BHYT, nhập 6 số cuối của số định danh"),
         Tap("start", "chạm “Chạm vào đây để bắt đầu”"), Wait(Step.NEED_KEY),
-        *digits(p["uninsured"].identity.id_number or ""), Shot("keypad-typed"),
-        Tap("keypad.ok", "bấm “Xong”"),
+        *digits(can("uninsured")[:5]), Shot("keypad-typed"),
+        *digits(can("uninsured")[5:]),
         Wait(until=lambda app: app.session.key is not None), Shot("need-key-place-card"),
         Do(card("uninsured"), "đặt thẻ lên đầu đọc"), Mark(),
         Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes", "bấm “Đúng, là tôi”"),
@@ -334,10 +338,10 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
 
         Patient("card_unreadable", "Bệnh nhân 6: chip không đọc được"),
         Tap("start", "chạm màn hình"), Wait(Step.NEED_KEY),
-        *digits(p["chip_insured"].identity.id_number or ""), Tap("keypad.ok"),
+        *digits(can("chip_insured")),
         Do(fail_next_read), Do(card("chip_insured"), "đặt thẻ lên đầu đọc"),
         Wait(Step.ERROR), Shot("error-card-unreadable"),
-        Tap("error.type", "bấm “Nhập 12 số”"), Wait(Step.NEED_KEY),
+        Tap("error.type", "bấm “Nhập 6 số”"), Wait(Step.NEED_KEY),
         Do(lift, "nhấc thẻ ra"), Tap("cancel", "bấm “Hủy, làm lại”"),
         Wait(Step.IDLE),
 

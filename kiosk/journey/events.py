@@ -109,7 +109,8 @@ class Touched:
 
 @dataclass(frozen=True)
 class IdNumberTyped:
-    """12 digits typed on the keypad: gives the chip's CAN."""
+    """Digits typed on the keypad: the chip's 6-digit CAN (the ID's last six), or the
+    whole 12-digit ID it is taken from."""
 
     id_number: str
 

@@ -41,6 +41,7 @@ _PATIENT_EVENTS = (
     ev.QrScanned,
 )
 _EPOCH = dt.date(1970, 1, 1)
+CAN_DIGITS = 6  # the card access number: the last six digits of the 12-digit ID
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
@@ -56,6 +57,18 @@ class JourneySettings:
     notice_display_s: float = 8.0  # a notice on the attract screen fades after this
     max_chip_attempts: int = 3
     ticket_min_s: float = 3.0  # the number stays on screen, with nothing to tap, this long
+
+
+def _typed_key(digits: str) -> AccessKey | None:
+    """The chip's key from the keypad: the 6 CAN digits, or a whole 12-digit ID (the
+    CLI and older scripts); None when it is neither."""
+    if len(digits) == CAN_DIGITS and digits.isascii() and digits.isdigit():
+        return AccessKey(can=digits)
+    try:
+        citizen = parse_citizen_id(digits)
+    except DomainError:
+        return None
+    return AccessKey(can=citizen.can, id_number=citizen.number)
 
 
 class Journey:
@@ -299,13 +312,12 @@ class Journey:
             self.session = replace(s, notice=notice("qr_rejected"))
             return []
         if isinstance(event, ev.IdNumberTyped):
-            try:
-                citizen = parse_citizen_id(event.id_number)
-            except DomainError:
+            key = _typed_key(event.id_number)
+            if key is None:
                 self.session = replace(s, notice=notice("bad_id_number"))
                 return []
             self.session = replace(
-                s, key=AccessKey(can=citizen.can, id_number=citizen.number),
+                s, key=key,
                 notice=notice("card_not_yours") if self._stale_card() else None,
             )
             if s.card_usable:

@@ -12,12 +12,14 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "reader, or go to the reception desk.",
     ),
     "wrong_key": (
-        "Số vừa nhập không mở được thẻ. Xin kiểm tra lại 12 số trên thẻ Căn cước.",
-        "The number did not open the card. Please check the 12 digits on your citizen ID card.",
+        "Sáu số vừa nhập không mở được thẻ này. Xin xem 6 số cuối của số định danh "
+        "in trên thẻ (phần tô vàng trong hình) rồi nhập lại.",
+        "Those 6 digits did not open this card. Please check the last 6 digits of the ID "
+        "number printed on the card (marked yellow in the picture) and type them again.",
     ),
     "bad_id_number": (
-        "Số định danh chưa đúng. Xin nhập đủ 12 số in trên thẻ Căn cước.",
-        "That ID number is not right. Please type the 12 digits printed on your citizen ID card.",
+        "Số vừa nhập không phải 6 số cuối của số định danh. Xin nhập lại 6 số.",
+        "That is not the last 6 digits of the ID number. Please type the 6 digits again.",
     ),
     "card_removed": (
         "Thẻ đã bị nhấc ra. Xin đặt lại thẻ và giữ yên trên đầu đọc.",

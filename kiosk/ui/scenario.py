@@ -261,11 +261,12 @@ class Player:
         raise TypeError(action)  # pragma: no cover
 
     def _type(self, digits: str) -> None:
-        """Stand the typing in for its taps: open the keypad if needed, digits, OK."""
+        """Stand the typing in for its taps: open the keypad if needed, then the digits
+        (the keypad goes on by itself after the sixth)."""
         taps: list[Action] = []
         if self.app.session.step is Step.IDLE:
             taps += [Tap("start"), Wait(Step.NEED_KEY)]
-        taps += [Tap(f"keypad.{d}") for d in digits] + [Tap("keypad.ok")]
+        taps += [Tap(f"keypad.{d}") for d in digits]
         self.script[self._i:self._i + 1] = taps
 
     def _repeat(self, x: float, y: float, gap_s: float, more: int) -> None:

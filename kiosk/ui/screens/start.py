@@ -1,4 +1,4 @@
-"""Attract screen, "need a key" (QR or 12-digit keypad) and chip reading."""
+"""Attract screen, "need a key" (QR or the 6 CAN digits) and chip reading."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
 from kiosk.ui.registry import register_screen
 from kiosk.ui.screens.base import NoticeBox, StepScreen, WaitingScreen
-from kiosk.ui.widgets import CardPicture, Keypad, Text
+from kiosk.ui.widgets import CanPicture, CardPicture, Keypad, Text
 
 
 @register_screen(Step.IDLE)
@@ -60,23 +60,28 @@ def group_digits(digits: str) -> str:
 
 @register_screen(Step.NEED_KEY)
 class NeedKeyScreen(StepScreen):
+    """The chip's key: the card's QR shown to the camera, or the 6 digits of the CAN
+    (the ID number's last six, marked on a picture of both card generations). The
+    keypad goes on by itself after the sixth digit (decision 0141)."""
+
     step = Step.NEED_KEY
-    LENGTH = 12
+    LENGTH = 6
 
     def build(self) -> None:
         self.digits = ""
-        self.title = self.heading()
         row = BoxLayout(orientation="horizontal", spacing=self.ctx.px(40))
-        left = BoxLayout(orientation="vertical", spacing=self.ctx.px(20))
+        left = BoxLayout(orientation="vertical", spacing=self.ctx.px(18))
+        self.title = Text(self.ctx, "heading", bold=True)
+        self.picture = CanPicture(self.ctx)
         self.or_type = Text(self.ctx, "subheading")
         self.display = Text(self.ctx, "heading", bold=True)
         self.display.kid = "keypad.display"
         self.hint = Text(self.ctx, "body")
         self.notice = NoticeBox(self.ctx)
-        for w in (self.or_type, self.display, self.hint, self.notice):
+        for w in (self.title, self.picture, self.or_type, self.display, self.hint, self.notice):
             left.add_widget(w)
         left.add_widget(BoxLayout())
-        self.keypad = Keypad(self.ctx, self._digit, self._delete, self._done)
+        self.keypad = Keypad(self.ctx, self._digit, self._clear, self._done)
         holder = AnchorLayout(anchor_x="center", anchor_y="top", size_hint_x=None,
                               width=self.keypad.width)
         holder.add_widget(self.keypad)
@@ -88,20 +93,22 @@ class NeedKeyScreen(StepScreen):
         self._typing_hint = ""  # a word about the digits themselves, until the next key
 
     def _digit(self, d: str) -> None:
-        if len(self.digits) < self.LENGTH:
-            self.digits += d
-            self._typing_hint = ""
-        else:  # a 13th digit: say so instead of dropping it silently
-            self._typing_hint = self.ctx.t("need_key.full")
+        if len(self.digits) >= self.LENGTH:
+            return  # already sent: the screen is about to change
+        self.digits += d
+        self._typing_hint = ""
         self._show_digits()
+        if len(self.digits) == self.LENGTH:
+            self._done()
 
-    def _delete(self) -> None:
-        self.digits = self.digits[:-1]
+    def _clear(self) -> None:
+        """One tap clears the field (a wrong digit is retyped, not picked out)."""
+        self.digits = ""
         self._typing_hint = ""
         self._show_digits()
 
     def _done(self) -> None:
-        if len(self.digits) < self.LENGTH:  # keep what was typed: one digit is missing
+        if len(self.digits) < self.LENGTH:  # keep what was typed: say what is missing
             self._typing_hint = self.ctx.t("need_key.short", n=len(self.digits))
             self._show_digits()
             return
@@ -116,9 +123,11 @@ class NeedKeyScreen(StepScreen):
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
-        self.title.text = t("need_key.heading")
-        self.or_type.text = t("need_key.or_type")
-        self.keypad.keys["delete"].text = t("keypad.delete")
+        asking = session.card_usable and session.key is None
+        self.title.text = t("need_key.can_heading" if asking else "need_key.heading")
+        self.or_type.text = t("need_key.can_or_qr" if asking else "need_key.or_type")
+        self.picture.render()
+        self.keypad.keys["delete"].text = t("keypad.clear")
         self.keypad.keys["ok"].text = t("keypad.ok")
         self.cancel.text = t("common.cancel")
         stale = session.card_present and session.reader_ok and not session.card_fresh
@@ -126,11 +135,9 @@ class NeedKeyScreen(StepScreen):
         self.mine.opacity = 1 if stale else 0
         self.mine.disabled = not stale
         if session.key is not None:
-            self.digits = ""  # the number was taken
+            self.digits = ""  # the number was taken (a refused one leaves an empty field)
         if session.key is not None and not session.card_present:
             self.hint.text = t("need_key.place_card")
-        elif session.card_usable and session.key is None:
-            self.hint.text = t("need_key.card_on_reader")
         else:
             self.hint.text = ""
         self.notice.show(session.notice)

@@ -233,6 +233,20 @@ def test_keypad_entry_gives_the_can():
     assert h.step is Step.READING_CHIP and h.of(ReadChip)[0].key.can == "012345"
 
 
+def test_six_digits_typed_with_the_card_on_the_reader_read_the_chip_at_once():
+    h = Harness()
+    h.send(ev.CardPlaced())
+    h.send(ev.IdNumberTyped("012345"))  # the CAN: the ID number's last six digits
+    assert h.step is Step.READING_CHIP
+    [read] = h.of(ReadChip)
+    assert read.key.can == "012345" and read.key.id_number is None
+    for bad in ("01234", "0123456", "01234a", "٠١٢٣٤٥"):  # neither a CAN nor an ID
+        h2 = Harness()
+        h2.send(ev.CardPlaced())
+        h2.send(ev.IdNumberTyped(bad))
+        assert h2.step is Step.NEED_KEY and h2.s.notice.kind == "bad_id_number", bad
+
+
 def test_wrong_key_asks_again_then_gives_up():
     h = Harness(max_chip_attempts=2)
     h.send(ev.CardPlaced())
