@@ -306,7 +306,7 @@ class CanPicture(BoxLayout):
 
     def __init__(self, ctx: Ctx, **kw: Any) -> None:
         super().__init__(orientation="horizontal", spacing=ctx.px(24), size_hint_y=None,
-                         height=ctx.px(190), **kw)
+                         height=ctx.px(210), **kw)
         self.ctx = ctx
         self.captions: list[Text] = []
         self.labels: list[Text] = []

@@ -187,7 +187,8 @@ def test_the_unit_status_says_when_a_patient_is_at_the_kiosk(demo: dict[str, Any
     assert notes[0] == f"READY=1\nSTATUS={IDLE_STATUS}"
     statuses = [n.removeprefix("STATUS=") for n in notes if n.startswith("STATUS=")]
     patients = len(demo["report"]["patients"])
-    assert statuses.count(BUSY_STATUS) >= patients
+    # the "next_card" patient's session follows the previous one's without going idle
+    assert statuses.count(BUSY_STATUS) >= patients - 1
     assert all(a != b for a, b in itertools.pairwise(statuses))  # only changes
     assert statuses[-1] == IDLE_STATUS
     assert any(n == "WATCHDOG=1" for n in notes)
