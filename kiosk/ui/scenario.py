@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
 from kiosk.journey.state import Step
@@ -33,7 +34,7 @@ from kiosk.ui.actions import (
     Wait,
 )
 from kiosk.ui.app import KioskApp
-from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap_at
+from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap_at, visible
 
 
 class OffsetClock:
@@ -72,6 +73,9 @@ class Report:
     # Between patients: labels off display still holding text pixels (see text_memory).
     off_display_textures: list[str] = field(default_factory=list)
     kept_text_surfaces: int = 0
+    # Screen changes with the buttons a patient could tap on each side (the screen left,
+    # the last one with buttons before it, and the one entered): the spatial-safety check.
+    transitions: list[dict[str, Any]] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), "utf-8")
@@ -109,6 +113,10 @@ class Player:
         self._started = self._step_seen_at = time.monotonic()
         self._sleep_until = 0.0
         self._again: Callable[[float], None] | None = None
+        self._buttons: dict[str, dict[str, Any]] = {}  # tappable on the current screen
+        self._left: tuple[str, dict[str, dict[str, Any]]] | None = None
+        self._tapped_at = -1e9  # on the app's clock (skipped time counts)
+        self._entered_after_tap = 1e9
 
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
@@ -135,9 +143,34 @@ class Player:
         manager = self.app.manager
         return not manager.transition.is_active and not self.app.in_guard()
 
+    def _track_buttons(self, step: Step) -> None:
+        """Remember every button the current screen offered (visible and enabled) and,
+        when the screen changes, the pair of screens with their buttons."""
+        if step is not self._last_step and self._last_step is not None:
+            if self._buttons:
+                if self._left is not None:
+                    self.report.transitions.append({
+                        "from": self._left[0], "to": self._last_step.value,
+                        "after_tap_s": round(self._entered_after_tap, 2),
+                        "from_buttons": list(self._left[1].values()),
+                        "to_buttons": list(self._buttons.values())})
+                self._left = (self._last_step.value, self._buttons)
+            self._buttons = {}
+        if step is not self._last_step:
+            self._entered_after_tap = self.clock() - self._tapped_at
+        if self.app.manager.transition.is_active:
+            return
+        for w in visible(self.app.screens[step]):
+            if isinstance(w, ButtonBehavior) and not w.disabled and hasattr(w, "kid"):
+                x, y = w.to_window(w.x, w.y)
+                self._buttons[w.kid] = {"kid": w.kid, "style": getattr(w, "style", ""),
+                                        "rect": [round(x), round(y), round(w.width),
+                                                 round(w.height)]}
+
     def _track_step(self) -> None:
         session = self.app.session
         step = session.step
+        self._track_buttons(step)
         reg = session.registration
         if reg is not None and all(r["registration_id"] != reg.id
                                    for r in self.report.registrations):
@@ -250,6 +283,7 @@ class Player:
             if self._patient is not None:
                 self._patient.taps.append(action.kid)
             x, y = widget.to_window(*widget.center)
+            self._tapped_at = self.clock()
             tap_at(x, y)
             if action.repeat_ms > 0 and action.taps > 1:
                 self._repeat(x, y, action.repeat_ms / 1000, action.taps - 1)

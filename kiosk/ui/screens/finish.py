@@ -90,7 +90,8 @@ class HealthBookOfferScreen(StepScreen):
         self.spacer()
         self.no = self.button("health.no", ev.HealthBookSkipped(), "secondary",
                               slot="left")
-        self.yes = self.button("health.yes", ev.HealthBookStarted(), "primary")
+        # In the middle: the ticket's "Tiếp tục" sat on the right (decision 0142).
+        self.yes = self.button("health.yes", ev.HealthBookStarted(), "primary", slot="middle")
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
@@ -133,10 +134,10 @@ class DoneScreen(StepScreen):
         self.body = Text(self.ctx, "heading", halign="center")
         self.content.add_widget(self.body)
         self.spacer()
-        self.home = self.button("home", ev.Continue(), "primary")
+        # No button: the screen goes back to the start by itself (or at a touch), and
+        # nothing here lies under the last screen's buttons (decision 0142).
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
         self.title.text = t("done.heading")
         self.body.text = t("done.body")
-        self.home.text = t("common.home")

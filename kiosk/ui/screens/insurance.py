@@ -39,7 +39,8 @@ class InsuranceResultScreen(StepScreen):
         self.content.add_widget(self.next)
         self.spacer()
         self.cancel = self.cancel_button()
-        self.go = self.button("continue", ev.Continue(), "primary")
+        # In the middle: "Đúng, là tôi" sat on the right (decision 0142).
+        self.go = self.button("continue", ev.Continue(), "primary", slot="middle")
 
     def render(self, session: Session) -> None:
         t = self.ctx.t

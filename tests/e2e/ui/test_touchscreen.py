@@ -151,6 +151,48 @@ def test_the_same_patient_and_service_again_today_gets_the_same_number(
     assert reprints == 1
 
 
+TAP_DRIVEN_S = 5.0  # a screen entered this soon after a tap followed from that tap
+DESTRUCTIVE = {"cancel", "confirm.no", "health.no", "hb.quit", "home"}
+# Screens that follow each other (waiting screens skipped: they have no buttons).
+FOLLOWS = {
+    ("idle", "need_key"), ("need_key", "confirm_identity"), ("need_key", "error"),
+    ("confirm_identity", "insurance_result"), ("insurance_result", "choose_service"),
+    ("choose_service", "confirm_service"), ("confirm_service", "ticket"),
+    ("ticket", "health_book_offer"), ("health_book_offer", "health_book"),
+    ("error", "need_key"), ("need_key", "idle"),
+    ("confirm_identity", "idle"),
+}
+
+
+def _main(button: dict[str, Any]) -> bool:
+    return button["style"] == "primary" or button["kid"].startswith(("service.", "hb.answer."))
+
+
+def _overlap(a: list[int], b: list[int]) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+
+
+def test_no_main_button_lies_under_the_last_screens_main_or_destructive_buttons(
+        demo: dict[str, Any]) -> None:
+    """A slow second tap lands where the finger was: on the next screen it must not meet
+    that screen's main button (decision 0142), whatever the settle time."""
+    seen = set()
+    clashes = []
+    for t in demo["report"]["transitions"]:
+        if t["after_tap_s"] > TAP_DRIVEN_S:
+            continue  # a timeout or a device, not the patient's finger
+        seen.add((t["from"], t["to"]))
+        risky = [a for a in t["from_buttons"] if _main(a) or a["kid"] in DESTRUCTIVE
+                 or a["style"] == "danger"]
+        for b in filter(_main, t["to_buttons"]):
+            clashes += [f'{t["from"]}:{a["kid"]} -> {t["to"]}:{b["kid"]}' for a in risky
+                        if _overlap(a["rect"], b["rect"])]
+    assert seen >= FOLLOWS, FOLLOWS - seen
+    assert not sorted(set(clashes)), sorted(set(clashes))
+
+
 def _thumb(path: Path) -> Any:
     from PIL import Image
 

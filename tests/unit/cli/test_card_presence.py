@@ -49,7 +49,7 @@ def test_presence_is_kept_per_reader(source: Any) -> None:
 
 
 def test_an_unplugged_reader_takes_its_card_with_it(source: Any) -> None:
-    src, events, m = source
+    _src, events, m = source
     m.readers(["ACS 0", "ACS 1"])
     m.insert(pcsc.ReaderInfo("ACS 1", True, None))
     m.readers(["ACS 0"])  # ACS 1 unplugged (pcscd reports the removal too)
