@@ -348,7 +348,9 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
         Patient("walk_away", "Bệnh nhân 7: bỏ đi giữa chừng — phiên tự xóa"),
         qr("chip_insured"), Wait(Step.CONFIRM_IDENTITY),
         Skip(config.ui.idle_timeout_s - config.ui.idle_warning_s + 1),
-        Wait(until=lambda app: app.session.idle_warning), Shot("idle-warning"),
+        Wait(until=lambda app: app.session.idle_warning
+             and app.warning_count.text in ("Còn 15 giây", "Còn 14 giây")),
+        Shot("idle-warning"),
         Skip(config.ui.idle_warning_s + 1), Wait(Step.IDLE),
     ]
     if pin:
@@ -361,6 +363,20 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
             Shot("staff"), Tap("staff.close"),
         ]
     script += [
+        Patient("child_under6", "Cha mẹ đăng ký cho bé 3 tuổi chưa có thẻ BHYT (BHXH 130)"),
+        qr("child_under6"), Wait(Step.CONFIRM_IDENTITY),
+        Wait(until=lambda app: app.screens[Step.CONFIRM_IDENTITY].title.text
+             == "Đây có phải là cháu Khang không?"), Shot("confirm-identity-child"),
+        Tap("confirm.yes", "bấm “Đúng, là cháu”"), Wait(Step.INSURANCE_RESULT),
+        Shot("insurance-child"), Tap("continue", "bấm “Tiếp tục”"),
+        Wait(Step.CHOOSE_SERVICE), Tap("service.KB-NHI", "chọn Khám Nhi"),
+        Wait(Step.CONFIRM_SERVICE),
+        Wait(until=lambda app: "đồng" not in app.screens[Step.CONFIRM_SERVICE].payment.text
+             and "giấy khai sinh" in app.screens[Step.CONFIRM_SERVICE].payment.text),
+        Shot("confirm-service-child"), Tap("cancel", "bấm “Hủy, làm lại”"), Wait(Step.IDLE),
+        qr("child_under6"), Wait(Step.CONFIRM_IDENTITY), Tap("confirm.no", "bấm “Không phải cháu”"),
+        Wait(until=lambda app: app.session.step is Step.IDLE and app.session.notice is not None
+             and app.session.notice.kind == "identity_rejected"), Shot("attract-not-me"),
         Patient("same_again", "Bệnh nhân 1 quay lại: đã có số Khám Nội hôm nay"),
         qr("chip_insured"), Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes"),
         Wait(Step.INSURANCE_RESULT), Skip(3.5), Wait(Step.CHOOSE_SERVICE),

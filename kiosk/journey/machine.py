@@ -373,7 +373,9 @@ class Journey:
             # QR shown first, card tapped now: upgrade to the chip-verified identity.
             return self._read_chip(now)
         if isinstance(event, ev.IdentityRejected):
-            return self._reset(now, "identity_rejected")
+            effects = self._reset(now, "identity_rejected")
+            self.session = replace(self.session, notice=notice("identity_rejected"))
+            return effects
         if isinstance(event, ev.IdentityConfirmed):
             self._go(Step.CHECKING_INSURANCE, now, notice=None)
             return [CheckInsurance(s.id, s.identity)]

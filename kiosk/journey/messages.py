@@ -39,6 +39,12 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "There is a citizen ID card on the reader. If it is yours, tap “This card is "
         "mine”; if not, please lift it and hand it to the reception desk.",
     ),
+    "identity_rejected": (
+        "Thông tin vừa hiện không phải của người cần khám? Xin đặt đúng thẻ của người đó "
+        "lên đầu đọc rồi làm lại, hoặc đến quầy tiếp đón để nhân viên giúp.",
+        "Not the details of the person to be seen? Please place that person's own card on "
+        "the reader and start again, or go to the reception desk for help.",
+    ),
     "qr_unknown": ("", ""),  # carries the parser's own message
 }
 

@@ -36,7 +36,7 @@ ErrorKind = Literal[
 ]
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
-    "service_closed", "chip_fallback_qr", "card_not_yours",
+    "service_closed", "chip_fallback_qr", "card_not_yours", "identity_rejected",
 ]
 
 

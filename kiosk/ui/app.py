@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -302,15 +303,21 @@ class KioskApp(App):
 
     def _idle_warning(self) -> Widget:
         ctx = self.ctx
-        layer = Backdrop(hex_rgba("#000000", 0.6))
+        # Opaque: the name, photo and ID of a patient who walked away stay hidden from
+        # whoever stands at the kiosk now.
+        layer = Backdrop(hex_rgba(ctx.theme.palette.background))
         card = BoxLayout(orientation="vertical", padding=ctx.px(48), spacing=ctx.px(28),
                          size_hint=(0.62, None), pos_hint={"center_x": 0.5, "center_y": 0.5})
         paint(card, ctx.theme.palette.overlay_card, radius=ctx.px(24))
+        card.kid = "idle_warning"
         self.warning_title = Text(ctx, "heading", bold=True, halign="center")
         self.warning_body = Text(ctx, "subheading", halign="center")
+        self.warning_count = Text(ctx, "heading", bold=True, halign="center",
+                                  color=ctx.theme.palette.primary)
+        self.warning_count.kid = "idle_warning.countdown"
         self.warning_yes = BigButton(ctx, "still_here", "primary",
                                      on_tap=lambda: self.send(ev.Touched()))
-        for w in (self.warning_title, self.warning_body, self.warning_yes):
+        for w in (self.warning_title, self.warning_body, self.warning_count, self.warning_yes):
             card.add_widget(w)
         card.bind(minimum_height=card.setter("height"))
         layer.add_widget(card)
@@ -479,7 +486,7 @@ class KioskApp(App):
         self.facility.text = self.options.facility_name
         self.lang_button.text = ctx.t("lang.other")
         self.screens[session.step].render(session)
-        self._show_warning(session.idle_warning)
+        self._show_warning(session)
         self._show_reminder(session.remind_card)
         self._speak(session)
         self.note_view()
@@ -494,8 +501,12 @@ class KioskApp(App):
         self._prompt_key = key
         self._notice = session.notice
 
-    def _show_warning(self, show: bool) -> None:
+    def _show_warning(self, session: Session) -> None:
         t = self.ctx.t
+        show = session.idle_warning
+        if show:  # counts down with the journey's own clock (a tick every 0.5 s)
+            left = self.options.idle_timeout_s - (self.clock() - session.last_activity)
+            self.warning_count.text = t("idle_warning.countdown", s=max(0, math.ceil(left)))
         if show and self.warning_layer.parent is None:
             self.warning_title.text = t("idle_warning.heading")
             self.warning_body.text = t("idle_warning.body")

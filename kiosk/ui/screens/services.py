@@ -105,6 +105,8 @@ class ConfirmServiceScreen(StepScreen):
         insurance = session.insurance
         if insurance is not None and insurance.usable:
             self.payment.text = t("confirm_service.insured")
+        elif insurance is not None and insurance.child_covered:
+            self.payment.text = t("confirm_service.child")  # covered by law: no fee
         elif insurance is not None and not insurance.checked:
             self.payment.text = t("confirm_service.unchecked")
         else:

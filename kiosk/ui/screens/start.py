@@ -9,7 +9,7 @@ from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
 from kiosk.ui.registry import register_screen
 from kiosk.ui.screens.base import NoticeBox, StepScreen, WaitingScreen
-from kiosk.ui.widgets import CanPicture, CardPicture, Keypad, Text
+from kiosk.ui.widgets import BigButton, CanPicture, CardPicture, Keypad, Text
 
 
 @register_screen(Step.IDLE)
@@ -25,7 +25,14 @@ class AttractScreen(StepScreen):
         self.or_qr = self.text("subheading")
         self.notice = NoticeBox(self.ctx)
         self.content.add_widget(self.notice)
-        self.start = self.button("start", ev.Touched(), "primary", slot="wide")
+        # Above the action bar, where no screen has a button: a finger coming back from
+        # the last screen (a cancel, "not me", a double tap) never starts a session.
+        holder = AnchorLayout(anchor_x="center", size_hint_y=None,
+                              height=self.ctx.px(self.ctx.theme.sizes.button_height))
+        self.start = BigButton(self.ctx, "start", "primary", on_tap=lambda: self.ctx.send(
+            ev.Touched()), size_hint_x=0.66)
+        holder.add_widget(self.start)
+        self.content.add_widget(holder)
 
     def _primary(self) -> tuple[float, float, float, float]:
         from kiosk.ui.theme import hex_rgba

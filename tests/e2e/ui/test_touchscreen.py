@@ -103,6 +103,21 @@ def test_idle_reset_wipes_personal_data_from_every_widget(demo: dict[str, Any]) 
     assert "idle-warning" in " ".join(walk_away["screenshots"])
 
 
+def test_the_idle_warning_counts_down_over_a_screen_that_hides_the_patient(
+        demo: dict[str, Any]) -> None:
+    """Behind the warning the confirm screen held a name, a photo and part of the ID:
+    nothing of it shows (the margins around the warning are one plain colour)."""
+    import numpy as np
+    from PIL import Image
+
+    [shot] = (demo["out"] / "screens").glob("*-idle-warning.png")
+    img = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
+    h, w = img.shape
+    below_bar = img[int(h * 0.12):, :]
+    margins = np.concatenate([below_bar[:, : int(w * 0.18)], below_bar[:, int(w * 0.82):]], 1)
+    assert margins.std() < 1.0, margins.std()
+
+
 def test_only_what_is_on_display_keeps_text_pixels(demo: dict[str, Any]) -> None:
     # Screens and overlays off display let their label textures go (they are
     # rendered again when shown: the reference screenshots cover that), and no

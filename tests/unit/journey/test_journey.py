@@ -247,6 +247,15 @@ def test_six_digits_typed_with_the_card_on_the_reader_read_the_chip_at_once():
         assert h2.step is Step.NEED_KEY and h2.s.notice.kind == "bad_id_number", bad
 
 
+def test_not_me_returns_to_the_start_saying_what_to_do():
+    h = Harness()
+    h.to_confirm_by_chip()
+    h.send(ev.IdentityRejected())
+    assert h.step is Step.IDLE and h.s.identity is None
+    assert h.s.notice.kind == "identity_rejected" and "quầy tiếp đón" in h.s.notice.message_vi
+    assert "journey.abandoned.identity_rejected" in h.counts()
+
+
 def test_wrong_key_asks_again_then_gives_up():
     h = Harness(max_chip_attempts=2)
     h.send(ev.CardPlaced())
