@@ -349,7 +349,8 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
         qr("chip_insured"), Wait(Step.CONFIRM_IDENTITY),
         Skip(config.ui.idle_timeout_s - config.ui.idle_warning_s + 1),
         Wait(until=lambda app: app.session.idle_warning
-             and app.warning_count.text in ("Còn 15 giây", "Còn 14 giây")),
+             and app.warning_count.text.startswith("Còn ")
+             and 0 < int(app.warning_count.text.split()[1]) <= config.ui.idle_warning_s),
         Shot("idle-warning"),
         Skip(config.ui.idle_warning_s + 1), Wait(Step.IDLE),
     ]
