@@ -156,6 +156,13 @@ class NeedKeyScreen(StepScreen):
         self._show_digits()
         self.notice.show(None)
 
+    def hidden(self) -> None:
+        # The digits went to the chip: if it refuses them, the patient comes back to
+        # an empty field (retyping six digits beats picking out a wrong one).
+        self.digits = ""
+        self._typing_hint = ""
+        self._show_digits()
+
 
 @register_screen(Step.READING_CHIP)
 class ReadingScreen(WaitingScreen):

@@ -34,6 +34,9 @@ def probe(name: str) -> Any:
             "pin_message": app.pin_layer.message.text,
             "staff_outbox": app.staff_layer.outbox.text,
             "pin_failures": app.gate.attempts.streak,
+            "display": app.screens[Step.NEED_KEY].display.text,
+            "hint": app.screens[Step.NEED_KEY].hint.text,
+            "notice": s.notice.kind if s.notice else None,
         }
         return True
     return record
@@ -113,6 +116,14 @@ def script(patients: list[Any], reader: Any, scanner: Any, printer: Any, chip: A
         *[t for _ in range(6) for t in ([Tap(f"keypad.{d}") for d in "135799"]
                                         + [Tap("keypad.ok")])],
         Wait(until=probe("pin-wait")),
+        # A wrong number: "Xóa hết" clears it in one tap, "Xong" too early says how many
+        # digits are missing, and digits the chip refuses leave an empty field and say so.
+        Do(card), Wait(Step.NEED_KEY), Tap("keypad.1"), Tap("keypad.2"), Tap("keypad.3"),
+        Tap("keypad.delete"), Wait(until=probe("key-cleared")), Tap("keypad.ok"),
+        Wait(until=probe("key-short")), *[Tap("keypad.9") for _ in range(6)],
+        Wait(until=lambda app: app.session.notice is not None
+             and app.session.notice.kind == "wrong_key", timeout=20),
+        Sleep(0.3), Wait(until=probe("key-wrong")), Do(lift), Tap("cancel"), Wait(Step.IDLE),
     ]
 
 

@@ -87,10 +87,22 @@ def test_the_staff_screens_close_and_forget(run: dict[str, Any], probe: str,
     assert {k: seen[k] for k in expected} == expected, seen
 
 
+@pytest.mark.parametrize(("probe", "expected"), [
+    ("key-cleared", {"step": "need_key", "display": "––– –––"}),
+    ("key-short", {"display": "––– –––", "hint": "Cần đủ 6 số; bạn mới nhập 0 số."}),
+    ("key-wrong", {"step": "need_key", "display": "––– –––", "notice": "wrong_key"}),
+])
+def test_a_wrong_number_is_cleared_in_one_tap_and_said_what_is_wrong(
+        run: dict[str, Any], probe: str, expected: dict[str, Any]) -> None:
+    seen = run["probes"][probe]
+    assert {k: seen[k] for k in expected} == expected, seen
+
+
 def test_the_screens_visited_are_those_of_single_taps(run: dict[str, Any]) -> None:
     steps = [s for s, _ in run["report"]["timeline"]]
     assert steps == [
         "idle", "need_key", "reading_chip", "confirm_identity", "checking_insurance",
         "insurance_result", "choose_service", "confirm_service", "choose_service",
         "confirm_service", "registering", "ticket", "health_book_offer", "health_book",
-        "done", "idle", "need_key", "idle", "need_key", "idle", "confirm_identity", "idle"]
+        "done", "idle", "need_key", "idle", "need_key", "idle", "confirm_identity", "idle",
+        "need_key", "reading_chip", "need_key", "idle"]
