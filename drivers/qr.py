@@ -101,7 +101,9 @@ class ZxingDecoder:
 
         self._zx = zxingcpp
         self._binarizer = getattr(zxingcpp.Binarizer, binarizer)
-        self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        # The enum member, not a BarcodeFormats instance: an instance alive at exit makes
+        # nanobind print "leaked instances" on every stop of the kiosk.
+        self._formats = zxingcpp.BarcodeFormat.QRCode
         # Rotation is irrelevant to QR (finder patterns work at any angle); inverted
         # (light-on-dark) codes are not shown by VNeID or printed on cards.
         self._try_harder = try_harder

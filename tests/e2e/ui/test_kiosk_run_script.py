@@ -107,10 +107,16 @@ def test_a_script_that_cannot_complete_exits_1_and_says_where(
     assert code == 1
     assert out["ok"] is False and out["registration"] is None
     assert "ticket" in out["failures"][0] and "need_key" in out["failures"][0]
+    # the --json contract: one error object on stderr, and no teardown noise
+    errors = [json.loads(line) for line in _err.splitlines() if line.startswith("{")]
+    assert [e["error"]["exit_code"] for e in errors] == [1], _err[-2000:]
+    assert "nanobind" not in _err and "leaked" not in _err
 
 
 @pytest.mark.parametrize("script", [
     "[]", "{}", '[{"tap": 5}]', '[{"wait": "nowhere"}]', '[{"type": "12a"}]',
+    '[{"tap": "registr"}]', '[{"type": "00119012345"}]', '[{"type": "001190123456"}]',
+    '[{"tap": "service."}]',
     '[{"sleep": 1e999}]', '[{"tap": "x", "double_ms": -1}]', '[{"tap": "x", "wait": "idle"}]',
     "[" * 5000, "not json",
 ])

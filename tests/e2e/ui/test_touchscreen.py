@@ -189,6 +189,15 @@ def _overlap(a: list[int], b: list[int]) -> bool:
     return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
 
 
+def test_scripts_know_every_widget_a_patient_can_tap(demo: dict[str, Any]) -> None:
+    from kiosk.ui.actions import known_widget_id
+
+    kids = {b["kid"] for t in demo["report"]["transitions"]
+            for b in t["from_buttons"] + t["to_buttons"]}
+    assert len(kids) > 20
+    assert sorted(k for k in kids if not known_widget_id(k)) == []
+
+
 def test_no_main_button_lies_under_the_last_screens_main_or_destructive_buttons(
         demo: dict[str, Any]) -> None:
     """A slow second tap lands where the finger was: on the next screen it must not meet
