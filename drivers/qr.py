@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -103,7 +103,7 @@ class ZxingDecoder:
         self._binarizer = getattr(zxingcpp.Binarizer, binarizer)
         # The enum member, not a BarcodeFormats instance: an instance alive at exit makes
         # nanobind print "leaked instances" on every stop of the kiosk.
-        self._formats = zxingcpp.BarcodeFormat.QRCode
+        self._formats: Any = zxingcpp.BarcodeFormat.QRCode  # converted per call
         # Rotation is irrelevant to QR (finder patterns work at any angle); inverted
         # (light-on-dark) codes are not shown by VNeID or printed on cards.
         self._try_harder = try_harder
