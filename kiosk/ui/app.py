@@ -180,7 +180,7 @@ class KioskApp(App):
         self.view_changed_at = 0.0
         self.settled_at = 0.0
         self.screens: dict[Step, StepScreen] = {}
-        self.recent_errors = RecentErrors()
+        self.recent_errors = RecentErrors(zone=ZoneInfo(options.timezone))
         self.executor = ThreadPoolExecutor(max_workers=options.workers,
                                            thread_name_prefix="kiosk-effect")
         self.use_kivy_settings = False
