@@ -27,6 +27,10 @@ class DevicesConfig:
     camera_height: int = 720
     camera_fps: int = 30
     trust_store: str | None = None  # CSCA certificates directory / master list
+    # Which chips count: every failed check refuses a card whatever this says; it can only
+    # ask for more ("trusted": a chain to the trust store; "trusted_active": and active
+    # authentication). Decision 0110.
+    chip_policy: str = "standard"
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,10 @@ def parse_facility(root: Table, ctx: Context) -> FacilityConfig:
     )
 
 
+# Only ever stricter than "standard" (decision 0110): no setting accepts a failed check.
+CHIP_POLICIES = ("standard", "trusted", "trusted_active")
+
+
 def parse_devices(root: Table, ctx: Context) -> DevicesConfig:
     d = root.sub("devices")
     camera = d.get("camera")
@@ -121,13 +125,19 @@ def parse_devices(root: Table, ctx: Context) -> DevicesConfig:
     elif camera.strip().isdigit() and not camera.strip().isascii():
         d.problem("camera", "a camera index uses the digits 0-9", "số camera chỉ dùng chữ số 0-9")
         camera = "0"
+    trust_store = d.opt_str("trust_store")
+    policy = d.choice("chip_policy", CHIP_POLICIES, "standard")
+    if policy != "standard" and not trust_store:
+        d.problem("chip_policy", f"'{policy}' needs devices.trust_store (the CSCA certificates)",
+                  f"'{policy}' cần devices.trust_store (chứng thư CSCA)")
     return DevicesConfig(
         reader=d.text("reader", "auto"),
         camera=camera,
         camera_width=d.integer("camera_width", 1280, 160, 4096),
         camera_height=d.integer("camera_height", 720, 120, 4096),
         camera_fps=d.integer("camera_fps", 30, 1, 120),
-        trust_store=d.opt_str("trust_store"),
+        trust_store=trust_store,
+        chip_policy=policy,
     )
 
 

@@ -28,7 +28,8 @@ def describe(s: Session) -> str:
     elif step is Step.CONFIRM_IDENTITY:
         i = s.identity
         assert i is not None
-        source = {"chip": "chip (đã xác thực)" if i.verification == "chip_verified" else "chip",
+        chip = {"chip_verified": "chip (đã xác thực)", "chip_pending": "chip (đang kiểm tra)"}
+        source = {"chip": chip.get(i.verification, "chip"),
                   "qr_cccd": "mã QR Căn cước", "qr_bhyt": "mã QR thẻ BHYT",
                   "manual": "nhập tay"}[i.source]
         text = (f"Đây có phải bạn? {i.full_name}, sinh {i.date_of_birth}, "

@@ -24,6 +24,7 @@ from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration
 from kiosk.domain.text import mask_id
 from kiosk.journey.effects import AccessKey
+from kiosk.journey.ports import ChipChecks
 from kiosk.journey.runner import Ports
 from kiosk.journey.state import Step
 from kiosk.services.simulators import DemoPatient
@@ -53,7 +54,7 @@ class SlowPorts:
 
         class Identity_:
             def read_chip(self, key: AccessKey,
-                          on_identity: Callable[[Identity], None]) -> bytes | None:
+                          on_identity: Callable[[Identity], None]) -> ChipChecks:
                 time.sleep(outer.latency.chip)
                 return outer.inner.identity.read_chip(key, on_identity)
 
@@ -112,11 +113,11 @@ def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
     apply(DisplayOptions(fullscreen=False, touch=False, width=display[0], height=display[1]),
           audio=audio and not scripted)
 
-    from kiosk.cli._devices import staff_status
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
     from kiosk.ui.devices import SimulatedReaderDevice, SimulatedScannerDevice
     from kiosk.ui.scenario import OffsetClock, Player, Report
+    from kiosk.ui.staff_status import staff_status
 
     out_dir.mkdir(parents=True, exist_ok=True)
     assembly = build(config)

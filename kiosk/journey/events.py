@@ -6,10 +6,10 @@ arrives after the session ended (the patient walked away) is ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from kiosk.domain.identity import Identity
+from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -20,7 +20,7 @@ ChipFailure = Literal[
     "card_removed",  # lifted mid-read
     "unreadable",  # protocol/transmission errors
     "reader_unplugged",
-    "verification_failed",  # passive authentication failed: possible forgery
+    "verification_failed",  # a check failed (hash, signature, active auth): clone or forgery
 ]
 
 
@@ -60,9 +60,13 @@ class ChipRead:
 
 
 @dataclass(frozen=True)
-class ChipPhotoRead:
+class ChipChecked:
+    """Every check of the chip read finished and passed: its final verification level
+    and the photo. Until this arrives a chip identity is "chip_pending"."""
+
     session: int
-    photo_jpeg: bytes
+    verification: Verification
+    photo_jpeg: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,7 @@ class Tick:
 
 Event = (
     CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
-    | ChipRead | ChipPhotoRead | ChipFailed | InsuranceChecked | ServicesLoaded
+    | ChipRead | ChipChecked | ChipFailed | InsuranceChecked | ServicesLoaded
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled | ReprintRequested

@@ -42,8 +42,9 @@ _PATIENT_EVENTS = (
 )
 _EPOCH = dt.date(1970, 1, 1)
 CAN_DIGITS = 6  # the card access number: the last six digits of the 12-digit ID
+_REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 _RESULT_EVENTS = (
-    ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
+    ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
 )
 
@@ -172,6 +173,8 @@ class Journey:
             if s.busy_with_promise:  # theirs once the previous number has been shown
                 self.session = replace(s, card_waiting=True)
 
+        if isinstance(event, ev.ChipChecked | ev.ChipFailed) and step is not Step.READING_CHIP:
+            return self._chip_finished(event, now)
         if isinstance(event, ev.Tick):
             return self._tick(now)
 
@@ -330,11 +333,32 @@ class Journey:
             return self._read_chip(now)
         return []
 
+    def _chip_finished(self, event: ev.ChipChecked | ev.ChipFailed, now: float) -> list[Effect]:
+        """The end of a chip read whose identity was shown early ("chip_pending"): it
+        becomes verified only now, and a failure takes it back (decision 0110)."""
+        s = self.session
+        person = s.identity
+        if person is None or person.source != "chip" or person.verification != "chip_pending":
+            return []
+        if isinstance(event, ev.ChipChecked):
+            self.session = replace(s, identity=replace(
+                person, verification=event.verification, photo_jpeg=event.photo_jpeg))
+            return [CountEvent(f"chip.checked.{event.verification}")]
+        if s.step in _REGISTERED:
+            # Registered while the checks ran, so registered as "chip_pending" (never
+            # as verified); counted for the staff.
+            refused = [CountEvent("chip.refused")] if event.reason == "verification_failed" else []
+            return [*refused, CountEvent(f"chip.failed_late.{event.reason}")]
+        # The chip read did not finish: what it showed goes, with what followed from it.
+        self.session = replace(s, identity=None, insurance=None, service_code=None)
+        return self._chip_failed(event.reason, now)
+
     def _chip_failed(self, reason: ev.ChipFailure, now: float) -> list[Effect]:
         s = self.session
         if reason == "verification_failed":
-            # Possible forgery: never fall back to less-checked data.
-            return self._error("verification_failed", now)
+            # Possible clone or forgery: never fall back to less-checked data.
+            self.session = replace(s, identity=None, qr_identity=None)
+            return [CountEvent("chip.refused"), *self._error("verification_failed", now)]
         if reason == "card_removed" and s.chip_attempts < self.settings.max_chip_attempts:
             self._go(Step.NEED_KEY, now, notice=notice("card_removed"))
             return [CountEvent("chip.card_removed")]
@@ -358,17 +382,13 @@ class Journey:
             return [CountEvent("chip.read")] + self._confirm(event.identity, now)
         if isinstance(event, ev.ChipFailed):
             return self._chip_failed(event.reason, now)
+        if isinstance(event, ev.ChipChecked):  # a port that never gave the identity
+            return self._chip_failed("unreadable", now)
         return []
 
     def _confirming(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
         assert s.identity is not None
-        if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
-            # The photo (DG2) or active authentication failed after the name was shown.
-            return self._error("verification_failed", now)
-        if isinstance(event, ev.ChipPhotoRead) and s.identity.source == "chip":
-            self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
-            return []
         if isinstance(event, ev.CardPlaced) and s.key is not None and s.identity.source != "chip":
             # QR shown first, card tapped now: upgrade to the chip-verified identity.
             return self._read_chip(now)

@@ -126,22 +126,17 @@ class Runner:
 
     def _read_chip(self, effect: ReadChip) -> ev.Event | None:
         session = effect.session
-        delivered = False
 
         def identity(found: Identity) -> None:
-            nonlocal delivered
-            delivered = True
             self.post(ev.ChipRead(session, found))
 
         try:
-            photo = self.ports.identity.read_chip(effect.key, identity)
+            checks = self.ports.identity.read_chip(effect.key, identity)
         except ChipReadError as exc:
-            if delivered and exc.reason != "verification_failed":
-                return None  # only the photo was lost; the verified identity stands
+            # Before or after the identity: the journey decides (a late failure takes
+            # the identity shown early back; it was never verified).
             return ev.ChipFailed(session, exc.reason)
-        if not delivered:  # pragma: no cover - a port that broke its contract
-            return ev.ChipFailed(session, "unreadable")
-        return ev.ChipPhotoRead(session, photo) if photo else None
+        return ev.ChipChecked(session, checks.verification, checks.photo_jpeg)
 
     def _failure(self, effect: Effect) -> ev.Event | None:
         """The event that tells the journey an effect failed in an unexpected way."""

@@ -115,7 +115,8 @@ def _chip_reader(config: Config, choice: ReaderChoice, patients: list[DemoPatien
     reader = NfcReader(choice) if choice.kind == "nfc" else PcscReader(choice)
     handles["reader"] = reader
     return ChipIdentityReader(reader.open_transport,
-                              load_trust_store(config.devices.trust_store))
+                              load_trust_store(config.devices.trust_store),
+                              config.devices.chip_policy)
 
 
 def _insurance(config: Config, db: sqlite_utils.Database, now: Callable[[], dt.datetime],
