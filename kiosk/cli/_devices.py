@@ -33,7 +33,16 @@ def device_sources(assembly: Assembly) -> list[DeviceSource]:
     else:
         card = PcscCardSource(choice)
     return [card, CameraQrSource(dev.camera, dev.camera_width, dev.camera_height,
-                                 dev.camera_fps)]
+                                 dev.camera_fps, slip_qr(assembly.config))]
+
+
+def slip_qr(config: Any) -> Any:
+    """The hospital's appointment-slip QR format, when it configured one."""
+    from kiosk.domain.appointment import SlipQr
+
+    a = config.appointments
+    slip = SlipQr(a.slip_qr_prefix, a.slip_qr_pattern)
+    return slip if a.enabled and slip.configured else None
 
 
 class PcscCardSource:
@@ -146,8 +155,9 @@ class NfcCardSource:
 class CameraQrSource:
     name = "camera (QR)"
 
-    def __init__(self, spec: str, width: int, height: int, fps: int) -> None:
+    def __init__(self, spec: str, width: int, height: int, fps: int, slip: Any = None) -> None:
         self.spec, self.width, self.height, self.fps = spec, width, height, fps
+        self.slip = slip
         self._scanner: Any = None
         self._camera: Any = None
         self._error = ""
@@ -158,7 +168,7 @@ class CameraQrSource:
 
         try:
             self._camera = Camera(camera_source(self.spec, self.width, self.height, self.fps))
-            self._scanner = QrScanner(emit, self._camera)
+            self._scanner = QrScanner(emit, self._camera, slip=self.slip)
             self._scanner.start()
         except Exception as exc:  # no camera: the kiosk still works with the keypad
             self._error = str(exc)[:80]

@@ -20,6 +20,7 @@ from typing import Any
 from kiosk.config.fleet import check_fleet_url, parse_public_key
 from kiosk.config.his import check_his_settings
 from kiosk.config.model import (
+    AppointmentsConfig,
     BhxhConfig,
     DevicesConfig,
     FacilityConfig,
@@ -353,6 +354,28 @@ def parse_lobby(root: Table, ctx: Context) -> LobbyConfig | None:
                        sslrootcert=rootcert, timeout_ms=lb.integer("timeout_ms", 300, 20, 10_000))
 
 
+def parse_appointments(root: Table, ctx: Context) -> AppointmentsConfig:
+    """`[appointments]`: absent means the defaults (follow-ups looked up, own numbers)."""
+    a = root.sub("appointments")
+    prefixes = a.sub("prefixes")
+    pairs = tuple((str(k), prefixes.text(str(k), required=True)) for k in prefixes.raw)
+    slip_pattern = a.text("slip_qr_pattern")
+    if slip_pattern:
+        from kiosk.domain.appointment import SlipQr
+
+        try:
+            SlipQr(pattern=slip_pattern)
+        except (ValueError, re.error) as exc:
+            a.problem("slip_qr_pattern", f"{exc}", f"biểu thức không hợp lệ: {exc}")
+    return AppointmentsConfig(
+        enabled=a.flag("enabled", True),
+        window_before_h=a.number("window_before_h", 2.0, 0.0, 12.0),
+        lookup_budget_s=a.number("lookup_budget_s", 1.5, 0.2, 5.0),
+        queue_numbers=a.choice("queue_numbers", ("kiosk", "his"), "kiosk"),
+        prefix=a.text("prefix", "H") or "H", prefixes=pairs,
+        slip_qr_prefix=a.text("slip_qr_prefix"), slip_qr_pattern=slip_pattern)
+
+
 # Section name -> parser, in dependency order (fleet reads kiosk's id). The `Config`
 # field of the same name receives the result; `kiosk` and `services` are spread out.
 SECTIONS: dict[str, Callable[[Table, Context], Any]] = {
@@ -366,5 +389,6 @@ SECTIONS: dict[str, Callable[[Table, Context], Any]] = {
     "retention": parse_retention,
     "fleet": parse_fleet,
     "lobby": parse_lobby,
+    "appointments": parse_appointments,
     "services": parse_services,
 }

@@ -79,7 +79,7 @@ class SlowPorts:
                 return outer.inner.printer.print_ticket(registration)
 
         return Ports(Identity_(), Insurance_(), Registration_(), Printer_(),
-                     outer.inner.statistics, outer.inner.handout)
+                     outer.inner.statistics, outer.inner.handout, outer.inner.appointments)
 
 
 ScriptFactory = Callable[..., list[Any]]  # demo_script's parameters -> actions
@@ -354,6 +354,15 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
              and 0 < int(app.warning_count.text.split()[1]) <= config.ui.idle_warning_s),
         Shot("idle-warning"),
         Skip(config.ui.idle_warning_s + 1), Wait(Step.IDLE),
+
+        Patient("follow_up", "Bệnh nhân 8: có giấy hẹn khám lại hôm nay — vào khám theo lịch hẹn"),
+        Tap("start", "chạm màn hình"), Wait(Step.NEED_KEY),
+        *digits(p["follow_up"].identity.id_number or ""), Tap("keypad.ok", "bấm “Xong”"),
+        Do(card("follow_up"), "đặt thẻ lên đầu đọc"), Mark(),
+        Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes", "bấm “Đúng, là tôi”"),
+        Wait(Step.APPOINTMENT, timeout=20), Shot("appointment"),
+        Tap("appointment.check_in", "bấm “Vào khám theo lịch hẹn”"),
+        Wait(until=printed), Shot("ticket-appointment"), Do(lift, "nhấc thẻ ra"), *leave(),
     ]
     if pin:
         script += [

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
@@ -45,6 +46,14 @@ class QrRejected:
     """A QR with the shape of a card that breaks its rules (damaged or forged)."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class SlipScanned:
+    """The hospital's appointment-slip QR (its configured format) naming `ref`; the
+    appointment is still confirmed against the patient's own identity."""
+
+    ref: str
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,15 @@ class InsuranceChecked:
 class ServicesLoaded:
     session: int
     services: tuple[ServiceOption, ...]
+
+
+@dataclass(frozen=True)
+class AppointmentsFound:
+    """Today's appointments; `available` False when the HIS did not answer in time."""
+
+    session: int
+    appointments: tuple[Appointment, ...]
+    available: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,19 @@ class RegistrationConfirmed:
 
 
 @dataclass(frozen=True)
+class AppointmentChosen:
+    """"Check in for this appointment": a tile of the list names it; the big button
+    (shown only when there is one) does not need to."""
+
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentDeclined:
+    """"Khám dịch vụ khác": a different service today, as a walk-in."""
+
+
+@dataclass(frozen=True)
 class Back:
     pass
 
@@ -204,8 +235,9 @@ class Tick:
 
 
 Event = (
-    CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
+    CardPlaced | CardRemoved | QrScanned | QrRejected | SlipScanned | ReaderUnplugged
     | ChipRead | ChipChecked | ChipFailed | InsuranceChecked | ServicesLoaded
+    | AppointmentsFound | AppointmentChosen | AppointmentDeclined
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled | ReprintRequested

@@ -17,8 +17,8 @@ from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
+from kiosk.journey import appointments, health_book
 from kiosk.journey import events as ev
-from kiosk.journey import health_book
 from kiosk.journey.effects import (
     AccessKey,
     CheckInsurance,
@@ -38,7 +38,7 @@ _PATIENT_EVENTS = (
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
     ev.CardPlaced, ev.CardClaimed, ev.ReprintRequested,
-    ev.QrScanned,
+    ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
 )
 _EPOCH = dt.date(1970, 1, 1)
 CAN_DIGITS = 6  # the card access number: the last six digits of the 12-digit ID
@@ -46,6 +46,7 @@ _REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALT
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
+    ev.AppointmentsFound,
 )
 
 
@@ -58,6 +59,10 @@ class JourneySettings:
     notice_display_s: float = 8.0  # a notice on the attract screen fades after this
     max_chip_attempts: int = 3
     ticket_min_s: float = 3.0  # the number stays on screen, with nothing to tap, this long
+    # Look up today's follow-up appointments after identity (the runner then needs an
+    # appointments port); the wait beyond the insurance step is bounded by this.
+    find_appointments: bool = False
+    appointment_wait_s: float = 2.0
 
 
 def _typed_key(digits: str) -> AccessKey | None:
@@ -95,8 +100,14 @@ class Journey:
         return effects
 
     # -- helpers --------------------------------------------------------------
+    def go(self, step: Step, now: float, **changes: object) -> None:
+        self._go(step, now, **changes)
+
     def _go(self, step: Step, now: float, **changes: object) -> None:
         self.session = replace(self.session, step=step, step_entered=now, **changes)  # type: ignore[arg-type]
+
+    def start_session(self, now: float) -> list[Effect]:
+        return self._start(now)
 
     def _start(self, now: float, card_fresh: bool = False) -> list[Effect]:
         """Begin a new patient session (keeps device facts, wipes everything personal).
@@ -177,6 +188,10 @@ class Journey:
             return self._chip_finished(event, now)
         if isinstance(event, ev.Tick):
             return self._tick(now)
+        if isinstance(event, ev.AppointmentsFound):
+            return appointments.found(self, event, now)
+        if isinstance(event, ev.SlipScanned):
+            return appointments.slip(self, event, now)
 
         if isinstance(event, ev.Cancelled) and not s.busy_with_promise and step is not Step.IDLE:
             return self._reset(now, f"cancelled.{step.value}")
@@ -195,6 +210,8 @@ class Journey:
             return [LoadServices(s.id, dob), CountEvent(f"insurance.{event.result.outcome}")]
         if step is Step.INSURANCE_RESULT:
             return self._insurance_result(event, now)
+        if step is Step.APPOINTMENT:
+            return appointments.offered(self, event, now)
         if step is Step.CHOOSE_SERVICE:
             return self._choosing(event, now)
         if step is Step.CONFIRM_SERVICE:
@@ -249,6 +266,8 @@ class Journey:
             return []
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
             return self._reset(now)
+        if s.step is Step.FINDING_APPOINTMENTS and now - s.step_entered >= st.appointment_wait_s:
+            return appointments.gave_up(self, now)
         if (
             s.step is Step.INSURANCE_RESULT
             and s.insurance is not None
@@ -398,10 +417,17 @@ class Journey:
             return effects
         if isinstance(event, ev.IdentityConfirmed):
             self._go(Step.CHECKING_INSURANCE, now, notice=None)
-            return [CheckInsurance(s.id, s.identity)]
+            return [CheckInsurance(s.id, s.identity), *appointments.ask(self)]
         return []
 
     def _to_services(self, now: float) -> list[Effect]:
+        """Past the insurance step: today's appointment first, if the patient has one."""
+        effects = appointments.before_services(self, now)
+        if effects is not None:
+            return effects
+        return self.to_service_list(now)
+
+    def to_service_list(self, now: float) -> list[Effect]:
         s = self.session
         if s.services is not None and not any(x.open for x in s.services):
             return self._error("no_services", now)

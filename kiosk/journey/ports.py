@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -61,6 +62,23 @@ class RegistrationPort(Protocol):
         idempotency_key: str,
     ) -> Registration:
         """Durably record the registration (and queue its HIS sync) before returning."""
+        ...
+
+
+class AppointmentsUnavailable(Exception):
+    """The HIS did not say, within the lookup's budget, what appointments there are."""
+
+
+class AppointmentPort(Protocol):
+    def find(self, identity: Identity) -> tuple[Appointment, ...]:
+        """Today's follow-up appointments still to check in, earliest first. Raises
+        `AppointmentsUnavailable` when the HIS is down or slower than the budget."""
+        ...
+
+    def check_in(self, identity: Identity, insurance: InsuranceResult,
+                 appointment: Appointment) -> Registration:
+        """Durably record the check-in (and queue its HIS delivery) before returning;
+        the same appointment checked in again returns the first check-in."""
         ...
 
 

@@ -25,9 +25,11 @@ WIDGET_IDS = frozenset({
     "start", "cancel", "card.mine", "keypad.ok", "keypad.delete", "confirm.yes",
     "confirm.no", "continue", "back", "register", "reprint", "health.yes", "health.no",
     "health.done", "hb.back", "hb.print", "hb.quit", "home", "error.type", "lang", "staff",
-    "staff.close", "staff.restart", "still_here", *(f"keypad.{d}" for d in "0123456789"),
+    "staff.close", "staff.restart", "still_here", "appointment.check_in",
+    "appointment.other", *(f"keypad.{d}" for d in "0123456789"),
 })
-WIDGET_PREFIXES = ("service.", "hb.answer.")  # a clinic's code, a guide answer
+# a clinic's code, a guide answer, one of several appointments
+WIDGET_PREFIXES = ("service.", "hb.answer.", "appointment.")
 
 
 def known_widget_id(kid: str) -> bool:

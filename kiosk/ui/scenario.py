@@ -68,7 +68,7 @@ class Report:
     timings: dict[str, list[float]] = field(default_factory=dict)
     memory_mib: list[float] = field(default_factory=list)  # RSS before each patient, at end
     timeline: list[tuple[str, float]] = field(default_factory=list)  # (step, seconds in)
-    registrations: list[dict[str, str]] = field(default_factory=list)  # id, queue number
+    registrations: list[dict[str, str]] = field(default_factory=list)  # id, number, room
     # How far each identity on screen was verified, in order ("chip_pending",
     # "chip_verified"...): a clone must never reach "chip_verified" (issue 24).
     identity_marks: list[str] = field(default_factory=list)
@@ -178,7 +178,8 @@ class Player:
         if reg is not None and all(r["registration_id"] != reg.id
                                    for r in self.report.registrations):
             self.report.registrations.append(
-                {"registration_id": reg.id, "queue_number": reg.queue_number})
+                {"registration_id": reg.id, "queue_number": reg.queue_number,
+                 "room": reg.room})
         mark = session.identity.verification if session.identity else None
         if mark and self.report.identity_marks[-1:] != [mark]:
             self.report.identity_marks.append(mark)

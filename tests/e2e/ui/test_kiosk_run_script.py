@@ -104,6 +104,35 @@ def test_typed_number_reads_the_chip_on_the_configured_reader_and_reaches_the_hi
     assert [reg["registration_id"] in json.dumps(v) for v in visits] == [True]
 
 
+def test_a_chip_patient_checks_in_for_a_fhir_appointment_in_two_taps(
+        simulate: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    """Giấy hẹn khám lại: the hospital booked a follow-up for today in its FHIR server."""
+    from tests.e2e.test_appointments import fhir_booking, today
+
+    booked = fhir_booking(fhir, today(), who=IDENTITY["id_number"])
+    config = production_config(tmp_path, fhir, simulate)
+    script = [{"type": IDENTITY["id_number"]}, {"wait": "confirm_identity", "timeout": 60},
+              {"tap": "confirm.yes"},  # identity confirmed; then at most two taps:
+              {"wait": ["insurance_result", "appointment"], "timeout": 30},
+              {"tap": "continue", "optional": True},  # only when the card is not usable
+              {"wait": "appointment", "timeout": 30},
+              {"tap": "appointment.check_in"},
+              {"wait": "ticket", "timeout": 30}]
+    code, out, err = run_script(config, tmp_path, script, "follow-up.json")
+    assert code == 0 and out["ok"] is True, (out, err[-3000:])
+    steps = [s["step"] for s in out["steps"]]
+    assert "choose_service" not in steps and steps[-1] == "ticket", steps
+    reg = out["registration"]
+    assert reg["room"] == "Phòng 305" and reg["queue_number"] == "H-001"  # the ticket's room
+    sync = run_kiosk("--config", str(config), "sync", "--once", "--json", timeout=60)
+    assert sync.returncode == 0, sync.stderr
+    [appointment] = [a for a in fhir.resources("Appointment") if a["id"] == booked]
+    assert appointment["status"] == "arrived"
+    [visit] = fhir.resources("Encounter")
+    assert visit["appointment"] == [{"reference": f"Appointment/{booked}"}]
+    assert reg["registration_id"] in json.dumps(visit)
+
+
 def test_a_cloned_card_is_never_shown_or_registered_as_verified(
         pcscd: Pcscd, fhir: FhirTestServer, tmp_path: Path) -> None:
     """Issue 24: the genuine files without the chip's private key (DG14/DG15 hidden)."""
