@@ -357,7 +357,7 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
 
         Patient("follow_up", "Bệnh nhân 8: có giấy hẹn khám lại hôm nay — vào khám theo lịch hẹn"),
         Tap("start", "chạm màn hình"), Wait(Step.NEED_KEY),
-        *digits(p["follow_up"].identity.id_number or ""), Tap("keypad.ok", "bấm “Xong”"),
+        *digits(can("follow_up")),
         Do(card("follow_up"), "đặt thẻ lên đầu đọc"), Mark(),
         Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes", "bấm “Đúng, là tôi”"),
         Wait(Step.APPOINTMENT, timeout=20), Shot("appointment"),

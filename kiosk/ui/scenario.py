@@ -36,6 +36,8 @@ from kiosk.ui.actions import (
 from kiosk.ui.app import KioskApp
 from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap_at, visible
 
+EARLY_S = 2.0  # a screen's settle time at most (guard_max_s), and a transition
+
 
 class OffsetClock:
     """Monotonic time that a script can move forward."""
@@ -120,6 +122,8 @@ class Player:
         self._left: tuple[str, dict[str, dict[str, Any]]] | None = None
         self._tapped_at = -1e9  # on the app's clock (skipped time counts)
         self._entered_after_tap = 1e9
+        self._entered_at = 0.0
+        self._early: dict[str, dict[str, Any]] = {}
 
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
@@ -156,11 +160,12 @@ class Player:
                         "from": self._left[0], "to": self._last_step.value,
                         "after_tap_s": round(self._entered_after_tap, 2),
                         "from_buttons": list(self._left[1].values()),
-                        "to_buttons": list(self._buttons.values())})
+                        "to_buttons": list(self._early.values())})
                 self._left = (self._last_step.value, self._buttons)
-            self._buttons = {}
+            self._buttons, self._early = {}, {}
         if step is not self._last_step:
             self._entered_after_tap = self.clock() - self._tapped_at
+            self._entered_at = self.clock()  # the app's clock: skipped time counts
         if self.app.manager.transition.is_active:
             return
         for w in visible(self.app.screens[step]):
@@ -169,6 +174,10 @@ class Player:
                 self._buttons[w.kid] = {"kid": w.kid, "style": getattr(w, "style", ""),
                                         "rect": [round(x), round(y), round(w.width),
                                                  round(w.height)]}
+                # What a second tap can still meet: buttons there soon after the screen
+                # came (the ticket's "Tiếp tục" waits 3 s, out of a double tap's reach).
+                if self.clock() - self._entered_at <= EARLY_S:
+                    self._early[w.kid] = self._buttons[w.kid]
 
     def _track_step(self) -> None:
         session = self.app.session
