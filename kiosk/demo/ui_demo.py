@@ -68,10 +68,11 @@ class SlowPorts:
                 return outer.inner.registration.services(now, date_of_birth)
 
             def register(self, identity: Identity, insurance: InsuranceResult,
-                         service_code: str, idempotency_key: str) -> Registration:
+                         service_code: str, idempotency_key: str,
+                         biometric: Any = None) -> Registration:
                 time.sleep(outer.latency.register)
                 return outer.inner.registration.register(identity, insurance, service_code,
-                                                         idempotency_key)
+                                                         idempotency_key, biometric)
 
         class Printer_:
             def print_ticket(self, registration: Registration) -> PrintResult:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import FaceCheckResult
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
@@ -124,6 +125,22 @@ class TicketPrinted:
 
 
 # --- the patient -------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaceChecked:
+    session: int
+    result: FaceCheckResult
+
+
+@dataclass(frozen=True)
+class FaceConsented:
+    """The patient agreed, on the consent screen, to the camera looking."""
+
+
+@dataclass(frozen=True)
+class FaceDeclined:
+    pass
+
+
 @dataclass(frozen=True)
 class Touched:
     """Any touch: keeps the session alive, dismisses the idle warning."""
@@ -243,4 +260,5 @@ Event = (
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled | ReprintRequested
     | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
     | HandoutPrinted | HealthBookFinished | Tick
+    | FaceChecked | FaceConsented | FaceDeclined
 )

@@ -11,20 +11,23 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
-from kiosk.journey import appointments, health_book
+from kiosk.journey import appointments, face, health_book
 from kiosk.journey import events as ev
 from kiosk.journey.effects import (
     AccessKey,
+    CheckFace,
     CheckInsurance,
     CountEvent,
     Effect,
     LoadServices,
+    PrepareFace,
     PrintHandout,
     PrintTicket,
     ReadChip,
@@ -39,6 +42,7 @@ _PATIENT_EVENTS = (
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
     ev.CardPlaced, ev.CardClaimed, ev.ReprintRequested,
     ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
+    ev.FaceConsented, ev.FaceDeclined,
 )
 _EPOCH = dt.date(1970, 1, 1)
 CAN_DIGITS = 6  # the card access number: the last six digits of the 12-digit ID
@@ -46,7 +50,7 @@ _REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALT
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
-    ev.AppointmentsFound,
+    ev.AppointmentsFound, ev.FaceChecked,
 )
 
 
@@ -63,6 +67,7 @@ class JourneySettings:
     # appointments port); the wait beyond the insurance step is bounded by this.
     find_appointments: bool = False
     appointment_wait_s: float = 2.0
+    face: face.FaceStepSettings = field(default_factory=face.FaceStepSettings)
 
 
 def _typed_key(digits: str) -> AccessKey | None:
@@ -82,9 +87,11 @@ class Journey:
         self,
         settings: JourneySettings | None = None,
         token_factory: Callable[[], str] = lambda: uuid.uuid4().hex,
+        today: Callable[[], dt.date] | None = None,
     ) -> None:
         self.settings = settings or JourneySettings()
         self._tokens = token_factory
+        self._today = today  # the facility's date, for the face check's age rule
         self._ids = itertools.count(1)
         self.session = Session()
 
@@ -204,6 +211,8 @@ class Journey:
             return self._reading(event, now)
         if step is Step.CONFIRM_IDENTITY:
             return self._confirming(event, now)
+        if step in (Step.FACE_CONSENT, Step.FACE_MATCH, Step.FACE_DESK):
+            return self._face_step(event, now)
         if step is Step.CHECKING_INSURANCE and isinstance(event, ev.InsuranceChecked):
             self._go(Step.INSURANCE_RESULT, now, insurance=event.result)
             dob = s.identity.date_of_birth if s.identity else None
@@ -264,6 +273,10 @@ class Journey:
                 return self._next_patient(now)
         if s.busy_with_promise:
             return []
+        if (s.step is Step.FACE_MATCH and s.face_attempts == 0
+                and now - s.step_entered >= st.face.photo_wait_s):
+            # The chip gave no photo after all: nothing to compare with.
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
             return self._reset(now)
         if s.step is Step.FINDING_APPOINTMENTS and now - s.step_entered >= st.appointment_wait_s:
@@ -362,7 +375,8 @@ class Journey:
         if isinstance(event, ev.ChipChecked):
             self.session = replace(s, identity=replace(
                 person, verification=event.verification, photo_jpeg=event.photo_jpeg))
-            return [CountEvent(f"chip.checked.{event.verification}")]
+            return [CountEvent(f"chip.checked.{event.verification}"),
+                    *self._face_photo_arrived(now)]
         if s.step in _REGISTERED:
             # Registered while the checks ran, so registered as "chip_pending" (never
             # as verified); counted for the staff.
@@ -416,8 +430,87 @@ class Journey:
             self.session = replace(self.session, notice=notice("identity_rejected"))
             return effects
         if isinstance(event, ev.IdentityConfirmed):
-            self._go(Step.CHECKING_INSURANCE, now, notice=None)
-            return [CheckInsurance(s.id, s.identity), *appointments.ask(self)]
+            return self._after_identity(now)
+        return []
+
+    # -- the face check (issue 29; kiosk.journey.face) ---------------------------------
+    def _after_identity(self, now: float) -> list[Effect]:
+        s = self.session
+        assert s.identity is not None
+        skip = face.skip_reason(self.settings.face, s.identity,
+                                self._today() if self._today else None)
+        if skip is None:
+            self._go(Step.FACE_CONSENT, now, notice=None, face_attempts=0)
+            effects: list[Effect] = [CountEvent("face.offered")]
+            if s.identity.photo_jpeg:
+                effects.append(PrepareFace(s.id, s.identity.photo_jpeg))
+            return effects
+        if skip == "off":
+            return self._check_insurance(now)
+        return [CountEvent(f"face.{skip}")] + self._check_insurance(now, Biometric(skip))
+
+    def _check_insurance(self, now: float, biometric: Biometric | None = None) -> list[Effect]:
+        self._go(Step.CHECKING_INSURANCE, now, notice=None, biometric=biometric)
+        assert self.session.identity is not None
+        return [CheckInsurance(self.session.id, self.session.identity), *appointments.ask(self)]
+
+    def _look(self, now: float) -> list[Effect]:
+        """Ask for a decision; without the chip's photo yet, wait for it (see `_tick`)."""
+        s = self.session
+        assert s.identity is not None
+        if not s.identity.photo_jpeg:
+            self._go(Step.FACE_MATCH, now)
+            return []
+        self._go(Step.FACE_MATCH, now, face_attempts=s.face_attempts + 1)
+        return [CheckFace(s.id, s.identity.photo_jpeg)]
+
+    def _not_verified(self, biometric: Biometric, now: float) -> list[Effect]:
+        """Declined, or no match after the retries: the hospital's setting decides."""
+        st = self.settings.face
+        metric = CountEvent(f"face.{biometric.status}")
+        if biometric.status == "declined" and st.mode == "offered":
+            return [metric] + self._check_insurance(now, biometric)
+        self._go(Step.FACE_DESK, now, notice=None, biometric=biometric)
+        return [metric]
+
+    def _face_photo_arrived(self, now: float) -> list[Effect]:
+        """The chip's checks finished with its photo after the patient confirmed: prepare
+        it, or start the camera that was waiting for it."""
+        s = self.session
+        if s.identity is None or s.step not in (Step.FACE_CONSENT, Step.FACE_MATCH):
+            return []
+        if not s.identity.photo_jpeg:  # checked, but the chip holds no usable photo
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
+        if s.step is Step.FACE_MATCH and s.face_attempts == 0:
+            return self._look(now)
+        if s.step is Step.FACE_CONSENT:
+            return [PrepareFace(s.id, s.identity.photo_jpeg)]
+        return []
+
+    def _face_step(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        assert s.identity is not None
+        if s.step is Step.FACE_CONSENT:
+            if isinstance(event, ev.FaceConsented):
+                return self._look(now)
+            if isinstance(event, ev.FaceDeclined):
+                return self._not_verified(Biometric("declined"), now)
+            return []
+        if s.step is Step.FACE_MATCH and isinstance(event, ev.FaceChecked):
+            r = event.result
+            if r.decision == "match":
+                verified = Biometric("verified", r.distance, r.threshold)
+                return [CountEvent("face.verified")] + self._check_insurance(now, verified)
+            if s.face_attempts < self.settings.face.attempts:
+                self.session = replace(s, notice=notice("face_retry"))
+                return [CountEvent(f"face.retry.{r.decision}")] + self._look(now)
+            reason = "no_match" if r.decision == "no_match" else r.reason
+            return self._not_verified(Biometric("not_verified", r.distance, r.threshold,
+                                                reason), now)
+        if s.step is Step.FACE_DESK and isinstance(event, ev.Continue):
+            if self.settings.face.on_no_match == "register":
+                return self._check_insurance(now, s.biometric)
+            return self._reset(now, "face_desk")
         return []
 
     def _to_services(self, now: float) -> list[Effect]:
@@ -472,7 +565,7 @@ class Journey:
             return [
                 Register(
                     s.id, s.identity.without_photo(), s.insurance, s.service_code,
-                    idempotency_key=f"{s.token}:{s.service_code}",
+                    idempotency_key=f"{s.token}:{s.service_code}", biometric=s.biometric,
                 )
             ]
         return []

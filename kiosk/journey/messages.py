@@ -57,6 +57,10 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "Appointment slip read. Please place your citizen ID card on the reader, or show "
         "its QR code to the camera, to confirm it is you.",
     ),
+    "face_retry": (
+        "Chưa nhìn rõ. Xin nhìn thẳng vào camera, rồi quay đầu nhẹ sang một bên.",
+        "Not clear yet. Please look straight at the camera, then turn your head a little.",
+    ),
     "identity_rejected": (
         "Thông tin vừa hiện không phải của người cần khám? Xin đặt đúng thẻ của người đó "
         "lên đầu đọc rồi làm lại, hoặc đến quầy tiếp đón để nhân viên giúp.",

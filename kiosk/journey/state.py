@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -27,6 +28,9 @@ class Step(StrEnum):
     CONFIRM_SERVICE = "confirm_service"
     REGISTERING = "registering"
     TICKET = "ticket"
+    FACE_CONSENT = "face_consent"  # the words on biometrics before the camera looks
+    FACE_MATCH = "face_match"  # live camera view and oval: "Nhìn vào camera"
+    FACE_DESK = "face_desk"  # not verified: kindly, see the reception desk
     HEALTH_BOOK_OFFER = "health_book_offer"
     HEALTH_BOOK = "health_book"
     DONE = "done"
@@ -40,7 +44,7 @@ ErrorKind = Literal[
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
     "service_closed", "chip_fallback_qr", "card_not_yours", "appointment_unavailable",
-    "appointment_not_found", "slip_seen", "identity_rejected",
+    "appointment_not_found", "slip_seen", "face_retry", "identity_rejected",
 ]
 
 
@@ -92,6 +96,8 @@ class Session:
     appointments_unavailable: bool = False
     slip_ref: str | None = None  # an appointment slip's QR shown (confirmed by identity)
     slip_missed: bool = False  # the slip's appointment is not among the patient's today
+    biometric: Biometric | None = None  # the face check's outcome (issue 29)
+    face_attempts: int = 0
     # A number the patient already held today (decision 0140): "offered" for reprint,
     # then "printing" and "done" (one reprint per visit to the kiosk).
     reprint: Literal["offered", "printing", "done"] | None = None

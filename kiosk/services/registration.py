@@ -35,6 +35,7 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.config.model import ServiceConfig
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.dates import iso
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
@@ -135,7 +136,7 @@ class RegistrationService:
                      if s.open and (s.ages is None or s.ages.admits(date_of_birth, today)))
 
     def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
-                 idempotency_key: str) -> Registration:
+                 idempotency_key: str, biometric: Biometric | None = None) -> Registration:
         existing = self.find_by_key(idempotency_key)
         if existing is not None:  # a retried effect or CLI call: the same registration
             return existing
@@ -160,7 +161,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, shared)
+                                  source, shared, biometric=biometric)
         except sqlite3.IntegrityError:
             # Another process committed the same idempotency key between our lookup and
             # our write lock: theirs stands.
@@ -175,7 +176,7 @@ class RegistrationService:
                         shared, service.department)
             source = "offline"
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, None)
+                                  source, None, biometric=biometric)
         log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -183,7 +184,8 @@ class RegistrationService:
         return found
 
     def check_in(self, identity: Identity, insurance: InsuranceResult,
-                 appointment: Appointment) -> Registration:
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
         """Durably record a follow-up appointment's check-in (its HIS delivery queued
         in the same transaction, as a registration). One per appointment per day:
         checking in again gives the first check-in back, never a second visit."""
@@ -208,7 +210,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             self._insert(reg_id, identity, insurance, service, key, now, source, shared,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         except sqlite3.IntegrityError:
             again = self.find_by_key(key)  # another process checked it in meanwhile
             if again is not None:
@@ -217,7 +219,7 @@ class RegistrationService:
                 raise
             # A shared number this file already holds: offline instead, as `register`.
             self._insert(reg_id, identity, insurance, service, key, now, "offline", None,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         log.info("checked in appointment %s as %s (%s)", mask_id(appointment.ref), reg_id,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -242,7 +244,8 @@ class RegistrationService:
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
                 service: ServiceConfig, key: str, now: dt.datetime,
                 source: Source = "local", shared: int | None = None,
-                appointment: Appointment | None = None) -> str:
+                appointment: Appointment | None = None,
+                biometric: Biometric | None = None) -> str:
         day = queue_day(now, self.config.facility.timezone)
         pkey = patient_key(identity)
         stamp = outbox.stamp(now)
@@ -274,8 +277,9 @@ class RegistrationService:
                 "service_code, department, queue_day, queue_seq, queue_number, "
                 "identity_source, verification, patient_key, id_number, full_name, "
                 "date_of_birth, sex, residence, bhyt_card, insurance_outcome, insurance_code, "
-                "insurance_json, recheck_state, queue_source, appointment_ref, appointment_json) "
-                f"VALUES ({', '.join('?' * 25)})",
+                "insurance_json, recheck_state, queue_source, appointment_ref, appointment_json, "
+                "biometric_json) "
+                f"VALUES ({', '.join('?' * 26)})",
                 [reg_id, key, stamp, self.config.kiosk_id, service.code, service.department,
                  day, seq, number, identity.source, identity.verification, pkey,
                  identity.id_number, nfc(identity.full_name), iso(identity.date_of_birth),
@@ -284,7 +288,8 @@ class RegistrationService:
                  insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
                  "pending" if needs_recheck(insurance) else None, source,
                  appointment.ref if appointment else None,
-                 json.dumps(appointment.to_json(), ensure_ascii=False) if appointment else None],
+                 json.dumps(appointment.to_json(), ensure_ascii=False) if appointment else None,
+                 None if biometric is None else json.dumps(biometric.to_json())],
             )
             outbox.enqueue(conn, reg_id, outbox.HIS_CHECKIN if appointment else
                            outbox.HIS_REGISTER, pkey, now)

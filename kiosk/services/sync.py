@@ -475,4 +475,10 @@ def his_visit(row: dict[str, Any], config: Config, db: sqlite_utils.Database | N
         created_at=dt.datetime.fromisoformat(row["created_at"]).astimezone(
             ZoneInfo(config.facility.timezone)),
         insurance_outcome=row["insurance_outcome"], bhyt_card=row["bhyt_card"],
+        biometric=_biometric_status(row.get("biometric_json")),
     )
+
+
+def _biometric_status(text: str | None) -> str | None:
+    """Only the status goes to the HIS; distance and threshold stay on the kiosk."""
+    return json.loads(text).get("status") if text else None
