@@ -26,7 +26,8 @@ WIDGET_IDS = frozenset({
     "confirm.no", "continue", "back", "register", "reprint", "health.yes", "health.no",
     "health.done", "hb.back", "hb.print", "hb.quit", "home", "error.type", "lang", "staff",
     "staff.close", "staff.restart", "still_here", "appointment.check_in",
-    "appointment.other", "face.consent.yes", "face.consent.no", "face.desk.continue", *(f"keypad.{d}" for d in "0123456789"),
+    "appointment.other", "face.consent.yes", "face.consent.no",
+    "face.desk.continue", *(f"keypad.{d}" for d in "0123456789"),
 })
 # a clinic's code, a guide answer, one of several appointments
 WIDGET_PREFIXES = ("service.", "hb.answer.", "appointment.")
