@@ -52,7 +52,7 @@ class PcscCardSource:
         self._wanted = choice.target if choice is not None else None
         self._monitor: Any = None
         self._readers: list[str] = []
-        self._card = False
+        self._cards: set[str] = set()  # readers with a card: presence is per reader
         self._error = ""
 
     def start(self, emit: Emit) -> None:
@@ -60,16 +60,19 @@ class PcscCardSource:
 
         def insert(info: Any) -> None:
             if self._ours(info.name):
-                self._card = True
+                self._cards.add(info.name)
                 emit(ev.CardPlaced())
 
         def remove(reader: str) -> None:
+            # With `auto` and two readers, one reader's card lifted leaves the other's.
             if self._ours(reader):
-                self._card = False
-                emit(ev.CardRemoved())
+                self._cards.discard(reader)
+                if not self._cards:
+                    emit(ev.CardRemoved())
 
         def readers(names: list[str]) -> None:
             ours = [n for n in names if self._ours(n)]
+            self._cards &= set(ours)  # an unplugged reader holds no card
             if self._readers and not ours:
                 emit(ev.ReaderUnplugged())
             self._readers = ours
@@ -95,7 +98,7 @@ class PcscCardSource:
                                 "device.no_service")
         if not self._readers:
             return DeviceStatus(self.name, False, "PC/SC", "device.reader", "device.unplugged")
-        state = "device.card_present" if self._card else "device.no_card"
+        state = "device.card_present" if self._cards else "device.no_card"
         return DeviceStatus(self.name, True, ", ".join(self._readers), "device.reader", state)
 
 

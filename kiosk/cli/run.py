@@ -84,6 +84,12 @@ def _run(args: argparse.Namespace) -> int:
             print(f"registered: {reg['queue_number']} ({reg['registration_id']})")
     if code != EXIT_OK:
         return code
+    if not outcome["ok"] and args.json:
+        # The --json contract (decision 0085): one error object line on stderr.
+        from kiosk.cli.errors import report_error
+
+        report_error("; ".join(outcome.get("failures", [])) or "the script did not complete",
+                     EXIT_FAILURE, [], as_json=True)
     return EXIT_OK if outcome["ok"] else EXIT_FAILURE
 
 

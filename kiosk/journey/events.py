@@ -148,7 +148,8 @@ class Touched:
 
 @dataclass(frozen=True)
 class IdNumberTyped:
-    """12 digits typed on the keypad: gives the chip's CAN."""
+    """Digits typed on the keypad: the chip's 6-digit CAN (the ID's last six), or the
+    whole 12-digit ID it is taken from."""
 
     id_number: str
 
@@ -208,6 +209,11 @@ class Cancelled:
 
 
 @dataclass(frozen=True)
+class ReprintRequested:
+    """"In lại phiếu" on the ticket of a number the patient already held today."""
+
+
+@dataclass(frozen=True)
 class HealthBookStarted:
     pass
 
@@ -251,7 +257,7 @@ Event = (
     | AppointmentsFound | AppointmentChosen | AppointmentDeclined
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
-    | ServiceChosen | RegistrationConfirmed | Back | Cancelled
+    | ServiceChosen | RegistrationConfirmed | Back | Cancelled | ReprintRequested
     | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
     | HandoutPrinted | HealthBookFinished | Tick
     | FaceChecked | FaceConsented | FaceDeclined

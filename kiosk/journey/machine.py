@@ -40,11 +40,12 @@ _PATIENT_EVENTS = (
     ev.Touched, ev.IdNumberTyped, ev.IdentityConfirmed, ev.IdentityRejected, ev.Continue,
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
-    ev.CardPlaced, ev.CardClaimed,
+    ev.CardPlaced, ev.CardClaimed, ev.ReprintRequested,
     ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
     ev.FaceConsented, ev.FaceDeclined,
 )
 _EPOCH = dt.date(1970, 1, 1)
+CAN_DIGITS = 6  # the card access number: the last six digits of the 12-digit ID
 _REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
@@ -67,6 +68,18 @@ class JourneySettings:
     find_appointments: bool = False
     appointment_wait_s: float = 2.0
     face: face.FaceStepSettings = field(default_factory=face.FaceStepSettings)
+
+
+def _typed_key(digits: str) -> AccessKey | None:
+    """The chip's key from the keypad: the 6 CAN digits, or a whole 12-digit ID (the
+    CLI and older scripts); None when it is neither."""
+    if len(digits) == CAN_DIGITS and digits.isascii() and digits.isdigit():
+        return AccessKey(can=digits)
+    try:
+        citizen = parse_citizen_id(digits)
+    except DomainError:
+        return None
+    return AccessKey(can=citizen.can, id_number=citizen.number)
 
 
 class Journey:
@@ -115,6 +128,17 @@ class Journey:
         )
         return [CountEvent("journey.started")]
 
+    def _next_patient(self, now: float) -> list[Effect]:
+        """A card placed while the previous patient's session is finishing belongs to
+        the one now at the screen: their session starts and the old screens end (the
+        previous patient has their number: a completed journey)."""
+        effects: list[Effect] = [CountEvent("journey.completed")]
+        if self.session.step is Step.DONE:
+            effects = []  # counted when it reached DONE
+        effects += self._start(now, card_fresh=True)
+        self._go(Step.NEED_KEY, now)
+        return effects
+
     def _reset(self, now: float, reason: str | None = None) -> list[Effect]:
         """Back to the attract screen; the old session's data is dropped entirely."""
         old = self.session
@@ -149,7 +173,8 @@ class Journey:
 
         # Device facts are tracked whatever the screen.
         if isinstance(event, ev.CardRemoved):
-            self.session = replace(s, card_present=False, card_fresh=False, notice=None
+            self.session = replace(s, card_present=False, card_fresh=False, card_waiting=False,
+                                   notice=None
                                    if s.notice and s.notice.kind == "card_not_yours"
                                    else s.notice)
             return []
@@ -161,6 +186,10 @@ class Journey:
         if isinstance(event, ev.CardPlaced):
             s = replace(s, card_present=True, card_fresh=True, reader_ok=True)
             self.session = s
+            if s.finishing:
+                return self._next_patient(now)
+            if s.busy_with_promise:  # theirs once the previous number has been shown
+                self.session = replace(s, card_waiting=True)
 
         if isinstance(event, ev.ChipChecked | ev.ChipFailed) and step is not Step.READING_CHIP:
             return self._chip_finished(event, now)
@@ -197,6 +226,10 @@ class Journey:
         if step is Step.CONFIRM_SERVICE:
             return self._confirming_service(event, now)
         if step is Step.REGISTERING:
+            if isinstance(event, ev.Registered) and event.registration.repeat:
+                # Their number from earlier today: shown, printed again only if asked.
+                self._go(Step.TICKET, now, registration=event.registration, reprint="offered")
+                return [CountEvent("registration.repeat")]
             if isinstance(event, ev.Registered):
                 self._go(Step.TICKET, now, registration=event.registration)
                 return [PrintTicket(s.id, event.registration), CountEvent("registration.created")]
@@ -233,9 +266,11 @@ class Journey:
             if s.notice and now - s.step_entered >= st.notice_display_s:
                 self.session = replace(s, notice=None)
             return []
-        if (s.step is Step.TICKET and s.print_result is not None and not s.ticket_ready
-                and now - s.step_entered >= st.ticket_min_s):
+        if (s.step is Step.TICKET and (s.print_result is not None or s.reprint == "offered")
+                and not s.ticket_ready and now - s.step_entered >= st.ticket_min_s):
             self.session = s = replace(s, ticket_ready=True)
+            if s.card_waiting:
+                return self._next_patient(now)
         if s.busy_with_promise:
             return []
         if (s.step is Step.FACE_MATCH and s.face_attempts == 0
@@ -312,13 +347,12 @@ class Journey:
             self.session = replace(s, notice=notice("qr_rejected"))
             return []
         if isinstance(event, ev.IdNumberTyped):
-            try:
-                citizen = parse_citizen_id(event.id_number)
-            except DomainError:
+            key = _typed_key(event.id_number)
+            if key is None:
                 self.session = replace(s, notice=notice("bad_id_number"))
                 return []
             self.session = replace(
-                s, key=AccessKey(can=citizen.can, id_number=citizen.number),
+                s, key=key,
                 notice=notice("card_not_yours") if self._stale_card() else None,
             )
             if s.card_usable:
@@ -392,7 +426,9 @@ class Journey:
             # QR shown first, card tapped now: upgrade to the chip-verified identity.
             return self._read_chip(now)
         if isinstance(event, ev.IdentityRejected):
-            return self._reset(now, "identity_rejected")
+            effects = self._reset(now, "identity_rejected")
+            self.session = replace(self.session, notice=notice("identity_rejected"))
+            return effects
         if isinstance(event, ev.IdentityConfirmed):
             return self._after_identity(now)
         return []
@@ -536,6 +572,14 @@ class Journey:
 
     def _ticket(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
+        if isinstance(event, ev.ReprintRequested) and s.reprint == "offered":
+            assert s.registration is not None
+            self.session = replace(s, reprint="printing", print_result=None)
+            return [PrintTicket(s.id, s.registration), CountEvent("registration.reprinted")]
+        if isinstance(event, ev.TicketPrinted) and s.reprint is not None:
+            self.session = replace(s, reprint="done", print_result=event.result)
+            return [] if event.result.printed else [
+                CountEvent(f"print.failed.{event.result.problem}")]
         if isinstance(event, ev.TicketPrinted):
             self.session = replace(s, print_result=event.result)
             if event.result.printed:

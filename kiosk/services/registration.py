@@ -146,6 +146,11 @@ class RegistrationService:
         if service is None:
             raise RegistrationError(f"unknown service {service_code!r}")
         now = self.now()
+        held = self.held_today(identity, service.code, now)
+        if held is not None:  # one patient, one number per service and day
+            log.info("%s already holds %s for %s today: shown again",
+                     mask_id(identity.id_number), held.queue_number, service.code)
+            return dataclasses.replace(held, repeat=True)
         local = local_now(now, self.config.facility.timezone)
         if not is_open(service.hours, local):
             raise RegistrationError(f"service {service_code!r} is closed now ({service.hours})")
@@ -304,6 +309,17 @@ class RegistrationService:
         return number
 
     # -- reading back -----------------------------------------------------------
+    def held_today(self, identity: Identity, service_code: str, now: dt.datetime
+                   ) -> Registration | None:
+        """This patient's registration for `service_code` on today's queue, if any
+        (found while its personal data is kept: `retention.personal_data_hours`)."""
+        row = self.db.execute(
+            "SELECT id FROM registrations WHERE patient_key = ? AND service_code = ? "
+            "AND queue_day = ? AND purged_at IS NULL ORDER BY created_at LIMIT 1",
+            [patient_key(identity), service_code,
+             queue_day(now, self.config.facility.timezone)]).fetchone()
+        return self.get(row[0]) if row else None
+
     def find_by_key(self, idempotency_key: str) -> Registration | None:
         row = self.db.execute("SELECT id FROM registrations WHERE idempotency_key = ?",
                               [idempotency_key]).fetchone()

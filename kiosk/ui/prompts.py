@@ -46,9 +46,13 @@ def prompt_for(session: Session) -> str | None:
         return "idle_warning"
     step = session.step
     if step is Step.INSURANCE_RESULT:
+        if session.insurance is not None and session.insurance.child_covered:
+            return "insurance_child"
         outcome = session.insurance.outcome if session.insurance else "unavailable"
         return f"insurance_{'unavailable' if outcome == 'misconfigured' else outcome}"
     if step is Step.TICKET:
+        if session.reprint == "offered":
+            return "ticket_repeat"
         if session.print_result is None:
             return None
         return "ticket_printed" if session.print_result.printed else "ticket_not_printed"
@@ -61,7 +65,7 @@ def all_prompt_keys() -> set[str]:
     keys = set(_BY_STEP.values()) | set(_ERRORS.values())
     keys |= {f"insurance_{o}" for o in ("usable", "warning", "not_usable", "unavailable")}
     return keys | {"ticket_printed", "ticket_not_printed", "error_desk", "idle_warning",
-                   "notice", "take_card"}
+                   "notice", "take_card", "insurance_child", "ticket_repeat"}
 
 
 class PromptPlayer:
