@@ -63,7 +63,8 @@ def test_register_contract_then_sync(setup):
         "A-001", "KB-NOI", True, "pending")
     with Image.open(out["ticket"]) as img:
         assert img.width == 576
-    second = run_json("--config", str(config), "register", "--patient", patient_file(tmp),
+    second = run_json("--config", str(config), "register", "--patient",
+                      patient_file(tmp, "q.json", id_number="001168000002"),
                       "--service", "KB-NOI", "--json")
     assert second["queue_number"] == "A-002"
     assert db_rows(tmp, "SELECT recheck_state FROM registrations ORDER BY queue_seq") == [
@@ -78,8 +79,8 @@ def test_register_contract_then_sync(setup):
 
     proc = run_kiosk("--config", str(config), "sync", "--once", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["sent"] == 2
-    assert len(server.resources("Encounter")) == 2 and len(server.resources("Patient")) == 1
+    assert json.loads(proc.stdout)["sent"] == 2  # two patients (one number each per day)
+    assert len(server.resources("Encounter")) == 2 and len(server.resources("Patient")) == 2
     assert db_rows(tmp, "SELECT sync_state FROM registrations") == [("synced",), ("synced",)]
 
 

@@ -22,9 +22,14 @@ CARD = {"id_number": "001168000001", "full_name": "Nguyễn Thị Minh Khai",
         "authentication": {"access": "PACE", "passive": "verified", "active": True}}
 
 
+_patients = iter(range(1, 10_000))
+
+
 def patient(tmp_path):
+    """A different patient per call: one patient gets one number per service and day."""
     path = tmp_path / "p.json"
-    path.write_text(json.dumps(CARD, ensure_ascii=False), encoding="utf-8")
+    card = {**CARD, "id_number": f"0011680{next(_patients):05d}"}
+    path.write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
     return str(path)
 
 

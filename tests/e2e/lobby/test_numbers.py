@@ -15,10 +15,9 @@ from kiosk.services.registration import RegistrationService
 from kiosk.store import connect
 from tests.e2e.lobby.conftest import kiosk_config
 from tests.e2e.lobby.proxy import BlackholeProxy
-from tests.e2e.lobby.workers import CARD
+from tests.e2e.lobby.workers import new_patient
 
 pytestmark = pytest.mark.e2e
-IDENTITY = identity_from_json(CARD)
 
 
 class Kiosk:
@@ -34,9 +33,10 @@ class Kiosk:
 
     def register(self, code: str = "KB-NOI") -> tuple[str, float]:
         self.count += 1
-        insurance = insurance_from_json(None, IDENTITY, dt.datetime.now(dt.UTC))
+        identity = identity_from_json(new_patient())
+        insurance = insurance_from_json(None, identity, dt.datetime.now(dt.UTC))
         began = time.perf_counter()
-        reg = self.service.register(IDENTITY, insurance, code, f"key-{self.count}")
+        reg = self.service.register(identity, insurance, code, f"key-{self.count}")
         return reg.queue_number, time.perf_counter() - began
 
     def close(self) -> None:
@@ -113,8 +113,9 @@ def test_kiosk_clocks_skewed_60_s_across_midnight_print_no_number_twice(lobby, t
         deadline = time.monotonic() + 3.5
         while time.monotonic() < deadline:
             for n, kiosk in enumerate(kiosks, 1):
+                patient = identity_from_json(new_patient())
                 reg = kiosk.service.get(kiosk.service.register(
-                    IDENTITY, insurance_from_json(None, IDENTITY, dt.datetime.now(dt.UTC)),
+                    patient, insurance_from_json(None, patient, dt.datetime.now(dt.UTC)),
                     "KB-NOI", f"key-{len(printed)}").id)
                 assert reg is not None
                 printed.append((n, reg.queue_number, kiosk.db.execute(

@@ -17,6 +17,14 @@ CARD = {"id_number": "001168000001", "full_name": "Nguyễn Thị Minh Khai",
         "date_of_birth": "1968-03-14", "sex": "Nữ", "residence": "Hà Nội",
         "authentication": {"access": "PACE", "passive": "verified", "active": True}}
 SERVICES = ("KB-NOI", "KB-NGOAI")
+_patients = iter(range(1, 10**6))
+
+
+def new_patient(stream: int = 0) -> dict[str, Any]:
+    """A different patient for every ticket: the kiosk gives one patient one number
+    per service and day (decision 0140), so a loop of the same card would print its
+    first number again. `stream` keeps concurrent processes' patients apart."""
+    return {**CARD, "id_number": f"001168{stream:02d}{next(_patients):04d}"}
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:
@@ -61,14 +69,14 @@ def register_loop(start: Any, config_path: str, count: int, log_path: str, seed:
     if crash_probability:
         lobby = _CrashAfterTake(lobby, crash_probability, log, rng)
     service = RegistrationService(db, config, lobby=lobby)
-    identity = identity_from_json(CARD)
-    insurance = insurance_from_json(None, identity, dt.datetime.now(dt.UTC))
     if start is not None:
         start.wait()
     for i in range(count):
         if stop_file and Path(stop_file).exists():
             break
         code = SERVICES[rng.randrange(len(SERVICES))]
+        identity = identity_from_json(new_patient(seed))
+        insurance = insurance_from_json(None, identity, dt.datetime.now(dt.UTC))
         began = time.perf_counter()
         reg = service.register(identity, insurance, code, f"{seed}-{i}-{os.getpid()}")
         _append(log, {"id": reg.id, "number": reg.queue_number, "service": code,
