@@ -227,10 +227,13 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
         return refuse(f"rejected: {exc}")
     previous = current_version(settings.root)
     highest = highest_version(settings)
-    if highest and version_key(manifest.version) < version_key(highest) \
-            and not manifest.allow_downgrade:
-        return refuse(f"rejected: {manifest.version} is older than {highest}, the highest "
-                      "release installed here (a downgrade must be signed as allowed)")
+    if highest and version_key(manifest.version) < version_key(highest):
+        if manifest.downgrade is None:
+            return refuse(f"rejected: {manifest.version} is older than {highest}, the highest "
+                          "release installed here (a downgrade must be signed as allowed)")
+        why = manifest.downgrade.refusal(previous, settings.now())
+        if why:
+            return refuse(f"rejected: downgrade to {manifest.version}: {why}")
     if manifest.version == previous and is_installed(settings.root, previous):
         fetch.clear(downloads)
         feedback("closed", "success", f"{manifest.version} already running")
