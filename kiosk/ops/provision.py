@@ -39,6 +39,7 @@ SUPPORT_FILES = {
     "udev/70-kiosk-devices.rules": "etc/udev/rules.d/70-kiosk-devices.rules",
     "modprobe.d/kiosk-blacklist-pn533.conf": "etc/modprobe.d/kiosk-blacklist-pn533.conf",
     "polkit-1/rules.d/60-kiosk-pcscd.rules": "etc/polkit-1/rules.d/60-kiosk-pcscd.rules",
+    "logind.conf.d/kiosk.conf": "etc/systemd/logind.conf.d/kiosk.conf",
 }
 
 

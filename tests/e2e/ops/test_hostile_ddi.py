@@ -257,14 +257,15 @@ def test_downgrades_are_refused_unless_signed_as_allowed(root, server, bundles, 
     late = settings_for(root, keys, now=lambda: EXPIRES)
     result = update_once(client_for(server), late)
     assert result.outcome == "rejected" and "expired" in result.detail
+    server.state.offer("78", extra["0.9.0"])
     result = update_once(client_for(server), settings_for(root, keys))  # …but before it
     assert result.outcome == "success", result.detail
     assert current_version(root) == "0.9.0" and is_installed(root, "0.9.0")
     assert (root / "var/lib/kiosk-update/highest-version").read_text().strip() == "1.1.0"
     # A replay once the kiosk runs anything but 1.0.0 (here 1.1.0 again) is refused.
-    server.state.offer("78", bundles["1.1.0"])
+    server.state.offer("79", bundles["1.1.0"])
     assert update_once(client_for(server), settings_for(root, keys)).outcome == "success"
-    server.state.offer("79", extra["0.9.0"])
+    server.state.offer("80", extra["0.9.0"])
     result = update_once(client_for(server), settings_for(root, keys))
     assert result.outcome == "rejected", result.detail
     assert "replace 1.0.0 only, this kiosk runs 1.1.0" in result.detail
