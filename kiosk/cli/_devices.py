@@ -6,38 +6,19 @@ picks them from the configuration, on the reader `wiring.build` chose."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from drivers.emrtd.errors import NoReaderError
 from kiosk.journey import events as ev
 from kiosk.services.card_reader import NfcReader, ReaderChoice
 from kiosk.services.wiring import Assembly
 from kiosk.ui.devices import DeviceSource, DeviceStatus, SimulatedReaderDevice
-from kiosk.ui.staff import StaffStatus
 
 log = logging.getLogger(__name__)
 Emit = Callable[[ev.Event], None]
-
-
-def staff_status(assembly: Assembly) -> StaffStatus:
-    """What the staff screen shows about the kiosk's own database (off the UI thread)."""
-    from kiosk.store.retention import unsynced_summary
-
-    depth = assembly.db.execute(
-        "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
-    unsynced = unsynced_summary(assembly.db, assembly.config)
-    purge_at = None
-    if unsynced.purge_at:  # in the lobby's own time, as staff read clocks
-        zone = ZoneInfo(assembly.config.facility.timezone)
-        when = dt.datetime.fromisoformat(unsynced.purge_at)
-        purge_at = when.astimezone(zone).strftime("%d/%m/%Y %H:%M")
-    return StaffStatus(outbox_depth=int(depth), unsynced=unsynced.count,
-                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at)
 
 
 def device_sources(assembly: Assembly) -> list[DeviceSource]:
@@ -52,7 +33,16 @@ def device_sources(assembly: Assembly) -> list[DeviceSource]:
     else:
         card = PcscCardSource(choice)
     return [card, CameraQrSource(dev.camera, dev.camera_width, dev.camera_height,
-                                 dev.camera_fps)]
+                                 dev.camera_fps, slip_qr(assembly.config))]
+
+
+def slip_qr(config: Any) -> Any:
+    """The hospital's appointment-slip QR format, when it configured one."""
+    from kiosk.domain.appointment import SlipQr
+
+    a = config.appointments
+    slip = SlipQr(a.slip_qr_prefix, a.slip_qr_pattern)
+    return slip if a.enabled and slip.configured else None
 
 
 class PcscCardSource:
@@ -162,8 +152,9 @@ class NfcCardSource:
 class CameraQrSource:
     name = "camera (QR)"
 
-    def __init__(self, spec: str, width: int, height: int, fps: int) -> None:
+    def __init__(self, spec: str, width: int, height: int, fps: int, slip: Any = None) -> None:
         self.spec, self.width, self.height, self.fps = spec, width, height, fps
+        self.slip = slip
         self._scanner: Any = None
         self._camera: Any = None
         self._error = ""
@@ -174,7 +165,7 @@ class CameraQrSource:
 
         try:
             self._camera = Camera(camera_source(self.spec, self.width, self.height, self.fps))
-            self._scanner = QrScanner(emit, self._camera)
+            self._scanner = QrScanner(emit, self._camera, slip=self.slip)
             self._scanner.start()
         except Exception as exc:  # no camera: the kiosk still works with the keypad
             self._error = str(exc)[:80]

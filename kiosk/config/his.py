@@ -3,15 +3,23 @@
 The adapters read their settings when the sync daemon builds them; checking
 the same keys here means a typo or a missing URL is a `kiosk config check`
 error, not a failure the first time a patient registers. The generic REST
-templates are checked with the adapter's own placeholder rules (imported
-lazily from `kiosk.services.his.rest.mapping`, which needs nothing else), so
-the two can never disagree: see docs/decisions/0086.
+templates are checked with the adapter's own placeholder rules (which live
+here in `kiosk.config.rest_mapping`, the adapter imports them), so the two can
+never disagree: see docs/decisions/0086 and 0180.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kiosk.config.rest_appointments import CHECKIN_FIELDS, RESULT_FIELDS, SEARCH_FIELDS
+from kiosk.config.rest_mapping import (
+    PATIENT_FIELDS,
+    UPDATE_FIELDS,
+    VISIT_FIELDS,
+    MappingError,
+)
+from kiosk.config.rest_mapping import check as check_template
 from kiosk.config.table import Table
 
 # kiosk.services.sync.SyncSettings; a test keeps the two lists equal.
@@ -20,7 +28,7 @@ SYNC_NUMBERS = ("base_delay_s", "max_delay_s", "unavailable_max_delay_s", "idle_
                 "recheck_every_s", "purge_every_s", "catalogue_every_s", "lobby_every_s")
 # kiosk.services.his.fhir.resources.Systems
 FHIR_SYSTEMS = ("cccd", "bhyt", "registration", "queue_number", "service",
-                "insurance_extension", "payor")
+                "insurance_extension", "appointment_order", "payor")
 FHIR_VISIT_RESOURCES = ("Encounter", "Appointment")
 _SPEC_KEYS = ("method", "path", "params", "body", "results", "id")
 _METHODS = ("GET", "POST", "PUT", "PATCH")
@@ -42,13 +50,11 @@ def _common(s: Table, url_required: bool) -> None:
 
 
 def _template(t: Table, key: str, allowed: tuple[str, ...]) -> None:
-    from kiosk.services.his.rest.mapping import MappingError, check
-
     value = t.get(key)
     if value is None:
         return
     try:
-        check(value, allowed, t.path(key))
+        check_template(value, allowed, t.path(key))
     except MappingError as exc:
         t.problem(key, str(exc).removeprefix(f"{t.path(key)}: "),
                   "mẫu có trường không hợp lệ (xem docs/his-rest.md)")
@@ -69,8 +75,6 @@ def _spec(t: Table, allowed: tuple[str, ...], extra: tuple[str, ...] = ()) -> No
 
 
 def _rest(s: Table, url_required: bool) -> None:
-    from kiosk.services.his.rest.mapping import PATIENT_FIELDS, UPDATE_FIELDS, VISIT_FIELDS
-
     _common(s, url_required)
     auth = s.sub("auth")
     auth.text("path")
@@ -85,6 +89,14 @@ def _rest(s: Table, url_required: bool) -> None:
             _spec(s.sub(key, required=required), allowed)
     if "update_insurance" in s.raw:
         _spec(s.sub("update_insurance"), UPDATE_FIELDS)
+    s.text("timezone")  # read a vendor's times without an offset in this zone
+    for find in s.tables("find_appointments"):
+        _spec(find, SEARCH_FIELDS)
+        columns = find.sub("fields")
+        for key in RESULT_FIELDS:
+            columns.text(key)
+    if "check_in" in s.raw or ("find_appointments" in s.raw and url_required):
+        _spec(s.sub("check_in", required=True), CHECKIN_FIELDS)
     if "catalogue" in s.raw:
         catalogue = s.sub("catalogue")
         _spec(catalogue, (), extra=())

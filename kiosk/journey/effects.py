@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import Registration
@@ -49,6 +50,25 @@ class Register:
 
 
 @dataclass(frozen=True)
+class FindAppointments:
+    """Today's follow-up appointments of the confirmed patient (within a budget)."""
+
+    session: int
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """Durably check in `appointment` (one per appointment per day: a retry, or the
+    patient coming back, gets the same ticket)."""
+
+    session: int
+    identity: Identity
+    insurance: InsuranceResult
+    appointment: Appointment
+
+
+@dataclass(frozen=True)
 class PrintTicket:
     session: int
     registration: Registration
@@ -72,5 +92,5 @@ class CountEvent:
 
 Effect = (
     ReadChip | CheckInsurance | LoadServices | Register | PrintTicket | PrintHandout
-    | CountEvent
+    | CountEvent | FindAppointments | CheckIn
 )

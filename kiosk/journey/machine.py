@@ -17,8 +17,8 @@ from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
+from kiosk.journey import appointments, health_book
 from kiosk.journey import events as ev
-from kiosk.journey import health_book
 from kiosk.journey.effects import (
     AccessKey,
     CheckInsurance,
@@ -38,12 +38,14 @@ _PATIENT_EVENTS = (
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
     ev.CardPlaced, ev.CardClaimed,
-    ev.QrScanned,
+    ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
 )
 _EPOCH = dt.date(1970, 1, 1)
+_REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 _RESULT_EVENTS = (
-    ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
+    ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
+    ev.AppointmentsFound,
 )
 
 
@@ -56,6 +58,10 @@ class JourneySettings:
     notice_display_s: float = 8.0  # a notice on the attract screen fades after this
     max_chip_attempts: int = 3
     ticket_min_s: float = 3.0  # the number stays on screen, with nothing to tap, this long
+    # Look up today's follow-up appointments after identity (the runner then needs an
+    # appointments port); the wait beyond the insurance step is bounded by this.
+    find_appointments: bool = False
+    appointment_wait_s: float = 2.0
 
 
 class Journey:
@@ -81,8 +87,14 @@ class Journey:
         return effects
 
     # -- helpers --------------------------------------------------------------
+    def go(self, step: Step, now: float, **changes: object) -> None:
+        self._go(step, now, **changes)
+
     def _go(self, step: Step, now: float, **changes: object) -> None:
         self.session = replace(self.session, step=step, step_entered=now, **changes)  # type: ignore[arg-type]
+
+    def start_session(self, now: float) -> list[Effect]:
+        return self._start(now)
 
     def _start(self, now: float, card_fresh: bool = False) -> list[Effect]:
         """Begin a new patient session (keeps device facts, wipes everything personal).
@@ -143,8 +155,14 @@ class Journey:
             s = replace(s, card_present=True, card_fresh=True, reader_ok=True)
             self.session = s
 
+        if isinstance(event, ev.ChipChecked | ev.ChipFailed) and step is not Step.READING_CHIP:
+            return self._chip_finished(event, now)
         if isinstance(event, ev.Tick):
             return self._tick(now)
+        if isinstance(event, ev.AppointmentsFound):
+            return appointments.found(self, event, now)
+        if isinstance(event, ev.SlipScanned):
+            return appointments.slip(self, event, now)
 
         if isinstance(event, ev.Cancelled) and not s.busy_with_promise and step is not Step.IDLE:
             return self._reset(now, f"cancelled.{step.value}")
@@ -163,6 +181,8 @@ class Journey:
             return [LoadServices(s.id, dob), CountEvent(f"insurance.{event.result.outcome}")]
         if step is Step.INSURANCE_RESULT:
             return self._insurance_result(event, now)
+        if step is Step.APPOINTMENT:
+            return appointments.offered(self, event, now)
         if step is Step.CHOOSE_SERVICE:
             return self._choosing(event, now)
         if step is Step.CONFIRM_SERVICE:
@@ -211,6 +231,8 @@ class Journey:
             return []
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
             return self._reset(now)
+        if s.step is Step.FINDING_APPOINTMENTS and now - s.step_entered >= st.appointment_wait_s:
+            return appointments.gave_up(self, now)
         if (
             s.step is Step.INSURANCE_RESULT
             and s.insurance is not None
@@ -296,11 +318,32 @@ class Journey:
             return self._read_chip(now)
         return []
 
+    def _chip_finished(self, event: ev.ChipChecked | ev.ChipFailed, now: float) -> list[Effect]:
+        """The end of a chip read whose identity was shown early ("chip_pending"): it
+        becomes verified only now, and a failure takes it back (decision 0110)."""
+        s = self.session
+        person = s.identity
+        if person is None or person.source != "chip" or person.verification != "chip_pending":
+            return []
+        if isinstance(event, ev.ChipChecked):
+            self.session = replace(s, identity=replace(
+                person, verification=event.verification, photo_jpeg=event.photo_jpeg))
+            return [CountEvent(f"chip.checked.{event.verification}")]
+        if s.step in _REGISTERED:
+            # Registered while the checks ran, so registered as "chip_pending" (never
+            # as verified); counted for the staff.
+            refused = [CountEvent("chip.refused")] if event.reason == "verification_failed" else []
+            return [*refused, CountEvent(f"chip.failed_late.{event.reason}")]
+        # The chip read did not finish: what it showed goes, with what followed from it.
+        self.session = replace(s, identity=None, insurance=None, service_code=None)
+        return self._chip_failed(event.reason, now)
+
     def _chip_failed(self, reason: ev.ChipFailure, now: float) -> list[Effect]:
         s = self.session
         if reason == "verification_failed":
-            # Possible forgery: never fall back to less-checked data.
-            return self._error("verification_failed", now)
+            # Possible clone or forgery: never fall back to less-checked data.
+            self.session = replace(s, identity=None, qr_identity=None)
+            return [CountEvent("chip.refused"), *self._error("verification_failed", now)]
         if reason == "card_removed" and s.chip_attempts < self.settings.max_chip_attempts:
             self._go(Step.NEED_KEY, now, notice=notice("card_removed"))
             return [CountEvent("chip.card_removed")]
@@ -324,17 +367,13 @@ class Journey:
             return [CountEvent("chip.read")] + self._confirm(event.identity, now)
         if isinstance(event, ev.ChipFailed):
             return self._chip_failed(event.reason, now)
+        if isinstance(event, ev.ChipChecked):  # a port that never gave the identity
+            return self._chip_failed("unreadable", now)
         return []
 
     def _confirming(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
         assert s.identity is not None
-        if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
-            # The photo (DG2) or active authentication failed after the name was shown.
-            return self._error("verification_failed", now)
-        if isinstance(event, ev.ChipPhotoRead) and s.identity.source == "chip":
-            self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
-            return []
         if isinstance(event, ev.CardPlaced) and s.key is not None and s.identity.source != "chip":
             # QR shown first, card tapped now: upgrade to the chip-verified identity.
             return self._read_chip(now)
@@ -342,10 +381,17 @@ class Journey:
             return self._reset(now, "identity_rejected")
         if isinstance(event, ev.IdentityConfirmed):
             self._go(Step.CHECKING_INSURANCE, now, notice=None)
-            return [CheckInsurance(s.id, s.identity)]
+            return [CheckInsurance(s.id, s.identity), *appointments.ask(self)]
         return []
 
     def _to_services(self, now: float) -> list[Effect]:
+        """Past the insurance step: today's appointment first, if the patient has one."""
+        effects = appointments.before_services(self, now)
+        if effects is not None:
+            return effects
+        return self.to_service_list(now)
+
+    def to_service_list(self, now: float) -> list[Effect]:
         s = self.session
         if s.services is not None and not any(x.open for x in s.services):
             return self._error("no_services", now)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from kiosk.domain.identity import Identity
+from kiosk.domain.appointment import Appointment
+from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
 from kiosk.journey.effects import AccessKey
@@ -25,12 +27,21 @@ class ChipReadError(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True)
+class ChipChecks:
+    """How a chip read ended once every check finished (decision 0110)."""
+
+    verification: Verification
+    photo_jpeg: bytes | None = field(default=None, repr=False)
+
+
 class IdentityPort(Protocol):
-    def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> bytes | None:
-        """Read the chip with `key`. Calls `on_identity` as soon as the identity is read and
-        verified, then reads and returns the face photo (JPEG/JP2 bytes, or None).
-        Raises `ChipReadError`: before `on_identity` when no identity could be had, after
-        it when the photo phase failed (its reason says whether that matters)."""
+    def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> ChipChecks:
+        """Read the chip with `key`. Calls `on_identity` as soon as the identity is read
+        (verification "chip_pending": shown early, not verified yet), then reads the photo
+        and finishes every check. Raises `ChipReadError` when no identity could be had or,
+        after `on_identity`, when a check failed or the read broke off: either way the
+        identity delivered early never becomes verified."""
         ...
 
 
@@ -51,6 +62,23 @@ class RegistrationPort(Protocol):
         idempotency_key: str,
     ) -> Registration:
         """Durably record the registration (and queue its HIS sync) before returning."""
+        ...
+
+
+class AppointmentsUnavailable(Exception):
+    """The HIS did not say, within the lookup's budget, what appointments there are."""
+
+
+class AppointmentPort(Protocol):
+    def find(self, identity: Identity) -> tuple[Appointment, ...]:
+        """Today's follow-up appointments still to check in, earliest first. Raises
+        `AppointmentsUnavailable` when the HIS is down or slower than the budget."""
+        ...
+
+    def check_in(self, identity: Identity, insurance: InsuranceResult,
+                 appointment: Appointment) -> Registration:
+        """Durably record the check-in (and queue its HIS delivery) before returning;
+        the same appointment checked in again returns the first check-in."""
         ...
 
 

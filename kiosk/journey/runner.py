@@ -20,9 +20,11 @@ from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult
 from kiosk.journey import events as ev
 from kiosk.journey.effects import (
+    CheckIn,
     CheckInsurance,
     CountEvent,
     Effect,
+    FindAppointments,
     LoadServices,
     PrintHandout,
     PrintTicket,
@@ -31,6 +33,8 @@ from kiosk.journey.effects import (
 )
 from kiosk.journey.machine import Journey
 from kiosk.journey.ports import (
+    AppointmentPort,
+    AppointmentsUnavailable,
     ChipReadError,
     HandoutPort,
     IdentityPort,
@@ -51,6 +55,7 @@ class Ports:
     printer: PrinterPort
     statistics: StatisticsPort
     handout: HandoutPort | None = None  # the health-book slip (absent: "not printed")
+    appointments: AppointmentPort | None = None  # follow-up visits (absent: none looked up)
 
 
 class Runner:
@@ -109,6 +114,19 @@ class Runner:
                 effect.identity, effect.insurance, effect.service_code, effect.idempotency_key
             )
             return ev.Registered(effect.session, registration)
+        if isinstance(effect, FindAppointments):
+            if self.ports.appointments is None:
+                return ev.AppointmentsFound(effect.session, ())
+            try:
+                return ev.AppointmentsFound(effect.session,
+                                            self.ports.appointments.find(effect.identity))
+            except AppointmentsUnavailable:
+                return ev.AppointmentsFound(effect.session, (), available=False)
+        if isinstance(effect, CheckIn):
+            if self.ports.appointments is None:
+                return ev.RegistrationFailed(effect.session, "no appointments port")
+            return ev.Registered(effect.session, self.ports.appointments.check_in(
+                effect.identity, effect.insurance, effect.appointment))
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, self.ports.printer.print_ticket(
                 effect.registration))
@@ -126,22 +144,17 @@ class Runner:
 
     def _read_chip(self, effect: ReadChip) -> ev.Event | None:
         session = effect.session
-        delivered = False
 
         def identity(found: Identity) -> None:
-            nonlocal delivered
-            delivered = True
             self.post(ev.ChipRead(session, found))
 
         try:
-            photo = self.ports.identity.read_chip(effect.key, identity)
+            checks = self.ports.identity.read_chip(effect.key, identity)
         except ChipReadError as exc:
-            if delivered and exc.reason != "verification_failed":
-                return None  # only the photo was lost; the verified identity stands
+            # Before or after the identity: the journey decides (a late failure takes
+            # the identity shown early back; it was never verified).
             return ev.ChipFailed(session, exc.reason)
-        if not delivered:  # pragma: no cover - a port that broke its contract
-            return ev.ChipFailed(session, "unreadable")
-        return ev.ChipPhotoRead(session, photo) if photo else None
+        return ev.ChipChecked(session, checks.verification, checks.photo_jpeg)
 
     def _failure(self, effect: Effect) -> ev.Event | None:
         """The event that tells the journey an effect failed in an unexpected way."""
@@ -152,8 +165,10 @@ class Runner:
                 effect.identity.insurance_key, "insurance adapter error", self.wall_clock()))
         if isinstance(effect, LoadServices):
             return ev.ServicesLoaded(effect.session, ())
-        if isinstance(effect, Register):
+        if isinstance(effect, Register | CheckIn):
             return ev.RegistrationFailed(effect.session, "registration adapter error")
+        if isinstance(effect, FindAppointments):
+            return ev.AppointmentsFound(effect.session, (), available=False)
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, PrintResult(False, problem="error",
                                                                 detail="printer adapter error"))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -20,6 +21,8 @@ class Step(StrEnum):
     CONFIRM_IDENTITY = "confirm_identity"
     CHECKING_INSURANCE = "checking_insurance"
     INSURANCE_RESULT = "insurance_result"
+    FINDING_APPOINTMENTS = "finding_appointments"  # the HIS still looking (≤ its budget)
+    APPOINTMENT = "appointment"  # "Bạn có lịch hẹn khám lại hôm nay…": check in, or not
     CHOOSE_SERVICE = "choose_service"
     CONFIRM_SERVICE = "confirm_service"
     REGISTERING = "registering"
@@ -36,7 +39,8 @@ ErrorKind = Literal[
 ]
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
-    "service_closed", "chip_fallback_qr", "card_not_yours",
+    "service_closed", "chip_fallback_qr", "card_not_yours", "appointment_unavailable",
+    "appointment_not_found", "slip_seen",
 ]
 
 
@@ -75,6 +79,13 @@ class Session:
     notice: Notice | None = None
     health_book: Guide | None = None  # the guide's position (HEALTH_BOOK step)
     ticket_ready: bool = False  # the number has been on screen long enough to move on
+    # Today's follow-up appointments: None while the HIS is asked (or not asked at all:
+    # `appointments_asked`), () when there are none or the HIS did not answer in time.
+    appointments: tuple[Appointment, ...] | None = None
+    appointments_asked: bool = False
+    appointments_unavailable: bool = False
+    slip_ref: str | None = None  # an appointment slip's QR shown (confirmed by identity)
+    slip_missed: bool = False  # the slip's appointment is not among the patient's today
 
     @property
     def card_usable(self) -> bool:

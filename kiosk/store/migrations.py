@@ -124,4 +124,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        4,
+        """
+        -- A follow-up appointment checked in at the kiosk (decision 0150): the HIS's
+        -- appointment id (one check-in per appointment per day: the idempotency key
+        -- carries it) and what the ticket shows (service, room, time, doctor). Its
+        -- outbox row is `his_checkin`; department is "hen:<department>" so its own
+        -- numbers never meet the walk-in queue's.
+        ALTER TABLE registrations ADD COLUMN appointment_ref TEXT;
+        ALTER TABLE registrations ADD COLUMN appointment_json TEXT;
+        """,
+    ),
 ]

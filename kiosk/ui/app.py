@@ -39,8 +39,9 @@ from kiosk.journey import events as ev
 from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
-from kiosk.ops import activity, sdnotify
+from kiosk.ops import activity
 from kiosk.ops.pin_attempts import PinAttempts
+from kiosk.runtime import sdnotify
 from kiosk.ui.context import Ctx
 from kiosk.ui.devices import DeviceSource, PreviewSource
 from kiosk.ui.hardening import Blanking, OpeningHours
@@ -196,6 +197,7 @@ class KioskApp(App):
                            fn_bold=str(fonts / "DejaVuSans-Bold.ttf"))
         logging.getLogger().addHandler(self.recent_errors)
         ctx = Ctx(strings=self.strings, send=self.send, animations=self.options.animations,
+                  timezone=self.options.timezone,
                   view_changed=self.note_view,
                   lang=self.options.language, images_dir=asset_path("images"))
         ctx.scale = ctx.theme.scale(*Window.size)
@@ -230,7 +232,8 @@ class KioskApp(App):
              self.staff_layer, self.simulator_layer], delay_s=self.options.transition_s + 0.1)
 
         settings = JourneySettings(idle_timeout_s=self.options.idle_timeout_s,
-                                   idle_warning_s=self.options.idle_warning_s)
+                                   idle_warning_s=self.options.idle_warning_s,
+                                   find_appointments=self.ports.appointments is not None)
         self.journey = Journey(settings)
         self.runner = Runner(self.journey, self.ports, executor=self.executor,
                              post=self.post, clock=self.clock, on_change=self._changed)

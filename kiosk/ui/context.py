@@ -21,6 +21,7 @@ class Ctx:
     animations: bool = True
     lang: str = "vi"
     images_dir: Path | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"  # the facility's: times shown as its clocks say
     send_many: Callable[[list[ev.Event]], None] | None = None
     # A screen changed what it shows without a journey step (the guide's next page):
     # the app makes the next touches wait for the new view, as after a step.

@@ -22,6 +22,8 @@ _BY_STEP: dict[Step, str] = {
     Step.READING_CHIP: "reading",
     Step.CONFIRM_IDENTITY: "confirm_identity",
     Step.CHECKING_INSURANCE: "checking",
+    Step.FINDING_APPOINTMENTS: "finding_appointments",
+    Step.APPOINTMENT: "appointment",
     Step.CHOOSE_SERVICE: "choose_service",
     Step.CONFIRM_SERVICE: "confirm_service",
     Step.REGISTERING: "registering",

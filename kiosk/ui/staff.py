@@ -37,6 +37,9 @@ class StaffStatus:
     unsynced: int = 0
     unsynced_failed: int = 0
     unsynced_purge_at: str | None = None  # local time, as staff read it
+    # Chip cards refused today (a failed check: a clone or forgery?); their holders were
+    # sent to the desk with the card (decision 0110).
+    chip_refused: int = 0
 
 
 class RecentErrors(logging.Handler):
@@ -245,6 +248,8 @@ class StaffOverlay(Backdrop):
         if status.unsynced:
             lines.append(t("staff.unsynced", n=status.unsynced, failed=status.unsynced_failed,
                            at=status.unsynced_purge_at or ""))
+        if status.chip_refused:
+            lines.append(t("staff.chip_refused", n=status.chip_refused))
         self.outbox.text = "\n".join(lines)
         self.errors.text = "\n".join(status.errors[-6:]) or t("staff.no_errors")
         if preview is None:

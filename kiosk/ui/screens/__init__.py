@@ -1,5 +1,13 @@
 """Built-in screens, one per journey step (importing registers them)."""
 
-from kiosk.ui.screens import errors, finish, identity, insurance, services, start
+from kiosk.ui.screens import (
+    appointment,
+    errors,
+    finish,
+    identity,
+    insurance,
+    services,
+    start,
+)
 
-__all__ = ["errors", "finish", "identity", "insurance", "services", "start"]
+__all__ = ["appointment", "errors", "finish", "identity", "insurance", "services", "start"]
