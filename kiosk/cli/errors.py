@@ -27,7 +27,7 @@ def classify(exc: Exception) -> tuple[int, str, list[Any]]:
     """(exit code, message, problems) for an exception that reached the entry point."""
     from kiosk.config import ConfigError
     from kiosk.domain.errors import DomainError
-    from kiosk.safe_paths import UnsafePathError
+    from kiosk.runtime.safe_paths import UnsafePathError
 
     if isinstance(exc, CliError):
         return exc.exit_code, exc.message, []

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kiosk.config import Config
-from kiosk.safe_paths import read_only_uri
+from kiosk.runtime.safe_paths import read_only_uri
 from kiosk.services.netreason import host_of, network_reason
 
 Status = Literal["pass", "warn", "fail"]

@@ -24,8 +24,14 @@ from urllib.parse import urlsplit
 
 import requests
 
-from kiosk.bounded_http import AnswerRefused, deadline_in, read_body, read_piece, read_timeout
 from kiosk.config.fleet import check_fleet_url, is_loopback_host
+from kiosk.runtime.bounded_http import (
+    AnswerRefused,
+    deadline_in,
+    read_body,
+    read_piece,
+    read_timeout,
+)
 
 RETRIES = 3
 MAX_JSON_BYTES = 1 << 20  # a controller base or deployment answer is a few KB

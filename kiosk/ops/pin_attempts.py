@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.safe_paths import foreign_owner, write_in
+from kiosk.runtime.safe_paths import foreign_owner, write_in
 
 log = logging.getLogger("kiosk.staff.pin")
 

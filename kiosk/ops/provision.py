@@ -29,7 +29,7 @@ from kiosk.ops.install import (
     switch_current,
 )
 from kiosk.ops.release import verify_bundle
-from kiosk.safe_paths import set_owner_mode
+from kiosk.runtime.safe_paths import set_owner_mode
 
 UNITS_ENABLED = ("kiosk-ui.service", "kiosk-sync.service", "kiosk-update.timer",
                  "kiosk-metrics.timer")

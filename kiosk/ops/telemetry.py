@@ -13,7 +13,7 @@ import kiosk
 from kiosk.config import Config
 from kiosk.ops.install import current_version
 from kiosk.ops.pin_attempts import failures_total
-from kiosk.safe_paths import read_only_uri, write_in
+from kiosk.runtime.safe_paths import read_only_uri, write_in
 
 DEFAULT_TEXTFILE = Path("/var/lib/node_exporter/textfile_collector/kiosk.prom")
 

@@ -41,7 +41,7 @@ from kiosk.ops.install import (
     switch_current,
 )
 from kiosk.ops.release import BundleError, version_key
-from kiosk.safe_paths import foreign_owner, private_dir, run_as_kwargs, write_in
+from kiosk.runtime.safe_paths import foreign_owner, private_dir, run_as_kwargs, write_in
 from kiosk.store import backup as db_backup
 
 log = logging.getLogger(__name__)

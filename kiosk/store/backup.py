@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.safe_paths import foreign_owner, private_dir, run_as_kwargs, write_in
+from kiosk.runtime.safe_paths import foreign_owner, private_dir, run_as_kwargs, write_in
 
 TIMEOUT_S = 15.0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kiosk.safe_paths import refuse_as_root
+from kiosk.runtime.safe_paths import refuse_as_root
 from kiosk.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 15_000

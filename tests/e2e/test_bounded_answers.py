@@ -20,9 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from kiosk.bounded_http import AnswerRefused, deadline_in, read_body
 from kiosk.ops.hawkbit import DdiClient, DdiError
 from kiosk.ops.updater import UpdateSettings, update_once
+from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body
 from kiosk.services.his.base import HisError
 from kiosk.services.his.http import JsonHttp
 from tests.cli_helpers import KIOSK, run_kiosk

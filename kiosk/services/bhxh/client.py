@@ -22,10 +22,10 @@ from typing import Any
 
 import requests
 
-from kiosk.bounded_http import AnswerRefused, deadline_in, read_body
 from kiosk.config.model import BhxhConfig
 from kiosk.domain.bhxh_results import interpret
 from kiosk.domain.text import mask_id
+from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body
 from kiosk.runtime.breaker import CircuitBreaker
 from kiosk.services.bhxh.checkin import CHECKIN_PATH
 from kiosk.services.bhxh.errors import (

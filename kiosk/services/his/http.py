@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from kiosk.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
+from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.netreason import network_reason
 

@@ -30,7 +30,7 @@ from kiosk.config.loader import demo_config_text
 from kiosk.ops.install import current_version, install_release, switch_current
 from kiosk.ops.release import verify_bundle
 from kiosk.ops.updater import UpdateSettings, doctor_health_check, update_once
-from kiosk.safe_paths import SQLITE_SIDE_FILES, UnsafePathError, set_owner_mode
+from kiosk.runtime.safe_paths import SQLITE_SIDE_FILES, UnsafePathError, set_owner_mode
 from kiosk.store import audit, connect
 from kiosk.store import backup as db_backup
 from tests.cli_helpers import run_kiosk

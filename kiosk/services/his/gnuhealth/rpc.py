@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from kiosk.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
+from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.his.http import MAX_ANSWER_BYTES
 
