@@ -1,4 +1,4 @@
-"""Lobby queue numbers (issue 14).
+"""Lobby queue numbers (issues 14 and 26).
 
 1. Number allocation latency, p50/p99, with 1, 4 and 16 kiosk processes taking numbers
    of the same department at once from a real PostgreSQL 15 on loopback (fsync on,
@@ -9,6 +9,10 @@
    hanging (a loopback proxy that stops forwarding: packets dropped, nothing refused),
    for the first patient (target ≤ 300 ms) and the next while the breaker is open
    (target ≤ 5 ms).
+
+Since issue 26 each process is its own kiosk with its own login (CONNECTION LIMIT 4, as
+docs/deployment.md has the DBA create them), provisioned by `add_kiosk`, and a number
+is `lobby.take_number_today` (the server's day, the per-kiosk rate limit, ownership).
 
 Allocation runs twice: back to back (every process takes numbers as fast as it can:
 a stress far beyond any lobby) and paced (`--pace-ms`, 50 by default: each kiosk one
@@ -32,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kiosk.config.model import LobbyConfig
-from kiosk.lobby.admin import init
+from kiosk.lobby.admin import add_kiosk, init
 from kiosk.lobby.client import LobbyClient, LobbyUnavailable
 from tests.e2e.lobby.pg import (
     KIOSK_PASSWORD,
@@ -52,6 +56,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def _lobby_worker(start: Any, out: Any, url: str, pace_s: float, kiosk: str, calls: int
                   ) -> None:
+    url = url.replace("kiosk_b", f"kiosk_{kiosk}")  # each kiosk its own login
     client = LobbyClient(LobbyConfig(url=url, password=KIOSK_PASSWORD, timeout_ms=10_000),
                          "01824", kiosk)
     client.warm(wait_s=30)
@@ -59,7 +64,7 @@ def _lobby_worker(start: Any, out: Any, url: str, pace_s: float, kiosk: str, cal
     times = []
     for _ in range(calls):
         began = time.perf_counter()
-        client.take_number("NOI", DAY, uuid.uuid4().hex)
+        client.take_number("NOI", uuid.uuid4().hex)
         times.append((time.perf_counter() - began) * 1000)
         if pace_s:
             time.sleep(pace_s)
@@ -105,7 +110,7 @@ def _run(target: Any, n: int, args: tuple[Any, ...], calls: int) -> list[float]:
 
 def allocation(pg: PgCluster, db: str, kiosks: list[int], calls: int, pace_ms: float
                ) -> None:
-    url = pg.url("kiosk_k1", db)
+    url = pg.url("kiosk_b", db)
     print("kiosk processes  pace ms   lobby p50   p99 ms   sqlite p50   p99 ms   "
           "ratio p50   p99")
     with tempfile.TemporaryDirectory(dir=".") as tmp:
@@ -122,7 +127,7 @@ def allocation(pg: PgCluster, db: str, kiosks: list[int], calls: int, pace_ms: f
 def _decide(client: LobbyClient) -> float:
     began = time.perf_counter()
     try:
-        client.take_number("NOI", DAY, uuid.uuid4().hex)
+        client.take_number("NOI", uuid.uuid4().hex)
     except LobbyUnavailable:
         pass
     else:
@@ -131,14 +136,14 @@ def _decide(client: LobbyClient) -> float:
 
 
 def offline(pg: PgCluster, db: str, rounds: int = 5) -> None:
-    print("lobby away            first patient ms   next (breaker open) ms   target")
+    print("lobby away            first patient ms   next patient ms          target")
     proxy = BlackholeProxy(pg.port)
     try:
         hung_first, hung_next = [], []
-        for _ in range(rounds):
+        for i in range(rounds):  # a login each: a hung client still holds its connection
             client = LobbyClient(LobbyConfig(
-                url=f"postgresql://kiosk_k1@127.0.0.1:{proxy.port}/{db}",
-                password=KIOSK_PASSWORD), "01824", "b0")
+                url=f"postgresql://kiosk_b{i}@127.0.0.1:{proxy.port}/{db}",
+                password=KIOSK_PASSWORD), "01824", f"b{i}")
             client.warm(wait_s=30)
             proxy.hang()
             hung_first.append(_decide(client))
@@ -146,9 +151,10 @@ def offline(pg: PgCluster, db: str, rounds: int = 5) -> None:
             proxy.resume()
         down_first, down_next = [], []
         clients = []
-        for _ in range(rounds):
-            client = LobbyClient(LobbyConfig(url=pg.url("kiosk_k1", db),
-                                             password=KIOSK_PASSWORD), "01824", "b0")
+        for i in range(rounds):
+            client = LobbyClient(LobbyConfig(url=pg.url(f"kiosk_b{rounds + i}", db),
+                                             password=KIOSK_PASSWORD), "01824",
+                                 f"b{rounds + i}")
             client.warm(wait_s=30)
             clients.append(client)
         pg.stop("fast")
@@ -180,7 +186,13 @@ def main() -> None:
         pg.start()
         pg.setup_roles()
         db = pg.new_database()
-        init(LobbyConfig(url=pg.url(OWNER, db), password=OWNER_PASSWORD))
+        owner = LobbyConfig(url=pg.url(OWNER, db), password=OWNER_PASSWORD)
+        init(owner)
+        for i in range(max(10, *(int(k) for k in args.kiosks.split(",")))):
+            pg.sql(f"CREATE ROLE kiosk_b{i} LOGIN PASSWORD '{KIOSK_PASSWORD}' "
+                   "CONNECTION LIMIT 4 IN ROLE lobby_kiosk")
+            add_kiosk(owner, "01824", "Asia/Ho_Chi_Minh", f"b{i}", f"kiosk_b{i}",
+                      max_per_minute=6000)
         version = pg.sql("SHOW server_version")[0][0]
         print(f"PostgreSQL {version} on 127.0.0.1 (fsync on), {args.calls} numbers per process")
         allocation(pg, db, [int(k) for k in args.kiosks.split(",")], args.calls,

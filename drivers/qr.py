@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -101,7 +101,9 @@ class ZxingDecoder:
 
         self._zx = zxingcpp
         self._binarizer = getattr(zxingcpp.Binarizer, binarizer)
-        self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        # The enum member, not a BarcodeFormats instance: an instance alive at exit makes
+        # nanobind print "leaked instances" on every stop of the kiosk.
+        self._formats: Any = zxingcpp.BarcodeFormat.QRCode  # converted per call
         # Rotation is irrelevant to QR (finder patterns work at any angle); inverted
         # (light-on-dark) codes are not shown by VNeID or printed on cards.
         self._try_harder = try_harder

@@ -178,7 +178,24 @@ def pictures(content: Content) -> dict[str, tuple[tuple[str, ...], Text]]:
     return jobs
 
 
+ANSWER_MARKS = {"answer_yes": (GREEN, "✓"), "answer_no": (GREY, "✗"), "answer_next": (BLUE, "→")}
+
+
+def answer_mark(stem: str) -> Image.Image:
+    """An answer button's mark: one big disc filling the picture, on a transparent
+    ground, so it sits centred on the button's own colour (not a white tile with a
+    small disc in its corner)."""
+    color, mark = ANSWER_MARKS[stem]
+    image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((20, 20, SIZE - 20, SIZE - 20), fill=color, outline=WHITE, width=10)
+    centered(draw, mark, SIZE // 2 - 110, font(200, True), WHITE)
+    return image
+
+
 def render(name: str, menu: tuple[str, ...], caption: Text, lang: str) -> Image.Image:
+    if name.removesuffix(".png") in ANSWER_MARKS:
+        return answer_mark(name.removesuffix(".png"))
     image = Image.new("RGB", (SIZE, SIZE), WHITE)
     draw = ImageDraw.Draw(image)
     if menu:
@@ -195,7 +212,8 @@ def draw_all(content: Content, out: Path) -> int:
     count = 0
     for name, (menu, caption) in sorted(jobs.items()):
         base = render(name, menu, caption, LANGS[0])
-        base.quantize(colors=32).save(out / name, optimize=True)
+        (base if base.mode == "RGBA" else base.quantize(colors=32)).save(out / name,
+                                                                          optimize=True)
         count += 1
         for lang in LANGS[1:]:
             image = render(name, menu, caption, lang)

@@ -33,9 +33,16 @@ def internal(d: ImageDraw.ImageDraw) -> None:  # heart + stethoscope ring
     d.polygon([(46, 118), (210, 118), (128, 220)], fill=BLUE)
 
 
-def surgery(d: ImageDraw.ImageDraw) -> None:  # scalpel
-    d.polygon([(40, 216), (150, 106), (176, 132), (66, 242)], fill=BLUE)
-    d.polygon([(150, 106), (216, 30), (228, 60), (176, 132)], fill=BLUE)
+def surgery(d: ImageDraw.ImageDraw) -> Image.Image:  # an adhesive bandage, tilted
+    band = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))
+    b = ImageDraw.Draw(band)
+    b.rounded_rectangle((20, 88, 236, 168), radius=40, fill=BLUE)
+    b.rectangle((96, 100, 160, 156), fill=(0, 0, 0, 0))  # the pad, left open
+    b.rectangle((96, 100, 160, 156), outline=BLUE, width=6)
+    for x in (112, 144):
+        for y in (116, 140):
+            b.ellipse((x - 5, y - 5, x + 5, y + 5), fill=BLUE)
+    return band.rotate(40, resample=Image.Resampling.BICUBIC)  # laid over the canvas
 
 
 def child(d: ImageDraw.ImageDraw) -> None:  # small person
@@ -73,7 +80,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, draw in SHAPES.items():
         img, d = canvas()
-        draw(d)
+        layer = draw(d)
+        if layer is not None:
+            img.alpha_composite(layer)
         img.save(out / f"{name}.png", optimize=True)
     print(f"{len(SHAPES)} icons written to {out}")
 

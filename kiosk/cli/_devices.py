@@ -52,7 +52,7 @@ class PcscCardSource:
         self._wanted = choice.target if choice is not None else None
         self._monitor: Any = None
         self._readers: list[str] = []
-        self._card = False
+        self._cards: set[str] = set()  # readers with a card: presence is per reader
         self._error = ""
 
     def start(self, emit: Emit) -> None:
@@ -60,16 +60,19 @@ class PcscCardSource:
 
         def insert(info: Any) -> None:
             if self._ours(info.name):
-                self._card = True
+                self._cards.add(info.name)
                 emit(ev.CardPlaced())
 
         def remove(reader: str) -> None:
+            # With `auto` and two readers, one reader's card lifted leaves the other's.
             if self._ours(reader):
-                self._card = False
-                emit(ev.CardRemoved())
+                self._cards.discard(reader)
+                if not self._cards:
+                    emit(ev.CardRemoved())
 
         def readers(names: list[str]) -> None:
             ours = [n for n in names if self._ours(n)]
+            self._cards &= set(ours)  # an unplugged reader holds no card
             if self._readers and not ours:
                 emit(ev.ReaderUnplugged())
             self._readers = ours
@@ -95,7 +98,7 @@ class PcscCardSource:
                                 "device.no_service")
         if not self._readers:
             return DeviceStatus(self.name, False, "PC/SC", "device.reader", "device.unplugged")
-        state = "device.card_present" if self._card else "device.no_card"
+        state = "device.card_present" if self._cards else "device.no_card"
         return DeviceStatus(self.name, True, ", ".join(self._readers), "device.reader", state)
 
 
@@ -183,6 +186,16 @@ class CameraQrSource:
         return DeviceStatus(self.name, frames, self.spec, "device.camera",
                             "device.working" if frames else "device.no_frames")
 
+    def pause_qr(self, paused: bool) -> None:
+        """Stop decoding QR codes while the face check uses the frames (and the CPU)."""
+        if self._scanner is not None:
+            (self._scanner.pause if paused else self._scanner.resume)()
+
+    @property
+    def camera(self) -> Any:
+        """The running `drivers.camera.Camera` (None before start or without a camera)."""
+        return self._camera
+
     def preview(self) -> tuple[int, int, bytes] | None:
         if self._camera is None:
             return None
@@ -191,3 +204,25 @@ class CameraQrSource:
             return None
         rgb = bgr[:, :, ::-1].copy()
         return rgb.shape[1], rgb.shape[0], rgb.tobytes()
+
+
+def wire_face_check(assembly: Assembly, devices: list[DeviceSource]) -> None:
+    """`[biometric] face_match` on: the journey's face port on the QR camera's frames,
+    models loading in the background. Without the `[face]` extra the port stays unset:
+    the journey's checks then end "cannot tell", and `kiosk doctor` fails."""
+    from drivers.face import available
+    from kiosk.services.face_check import CameraFaceCheck
+
+    bio = assembly.config.biometric
+    if bio.face_match == "off":
+        return
+    if not available():
+        log.error("[biometric] face_match = %r but face matching is not installed",
+                  bio.face_match)
+        return
+    camera = next((d for d in devices if isinstance(d, CameraQrSource)), None)
+    port = CameraFaceCheck(lambda: camera.camera if camera is not None else None,
+                           bio.threshold, bio.min_face_px, bio.budget_ms,
+                           pause_qr=camera.pause_qr if camera is not None else None)
+    threading.Thread(target=port.warm, name="face-models", daemon=True).start()
+    assembly.ports.face = port

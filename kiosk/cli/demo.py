@@ -11,7 +11,8 @@ from kiosk.cli.common import EXIT_OK
 
 def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="run scripted patients on the built-in demo configuration")
-    demo.add_argument("--out", default="demo-output", help="where tickets and records go")
+    demo.add_argument("--out", default="demo-output",
+                      help="where tickets, screenshots and the database go")
     demo.add_argument("--headless", action="store_true",
                       help="transcript only (no window)")
     demo.add_argument("--scripted", action="store_true",

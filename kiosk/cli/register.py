@@ -74,6 +74,8 @@ def _register(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(f"printer: {exc}", EXIT_MISCONFIGURED) from None
         lobby = LobbyClient.from_config(config)  # None without [lobby]
+        if lobby is not None:  # a new process: connecting is not the patient's wait
+            lobby.warm(wait_s=2.0)
         service = RegistrationService(db, config, lobby=lobby)
         try:
             reg = service.register(identity, insurance, args.service,

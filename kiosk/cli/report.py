@@ -10,6 +10,10 @@ own SQLite file instead.
 `kiosk report follow-ups` (same options) prints follow-up appointment check-ins
 per day and department, and the patients whose appointment could not be looked
 up (`kiosk.services.appointment_stats`).
+
+`kiosk report lobby [--day D | --from D --to D] [--json]` sums the facility's
+kiosks from the lobby database (kiosk.lobby.report): registrations per
+department per kiosk, offline share, voids, health-book offers/completions.
 """
 
 from __future__ import annotations
@@ -43,6 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:
             ("follow-ups", "follow-up appointment check-ins per day and department, and "
                            "lookups that found nothing because the HIS did not answer")):
         _add_report(report_sub.add_parser(name, help=help_text), name)
+    lobby = report_sub.add_parser("lobby", help="every kiosk of the facility: registrations, "
+                                  "offline share, voids, health-book (from the lobby)")
+    lobby.add_argument("--day", type=_date, metavar="YYYY-MM-DD",
+                       help="one day (default: today, facility-local)")
+    lobby.add_argument("--from", dest="day_from", type=_date, metavar="YYYY-MM-DD")
+    lobby.add_argument("--to", dest="day_to", type=_date, metavar="YYYY-MM-DD")
+    lobby.add_argument("--json", action="store_true", help="JSON output")
+    lobby.add_argument("--html", action="store_true",
+                       help="a printable HTML page (for the daily meeting) on stdout")
+    add_config_argument(lobby)
+    lobby.set_defaults(handler=_lobby_report)
 
 
 def _add_report(hb: argparse.ArgumentParser, name: str) -> None:
@@ -119,6 +134,60 @@ def _from_lobby(config: Any, args: argparse.Namespace, lobby_counts: Any) -> dic
                            EXIT_UNAVAILABLE) from None
     finally:
         client.close()
+
+
+def _lobby_report(args: argparse.Namespace) -> int:
+    from kiosk.cli.common import EXIT_BAD_INPUT, EXIT_MISCONFIGURED
+    from kiosk.domain.queue import queue_day
+    from kiosk.lobby.client import LobbyClient, LobbyError, LobbyRefused
+    from kiosk.lobby.report import from_lobby, to_html
+    from kiosk.lobby.sync import publish
+    from kiosk.store import connect
+
+    config = load_config(args)
+    if config.lobby is None:
+        raise CliError("Chưa cấu hình [lobby] / no [lobby] section in the configuration",
+                       EXIT_MISCONFIGURED)
+    if args.day and (args.day_from or args.day_to):
+        raise CliError("--day or --from/--to, not both", EXIT_BAD_INPUT)
+    today = dt.date.fromisoformat(queue_day(dt.datetime.now(dt.UTC), config.facility.timezone))
+    day_from = args.day or args.day_from or args.day_to or today
+    day_to = args.day or args.day_to or day_from
+    client = LobbyClient.from_config(config, budget_s=5.0)
+    assert client is not None
+    try:
+        if config.database_path.exists():  # this kiosk's newest counters first
+            db = connect(config.database_path)
+            try:
+                publish(db, client, config.kiosk_id)
+            except LobbyError:
+                pass  # reported below, by the read that matters
+            finally:
+                db.conn.close()
+        report = from_lobby(client, day_from, day_to)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_BAD_INPUT) from None
+    except LobbyError as exc:
+        raise CliError(f"CSDL sảnh / lobby database: {exc}", EXIT_MISCONFIGURED
+                       if isinstance(exc, LobbyRefused) else EXIT_UNAVAILABLE) from None
+    finally:
+        client.close()
+    report = {"facility": config.facility.code, **report}
+    if args.json:
+        print_json(report)
+        return EXIT_OK
+    if args.html:
+        print(to_html(report), end="")
+        return EXIT_OK
+    print(f"{report['facility']} {report['from']} – {report['to']}")
+    for part in (*report["kiosks"], {"kiosk_id": "TOTAL", **report["totals"]}):
+        depts = ", ".join(f"{d} {n}" for d, n in sorted(part["registrations"].items()))
+        print(f"  {part['kiosk_id']:<10} {part['registrations_total']:>5} registrations "
+              f"({depts or '-'}); offline {part['offline']} "
+              f"({part['offline_share']:.0%}); voids {part['voids']}; health book "
+              f"{part['health_book']['offered']} offered, "
+              f"{part['health_book']['completed']} completed")
+    return EXIT_OK
 
 
 def _print(report: dict[str, Any], fmt: str, csv_rows: Any) -> None:

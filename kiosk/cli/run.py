@@ -84,6 +84,12 @@ def _run(args: argparse.Namespace) -> int:
             print(f"registered: {reg['queue_number']} ({reg['registration_id']})")
     if code != EXIT_OK:
         return code
+    if not outcome["ok"] and args.json:
+        # The --json contract (decision 0085): one error object line on stderr.
+        from kiosk.cli.errors import report_error
+
+        report_error("; ".join(outcome.get("failures", [])) or "the script did not complete",
+                     EXIT_FAILURE, [], as_json=True)
     return EXIT_OK if outcome["ok"] else EXIT_FAILURE
 
 
@@ -101,7 +107,8 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         apply(DisplayOptions(fullscreen=not windowed, rotation=ui.rotation, touch=not windowed),
               kivy_home=config.state_dir / "kivy")
 
-    from kiosk.cli._devices import device_sources
+    from kiosk.cli._devices import device_sources, wire_face_check
+    from kiosk.journey.face import FaceStepSettings
     from kiosk.ops.pin_attempts import STATE_NAME as PIN_STATE_NAME
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
@@ -109,6 +116,8 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
 
     assembly = build(config)
     devices = device_sources(assembly)
+    wire_face_check(assembly, devices)
+    bio = config.biometric
 
     options = UiOptions(
         language=ui.language, facility_name=config.facility.name,
@@ -116,6 +125,8 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         idle_warning_s=ui.idle_warning_s, staff_pin=ui.staff_pin,
         opening_hours=ui.opening_hours, sound=script is None,
         pin_state=config.state_dir / PIN_STATE_NAME,
+        face=FaceStepSettings(bio.face_match, bio.skip_under_age, bio.attempts,
+                          bio.on_no_match),
     )
     started = None if script is None or outcome is None else _player(script, outcome)
     app = KioskApp(options, assembly.ports, devices=devices,

@@ -28,7 +28,7 @@ SYNC_NUMBERS = ("base_delay_s", "max_delay_s", "unavailable_max_delay_s", "idle_
                 "recheck_every_s", "purge_every_s", "catalogue_every_s", "lobby_every_s")
 # kiosk.services.his.fhir.resources.Systems
 FHIR_SYSTEMS = ("cccd", "bhyt", "registration", "queue_number", "service",
-                "insurance_extension", "appointment_order", "payor")
+                "insurance_extension", "appointment_order", "biometric_extension", "payor")
 FHIR_VISIT_RESOURCES = ("Encounter", "Appointment")
 _SPEC_KEYS = ("method", "path", "params", "body", "results", "id")
 _METHODS = ("GET", "POST", "PUT", "PATCH")

@@ -135,6 +135,21 @@ class AppointmentsConfig:
 
 
 @dataclass(frozen=True)
+class BiometricConfig:
+    """`[biometric]`: the face check after a chip read (issue 29, decisions 0160–0163)."""
+
+    face_match: str = "off"  # "off", "offered" (the patient may decline), "required"
+    threshold: float = 0.5  # descriptor distance; decision 0161 gives the evidence
+    min_face_px: int = 90  # a face narrower than this in the camera frame is too far
+    skip_under_age: int = 14  # children younger than this are not asked
+    # After a no-match (and its retry): "register" (still registered, not verified,
+    # flagged for the desk) or "desk" (sent to the reception desk, not registered).
+    on_no_match: str = "register"
+    budget_ms: int = 1000  # the longest one decision may take, frames included
+    attempts: int = 2  # a no-match is final after this many tries
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk_id: str
     state_dir: Path
@@ -151,6 +166,7 @@ class Config:
     demo: bool = False
     lobby: LobbyConfig | None = None  # None: queue numbers from this kiosk's own SQLite
     appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
+    biometric: BiometricConfig = field(default_factory=BiometricConfig)
 
     @property
     def database_path(self) -> Path:

@@ -22,6 +22,7 @@ from kiosk.config.his import check_his_settings
 from kiosk.config.model import (
     AppointmentsConfig,
     BhxhConfig,
+    BiometricConfig,
     DevicesConfig,
     FacilityConfig,
     FleetConfig,
@@ -376,6 +377,23 @@ def parse_appointments(root: Table, ctx: Context) -> AppointmentsConfig:
         slip_qr_prefix=a.text("slip_qr_prefix"), slip_qr_pattern=slip_pattern)
 
 
+FACE_MATCH_MODES = ("off", "offered", "required")
+
+
+def parse_biometric(root: Table, ctx: Context) -> BiometricConfig:
+    """`[biometric]`: absent or `face_match = "off"` leaves the journey as it was."""
+    b = root.sub("biometric")
+    return BiometricConfig(
+        face_match=b.choice("face_match", FACE_MATCH_MODES, "off"),
+        threshold=b.number("threshold", 0.5, 0.2, 0.9),
+        min_face_px=b.integer("min_face_px", 90, 40, 1000),
+        skip_under_age=b.integer("skip_under_age", 14, 0, 120),
+        on_no_match=b.choice("on_no_match", ("register", "desk"), "register"),
+        budget_ms=b.integer("budget_ms", 1000, 200, 10_000),
+        attempts=b.integer("attempts", 2, 1, 5),
+    )
+
+
 # Section name -> parser, in dependency order (fleet reads kiosk's id). The `Config`
 # field of the same name receives the result; `kiosk` and `services` are spread out.
 SECTIONS: dict[str, Callable[[Table, Context], Any]] = {
@@ -390,5 +408,6 @@ SECTIONS: dict[str, Callable[[Table, Context], Any]] = {
     "fleet": parse_fleet,
     "lobby": parse_lobby,
     "appointments": parse_appointments,
+    "biometric": parse_biometric,
     "services": parse_services,
 }

@@ -21,7 +21,8 @@ def describe(s: Session) -> str:
         text = "Chạm thẻ Căn cước vào đầu đọc hoặc đưa mã QR vào camera."
     elif step is Step.NEED_KEY:
         text = ("Giữ thẻ trên đầu đọc. Đưa mã QR ở mặt trước thẻ vào camera, "
-                "hoặc nhập 12 số định danh." if s.key is None else "Xin đặt thẻ lên đầu đọc.")
+                "hoặc nhập 6 số cuối của số định danh." if s.key is None
+                else "Xin đặt thẻ lên đầu đọc.")
     elif step is Step.READING_CHIP:
         text = "Đang đọc thẻ… xin giữ yên thẻ."
     elif step is Step.CONFIRM_IDENTITY:

@@ -68,10 +68,11 @@ class SlowPorts:
                 return outer.inner.registration.services(now, date_of_birth)
 
             def register(self, identity: Identity, insurance: InsuranceResult,
-                         service_code: str, idempotency_key: str) -> Registration:
+                         service_code: str, idempotency_key: str,
+                         biometric: Any = None) -> Registration:
                 time.sleep(outer.latency.register)
                 return outer.inner.registration.register(identity, insurance, service_code,
-                                                         idempotency_key)
+                                                         idempotency_key, biometric)
 
         class Printer_:
             def print_ticket(self, registration: Registration) -> PrintResult:
@@ -241,6 +242,10 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
     def digits(number: str) -> list[Any]:
         return [Tap(f"keypad.{d}") for d in number]
 
+    def can(key: str) -> str:
+        """The 6 digits a patient types: the last six of the ID number."""
+        return (p[key].identity.id_number or "")[-6:]
+
     def register(service: str, shots: bool = False) -> list[Any]:
         steps: list[Any] = [Wait(Step.CHOOSE_SERVICE)]
         steps += [Shot("choose-service")] if shots else []
@@ -307,10 +312,10 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
         Tap("continue", "bấm “Continue”"), *register("KB-MAT"), Shot("ticket-en"),
         *leave(shot_done=True),
 
-        Patient("uninsured", "Bệnh nhân 3: không có thẻ BHYT, nhập 12 số định danh"),
+        Patient("uninsured", "Bệnh nhân 3: không có thẻ BHYT, nhập 6 số cuối của số định danh"),
         Tap("start", "chạm “Chạm vào đây để bắt đầu”"), Wait(Step.NEED_KEY),
-        *digits(p["uninsured"].identity.id_number or ""), Shot("keypad-typed"),
-        Tap("keypad.ok", "bấm “Xong”"),
+        *digits(can("uninsured")[:5]), Shot("keypad-typed"),
+        *digits(can("uninsured")[5:]),
         Wait(until=lambda app: app.session.key is not None), Shot("need-key-place-card"),
         Do(card("uninsured"), "đặt thẻ lên đầu đọc"), Mark(),
         Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes", "bấm “Đúng, là tôi”"),
@@ -335,22 +340,25 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
 
         Patient("card_unreadable", "Bệnh nhân 6: chip không đọc được"),
         Tap("start", "chạm màn hình"), Wait(Step.NEED_KEY),
-        *digits(p["chip_insured"].identity.id_number or ""), Tap("keypad.ok"),
+        *digits(can("chip_insured")),
         Do(fail_next_read), Do(card("chip_insured"), "đặt thẻ lên đầu đọc"),
         Wait(Step.ERROR), Shot("error-card-unreadable"),
-        Tap("error.type", "bấm “Nhập 12 số”"), Wait(Step.NEED_KEY),
+        Tap("error.type", "bấm “Nhập 6 số”"), Wait(Step.NEED_KEY),
         Do(lift, "nhấc thẻ ra"), Tap("cancel", "bấm “Hủy, làm lại”"),
         Wait(Step.IDLE),
 
         Patient("walk_away", "Bệnh nhân 7: bỏ đi giữa chừng — phiên tự xóa"),
         qr("chip_insured"), Wait(Step.CONFIRM_IDENTITY),
         Skip(config.ui.idle_timeout_s - config.ui.idle_warning_s + 1),
-        Wait(until=lambda app: app.session.idle_warning), Shot("idle-warning"),
+        Wait(until=lambda app: app.session.idle_warning
+             and app.warning_count.text.startswith("Còn ")
+             and 0 < int(app.warning_count.text.split()[1]) <= config.ui.idle_warning_s),
+        Shot("idle-warning"),
         Skip(config.ui.idle_warning_s + 1), Wait(Step.IDLE),
 
         Patient("follow_up", "Bệnh nhân 8: có giấy hẹn khám lại hôm nay — vào khám theo lịch hẹn"),
         Tap("start", "chạm màn hình"), Wait(Step.NEED_KEY),
-        *digits(p["follow_up"].identity.id_number or ""), Tap("keypad.ok", "bấm “Xong”"),
+        *digits(can("follow_up")),
         Do(card("follow_up"), "đặt thẻ lên đầu đọc"), Mark(),
         Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes", "bấm “Đúng, là tôi”"),
         Wait(Step.APPOINTMENT, timeout=20), Shot("appointment"),
@@ -366,6 +374,45 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
             Wait(until=lambda app: "…" not in app.staff_layer.devices.text),
             Shot("staff"), Tap("staff.close"),
         ]
+    script += [
+        Patient("child_under6", "Cha mẹ đăng ký cho bé 3 tuổi chưa có thẻ BHYT (BHXH 130)"),
+        qr("child_under6"), Wait(Step.CONFIRM_IDENTITY),
+        Wait(until=lambda app: app.screens[Step.CONFIRM_IDENTITY].title.text
+             == "Đây có phải là cháu Khang không?"), Shot("confirm-identity-child"),
+        Tap("confirm.yes", "bấm “Đúng, là cháu”"), Wait(Step.INSURANCE_RESULT),
+        Shot("insurance-child"), Tap("continue", "bấm “Tiếp tục”"),
+        Wait(Step.CHOOSE_SERVICE), Tap("service.KB-NHI", "chọn Khám Nhi"),
+        Wait(Step.CONFIRM_SERVICE),
+        Wait(until=lambda app: "đồng" not in app.screens[Step.CONFIRM_SERVICE].payment.text
+             and "giấy khai sinh" in app.screens[Step.CONFIRM_SERVICE].payment.text),
+        Shot("confirm-service-child"), Tap("cancel", "bấm “Hủy, làm lại”"), Wait(Step.IDLE),
+        qr("child_under6"), Wait(Step.CONFIRM_IDENTITY), Tap("confirm.no", "bấm “Không phải cháu”"),
+        Wait(until=lambda app: app.session.step is Step.IDLE and app.session.notice is not None
+             and app.session.notice.kind == "identity_rejected"), Shot("attract-not-me"),
+        Patient("same_again", "Bệnh nhân 1 quay lại: đã có số Khám Nội hôm nay"),
+        qr("chip_insured"), Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes"),
+        Wait(Step.INSURANCE_RESULT), Skip(3.5), Wait(Step.CHOOSE_SERVICE),
+        Tap("service.KB-NOI", "chọn KB-NOI lần nữa"), Wait(Step.CONFIRM_SERVICE),
+        Tap("register", "bấm “Đăng ký khám”"),
+        Wait(until=lambda app: app.session.reprint == "offered"),
+        Skip(3, "số cũ hiện lại, không in phiếu mới"),
+        Wait(until=lambda app: app.session.ticket_ready), Shot("ticket-repeat"),
+        Tap("reprint", "bấm “In lại phiếu”"),
+        Wait(until=lambda app: app.session.reprint == "done"),
+
+        Patient("next_card", "Bệnh nhân kế tiếp đặt thẻ khi số của người trước còn trên màn hình"),
+        Do(card("uninsured"), "đặt thẻ lên đầu đọc"),
+        Wait(until=lambda app: app.session.step is Step.NEED_KEY
+             and app.session.card_usable and app.session.registration is None
+             and app.reminder_text.text == ""),
+        Tap("cancel", "bấm “Hủy, làm lại” và bỏ đi, quên thẻ"), Wait(Step.IDLE),
+        Wait(until=lambda app: app.reminder_text.text != ""
+             and app.screens[Step.IDLE].title.text == app.ctx.t("idle.card_left")),
+        Shot("attract-card-left"),
+        Do(lift, "nhân viên nhấc thẻ ra"),
+        Wait(until=lambda app: app.reminder_text.text == ""
+             and app.screens[Step.IDLE].title.text == app.ctx.t("idle.heading")),
+    ]
     return script
 
 

@@ -39,3 +39,11 @@ class AgeRange:
 
     def __str__(self) -> str:
         return f"{'' if self.low is None else self.low}-{'' if self.high is None else self.high}"
+
+
+CHILD_UNDER = 16  # Luật Trẻ em 2016: a child is a person under 16
+
+
+def is_child(date_of_birth: dt.date | int | None, today: dt.date) -> bool:
+    """Registered by a parent or guardian (the kiosk asks about "cháu", not "bạn")."""
+    return date_of_birth is not None and age_on(date_of_birth, today) < CHILD_UNDER

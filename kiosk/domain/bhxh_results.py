@@ -151,10 +151,12 @@ RESULT_CODES: dict[str, CodeMeaning] = {m.code: m for m in [
     _reduced("123", "re-enrolled elsewhere"),
     _reduced("124", "stopped contributing"),
     _m("130", "not_usable",
-       "Trẻ em chưa được cấp thẻ BHYT. Bạn vẫn đăng ký khám được; vui lòng mang giấy "
-       "khai sinh hoặc giấy chứng sinh của bé đến quầy tiếp đón để được hướng dẫn.",
-       "This child has no insurance card yet. You can still register; please bring the "
-       "child's birth certificate to the reception desk for advice.",
+       "Bé chưa được cấp thẻ BHYT. Trẻ dưới 6 tuổi vẫn được khám theo Bảo hiểm y tế, "
+       "không phải trả phí khám: xin mang giấy khai sinh hoặc giấy chứng sinh của bé đến "
+       "quầy tiếp đón.",
+       "The child has no insurance card yet. Children under 6 are still covered by health "
+       "insurance and pay no visit fee: please bring the child's birth certificate or "
+       "birth notice to the reception desk.",
        "child without a card"),
     _kiosk_problem("205", "the gateway rejected the request format: a kiosk software "
                           "fault, report it to IT"),

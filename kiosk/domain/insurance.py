@@ -15,6 +15,8 @@ from kiosk.domain.dates import iso
 Outcome = Literal["usable", "warning", "not_usable", "unavailable", "misconfigured"]
 ResultSource = Literal["gateway", "cache", "unavailable"]
 
+CHILD_WITHOUT_CARD = "130"  # BHXH result code (DOMAIN.md §9: under 6, state-insured)
+
 
 @dataclass(frozen=True)
 class InsuranceCard:
@@ -65,6 +67,12 @@ class InsuranceResult:
     @property
     def usable(self) -> bool:
         return self.outcome in ("usable", "warning")
+
+    @property
+    def child_covered(self) -> bool:
+        """BHXH 130: a child under 6 with no card issued yet. The Law on Health Insurance
+        covers them (treated on the birth certificate): never a fee, never "self-pay"."""
+        return self.code == CHILD_WITHOUT_CARD
 
     @property
     def checked(self) -> bool:

@@ -45,6 +45,9 @@ class Registration:
     sync_state: SyncState = "pending"
     room_en: str = ""
     appointment: Appointment | None = None  # a follow-up checked in (its time, doctor)
+    # The patient already held this number for this service today (decision 0140): shown
+    # again, reprinted on request, never a second row or HIS visit.
+    repeat: bool = False
 
     def room_in(self, lang: str) -> str:
         return self.room_en if lang == "en" and self.room_en else self.room

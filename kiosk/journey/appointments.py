@@ -110,7 +110,7 @@ def offered(journey: Journey, event: ev.Event, now: float) -> list[Effect]:
         if chosen is None or s.identity is None or s.insurance is None:
             return []
         journey.go(Step.REGISTERING, now)
-        return [CheckIn(s.id, s.identity.without_photo(), s.insurance, chosen)]
+        return [CheckIn(s.id, s.identity.without_photo(), s.insurance, chosen, s.biometric)]
     if isinstance(event, ev.AppointmentDeclined):
         return [CountEvent("appointment.declined"), *journey.to_service_list(now)]
     if isinstance(event, ev.Back):

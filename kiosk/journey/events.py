@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import FaceCheckResult
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
@@ -125,13 +126,30 @@ class TicketPrinted:
 
 # --- the patient -------------------------------------------------------------------
 @dataclass(frozen=True)
+class FaceChecked:
+    session: int
+    result: FaceCheckResult
+
+
+@dataclass(frozen=True)
+class FaceConsented:
+    """The patient agreed, on the consent screen, to the camera looking."""
+
+
+@dataclass(frozen=True)
+class FaceDeclined:
+    pass
+
+
+@dataclass(frozen=True)
 class Touched:
     """Any touch: keeps the session alive, dismisses the idle warning."""
 
 
 @dataclass(frozen=True)
 class IdNumberTyped:
-    """12 digits typed on the keypad: gives the chip's CAN."""
+    """Digits typed on the keypad: the chip's 6-digit CAN (the ID's last six), or the
+    whole 12-digit ID it is taken from."""
 
     id_number: str
 
@@ -191,6 +209,11 @@ class Cancelled:
 
 
 @dataclass(frozen=True)
+class ReprintRequested:
+    """"In lại phiếu" on the ticket of a number the patient already held today."""
+
+
+@dataclass(frozen=True)
 class HealthBookStarted:
     pass
 
@@ -234,7 +257,8 @@ Event = (
     | AppointmentsFound | AppointmentChosen | AppointmentDeclined
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
-    | ServiceChosen | RegistrationConfirmed | Back | Cancelled
+    | ServiceChosen | RegistrationConfirmed | Back | Cancelled | ReprintRequested
     | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
     | HandoutPrinted | HealthBookFinished | Tick
+    | FaceChecked | FaceConsented | FaceDeclined
 )

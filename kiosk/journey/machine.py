@@ -11,20 +11,23 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
-from kiosk.journey import appointments, health_book
+from kiosk.journey import appointments, face, health_book
 from kiosk.journey import events as ev
 from kiosk.journey.effects import (
     AccessKey,
+    CheckFace,
     CheckInsurance,
     CountEvent,
     Effect,
     LoadServices,
+    PrepareFace,
     PrintHandout,
     PrintTicket,
     ReadChip,
@@ -37,15 +40,17 @@ _PATIENT_EVENTS = (
     ev.Touched, ev.IdNumberTyped, ev.IdentityConfirmed, ev.IdentityRejected, ev.Continue,
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
-    ev.CardPlaced, ev.CardClaimed,
+    ev.CardPlaced, ev.CardClaimed, ev.ReprintRequested,
     ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
+    ev.FaceConsented, ev.FaceDeclined,
 )
 _EPOCH = dt.date(1970, 1, 1)
+CAN_DIGITS = 6  # the card access number: the last six digits of the 12-digit ID
 _REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 _RESULT_EVENTS = (
     ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
-    ev.AppointmentsFound,
+    ev.AppointmentsFound, ev.FaceChecked,
 )
 
 
@@ -62,6 +67,19 @@ class JourneySettings:
     # appointments port); the wait beyond the insurance step is bounded by this.
     find_appointments: bool = False
     appointment_wait_s: float = 2.0
+    face: face.FaceStepSettings = field(default_factory=face.FaceStepSettings)
+
+
+def _typed_key(digits: str) -> AccessKey | None:
+    """The chip's key from the keypad: the 6 CAN digits, or a whole 12-digit ID (the
+    CLI and older scripts); None when it is neither."""
+    if len(digits) == CAN_DIGITS and digits.isascii() and digits.isdigit():
+        return AccessKey(can=digits)
+    try:
+        citizen = parse_citizen_id(digits)
+    except DomainError:
+        return None
+    return AccessKey(can=citizen.can, id_number=citizen.number)
 
 
 class Journey:
@@ -69,9 +87,11 @@ class Journey:
         self,
         settings: JourneySettings | None = None,
         token_factory: Callable[[], str] = lambda: uuid.uuid4().hex,
+        today: Callable[[], dt.date] | None = None,
     ) -> None:
         self.settings = settings or JourneySettings()
         self._tokens = token_factory
+        self._today = today  # the facility's date, for the face check's age rule
         self._ids = itertools.count(1)
         self.session = Session()
 
@@ -108,6 +128,17 @@ class Journey:
         )
         return [CountEvent("journey.started")]
 
+    def _next_patient(self, now: float) -> list[Effect]:
+        """A card placed while the previous patient's session is finishing belongs to
+        the one now at the screen: their session starts and the old screens end (the
+        previous patient has their number: a completed journey)."""
+        effects: list[Effect] = [CountEvent("journey.completed")]
+        if self.session.step is Step.DONE:
+            effects = []  # counted when it reached DONE
+        effects += self._start(now, card_fresh=True)
+        self._go(Step.NEED_KEY, now)
+        return effects
+
     def _reset(self, now: float, reason: str | None = None) -> list[Effect]:
         """Back to the attract screen; the old session's data is dropped entirely."""
         old = self.session
@@ -142,7 +173,8 @@ class Journey:
 
         # Device facts are tracked whatever the screen.
         if isinstance(event, ev.CardRemoved):
-            self.session = replace(s, card_present=False, card_fresh=False, notice=None
+            self.session = replace(s, card_present=False, card_fresh=False, card_waiting=False,
+                                   notice=None
                                    if s.notice and s.notice.kind == "card_not_yours"
                                    else s.notice)
             return []
@@ -154,6 +186,10 @@ class Journey:
         if isinstance(event, ev.CardPlaced):
             s = replace(s, card_present=True, card_fresh=True, reader_ok=True)
             self.session = s
+            if s.finishing:
+                return self._next_patient(now)
+            if s.busy_with_promise:  # theirs once the previous number has been shown
+                self.session = replace(s, card_waiting=True)
 
         if isinstance(event, ev.ChipChecked | ev.ChipFailed) and step is not Step.READING_CHIP:
             return self._chip_finished(event, now)
@@ -175,6 +211,8 @@ class Journey:
             return self._reading(event, now)
         if step is Step.CONFIRM_IDENTITY:
             return self._confirming(event, now)
+        if step in (Step.FACE_CONSENT, Step.FACE_MATCH, Step.FACE_DESK):
+            return self._face_step(event, now)
         if step is Step.CHECKING_INSURANCE and isinstance(event, ev.InsuranceChecked):
             self._go(Step.INSURANCE_RESULT, now, insurance=event.result)
             dob = s.identity.date_of_birth if s.identity else None
@@ -188,6 +226,10 @@ class Journey:
         if step is Step.CONFIRM_SERVICE:
             return self._confirming_service(event, now)
         if step is Step.REGISTERING:
+            if isinstance(event, ev.Registered) and event.registration.repeat:
+                # Their number from earlier today: shown, printed again only if asked.
+                self._go(Step.TICKET, now, registration=event.registration, reprint="offered")
+                return [CountEvent("registration.repeat")]
             if isinstance(event, ev.Registered):
                 self._go(Step.TICKET, now, registration=event.registration)
                 return [PrintTicket(s.id, event.registration), CountEvent("registration.created")]
@@ -224,11 +266,17 @@ class Journey:
             if s.notice and now - s.step_entered >= st.notice_display_s:
                 self.session = replace(s, notice=None)
             return []
-        if (s.step is Step.TICKET and s.print_result is not None and not s.ticket_ready
-                and now - s.step_entered >= st.ticket_min_s):
+        if (s.step is Step.TICKET and (s.print_result is not None or s.reprint == "offered")
+                and not s.ticket_ready and now - s.step_entered >= st.ticket_min_s):
             self.session = s = replace(s, ticket_ready=True)
+            if s.card_waiting:
+                return self._next_patient(now)
         if s.busy_with_promise:
             return []
+        if (s.step is Step.FACE_MATCH and s.face_attempts == 0
+                and now - s.step_entered >= st.face.photo_wait_s):
+            # The chip gave no photo after all: nothing to compare with.
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
             return self._reset(now)
         if s.step is Step.FINDING_APPOINTMENTS and now - s.step_entered >= st.appointment_wait_s:
@@ -299,13 +347,12 @@ class Journey:
             self.session = replace(s, notice=notice("qr_rejected"))
             return []
         if isinstance(event, ev.IdNumberTyped):
-            try:
-                citizen = parse_citizen_id(event.id_number)
-            except DomainError:
+            key = _typed_key(event.id_number)
+            if key is None:
                 self.session = replace(s, notice=notice("bad_id_number"))
                 return []
             self.session = replace(
-                s, key=AccessKey(can=citizen.can, id_number=citizen.number),
+                s, key=key,
                 notice=notice("card_not_yours") if self._stale_card() else None,
             )
             if s.card_usable:
@@ -328,7 +375,8 @@ class Journey:
         if isinstance(event, ev.ChipChecked):
             self.session = replace(s, identity=replace(
                 person, verification=event.verification, photo_jpeg=event.photo_jpeg))
-            return [CountEvent(f"chip.checked.{event.verification}")]
+            return [CountEvent(f"chip.checked.{event.verification}"),
+                    *self._face_photo_arrived(now)]
         if s.step in _REGISTERED:
             # Registered while the checks ran, so registered as "chip_pending" (never
             # as verified); counted for the staff.
@@ -378,10 +426,91 @@ class Journey:
             # QR shown first, card tapped now: upgrade to the chip-verified identity.
             return self._read_chip(now)
         if isinstance(event, ev.IdentityRejected):
-            return self._reset(now, "identity_rejected")
+            effects = self._reset(now, "identity_rejected")
+            self.session = replace(self.session, notice=notice("identity_rejected"))
+            return effects
         if isinstance(event, ev.IdentityConfirmed):
-            self._go(Step.CHECKING_INSURANCE, now, notice=None)
-            return [CheckInsurance(s.id, s.identity), *appointments.ask(self)]
+            return self._after_identity(now)
+        return []
+
+    # -- the face check (issue 29; kiosk.journey.face) ---------------------------------
+    def _after_identity(self, now: float) -> list[Effect]:
+        s = self.session
+        assert s.identity is not None
+        skip = face.skip_reason(self.settings.face, s.identity,
+                                self._today() if self._today else None)
+        if skip is None:
+            self._go(Step.FACE_CONSENT, now, notice=None, face_attempts=0)
+            effects: list[Effect] = [CountEvent("face.offered")]
+            if s.identity.photo_jpeg:
+                effects.append(PrepareFace(s.id, s.identity.photo_jpeg))
+            return effects
+        if skip == "off":
+            return self._check_insurance(now)
+        return [CountEvent(f"face.{skip}")] + self._check_insurance(now, Biometric(skip))
+
+    def _check_insurance(self, now: float, biometric: Biometric | None = None) -> list[Effect]:
+        self._go(Step.CHECKING_INSURANCE, now, notice=None, biometric=biometric)
+        assert self.session.identity is not None
+        return [CheckInsurance(self.session.id, self.session.identity), *appointments.ask(self)]
+
+    def _look(self, now: float) -> list[Effect]:
+        """Ask for a decision; without the chip's photo yet, wait for it (see `_tick`)."""
+        s = self.session
+        assert s.identity is not None
+        if not s.identity.photo_jpeg:
+            self._go(Step.FACE_MATCH, now)
+            return []
+        self._go(Step.FACE_MATCH, now, face_attempts=s.face_attempts + 1)
+        return [CheckFace(s.id, s.identity.photo_jpeg)]
+
+    def _not_verified(self, biometric: Biometric, now: float) -> list[Effect]:
+        """Declined, or no match after the retries: the hospital's setting decides."""
+        st = self.settings.face
+        metric = CountEvent(f"face.{biometric.status}")
+        if biometric.status == "declined" and st.mode == "offered":
+            return [metric] + self._check_insurance(now, biometric)
+        self._go(Step.FACE_DESK, now, notice=None, biometric=biometric)
+        return [metric]
+
+    def _face_photo_arrived(self, now: float) -> list[Effect]:
+        """The chip's checks finished with its photo after the patient confirmed: prepare
+        it, or start the camera that was waiting for it."""
+        s = self.session
+        if s.identity is None or s.step not in (Step.FACE_CONSENT, Step.FACE_MATCH):
+            return []
+        if not s.identity.photo_jpeg:  # checked, but the chip holds no usable photo
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
+        if s.step is Step.FACE_MATCH and s.face_attempts == 0:
+            return self._look(now)
+        if s.step is Step.FACE_CONSENT:
+            return [PrepareFace(s.id, s.identity.photo_jpeg)]
+        return []
+
+    def _face_step(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        assert s.identity is not None
+        if s.step is Step.FACE_CONSENT:
+            if isinstance(event, ev.FaceConsented):
+                return self._look(now)
+            if isinstance(event, ev.FaceDeclined):
+                return self._not_verified(Biometric("declined"), now)
+            return []
+        if s.step is Step.FACE_MATCH and isinstance(event, ev.FaceChecked):
+            r = event.result
+            if r.decision == "match":
+                verified = Biometric("verified", r.distance, r.threshold)
+                return [CountEvent("face.verified")] + self._check_insurance(now, verified)
+            if s.face_attempts < self.settings.face.attempts:
+                self.session = replace(s, notice=notice("face_retry"))
+                return [CountEvent(f"face.retry.{r.decision}")] + self._look(now)
+            reason = "no_match" if r.decision == "no_match" else r.reason
+            return self._not_verified(Biometric("not_verified", r.distance, r.threshold,
+                                                reason), now)
+        if s.step is Step.FACE_DESK and isinstance(event, ev.Continue):
+            if self.settings.face.on_no_match == "register":
+                return self._check_insurance(now, s.biometric)
+            return self._reset(now, "face_desk")
         return []
 
     def _to_services(self, now: float) -> list[Effect]:
@@ -436,13 +565,21 @@ class Journey:
             return [
                 Register(
                     s.id, s.identity.without_photo(), s.insurance, s.service_code,
-                    idempotency_key=f"{s.token}:{s.service_code}",
+                    idempotency_key=f"{s.token}:{s.service_code}", biometric=s.biometric,
                 )
             ]
         return []
 
     def _ticket(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
+        if isinstance(event, ev.ReprintRequested) and s.reprint == "offered":
+            assert s.registration is not None
+            self.session = replace(s, reprint="printing", print_result=None)
+            return [PrintTicket(s.id, s.registration), CountEvent("registration.reprinted")]
+        if isinstance(event, ev.TicketPrinted) and s.reprint is not None:
+            self.session = replace(s, reprint="done", print_result=event.result)
+            return [] if event.result.printed else [
+                CountEvent(f"print.failed.{event.result.problem}")]
         if isinstance(event, ev.TicketPrinted):
             self.session = replace(s, print_result=event.result)
             if event.result.printed:

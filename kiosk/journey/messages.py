@@ -12,12 +12,14 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "reader, or go to the reception desk.",
     ),
     "wrong_key": (
-        "Số vừa nhập không mở được thẻ. Xin kiểm tra lại 12 số trên thẻ Căn cước.",
-        "The number did not open the card. Please check the 12 digits on your citizen ID card.",
+        "Sáu số vừa nhập không mở được thẻ này. Xin xem 6 số cuối của số định danh "
+        "in trên thẻ (phần tô vàng trong hình) rồi nhập lại.",
+        "Those 6 digits did not open this card. Please check the last 6 digits of the ID "
+        "number printed on the card (marked yellow in the picture) and type them again.",
     ),
     "bad_id_number": (
-        "Số định danh chưa đúng. Xin nhập đủ 12 số in trên thẻ Căn cước.",
-        "That ID number is not right. Please type the 12 digits printed on your citizen ID card.",
+        "Số vừa nhập không phải 6 số cuối của số định danh. Xin nhập lại 6 số.",
+        "That is not the last 6 digits of the ID number. Please type the 6 digits again.",
     ),
     "card_removed": (
         "Thẻ đã bị nhấc ra. Xin đặt lại thẻ và giữ yên trên đầu đọc.",
@@ -54,6 +56,16 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "thẻ trước camera, để xác nhận là bạn.",
         "Appointment slip read. Please place your citizen ID card on the reader, or show "
         "its QR code to the camera, to confirm it is you.",
+    ),
+    "face_retry": (
+        "Chưa nhìn rõ. Xin nhìn thẳng vào camera, rồi quay đầu nhẹ sang một bên.",
+        "Not clear yet. Please look straight at the camera, then turn your head a little.",
+    ),
+    "identity_rejected": (
+        "Thông tin vừa hiện không phải của người cần khám? Xin đặt đúng thẻ của người đó "
+        "lên đầu đọc rồi làm lại, hoặc đến quầy tiếp đón để nhân viên giúp.",
+        "Not the details of the person to be seen? Please place that person's own card on "
+        "the reader and start again, or go to the reception desk for help.",
     ),
     "qr_unknown": ("", ""),  # carries the parser's own message
 }

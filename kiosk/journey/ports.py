@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric, FaceCheckResult
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -59,7 +60,7 @@ class RegistrationPort(Protocol):
 
     def register(
         self, identity: Identity, insurance: InsuranceResult, service_code: str,
-        idempotency_key: str,
+        idempotency_key: str, biometric: Biometric | None = None,
     ) -> Registration:
         """Durably record the registration (and queue its HIS sync) before returning."""
         ...
@@ -76,7 +77,8 @@ class AppointmentPort(Protocol):
         ...
 
     def check_in(self, identity: Identity, insurance: InsuranceResult,
-                 appointment: Appointment) -> Registration:
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
         """Durably record the check-in (and queue its HIS delivery) before returning;
         the same appointment checked in again returns the first check-in."""
         ...
@@ -89,6 +91,17 @@ class PrinterPort(Protocol):
 class HandoutPort(Protocol):
     def print_handout(self, section: Node, card_number: str | None) -> PrintResult:
         """Render and print the health-book slip (or save it where tickets go)."""
+        ...
+
+
+class FacePort(Protocol):
+    def prepare(self, photo: bytes) -> None:
+        """Describe `photo` ahead of `check` (kept in memory for a short while only)."""
+        ...
+
+    def check(self, photo: bytes) -> FaceCheckResult:
+        """One decision: the live camera against `photo` (the chip's, in memory), within
+        the configured budget. Keeps nothing (decision 0163)."""
         ...
 
 

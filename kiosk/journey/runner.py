@@ -15,17 +15,20 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from kiosk.domain.biometric import FaceCheckResult
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult
 from kiosk.journey import events as ev
 from kiosk.journey.effects import (
+    CheckFace,
     CheckIn,
     CheckInsurance,
     CountEvent,
     Effect,
     FindAppointments,
     LoadServices,
+    PrepareFace,
     PrintHandout,
     PrintTicket,
     ReadChip,
@@ -36,6 +39,7 @@ from kiosk.journey.ports import (
     AppointmentPort,
     AppointmentsUnavailable,
     ChipReadError,
+    FacePort,
     HandoutPort,
     IdentityPort,
     InsurancePort,
@@ -45,6 +49,7 @@ from kiosk.journey.ports import (
 )
 
 log = logging.getLogger(__name__)
+_CANNOT_TELL = FaceCheckResult("cannot_tell", None, 0.0, "unavailable")
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Ports:
     statistics: StatisticsPort
     handout: HandoutPort | None = None  # the health-book slip (absent: "not printed")
     appointments: AppointmentPort | None = None  # follow-up visits (absent: none looked up)
+    face: FacePort | None = None  # the face check (absent: "cannot tell", not verified)
 
 
 class Runner:
@@ -110,8 +116,11 @@ class Runner:
             return ev.ServicesLoaded(effect.session, self.ports.registration.services(
                 self.wall_clock(), effect.date_of_birth))
         if isinstance(effect, Register):
+            # Only when there is one: adapters written before the face check keep working.
+            extra = {} if effect.biometric is None else {"biometric": effect.biometric}
             registration = self.ports.registration.register(
-                effect.identity, effect.insurance, effect.service_code, effect.idempotency_key
+                effect.identity, effect.insurance, effect.service_code, effect.idempotency_key,
+                **extra,
             )
             return ev.Registered(effect.session, registration)
         if isinstance(effect, FindAppointments):
@@ -125,8 +134,9 @@ class Runner:
         if isinstance(effect, CheckIn):
             if self.ports.appointments is None:
                 return ev.RegistrationFailed(effect.session, "no appointments port")
+            face = {} if effect.biometric is None else {"biometric": effect.biometric}
             return ev.Registered(effect.session, self.ports.appointments.check_in(
-                effect.identity, effect.insurance, effect.appointment))
+                effect.identity, effect.insurance, effect.appointment, **face))
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, self.ports.printer.print_ticket(
                 effect.registration))
@@ -140,6 +150,15 @@ class Runner:
                 log.warning("health-book handout not printed: %s %s", result.problem,
                             result.detail[:120])
             return ev.HandoutPrinted(effect.session, result)
+        if isinstance(effect, PrepareFace):
+            if self.ports.face is not None:
+                self.ports.face.prepare(effect.photo)
+            return None
+        if isinstance(effect, CheckFace):
+            if self.ports.face is None:
+                log.warning("face check asked for, but no face port is wired")
+                return ev.FaceChecked(effect.session, _CANNOT_TELL)
+            return ev.FaceChecked(effect.session, self.ports.face.check(effect.photo))
         raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover
 
     def _read_chip(self, effect: ReadChip) -> ev.Event | None:
@@ -175,4 +194,6 @@ class Runner:
         if isinstance(effect, PrintHandout):
             return ev.HandoutPrinted(effect.session, PrintResult(
                 False, problem="error", detail="handout adapter error"))
+        if isinstance(effect, CheckFace):
+            return ev.FaceChecked(effect.session, _CANNOT_TELL)
         return None

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -27,6 +28,9 @@ class Step(StrEnum):
     CONFIRM_SERVICE = "confirm_service"
     REGISTERING = "registering"
     TICKET = "ticket"
+    FACE_CONSENT = "face_consent"  # the words on biometrics before the camera looks
+    FACE_MATCH = "face_match"  # live camera view and oval: "Nhìn vào camera"
+    FACE_DESK = "face_desk"  # not verified: kindly, see the reception desk
     HEALTH_BOOK_OFFER = "health_book_offer"
     HEALTH_BOOK = "health_book"
     DONE = "done"
@@ -40,8 +44,11 @@ ErrorKind = Literal[
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
     "service_closed", "chip_fallback_qr", "card_not_yours", "appointment_unavailable",
-    "appointment_not_found", "slip_seen",
+    "appointment_not_found", "slip_seen", "face_retry", "identity_rejected",
 ]
+
+
+_AFTER_TICKET = (Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class Session:
     # left from an earlier session is only read after the patient claims it.
     card_fresh: bool = False
     reader_ok: bool = True
+    # A card placed while this patient was still owed their ticket: the next patient's,
+    # whose session starts once the number has been shown.
+    card_waiting: bool = False
     key: AccessKey | None = None
     identity: Identity | None = None
     qr_identity: Identity | None = None  # kept as fallback while the chip is read
@@ -86,18 +96,28 @@ class Session:
     appointments_unavailable: bool = False
     slip_ref: str | None = None  # an appointment slip's QR shown (confirmed by identity)
     slip_missed: bool = False  # the slip's appointment is not among the patient's today
+    biometric: Biometric | None = None  # the face check's outcome (issue 29)
+    face_attempts: int = 0
+    # A number the patient already held today (decision 0140): "offered" for reprint,
+    # then "printing" and "done" (one reprint per visit to the kiosk).
+    reprint: Literal["offered", "printing", "done"] | None = None
 
     @property
     def card_usable(self) -> bool:
         return self.card_present and self.card_fresh and self.reader_ok
 
     @property
+    def finishing(self) -> bool:
+        """The patient has their number and nothing more is owed: a card placed now
+        is the next patient's."""
+        return self.step in _AFTER_TICKET and not self.busy_with_promise
+
+    @property
     def remind_card(self) -> bool:
-        """The patient has their number and is about to leave: the card is still on
-        the reader ("take your card" until it is lifted or the session ends)."""
-        after_ticket = (Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
-        return self.card_present and self.step in after_ticket and (
-            self.step is not Step.TICKET or self.print_result is not None)
+        """"Take your card" while a card lies on the reader after its patient is done
+        with it: once they have their number, and on the attract screen (a patient
+        who finished, or walked away before the ticket), until it is lifted."""
+        return self.card_present and (self.finishing or self.step is Step.IDLE)
 
     @property
     def chosen_service(self) -> ServiceOption | None:
@@ -111,4 +131,5 @@ class Session:
         wiped: the patient is owed a number even if they step away."""
         return self.step is Step.REGISTERING or (
             self.step is Step.TICKET and self.print_result is None
+            and self.reprint != "offered"
         )

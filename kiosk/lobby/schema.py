@@ -15,6 +15,12 @@ from __future__ import annotations
 
 KIOSK_ROLE = "lobby_kiosk"  # the group role every kiosk's login role is a member of
 LOCK_KEY = 7_014_001  # pg_advisory_xact_lock: one `kiosk lobby init` at a time
+# The bounds v2 sets (decisions 0131, 0133); the SQL below spells the same values.
+STALE_AFTER_MIN = 10  # a number still 'taken' this long is voided by the server
+DEFAULT_MAX_PER_MINUTE = 30  # new numbers a kiosk may take per minute
+MAX_CONNECTIONS_PER_LOGIN = 10  # `add-kiosk` refuses a login allowed more (or unlimited)
+SESSION_TIMEOUTS = {"statement_timeout": "5s", "lock_timeout": "1s",
+                    "idle_in_transaction_session_timeout": "5s"}
 
 _V1 = r"""
 CREATE SCHEMA lobby;
@@ -189,8 +195,259 @@ GRANT EXECUTE ON FUNCTION
     TO lobby_kiosk;
 """
 
+# v2 (issue 26, decisions 0130–0133): the server's day, owner-provisioned kiosks, rate
+# and size bounds, timeouts, offline tickets published, stale numbers voided.
+_V2 = r"""
+-- The facility's time zone: the day a number belongs to is the server's, not a kiosk's.
+CREATE TABLE lobby.facilities (
+    facility text PRIMARY KEY CHECK (facility ~ '^[0-9A-Z]{5}$'),
+    timezone text NOT NULL CHECK (length(timezone) <= 64)
+);
+
+-- Numbers per minute a kiosk may take (fixed one-minute window, set at provisioning).
+ALTER TABLE lobby.kiosks
+    ADD COLUMN max_per_minute integer NOT NULL DEFAULT 30
+        CHECK (max_per_minute BETWEEN 1 AND 6000),
+    ADD COLUMN rate_minute timestamptz,
+    ADD COLUMN rate_count integer NOT NULL DEFAULT 0;
+
+-- 'kiosk': settled by its kiosk's sync pass; 'server': still 'taken' after 10 minutes
+-- (STALE_AFTER_MIN: the kiosk died or was retired).
+ALTER TABLE lobby.queue_numbers ADD COLUMN voided_by text
+    CHECK (voided_by IN ('kiosk', 'server'));
+
+-- Numbers a kiosk printed on its own while the lobby was away: their own kind (the
+-- kiosk id is part of them), published when the lobby is back, never colliding with
+-- a shared number (another table, another key).
+CREATE TABLE lobby.offline_numbers (
+    facility text NOT NULL,
+    kiosk_id text NOT NULL,
+    department text NOT NULL CHECK (length(department) <= 64),
+    day date NOT NULL,
+    seq integer NOT NULL CHECK (seq BETWEEN 1 AND 100000),
+    reg_ref text NOT NULL CHECK (reg_ref ~ '^[0-9a-f]{32}$'),
+    printed_at timestamptz NOT NULL,
+    published_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (facility, kiosk_id, department, day, seq),
+    UNIQUE (facility, reg_ref),
+    FOREIGN KEY (facility, kiosk_id) REFERENCES lobby.kiosks
+);
+
+-- No first-come claiming any more: the lobby's owner provisions which login owns
+-- which kiosk id (`kiosk lobby add-kiosk`). The v1 functions that call this keep
+-- their signatures and grants.
+CREATE OR REPLACE FUNCTION lobby.claim_kiosk(p_facility text, p_kiosk text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+BEGIN
+    PERFORM 1 FROM lobby.kiosks
+        WHERE facility = p_facility AND kiosk_id = p_kiosk AND db_role = session_user;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'kiosk % of facility % is not provisioned for login %',
+            p_kiosk, p_facility, session_user USING ERRCODE = '42501',
+            HINT = 'the lobby owner runs: kiosk lobby add-kiosk KIOSK_ID --login LOGIN';
+    END IF;
+END $$;
+
+-- Kiosk sessions idle inside a transaction (a kiosk never is: it runs autocommit)
+-- that hold what take_number waits for. Needs pg_signal_backend and
+-- pg_read_all_stats for the owner (docs/deployment.md); without them it finds none
+-- and the database's idle_in_transaction_session_timeout is the bound.
+CREATE FUNCTION lobby.evict_idle_kiosk_sessions() RETURNS integer
+LANGUAGE sql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+    -- MATERIALIZED: the filter is done before any pg_terminate_backend runs (the
+    -- planner may order the quals of one WHERE as it likes)
+    WITH idle AS MATERIALIZED (
+        SELECT a.pid FROM pg_stat_activity a
+        WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+          AND a.state IN ('idle in transaction', 'idle in transaction (aborted)')
+          AND a.state_change < clock_timestamp() - interval '50 milliseconds'
+          AND pg_has_role(a.usesysid, 'lobby_kiosk', 'MEMBER'))
+    SELECT count(*)::integer FROM idle WHERE pg_terminate_backend(idle.pid)
+$$;
+
+-- The next shared number of a department, for the day the SERVER's clock says it is
+-- in the facility's time zone. Idempotent per reg_ref; at most max_per_minute new
+-- numbers a minute per kiosk (SQLSTATE 53400 beyond); waits at most 100 ms for the
+-- counter row, then evicts a kiosk session squatting on it and tries once more.
+CREATE FUNCTION lobby.take_number_today(p_facility text, p_department text, p_kiosk text,
+                                        p_ref text, OUT queue_day date, OUT queue_seq integer,
+                                        OUT server_time timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp
+SET lock_timeout = '100ms' AS $$
+DECLARE
+    tz text;
+    taken integer;
+    allowed integer;
+    this_minute timestamptz := date_trunc('minute', now());
+BEGIN
+    server_time := clock_timestamp();
+    SELECT n.day, n.seq INTO queue_day, queue_seq FROM lobby.queue_numbers n
+        WHERE n.facility = p_facility AND n.reg_ref = p_ref AND n.kiosk_id = p_kiosk
+          AND n.kiosk_id IN (SELECT k.kiosk_id FROM lobby.kiosks k
+                             WHERE k.facility = p_facility AND k.db_role = session_user);
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    UPDATE lobby.kiosks k SET
+        rate_count = CASE WHEN k.rate_minute = this_minute THEN k.rate_count + 1 ELSE 1 END,
+        rate_minute = this_minute
+        WHERE k.facility = p_facility AND k.kiosk_id = p_kiosk AND k.db_role = session_user
+        RETURNING k.rate_count, k.max_per_minute INTO taken, allowed;
+    IF NOT FOUND THEN
+        PERFORM lobby.claim_kiosk(p_facility, p_kiosk);  -- raises: not this login's kiosk
+    END IF;
+    IF taken > allowed THEN  -- the RAISE rolls the count back: a loop stays refused
+        RAISE EXCEPTION 'kiosk % took % numbers this minute, more than its limit of %',
+            p_kiosk, taken - 1, allowed USING ERRCODE = '53400';
+    END IF;
+    SELECT f.timezone INTO tz FROM lobby.facilities f WHERE f.facility = p_facility;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'facility % has no time zone in the lobby', p_facility
+            USING ERRCODE = '42501', HINT = 'the lobby owner runs: kiosk lobby add-kiosk';
+    END IF;
+    queue_day := (now() AT TIME ZONE tz)::date;
+    BEGIN
+        INSERT INTO lobby.queue_counters AS c (facility, department, day, last_seq)
+            VALUES (p_facility, p_department, queue_day, 1)
+            ON CONFLICT (facility, department, day) DO UPDATE SET last_seq = c.last_seq + 1
+            RETURNING last_seq INTO queue_seq;
+    EXCEPTION WHEN lock_not_available THEN
+        PERFORM lobby.evict_idle_kiosk_sessions();
+        PERFORM pg_sleep(0.02);  -- the evicted backend releases its locks as it exits
+        INSERT INTO lobby.queue_counters AS c (facility, department, day, last_seq)
+            VALUES (p_facility, p_department, queue_day, 1)
+            ON CONFLICT (facility, department, day) DO UPDATE SET last_seq = c.last_seq + 1
+            RETURNING last_seq INTO queue_seq;
+    END;
+    INSERT INTO lobby.queue_numbers (facility, department, day, seq, kiosk_id, reg_ref)
+        VALUES (p_facility, p_department, queue_day, queue_seq, p_kiosk, p_ref);
+END $$;
+
+-- A kiosk's heartbeat also voids the facility's numbers left 'taken' for more than
+-- 10 minutes (a dead kiosk's): a later 'used' from their kiosk still wins.
+CREATE OR REPLACE FUNCTION lobby.heartbeat(p_facility text, p_kiosk text, p_version text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+BEGIN
+    PERFORM lobby.claim_kiosk(p_facility, p_kiosk);
+    UPDATE lobby.kiosks SET last_heartbeat = now(), version = left(p_version, 40)
+        WHERE facility = p_facility AND kiosk_id = p_kiosk;
+    UPDATE lobby.queue_numbers SET state = 'void', settled_at = now(), voided_by = 'server'
+        WHERE facility = p_facility AND state = 'taken'
+          AND taken_at < now() - interval '10 minutes';
+END $$;
+
+CREATE OR REPLACE FUNCTION lobby.settle_numbers(p_facility text, p_kiosk text,
+                                                p_used text[], p_void text[])
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+DECLARE
+    a integer;
+    b integer;
+BEGIN
+    PERFORM lobby.claim_kiosk(p_facility, p_kiosk);
+    UPDATE lobby.queue_numbers SET state = 'used', settled_at = now(), voided_by = NULL
+        WHERE facility = p_facility AND kiosk_id = p_kiosk AND reg_ref = ANY (p_used)
+          AND state <> 'used';
+    GET DIAGNOSTICS a = ROW_COUNT;
+    UPDATE lobby.queue_numbers SET state = 'void', settled_at = now(), voided_by = 'kiosk'
+        WHERE facility = p_facility AND kiosk_id = p_kiosk AND reg_ref = ANY (p_void)
+          AND state = 'taken';
+    GET DIAGNOSTICS b = ROW_COUNT;
+    RETURN a + b;
+END $$;
+
+-- Statistics: the caller's own kiosk only, days the server's clock allows (the last
+-- 40 and tomorrow, for time zones), at most 100 metrics per kiosk-day, values up to
+-- 1 000 000 (a kiosk serves a few thousand patients a day).
+CREATE OR REPLACE FUNCTION lobby.publish_statistics(p_facility text, p_kiosk text,
+                                                    p_day date, p_metrics text[],
+                                                    p_values bigint[])
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM lobby.claim_kiosk(p_facility, p_kiosk);
+    IF p_day NOT BETWEEN current_date - 40 AND current_date + 1 THEN
+        RAISE EXCEPTION 'statistics for % refused: only the last 40 days', p_day
+            USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM unnest(p_values) v WHERE v > 1000000 OR v < 0) THEN
+        RAISE EXCEPTION 'a statistic above 1000000 in one day is refused'
+            USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO lobby.statistics AS s (facility, kiosk_id, day, metric, value)
+        SELECT p_facility, p_kiosk, p_day, m, v FROM unnest(p_metrics, p_values) AS u(m, v)
+        ON CONFLICT (facility, kiosk_id, day, metric)
+        DO UPDATE SET value = GREATEST(s.value, EXCLUDED.value), published_at = now()
+        WHERE EXCLUDED.value > s.value;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF (SELECT count(*) FROM lobby.statistics s WHERE s.facility = p_facility
+            AND s.kiosk_id = p_kiosk AND s.day = p_day) > 100 THEN
+        RAISE EXCEPTION 'more than 100 metrics in one day are refused'
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN n;
+END $$;
+
+-- Offline numbers a kiosk printed, published when the lobby is back (at most 500 a
+-- call; re-publishing one changes nothing).
+CREATE FUNCTION lobby.publish_offline_numbers(p_facility text, p_kiosk text,
+                                              p_departments text[], p_days date[],
+                                              p_seqs integer[], p_refs text[],
+                                              p_printed timestamptz[])
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM lobby.claim_kiosk(p_facility, p_kiosk);
+    IF cardinality(p_refs) > 500 THEN
+        RAISE EXCEPTION 'at most 500 offline numbers a call' USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM unnest(p_days, p_printed) u(d, t)
+               WHERE d NOT BETWEEN current_date - 40 AND current_date + 1
+                  OR t > now() + interval '1 day') THEN
+        RAISE EXCEPTION 'offline numbers outside the last 40 days are refused'
+            USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO lobby.offline_numbers (facility, kiosk_id, department, day, seq, reg_ref,
+                                       printed_at)
+        SELECT p_facility, p_kiosk, d, dy, s, r, t
+        FROM unnest(p_departments, p_days, p_seqs, p_refs, p_printed) AS u(d, dy, s, r, t)
+        ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+REVOKE ALL ON lobby.facilities, lobby.offline_numbers FROM PUBLIC;
+REVOKE ALL ON FUNCTION lobby.take_number_today(text, text, text, text),
+    lobby.evict_idle_kiosk_sessions(),
+    lobby.publish_offline_numbers(text, text, text[], date[], integer[], text[],
+                                  timestamptz[]) FROM PUBLIC;
+-- The day is the server's now: the v1 function that took a day from the kiosk goes.
+REVOKE EXECUTE ON FUNCTION lobby.take_number(text, text, date, text, text) FROM lobby_kiosk;
+GRANT SELECT ON lobby.facilities, lobby.offline_numbers TO lobby_kiosk;
+GRANT EXECUTE ON FUNCTION lobby.take_number_today(text, text, text, text),
+    lobby.publish_offline_numbers(text, text, text[], date[], integer[], text[],
+                                  timestamptz[])
+    TO lobby_kiosk;
+
+-- Every session of this database (kiosks' logins among them) gets bounded statements,
+-- lock waits and open transactions; `kiosk lobby init` lifts them for its own session.
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET statement_timeout = %L', current_database(), '5s');
+    EXECUTE format('ALTER DATABASE %I SET lock_timeout = %L', current_database(), '1s');
+    EXECUTE format('ALTER DATABASE %I SET idle_in_transaction_session_timeout = %L',
+                   current_database(), '5s');
+END $$;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
+    (2, _V2),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -12,7 +12,11 @@ registration then settles as 'used'.
 Publishing (decision 0073): each (day, metric) counter goes up as its absolute
 value, and only when it differs from what was last published (table
 `lobby_published`), so passes are cheap, repeats count nothing twice and an
-offline kiosk catches up on its next pass.
+offline kiosk catches up on its next pass. The offline numbers this kiosk printed
+go up too (decision 0133), past a per department-day watermark kept in the same
+table (metric `#offline:DEPT`), so `kiosk lobby tickets` lists every ticket.
+
+Each pass also reads the server's clock: a skew past the bound is logged (once).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from kiosk.lobby.client import LobbyClient, LobbyError
+from kiosk.lobby.client import LobbyClient, LobbyError, LobbyRefused
 from kiosk.store import transaction
 
 log = logging.getLogger(__name__)
@@ -31,12 +35,17 @@ SETTLE_GRACE_S = 60.0  # a registration's local write takes well under a second
 PASS_BUDGET_S = 5.0  # the daemon may wait longer than a patient would
 
 
+OFFLINE_MARK = "#offline:"  # lobby_published metric prefix: offline numbers sent so far
+
+
 @dataclass
 class LobbyReport:
     heartbeat: bool = False
     used: int = 0
     voided: int = 0
     published: int = 0
+    offline_published: int = 0
+    state: str = "ok"  # ok, down (unreachable/too slow) or refused (login, certificate)
     errors: list[str] = field(default_factory=list)
 
 
@@ -58,11 +67,46 @@ def settle(db: sqlite_utils.Database, client: LobbyClient, grace_s: float = SETT
             (used if held else void).append(ref)
         client.settle(used, void, budget_s=budget_s)
         for ref in void:
-            log.warning("lobby number voided (registration %s was never stored)", ref)
+            log.warning("lobby number voided (%s)", _why_void(db, ref))
         used_total += len(used)
         voided_total += len(void)
         if len(rows) < 500:
             return used_total, voided_total
+
+
+def _why_void(db: sqlite_utils.Database, ref: str) -> str:
+    """What the void log line says: the truth about the registration behind `ref`."""
+    row = db.execute("SELECT queue_number, queue_source FROM registrations WHERE id = ?",
+                     [ref]).fetchone()
+    if row is None:
+        return f"registration {ref} was never stored"
+    return f"registration {ref} was stored with {row[1]} number {row[0]} instead"
+
+
+def publish_offline(db: sqlite_utils.Database, client: LobbyClient,
+                    budget_s: float = PASS_BUDGET_S) -> int:
+    """Offline numbers printed here and not yet sent, 500 at a time; returns rows sent."""
+    marks = {metric[len(OFFLINE_MARK):] + "|" + day: int(value) for day, metric, value in
+             db.execute("SELECT day, metric, value FROM lobby_published WHERE metric LIKE ?",
+                        [OFFLINE_MARK + "%"]).fetchall()}
+    rows = db.execute(
+        "SELECT id, department, queue_day, -queue_seq, created_at FROM registrations "
+        "WHERE queue_source = 'offline' ORDER BY queue_day, department, -queue_seq"
+    ).fetchall()
+    pending = [r for r in rows if r[3] > marks.get(f"{r[1]}|{r[2]}", 0)]
+    sent = 0
+    for start in range(0, len(pending), 500):
+        batch = pending[start:start + 500]
+        client.publish_offline([(r[1], r[2], int(r[3]), r[0], r[4]) for r in batch],
+                               budget_s=budget_s)
+        with transaction(db) as conn:
+            for _ref, department, day, seq, _at in batch:
+                conn.execute(
+                    "INSERT INTO lobby_published (day, metric, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (day, metric) DO UPDATE SET "
+                    "value = max(value, excluded.value)", [day, OFFLINE_MARK + department, seq])
+        sent += len(batch)
+    return sent
 
 
 def publish(db: sqlite_utils.Database, client: LobbyClient, kiosk_id: str,
@@ -95,8 +139,11 @@ def lobby_pass(db: sqlite_utils.Database, client: LobbyClient, kiosk_id: str,
     try:
         client.heartbeat(budget_s=PASS_BUDGET_S)
         report.heartbeat = True
+        client.server_skew(budget_s=PASS_BUDGET_S)  # logs a drifting clock, once
         report.used, report.voided = settle(db, client, grace_s)
         report.published = publish(db, client, kiosk_id)
+        report.offline_published = publish_offline(db, client)
     except LobbyError as exc:
+        report.state = "refused" if isinstance(exc, LobbyRefused) else "down"
         report.errors.append(f"lobby: {exc}")
     return report

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kiosk.config import Config
+from kiosk.ops.doctor_face import check_face
 from kiosk.runtime.safe_paths import read_only_uri
 from kiosk.services.netreason import host_of, network_reason
 
@@ -320,26 +321,32 @@ def check_outbox(config: Config) -> Check:
 
 def check_lobby(config: Config) -> Check:
     """The shared lobby database. Away is a warning, not a failure: the kiosk then
-    prints offline numbers (with its id in them) and catches up by itself."""
+    prints offline numbers (with its id in them) and catches up by itself. A refused
+    login or certificate, a missing schema, or this kiosk's clock far from the
+    server's (numbers follow the server's day, decision 0130) fail."""
     if config.lobby is None:
         return _ok("lobby", "no [lobby]: queue numbers from this kiosk's own database")
+    import time
+
     from kiosk.domain.queue import queue_day
     from kiosk.lobby.admin import status
-    from kiosk.lobby.client import LobbyRefused, masked_url
+    from kiosk.lobby.client import SKEW_FAIL_S, SKEW_WARN_S, masked_url
     from kiosk.lobby.schema import LATEST
 
     url = masked_url(config.lobby.url)
     today = dt.date.fromisoformat(queue_day(dt.datetime.now(dt.UTC), config.facility.timezone))
-    try:
-        out = status(config.lobby, config.facility.code, today)
-    except LobbyRefused as exc:
-        return Check("lobby", "fail", f"{url}: refused: {exc}",
-                     "CSDL sảnh từ chối đăng nhập: kiểm tra tên người dùng trong [lobby] url và "
-                     "mật khẩu [lobby] password trong tệp bí mật.",
-                     "The lobby database refused the login: check the user in [lobby] url and "
-                     "[lobby] password in the secrets file.")
-    if not out["reachable"]:
-        return Check("lobby", "warn", f"{url}: unreachable: {out.get('error', '')}",
+    asked = time.time()
+    out = status(config.lobby, config.facility.code, today, config.facility.timezone)
+    answered = time.time()
+    if out["state"] == "refused":
+        return Check("lobby", "fail", f"{url}: refused: {out['error']}",
+                     "CSDL sảnh từ chối: kiểm tra tên người dùng và tên máy trong [lobby] url, "
+                     "mật khẩu [lobby] password trong tệp bí mật và tệp CA [lobby] sslrootcert.",
+                     "The lobby database refused: check the user and host in [lobby] url, "
+                     "[lobby] password in the secrets file and the CA file [lobby] "
+                     "sslrootcert.")
+    if out["state"] == "unreachable":
+        return Check("lobby", "warn", f"{url}: unreachable: {out['error']}",
                      "Không kết nối được CSDL sảnh: ki-ốt vẫn cấp số (số có mã ki-ốt, ví dụ "
                      "A-K3-007) và tự trở lại số chung khi kết nối lại. Kiểm tra mạng và "
                      "máy chủ PostgreSQL.",
@@ -351,12 +358,39 @@ def check_lobby(config: Config) -> Check:
         return Check("lobby", "fail", f"{url}: schema v{version}, this kiosk needs v{LATEST}",
                      "Chạy 'kiosk lobby init --url postgresql://CHỦ_CSDL@MÁY/lobby' một lần.",
                      "Run 'kiosk lobby init --url postgresql://OWNER@HOST/lobby' once.")
-    return _ok("lobby", f"{url}: schema v{version}, {len(out['kiosks'])} kiosk(s) seen")
+    mine = [k for k in out["kiosks"] if k["kiosk_id"] == config.kiosk_id]
+    if not mine:
+        return Check("lobby", "fail", f"{url}: kiosk {config.kiosk_id} is not provisioned",
+                     f"Chủ CSDL sảnh chạy 'kiosk lobby add-kiosk {config.kiosk_id} --login "
+                     "TÊN_ĐĂNG_NHẬP': đến khi đó ki-ốt chỉ cấp số riêng.",
+                     f"The lobby's owner runs 'kiosk lobby add-kiosk {config.kiosk_id} --login "
+                     "LOGIN': until then this kiosk prints offline numbers only.")
+    # The server's clock_timestamp() was read between `asked` and `answered`: the
+    # skew is known to within that window, and only a skew beyond it is reported.
+    server = dt.datetime.fromisoformat(out["server_time"]).timestamp()
+    window = answered - asked
+    skew = 0.0 if asked <= server <= answered else (
+        server - answered if server > answered else server - asked)
+    detail = (f"{url}: schema v{version}, {len(out['kiosks'])} kiosk(s); clock "
+              f"{-skew:+.1f} s from the server's (±{window:.1f} s)")
+    if abs(skew) > SKEW_FAIL_S:
+        return Check("lobby", "fail", detail, *_SKEW_HINTS)
+    if abs(skew) > SKEW_WARN_S:
+        return Check("lobby", "warn", detail, *_SKEW_HINTS)
+    return _ok("lobby", detail)
+
+
+_SKEW_HINTS = ("Đồng hồ ki-ốt lệch so với máy chủ CSDL sảnh: số thứ tự theo ngày của máy "
+               "chủ, nhưng giờ in trên phiếu và nhật ký theo ki-ốt. Kiểm tra NTP "
+               "(timedatectl).",
+               "This kiosk's clock is off the lobby server's: numbers follow the server's "
+               "day, but ticket times and logs follow the kiosk. Check NTP (timedatectl).")
 
 
 CHECKS: list[Callable[[Config], Check]] = [
     check_pcscd, check_reader, check_camera, check_printer, check_bhxh, check_his, check_clock,
     check_disk, check_outbox, check_lobby,
+    check_face,
 ]
 # What an update's health check insists on (devices may legitimately be unplugged).
 CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}

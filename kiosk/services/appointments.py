@@ -24,6 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from kiosk.config import Config
 from kiosk.domain.appointment import Appointment, todays, window
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.queue import queue_day
@@ -124,8 +125,9 @@ class AppointmentDesk:
         return next((a for a in self.find(identity) if a.ref == ref), None)
 
     def check_in(self, identity: Identity, insurance: InsuranceResult,
-                 appointment: Appointment) -> Registration:
-        return self.registrations.check_in(identity, insurance, appointment)
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
+        return self.registrations.check_in(identity, insurance, appointment, biometric)
 
     def _checked_in_today(self, identity: Identity, now: dt.datetime
                           ) -> tuple[Appointment, ...]:

@@ -35,6 +35,7 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.config.model import ServiceConfig
 from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.dates import iso
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
@@ -64,7 +65,9 @@ APPOINTMENT_METRIC = "appointment.checked_in"
 class SharedNumbers(Protocol):
     """The lobby's shared sequence (`kiosk.lobby.client.LobbyClient`)."""
 
-    def take_number(self, department: str, day: str, reg_ref: str) -> int: ...
+    def take_number(self, department: str, reg_ref: str) -> tuple[str, int]:
+        """(day, seq): the day is the lobby server's, in the facility's time zone."""
+        ...
 
 
 class RegistrationError(ValueError):
@@ -135,7 +138,7 @@ class RegistrationService:
                      if s.open and (s.ages is None or s.ages.admits(date_of_birth, today)))
 
     def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
-                 idempotency_key: str) -> Registration:
+                 idempotency_key: str, biometric: Biometric | None = None) -> Registration:
         existing = self.find_by_key(idempotency_key)
         if existing is not None:  # a retried effect or CLI call: the same registration
             return existing
@@ -143,6 +146,11 @@ class RegistrationService:
         if service is None:
             raise RegistrationError(f"unknown service {service_code!r}")
         now = self.now()
+        held = self.held_today(identity, service.code, now)
+        if held is not None:  # one patient, one number per service and day
+            log.info("%s already holds %s for %s today: shown again",
+                     mask_id(identity.id_number), held.queue_number, service.code)
+            return dataclasses.replace(held, repeat=True)
         local = local_now(now, self.config.facility.timezone)
         if not is_open(service.hours, local):
             raise RegistrationError(f"service {service_code!r} is closed now ({service.hours})")
@@ -155,7 +163,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, shared)
+                                  source, shared, biometric=biometric)
         except sqlite3.IntegrityError:
             # Another process committed the same idempotency key between our lookup and
             # our write lock: theirs stands.
@@ -170,7 +178,7 @@ class RegistrationService:
                         shared, service.department)
             source = "offline"
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, None)
+                                  source, None, biometric=biometric)
         log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -178,7 +186,8 @@ class RegistrationService:
         return found
 
     def check_in(self, identity: Identity, insurance: InsuranceResult,
-                 appointment: Appointment) -> Registration:
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
         """Durably record a follow-up appointment's check-in (its HIS delivery queued
         in the same transaction, as a registration). One per appointment per day:
         checking in again gives the first check-in back, never a second visit."""
@@ -203,7 +212,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             self._insert(reg_id, identity, insurance, service, key, now, source, shared,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         except sqlite3.IntegrityError:
             again = self.find_by_key(key)  # another process checked it in meanwhile
             if again is not None:
@@ -212,7 +221,7 @@ class RegistrationService:
                 raise
             # A shared number this file already holds: offline instead, as `register`.
             self._insert(reg_id, identity, insurance, service, key, now, "offline", None,
-                         appointment=appointment)
+                         appointment=appointment, biometric=biometric)
         log.info("checked in appointment %s as %s (%s)", mask_id(appointment.ref), reg_id,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -220,25 +229,31 @@ class RegistrationService:
         return found
 
     def _shared_number(self, service: ServiceConfig, now: dt.datetime, reg_id: str
-                       ) -> tuple[Source, int | None]:
-        """The lobby's next number, or "offline" when it cannot give one in time."""
+                       ) -> tuple[Source, tuple[str, int] | None]:
+        """The lobby's next number and its (server's) day, or "offline" when it cannot
+        give one in time or refuses this kiosk another one this minute."""
         if self.lobby is None:
             return "local", None
-        from kiosk.lobby.client import LobbyError
+        from kiosk.lobby.client import LobbyError, LobbyRateLimited, LobbyRefused
 
-        day = queue_day(now, self.config.facility.timezone)
         try:
-            return "lobby", self.lobby.take_number(service.department, day, reg_id)
+            return "lobby", self.lobby.take_number(service.department, reg_id)
         except LobbyError as exc:
             # The patient sees a normal ticket; staff see the kiosk's id in the number.
-            log.warning("lobby database unavailable (%s): offline queue number", exc)
+            why = ("refused" if isinstance(exc, LobbyRefused | LobbyRateLimited)
+                   else "unavailable")
+            log.warning("lobby database %s (%s): offline queue number", why, exc)
             return "offline", None
 
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
                 service: ServiceConfig, key: str, now: dt.datetime,
-                source: Source = "local", shared: int | None = None,
-                appointment: Appointment | None = None) -> str:
-        day = queue_day(now, self.config.facility.timezone)
+                source: Source = "local", shared: tuple[str, int] | None = None,
+                appointment: Appointment | None = None,
+                biometric: Biometric | None = None) -> str:
+        # A shared number belongs to the server's day (decision 0130), whatever this
+        # kiosk's clock says; local and offline numbers to this kiosk's day.
+        day = shared[0] if shared is not None else queue_day(now,
+                                                             self.config.facility.timezone)
         pkey = patient_key(identity)
         stamp = outbox.stamp(now)
         card = insurance.card
@@ -247,7 +262,7 @@ class RegistrationService:
         with transaction(self.db) as conn:
             if source == "lobby":
                 assert shared is not None
-                seq = shared
+                seq = shared[1]
             else:
                 counter = (service.department if source == "local"
                            else OFFLINE_COUNTER.format(department=service.department))
@@ -269,8 +284,9 @@ class RegistrationService:
                 "service_code, department, queue_day, queue_seq, queue_number, "
                 "identity_source, verification, patient_key, id_number, full_name, "
                 "date_of_birth, sex, residence, bhyt_card, insurance_outcome, insurance_code, "
-                "insurance_json, recheck_state, queue_source, appointment_ref, appointment_json) "
-                f"VALUES ({', '.join('?' * 25)})",
+                "insurance_json, recheck_state, queue_source, appointment_ref, appointment_json, "
+                "biometric_json) "
+                f"VALUES ({', '.join('?' * 26)})",
                 [reg_id, key, stamp, self.config.kiosk_id, service.code, service.department,
                  day, seq, number, identity.source, identity.verification, pkey,
                  identity.id_number, nfc(identity.full_name), iso(identity.date_of_birth),
@@ -279,7 +295,8 @@ class RegistrationService:
                  insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
                  "pending" if needs_recheck(insurance) else None, source,
                  appointment.ref if appointment else None,
-                 json.dumps(appointment.to_json(), ensure_ascii=False) if appointment else None],
+                 json.dumps(appointment.to_json(), ensure_ascii=False) if appointment else None,
+                 None if biometric is None else json.dumps(biometric.to_json())],
             )
             outbox.enqueue(conn, reg_id, outbox.HIS_CHECKIN if appointment else
                            outbox.HIS_REGISTER, pkey, now)
@@ -292,6 +309,17 @@ class RegistrationService:
         return number
 
     # -- reading back -----------------------------------------------------------
+    def held_today(self, identity: Identity, service_code: str, now: dt.datetime
+                   ) -> Registration | None:
+        """This patient's registration for `service_code` on today's queue, if any
+        (found while its personal data is kept: `retention.personal_data_hours`)."""
+        row = self.db.execute(
+            "SELECT id FROM registrations WHERE patient_key = ? AND service_code = ? "
+            "AND queue_day = ? AND purged_at IS NULL ORDER BY created_at LIMIT 1",
+            [patient_key(identity), service_code,
+             queue_day(now, self.config.facility.timezone)]).fetchone()
+        return self.get(row[0]) if row else None
+
     def find_by_key(self, idempotency_key: str) -> Registration | None:
         row = self.db.execute("SELECT id FROM registrations WHERE idempotency_key = ?",
                               [idempotency_key]).fetchone()

@@ -47,7 +47,7 @@ from kiosk.services import outbox
 from kiosk.services.bhxh import checkin
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
 from kiosk.services.registration import service_for
-from kiosk.store import audit, transaction
+from kiosk.store import audit, bump_statistic, transaction
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ class SyncDaemon:
         self.catalogue_enabled = config.his.use_his_catalogue
         self._next_lobby: dt.datetime | None = None
         self.lobby: Any = None  # kiosk.lobby.client.LobbyClient, made on first use
+        self._lobby_state: str | None = None  # ok, down or refused, as last logged
 
     # -- one delivery ---------------------------------------------------------------
     def deliver_one(self) -> Outcome:
@@ -352,9 +353,33 @@ class SyncDaemon:
                 self.lobby = LobbyClient.from_config(self.config, retry_after_s=30.0)
             result = lobby_pass(self.db, self.lobby, self.config.kiosk_id)
             report.errors.extend(result.errors)
+            self._lobby_state_is(result.state, "; ".join(result.errors))
         except Exception as exc:
             log.warning("lobby pass failed: %s", type(exc).__name__)
             report.errors.append(f"lobby: {type(exc).__name__}")
+
+    def _lobby_state_is(self, state: str, why: str) -> None:
+        """Log each change of the lobby's state once (down, refused, back) and count it
+        in the statistics the metrics export (`lobby.down`, `lobby.refused`,
+        `lobby.back`); the first pass logs only a problem."""
+        before, self._lobby_state = self._lobby_state, state
+        if state == before or (before is None and state == "ok"):
+            return
+        from kiosk.domain.queue import queue_day
+
+        if state == "ok":
+            log.info("lobby database back: shared queue numbers again")
+            metric = "lobby.back"
+        elif state == "refused":
+            log.error("lobby database refuses this kiosk (%s): offline numbers until the "
+                      "configuration is fixed; see 'kiosk doctor'", why)
+            metric = "lobby.refused"
+        else:
+            log.warning("lobby database down (%s): offline numbers meanwhile", why)
+            metric = "lobby.down"
+        bump_statistic(self.db, queue_day(dt.datetime.now(dt.UTC),
+                                          self.config.facility.timezone),
+                       self.config.kiosk_id, metric)
 
     def close(self) -> None:
         if self.lobby is not None:
@@ -475,4 +500,10 @@ def his_visit(row: dict[str, Any], config: Config, db: sqlite_utils.Database | N
         created_at=dt.datetime.fromisoformat(row["created_at"]).astimezone(
             ZoneInfo(config.facility.timezone)),
         insurance_outcome=row["insurance_outcome"], bhyt_card=row["bhyt_card"],
+        biometric=_biometric_status(row.get("biometric_json")),
     )
+
+
+def _biometric_status(text: str | None) -> str | None:
+    """Only the status goes to the HIS; distance and threshold stay on the kiosk."""
+    return json.loads(text).get("status") if text else None

@@ -43,8 +43,9 @@ class _Page:
         return self.draw.textlength(text, font=font) <= self.inner
 
     def _wrap(self, text: str, font: ImageFont.FreeTypeFont) -> list[str]:
+        """Words to lines; a bracketed group ("(mô phỏng)") stays on one line."""
         lines: list[str] = []
-        for word in text.split():
+        for word in _words(text):
             if lines and self._fits(f"{lines[-1]} {word}", font):
                 lines[-1] += f" {word}"
             else:
@@ -111,6 +112,21 @@ def _logo(path: Path, width: int) -> Image.Image | None:
         return None
     logo.thumbnail((width, width // 3))
     return logo
+
+
+def _words(text: str) -> list[str]:
+    """Split on spaces, keeping a short bracketed group as one word."""
+    out: list[str] = []
+    group: list[str] = []
+    for word in text.split():
+        if group or (word.startswith("(") and not word.endswith(")")):
+            group.append(word)
+            if word.endswith(")") or len(group) == 4:
+                out.append(" ".join(group))
+                group = []
+        else:
+            out.append(word)
+    return out + ([" ".join(group)] if group else [])
 
 
 def render_ticket(reg: Registration, *, facility_name: str, paper_mm: int = 80,

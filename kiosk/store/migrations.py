@@ -136,4 +136,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE registrations ADD COLUMN appointment_json TEXT;
         """,
     ),
+    (
+        5,
+        """
+        -- The face check's outcome (issue 29, decision 0163): {"status", "distance",
+        -- "threshold", "reason"}; never an image or a descriptor. NULL: not configured.
+        -- A personal field: purged with the others.
+        ALTER TABLE registrations ADD COLUMN biometric_json TEXT;
+        """,
+    ),
 ]

@@ -18,6 +18,24 @@ if TYPE_CHECKING:
     from kiosk.ui.app import KioskApp
 
 MAX_WAIT_S = 600.0
+CAN_DIGITS = 6  # what `type` enters: the keypad goes on by itself after the sixth
+# The ids a script may tap (`kid` of the real widgets; the touchscreen test checks
+# every tappable widget of the scripted day against this list).
+WIDGET_IDS = frozenset({
+    "start", "cancel", "card.mine", "keypad.ok", "keypad.delete", "confirm.yes",
+    "confirm.no", "continue", "back", "register", "reprint", "health.yes", "health.no",
+    "health.done", "hb.back", "hb.print", "hb.quit", "home", "error.type", "lang", "staff",
+    "staff.close", "staff.restart", "still_here", "appointment.check_in",
+    "appointment.other", "face.consent.yes", "face.consent.no",
+    "face.desk.continue", *(f"keypad.{d}" for d in "0123456789"),
+})
+# a clinic's code, a guide answer, one of several appointments
+WIDGET_PREFIXES = ("service.", "hb.answer.", "appointment.")
+
+
+def known_widget_id(kid: str) -> bool:
+    return kid in WIDGET_IDS or (kid.startswith(WIDGET_PREFIXES)
+                                 and len(kid) > len(kid.split(".")[0]) + 1)
 
 
 @dataclass
@@ -132,6 +150,10 @@ def parse_action(raw: Any, index: int) -> Action:
         kid = raw["tap"]
         if not isinstance(kid, str) or not kid or len(kid) > 100:
             raise ScriptError(f"{where}: 'tap' takes a widget id like \"confirm.yes\"")
+        if not known_widget_id(kid):
+            raise ScriptError(f"{where}: unknown widget id {kid!r} (known: "
+                              f"{', '.join(sorted(WIDGET_IDS))}, service.<code>, "
+                              "hb.answer.<answer>)")
         optional = raw.get("optional", False)
         if not isinstance(optional, bool):
             raise ScriptError(f"{where}: 'optional' must be true or false")
@@ -140,8 +162,9 @@ def parse_action(raw: Any, index: int) -> Action:
     if "type" in raw:
         digits = raw["type"]
         if not isinstance(digits, str) or not digits.isascii() or not digits.isdigit() or len(
-                digits) > 20:
-            raise ScriptError(f"{where}: 'type' takes a string of digits")
+                digits) != CAN_DIGITS:
+            raise ScriptError(f"{where}: 'type' takes the {CAN_DIGITS} digits the keypad asks "
+                              "for (the last six of the ID number), like \"123456\"")
         return Type(digits)
     return Sleep(_number(raw, "sleep", where, 0, MAX_WAIT_S))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.assets import asset_path
 from kiosk.journey import events as ev
+from kiosk.journey.face import FaceStepSettings
 from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
@@ -67,6 +69,7 @@ log = logging.getLogger(__name__)
 free_text_surfaces()
 KEY_SIMULATOR = 293  # F12 toggles the simulator panel (demo with a display)
 KEY_ESCAPE = 27
+IDLE_REMINDERS = 4  # "take your card" said this often on the attract screen, then shown only
 
 
 @dataclass
@@ -92,6 +95,7 @@ class UiOptions:
     card_reminder_s: float = 8.0  # "take your card" is said again this often
     watchdog_s: float = 2.0
     workers: int = 4
+    face: FaceStepSettings = dataclasses.field(default_factory=FaceStepSettings)  # issue 29
 
 
 class KioskRoot(FloatLayout):
@@ -179,7 +183,7 @@ class KioskApp(App):
         self.view_changed_at = 0.0
         self.settled_at = 0.0
         self.screens: dict[Step, StepScreen] = {}
-        self.recent_errors = RecentErrors()
+        self.recent_errors = RecentErrors(zone=ZoneInfo(options.timezone))
         self.executor = ThreadPoolExecutor(max_workers=options.workers,
                                            thread_name_prefix="kiosk-effect")
         self.use_kivy_settings = False
@@ -200,6 +204,8 @@ class KioskApp(App):
                   timezone=self.options.timezone,
                   view_changed=self.note_view,
                   lang=self.options.language, images_dir=asset_path("images"))
+        camera = next((d for d in self.devices if isinstance(d, PreviewSource)), None)
+        ctx.preview = camera.preview if camera is not None else None
         ctx.scale = ctx.theme.scale(*Window.size)
         Window.clearcolor = hex_rgba(ctx.theme.palette.background)
         self.ctx = ctx
@@ -233,8 +239,9 @@ class KioskApp(App):
 
         settings = JourneySettings(idle_timeout_s=self.options.idle_timeout_s,
                                    idle_warning_s=self.options.idle_warning_s,
-                                   find_appointments=self.ports.appointments is not None)
-        self.journey = Journey(settings)
+                                   find_appointments=self.ports.appointments is not None,
+                                   face=self.options.face)
+        self.journey = Journey(settings, today=lambda: dt.datetime.now(self._zone).date())
         self.runner = Runner(self.journey, self.ports, executor=self.executor,
                              post=self.post, clock=self.clock, on_change=self._changed)
         Window.bind(on_key_down=self._key)
@@ -269,6 +276,7 @@ class KioskApp(App):
         self.reminder_text.kid = "take_card"
         self.reminder.add_widget(self.reminder_text)
         self._reminding: Any = None  # the repeating prompt while the banner is up
+        self._reminders_said = 0
         self.reminder.opacity = 0
         self.reminder.unbind(minimum_height=self.reminder._follow)
         self.reminder.height = 0
@@ -288,26 +296,36 @@ class KioskApp(App):
             return
         panel.bind(minimum_height=panel._follow)
         panel._follow()
-        # Said after the step's own prompt, then again until the card is lifted.
+        # Said after the step's own prompt, then again until the card is lifted (on the
+        # attract screen a few times only: the banner stays, the lobby gets quiet).
+        self._reminders_said = 0
         Clock.schedule_once(self._say_take_card, 3.0)
         self._reminding = Clock.schedule_interval(self._say_take_card,
                                                   self.options.card_reminder_s)
 
     def _say_take_card(self, _dt: float) -> None:
-        if self.session.remind_card:
+        s = self.session
+        if s.remind_card and (s.step is not Step.IDLE or self._reminders_said < IDLE_REMINDERS):
+            self._reminders_said += 1
             self.prompts.play("take_card", self.ctx.lang)
 
     def _idle_warning(self) -> Widget:
         ctx = self.ctx
-        layer = Backdrop(hex_rgba("#000000", 0.6))
+        # Opaque: the name, photo and ID of a patient who walked away stay hidden from
+        # whoever stands at the kiosk now.
+        layer = Backdrop(hex_rgba(ctx.theme.palette.background))
         card = BoxLayout(orientation="vertical", padding=ctx.px(48), spacing=ctx.px(28),
                          size_hint=(0.62, None), pos_hint={"center_x": 0.5, "center_y": 0.5})
         paint(card, ctx.theme.palette.overlay_card, radius=ctx.px(24))
+        card.kid = "idle_warning"
         self.warning_title = Text(ctx, "heading", bold=True, halign="center")
         self.warning_body = Text(ctx, "subheading", halign="center")
+        self.warning_count = Text(ctx, "heading", bold=True, halign="center",
+                                  color=ctx.theme.palette.primary)
+        self.warning_count.kid = "idle_warning.countdown"
         self.warning_yes = BigButton(ctx, "still_here", "primary",
                                      on_tap=lambda: self.send(ev.Touched()))
-        for w in (self.warning_title, self.warning_body, self.warning_yes):
+        for w in (self.warning_title, self.warning_body, self.warning_count, self.warning_yes):
             card.add_widget(w)
         card.bind(minimum_height=card.setter("height"))
         layer.add_widget(card)
@@ -405,6 +423,8 @@ class KioskApp(App):
         def deliver(_dt: float) -> None:
             if isinstance(event, ev.CardPlaced | ev.QrScanned) and self.blank_layer.parent:
                 self.wake()
+            if isinstance(event, ev.CardPlaced | ev.QrScanned | ev.QrRejected):
+                self._dismiss_pin_pad()  # a patient is at the screen now
             self.runner.dispatch(event)
 
         Clock.schedule_once(deliver, 0)
@@ -459,10 +479,13 @@ class KioskApp(App):
         self.session = session
         ctx = self.ctx
         if session.step is not old.step:
-            if session.step is Step.IDLE:
+            # The PIN pad belongs to whoever opened it, never to the patient whose
+            # screen just changed (nor to the next one).
+            self._dismiss_pin_pad()
+            # The session ended: back to the start, or the next patient's card placed
+            # over the previous one's last screens.
+            if session.step is Step.IDLE or (session.id != old.id and old.step is not Step.IDLE):
                 self.wipe()
-                self._close(self.pin_layer)  # nobody is typing a PIN for a new patient
-                self.pin_layer.clear()
             if (session.step is Step.IDLE) != (old.step is Step.IDLE):
                 activity.announce(busy=session.step is not Step.IDLE)
             self.screens[old.step].hidden()
@@ -471,7 +494,7 @@ class KioskApp(App):
         self.facility.text = self.options.facility_name
         self.lang_button.text = ctx.t("lang.other")
         self.screens[session.step].render(session)
-        self._show_warning(session.idle_warning)
+        self._show_warning(session)
         self._show_reminder(session.remind_card)
         self._speak(session)
         self.note_view()
@@ -486,8 +509,12 @@ class KioskApp(App):
         self._prompt_key = key
         self._notice = session.notice
 
-    def _show_warning(self, show: bool) -> None:
+    def _show_warning(self, session: Session) -> None:
         t = self.ctx.t
+        show = session.idle_warning
+        if show:  # counts down with the journey's own clock (a tick every 0.5 s)
+            left = self.options.idle_timeout_s - (self.clock() - session.last_activity)
+            self.warning_count.text = t("idle_warning.countdown", s=max(0, math.ceil(left)))
         if show and self.warning_layer.parent is None:
             self.warning_title.text = t("idle_warning.heading")
             self.warning_body.text = t("idle_warning.body")
@@ -564,8 +591,12 @@ class KioskApp(App):
         self.executor.submit(collect).add_done_callback(done)
 
     def _close_staff(self) -> None:
-        self._close(self.pin_layer)
         self._close(self.staff_layer)
+        self._dismiss_pin_pad()
+
+    def _dismiss_pin_pad(self) -> None:
+        """Close the PIN pad and forget its digits (closing is no attempt)."""
+        self._close(self.pin_layer)
         self.pin_layer.clear()  # digits typed so far never wait for the next person
 
     def _close(self, layer: Widget) -> None:

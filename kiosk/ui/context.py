@@ -26,6 +26,9 @@ class Ctx:
     # A screen changed what it shows without a journey step (the guide's next page):
     # the app makes the next touches wait for the new view, as after a step.
     view_changed: Callable[[], None] | None = None
+    # The camera's small live view, (width, height, RGB bytes), for the face check's
+    # screen (None: no camera). In memory only.
+    preview: Callable[[], tuple[int, int, bytes] | None] | None = None
 
     def px(self, design: float) -> int:
         return max(1, round(design * self.scale))

@@ -86,7 +86,7 @@ class SimulatedReaderDevice:
 
     def status(self) -> DeviceStatus:
         state = ("card_present" if self.card else "no_card") if self.plugged else "unplugged"
-        return DeviceStatus(self.name, self.plugged, "simulator", "device.reader",
+        return DeviceStatus(self.name, self.plugged, "device.simulated", "device.reader",
                             f"device.{state}")
 
 
@@ -117,8 +117,8 @@ class SimulatedScannerDevice:
             self._emit(event)
 
     def status(self) -> DeviceStatus:
-        return DeviceStatus(self.name, True, f"simulator, {self.shown} codes shown",
-                            "device.camera", "device.working")
+        return DeviceStatus(self.name, True, "device.simulated", "device.camera",
+                            "device.working")
 
     def preview(self) -> tuple[int, int, bytes] | None:
         # A grey test card, so the staff screen's preview path is exercised.

@@ -27,6 +27,9 @@ _BY_STEP: dict[Step, str] = {
     Step.CHOOSE_SERVICE: "choose_service",
     Step.CONFIRM_SERVICE: "confirm_service",
     Step.REGISTERING: "registering",
+    Step.FACE_CONSENT: "face_consent",
+    Step.FACE_MATCH: "face_match",
+    Step.FACE_DESK: "face_desk",
     Step.HEALTH_BOOK_OFFER: "health_book_offer",
     Step.HEALTH_BOOK: "health_book",
     Step.DONE: "done",
@@ -43,9 +46,13 @@ def prompt_for(session: Session) -> str | None:
         return "idle_warning"
     step = session.step
     if step is Step.INSURANCE_RESULT:
+        if session.insurance is not None and session.insurance.child_covered:
+            return "insurance_child"
         outcome = session.insurance.outcome if session.insurance else "unavailable"
         return f"insurance_{'unavailable' if outcome == 'misconfigured' else outcome}"
     if step is Step.TICKET:
+        if session.reprint == "offered":
+            return "ticket_repeat"
         if session.print_result is None:
             return None
         return "ticket_printed" if session.print_result.printed else "ticket_not_printed"
@@ -58,7 +65,7 @@ def all_prompt_keys() -> set[str]:
     keys = set(_BY_STEP.values()) | set(_ERRORS.values())
     keys |= {f"insurance_{o}" for o in ("usable", "warning", "not_usable", "unavailable")}
     return keys | {"ticket_printed", "ticket_not_printed", "error_desk", "idle_warning",
-                   "notice", "take_card"}
+                   "notice", "take_card", "insurance_child", "ticket_repeat"}
 
 
 class PromptPlayer:

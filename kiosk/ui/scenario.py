@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
 from kiosk.journey.state import Step
@@ -33,7 +34,9 @@ from kiosk.ui.actions import (
     Wait,
 )
 from kiosk.ui.app import KioskApp
-from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap_at
+from kiosk.ui.inspect import all_texts, find, fit_problems, grab_next_frame, tap_at, visible
+
+EARLY_S = 2.0  # a screen's settle time at most (guard_max_s), and a transition
 
 
 class OffsetClock:
@@ -75,6 +78,9 @@ class Report:
     # Between patients: labels off display still holding text pixels (see text_memory).
     off_display_textures: list[str] = field(default_factory=list)
     kept_text_surfaces: int = 0
+    # Screen changes with the buttons a patient could tap on each side (the screen left,
+    # the last one with buttons before it, and the one entered): the spatial-safety check.
+    transitions: list[dict[str, Any]] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), "utf-8")
@@ -112,6 +118,12 @@ class Player:
         self._started = self._step_seen_at = time.monotonic()
         self._sleep_until = 0.0
         self._again: Callable[[float], None] | None = None
+        self._buttons: dict[str, dict[str, Any]] = {}  # tappable on the current screen
+        self._left: tuple[str, dict[str, dict[str, Any]]] | None = None
+        self._tapped_at = -1e9  # on the app's clock (skipped time counts)
+        self._entered_after_tap = 1e9
+        self._entered_at = 0.0
+        self._early: dict[str, dict[str, Any]] = {}
 
     # -- running -------------------------------------------------------------------
     def start(self) -> None:
@@ -138,9 +150,39 @@ class Player:
         manager = self.app.manager
         return not manager.transition.is_active and not self.app.in_guard()
 
+    def _track_buttons(self, step: Step) -> None:
+        """Remember every button the current screen offered (visible and enabled) and,
+        when the screen changes, the pair of screens with their buttons."""
+        if step is not self._last_step and self._last_step is not None:
+            if self._buttons:
+                if self._left is not None:
+                    self.report.transitions.append({
+                        "from": self._left[0], "to": self._last_step.value,
+                        "after_tap_s": round(self._entered_after_tap, 2),
+                        "from_buttons": list(self._left[1].values()),
+                        "to_buttons": list(self._early.values())})
+                self._left = (self._last_step.value, self._buttons)
+            self._buttons, self._early = {}, {}
+        if step is not self._last_step:
+            self._entered_after_tap = self.clock() - self._tapped_at
+            self._entered_at = self.clock()  # the app's clock: skipped time counts
+        if self.app.manager.transition.is_active:
+            return
+        for w in visible(self.app.screens[step]):
+            if isinstance(w, ButtonBehavior) and not w.disabled and hasattr(w, "kid"):
+                x, y = w.to_window(w.x, w.y)
+                self._buttons[w.kid] = {"kid": w.kid, "style": getattr(w, "style", ""),
+                                        "rect": [round(x), round(y), round(w.width),
+                                                 round(w.height)]}
+                # What a second tap can still meet: buttons there soon after the screen
+                # came (the ticket's "Tiếp tục" waits 3 s, out of a double tap's reach).
+                if self.clock() - self._entered_at <= EARLY_S:
+                    self._early[w.kid] = self._buttons[w.kid]
+
     def _track_step(self) -> None:
         session = self.app.session
         step = session.step
+        self._track_buttons(step)
         reg = session.registration
         if reg is not None and all(r["registration_id"] != reg.id
                                    for r in self.report.registrations):
@@ -257,6 +299,7 @@ class Player:
             if self._patient is not None:
                 self._patient.taps.append(action.kid)
             x, y = widget.to_window(*widget.center)
+            self._tapped_at = self.clock()
             tap_at(x, y)
             if action.repeat_ms > 0 and action.taps > 1:
                 self._repeat(x, y, action.repeat_ms / 1000, action.taps - 1)
@@ -268,11 +311,12 @@ class Player:
         raise TypeError(action)  # pragma: no cover
 
     def _type(self, digits: str) -> None:
-        """Stand the typing in for its taps: open the keypad if needed, digits, OK."""
+        """Stand the typing in for its taps: open the keypad if needed, then the digits
+        (the keypad goes on by itself after the sixth)."""
         taps: list[Action] = []
         if self.app.session.step is Step.IDLE:
             taps += [Tap("start"), Wait(Step.NEED_KEY)]
-        taps += [Tap(f"keypad.{d}") for d in digits] + [Tap("keypad.ok")]
+        taps += [Tap(f"keypad.{d}") for d in digits]
         self.script[self._i:self._i + 1] = taps
 
     def _repeat(self, x: float, y: float, gap_s: float, more: int) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,18 +40,22 @@ class StaffStatus:
     # Chip cards refused today (a failed check: a clone or forgery?); their holders were
     # sent to the desk with the card (decision 0110).
     chip_refused: int = 0
+    # Today's face-check outcomes, counts only (issue 29): {"verified": 12, …}; empty
+    # when the kiosk does not check faces.
+    face_counts: dict[str, int] = field(default_factory=dict)
 
 
 class RecentErrors(logging.Handler):
     """Keeps the last warnings and errors for the staff screen. Log messages are
     already free of personal data (IDs are masked where they are logged)."""
 
-    def __init__(self, capacity: int = 12) -> None:
+    def __init__(self, capacity: int = 12, zone: dt.tzinfo | None = None) -> None:
         super().__init__(logging.WARNING)
         self.lines: collections.deque[str] = collections.deque(maxlen=capacity)
+        self.zone = zone  # the facility's time zone, as the purge time (not the system's)
 
     def emit(self, record: logging.LogRecord) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        stamp = dt.datetime.fromtimestamp(record.created, self.zone).strftime("%H:%M:%S")
         self.lines.append(f"{stamp} {record.name}: {record.getMessage()}"[:160])
 
 
@@ -178,6 +182,12 @@ class PinOverlay(Backdrop):
         self.refresh()
 
     def _done(self) -> None:
+        if not staff_pin.MIN_DIGITS <= len(self.typed) <= staff_pin.MAX_DIGITS:
+            # Not a PIN at all (a patient's digits, a slip): said, never counted as wrong.
+            self.typed = ""
+            self._message_key, self._wait_s = "staff.pin_length", 0
+            self.refresh()
+            return
         ok = self.gate.check(self.typed)
         self.typed = ""
         self._wait_s = 0 if ok else round(self.gate.retry_in())
@@ -229,7 +239,9 @@ class StaffOverlay(Backdrop):
         if not d.label:
             return f"{mark}  {d.name}: {d.detail}"
         t = self.ctx.t
-        return f"{mark}  {t(d.label)}: {t(d.state)} ({d.detail})"
+        # A detail is a device's own name, or a word of ours in the staff's language.
+        detail = t(d.detail) if d.detail.startswith("device.") else d.detail
+        return f"{mark}  {t(d.label)}: {t(d.state)} ({detail})"
 
     def show(self, status: StaffStatus | None,
              preview: tuple[int, int, bytes] | None = None) -> None:
@@ -250,6 +262,11 @@ class StaffOverlay(Backdrop):
                            at=status.unsynced_purge_at or ""))
         if status.chip_refused:
             lines.append(t("staff.chip_refused", n=status.chip_refused))
+        if status.face_counts:
+            c = status.face_counts
+            lines.append(t("staff.face", verified=c.get("verified", 0),
+                           not_verified=c.get("not_verified", 0),
+                           declined=c.get("declined", 0)))
         self.outbox.text = "\n".join(lines)
         self.errors.text = "\n".join(status.errors[-6:]) or t("staff.no_errors")
         if preview is None:

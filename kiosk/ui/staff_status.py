@@ -29,6 +29,13 @@ def staff_status(assembly: Assembly) -> StaffStatus:
     refused = assembly.db.execute(
         "SELECT coalesce(sum(value), 0) FROM statistics WHERE day = ? AND metric = ?",
         [today, "chip.refused"]).fetchone()[0]
+    face: dict[str, int] = {}
+    if assembly.config.biometric.face_match != "off":
+        face = {metric.removeprefix("face."): int(value) for metric, value in assembly.db.execute(
+            "SELECT metric, value FROM statistics WHERE day = ? AND kiosk_id = ? AND metric IN "
+            "('face.verified', 'face.not_verified', 'face.declined')",
+            [today, assembly.config.kiosk_id]).fetchall()}
+        face = {"verified": 0, "not_verified": 0, "declined": 0, **face}
     return StaffStatus(outbox_depth=int(depth), unsynced=unsynced.count,
                        unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at,
-                       chip_refused=int(refused))
+                       chip_refused=int(refused), face_counts=face)

@@ -295,3 +295,53 @@ def walk(widget: Widget) -> list[Widget]:
     for child in widget.children:
         out.extend(walk(child))
     return out
+
+
+class CanPicture(BoxLayout):
+    """Where the 6 digits are: both card generations (the 2021 chip CCCD and the 2024
+    Căn cước) drawn side by side, the ID number under the heading on the front with
+    its last six digits (the chip's CAN) marked."""
+
+    EXAMPLE = ("001 094", "012 345")  # an invented number: only the position matters
+
+    def __init__(self, ctx: Ctx, **kw: Any) -> None:
+        super().__init__(orientation="horizontal", spacing=ctx.px(24), size_hint_y=None,
+                         height=ctx.px(210), **kw)
+        self.ctx = ctx
+        self.captions: list[Text] = []
+        self.labels: list[Text] = []
+        for _ in range(2):
+            card = BoxLayout(orientation="vertical", padding=ctx.px(14), spacing=ctx.px(6))
+            paint(card, ctx.theme.palette.tile, radius=ctx.px(14))
+            caption = Text(ctx, "small", bold=True)
+            row = BoxLayout(orientation="horizontal", spacing=ctx.px(14))
+            photo = Widget(size_hint_x=None, width=ctx.px(80))
+            paint(photo, ctx.theme.palette.secondary, radius=ctx.px(6))
+            lines = BoxLayout(orientation="vertical", spacing=ctx.px(4))
+            label = Text(ctx, "small", color=ctx.theme.palette.muted)
+            digits = BoxLayout(orientation="horizontal", spacing=ctx.px(10), size_hint_y=None,
+                               height=ctx.px(52))
+            first = Text(ctx, "small", bold=True, text=self.EXAMPLE[0], size_hint_x=0.45)
+            last = Text(ctx, "small", bold=True, halign="center", text=self.EXAMPLE[1],
+                        color=ctx.theme.palette.warn_text, size_hint_x=0.55)
+            last.kid = "can.marked"
+            paint(last, "#FFD54A", radius=ctx.px(8))
+            digits.add_widget(first)
+            digits.add_widget(last)
+            lines.add_widget(label)
+            lines.add_widget(digits)
+            lines.add_widget(Widget())
+            row.add_widget(photo)
+            row.add_widget(lines)
+            card.add_widget(caption)
+            card.add_widget(row)
+            self.add_widget(card)
+            self.captions.append(caption)
+            self.labels.append(label)
+
+    def render(self) -> None:
+        t = self.ctx.t
+        self.captions[0].text = t("can.card_2021")
+        self.captions[1].text = t("can.card_2024")
+        self.labels[0].text = t("can.number_2021")
+        self.labels[1].text = t("can.number_2024")

@@ -59,6 +59,8 @@ class HisVisit:
     created_at: dt.datetime  # timezone-aware
     insurance_outcome: str  # usable / warning / not_usable / unavailable / misconfigured
     bhyt_card: str | None
+    # The face check's status (kiosk.domain.biometric), None when not configured.
+    biometric: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from kiosk.ui.screens import (
     appointment,
     errors,
+    face,
     finish,
     identity,
     insurance,
@@ -10,4 +11,5 @@ from kiosk.ui.screens import (
     start,
 )
 
-__all__ = ["appointment", "errors", "finish", "identity", "insurance", "services", "start"]
+__all__ = ["appointment", "errors", "face", "finish", "identity", "insurance", "services",
+           "start"]

@@ -20,9 +20,10 @@ SLOTS = ("left", "middle", "right")
 
 class StepScreen(Screen):
     """Actions sit in three fixed slots on every screen: what ends or undoes the
-    session on the left, going back in the middle, going on on the right. So the
-    second tap of a double tap, landing where the last screen's main button was,
-    never meets a button that throws the patient's work away."""
+    session on the left, going on in the middle or on the right. Screens that follow
+    each other put their main buttons in different slots (decision 0142), so the
+    second tap of a double tap, landing where the last screen's main or destructive
+    button was, never meets the next screen's main button."""
 
     step: ClassVar[Step]
 

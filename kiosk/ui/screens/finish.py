@@ -33,6 +33,7 @@ class TicketScreen(StepScreen):
             self.labels[kind] = label
         self._panel: str | None = None
         self.spacer()
+        self.reprint = self.button("reprint", ev.ReprintRequested(), "secondary")
         self.go = self.button("continue", ev.Continue(), "primary")
 
     def _show_panel(self, kind: str, text: str) -> None:
@@ -45,7 +46,8 @@ class TicketScreen(StepScreen):
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
-        self.title.text = t("ticket.heading")
+        repeat = session.reprint is not None
+        self.title.text = t("ticket.repeat_heading" if repeat else "ticket.heading")
         reg = session.registration
         if reg is not None:
             self.number.text = reg.queue_number
@@ -55,7 +57,10 @@ class TicketScreen(StepScreen):
                 at = reg.appointment.local_time(self.ctx.timezone)
                 self.service.text += " · " + t("ticket.appointment", time=at)
         result = session.print_result
-        if result is None:
+        if session.reprint == "offered" and reg is not None:
+            self._show_panel("info", t("ticket.repeat_body",
+                                       time=reg.created_at.strftime("%H:%M")))
+        elif result is None:
             self._show_panel("info", t("ticket.printing"))
         elif result.printed:
             self._show_panel("ok", t("ticket.printed"))
@@ -67,6 +72,10 @@ class TicketScreen(StepScreen):
         self.go.text = t("common.continue")
         self.go.opacity = 1 if session.ticket_ready else 0
         self.go.disabled = not session.ticket_ready
+        offer = session.reprint == "offered" and session.ticket_ready
+        self.reprint.text = t("ticket.reprint")
+        self.reprint.opacity = 1 if offer else 0
+        self.reprint.disabled = not offer
 
     def wipe(self) -> None:
         self.number.text = ""
@@ -84,7 +93,8 @@ class HealthBookOfferScreen(StepScreen):
         self.spacer()
         self.no = self.button("health.no", ev.HealthBookSkipped(), "secondary",
                               slot="left")
-        self.yes = self.button("health.yes", ev.HealthBookStarted(), "primary")
+        # In the middle: the ticket's "Tiếp tục" sat on the right (decision 0142).
+        self.yes = self.button("health.yes", ev.HealthBookStarted(), "primary", slot="middle")
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
@@ -127,10 +137,10 @@ class DoneScreen(StepScreen):
         self.body = Text(self.ctx, "heading", halign="center")
         self.content.add_widget(self.body)
         self.spacer()
-        self.home = self.button("home", ev.Continue(), "primary")
+        # No button: the screen goes back to the start by itself (or at a touch), and
+        # nothing here lies under the last screen's buttons (decision 0142).
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
         self.title.text = t("done.heading")
         self.body.text = t("done.body")
-        self.home.text = t("common.home")

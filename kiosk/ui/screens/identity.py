@@ -3,6 +3,7 @@ masked ID number, and where the data came from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 
@@ -11,6 +12,7 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
+from kiosk.domain.ages import is_child
 from kiosk.domain.text import mask_id
 from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
@@ -60,11 +62,18 @@ class ConfirmIdentityScreen(StepScreen):
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
-        self.title.text = t("confirm.heading")
-        self.yes.text = t("confirm.yes")
-        self.no.text = t("confirm.no")
         self.notice.show(session.notice)
         person = session.identity
+        # A child is registered by a parent: asked about "cháu …", not "bạn".
+        child = person is not None and is_child(person.date_of_birth,
+                                                dt.date.today())
+        if child and person is not None:
+            given = person.full_name.split()[-1] if person.full_name.split() else ""
+            self.title.text = t("confirm.heading_child", name=given)
+        else:
+            self.title.text = t("confirm.heading")
+        self.yes.text = t("confirm.yes_child" if child else "confirm.yes")
+        self.no.text = t("confirm.no_child" if child else "confirm.no")
         if person is None:
             self.wipe()
             return
@@ -99,7 +108,8 @@ class ConfirmIdentityScreen(StepScreen):
             self.photo.texture = None
 
     def wipe(self) -> None:
-        for label in (self.full_name, self.dob, self.id_line, self.bhyt, self.source):
+        for label in (self.title, self.full_name, self.dob, self.id_line, self.bhyt,
+                      self.source):
             label.text = ""
         self.photo.texture = None
         self._photo_of = None

@@ -39,14 +39,16 @@ class InsuranceResultScreen(StepScreen):
         self.content.add_widget(self.next)
         self.spacer()
         self.cancel = self.cancel_button()
-        self.go = self.button("continue", ev.Continue(), "primary")
+        # In the middle: "Đúng, là tôi" sat on the right (decision 0142).
+        self.go = self.button("continue", ev.Continue(), "primary", slot="middle")
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
         result = session.insurance
         outcome = result.outcome if result else "unavailable"
-        self.title.text = t(f"insurance.heading.{outcome}")
-        kind = _PANEL[outcome]
+        child = result is not None and result.child_covered
+        self.title.text = t("insurance.heading.child" if child else f"insurance.heading.{outcome}")
+        kind = "info" if child else _PANEL[outcome]  # covered by law: nothing is wrong
         panel, label = self.panels[kind]
         if self.current != kind:
             self.slot.clear_widgets()
@@ -58,7 +60,7 @@ class InsuranceResultScreen(StepScreen):
             result.message_en if self.ctx.lang == "en" else result.message_vi)
         nxt = {"usable": "usable", "warning": "usable", "not_usable": "not_usable"}.get(
             outcome, "unavailable")
-        self.next.text = t(f"insurance.next.{nxt}")
+        self.next.text = t("insurance.next.child" if child else f"insurance.next.{nxt}")
         self.cancel.text = t("common.cancel")
         self.go.text = t("common.continue")
 

@@ -42,7 +42,7 @@ class ChooseServiceScreen(StepScreen):
         self.tiles: dict[str, Tile] = {}
         self._codes: tuple[str, ...] = ()
         self.cancel = self.cancel_button()
-        self.back = self.button("back", ev.Back(), "secondary")
+        self.back = self.button("back", ev.Back(), "secondary", slot="right")
 
     def _rebuild(self, services: tuple[ServiceOption, ...]) -> None:
         self.grid.clear_widgets()
@@ -91,8 +91,9 @@ class ConfirmServiceScreen(StepScreen):
         self.content.add_widget(self.panel)
         self.spacer()
         self.cancel = self.cancel_button()
-        self.back = self.button("back", ev.Back(), "secondary")
-        self.go = self.button("register", ev.RegistrationConfirmed(), "primary")
+        # "Đăng ký" in the middle, so the ticket's "Tiếp tục" (right) is never under it.
+        self.back = self.button("back", ev.Back(), "secondary", slot="right")
+        self.go = self.button("register", ev.RegistrationConfirmed(), "primary", slot="middle")
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
@@ -104,6 +105,8 @@ class ConfirmServiceScreen(StepScreen):
         insurance = session.insurance
         if insurance is not None and insurance.usable:
             self.payment.text = t("confirm_service.insured")
+        elif insurance is not None and insurance.child_covered:
+            self.payment.text = t("confirm_service.child")  # covered by law: no fee
         elif insurance is not None and not insurance.checked:
             self.payment.text = t("confirm_service.unchecked")
         else:

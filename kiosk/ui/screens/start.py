@@ -1,4 +1,4 @@
-"""Attract screen, "need a key" (QR or 12-digit keypad) and chip reading."""
+"""Attract screen, "need a key" (QR or the 6 CAN digits) and chip reading."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
 from kiosk.ui.registry import register_screen
 from kiosk.ui.screens.base import NoticeBox, StepScreen, WaitingScreen
-from kiosk.ui.widgets import CardPicture, Keypad, Text
+from kiosk.ui.widgets import BigButton, CanPicture, CardPicture, Keypad, Text
 
 
 @register_screen(Step.IDLE)
@@ -25,7 +25,14 @@ class AttractScreen(StepScreen):
         self.or_qr = self.text("subheading")
         self.notice = NoticeBox(self.ctx)
         self.content.add_widget(self.notice)
-        self.start = self.button("start", ev.Touched(), "primary", slot="wide")
+        # Above the action bar, where no screen has a button: a finger coming back from
+        # the last screen (a cancel, "not me", a double tap) never starts a session.
+        holder = AnchorLayout(anchor_x="center", size_hint_y=None,
+                              height=self.ctx.px(self.ctx.theme.sizes.button_height))
+        self.start = BigButton(self.ctx, "start", "primary", on_tap=lambda: self.ctx.send(
+            ev.Touched()), size_hint_x=0.66)
+        holder.add_widget(self.start)
+        self.content.add_widget(holder)
 
     def _primary(self) -> tuple[float, float, float, float]:
         from kiosk.ui.theme import hex_rgba
@@ -35,8 +42,11 @@ class AttractScreen(StepScreen):
     def render(self, session: Session) -> None:
         t = self.ctx.t
         self.welcome.text = t("idle.welcome")
-        self.title.text = t("idle.heading")
-        self.or_qr.text = t("idle.or_qr")
+        # A card left on the reader: placing it again starts a session, lifting it
+        # (for the desk) clears this.
+        left = session.card_present
+        self.title.text = t("idle.card_left" if left else "idle.heading")
+        self.or_qr.text = t("idle.card_left_body" if left else "idle.or_qr")
         self.start.text = t("idle.touch")
         self.notice.show(session.notice)
 
@@ -57,23 +67,28 @@ def group_digits(digits: str) -> str:
 
 @register_screen(Step.NEED_KEY)
 class NeedKeyScreen(StepScreen):
+    """The chip's key: the card's QR shown to the camera, or the 6 digits of the CAN
+    (the ID number's last six, marked on a picture of both card generations). The
+    keypad goes on by itself after the sixth digit (decision 0141)."""
+
     step = Step.NEED_KEY
-    LENGTH = 12
+    LENGTH = 6
 
     def build(self) -> None:
         self.digits = ""
-        self.title = self.heading()
         row = BoxLayout(orientation="horizontal", spacing=self.ctx.px(40))
-        left = BoxLayout(orientation="vertical", spacing=self.ctx.px(20))
+        left = BoxLayout(orientation="vertical", spacing=self.ctx.px(18))
+        self.title = Text(self.ctx, "heading", bold=True)
+        self.picture = CanPicture(self.ctx)
         self.or_type = Text(self.ctx, "subheading")
         self.display = Text(self.ctx, "heading", bold=True)
         self.display.kid = "keypad.display"
         self.hint = Text(self.ctx, "body")
         self.notice = NoticeBox(self.ctx)
-        for w in (self.or_type, self.display, self.hint, self.notice):
+        for w in (self.title, self.picture, self.or_type, self.display, self.hint, self.notice):
             left.add_widget(w)
         left.add_widget(BoxLayout())
-        self.keypad = Keypad(self.ctx, self._digit, self._delete, self._done)
+        self.keypad = Keypad(self.ctx, self._digit, self._clear, self._done)
         holder = AnchorLayout(anchor_x="center", anchor_y="top", size_hint_x=None,
                               width=self.keypad.width)
         holder.add_widget(self.keypad)
@@ -85,20 +100,22 @@ class NeedKeyScreen(StepScreen):
         self._typing_hint = ""  # a word about the digits themselves, until the next key
 
     def _digit(self, d: str) -> None:
-        if len(self.digits) < self.LENGTH:
-            self.digits += d
-            self._typing_hint = ""
-        else:  # a 13th digit: say so instead of dropping it silently
-            self._typing_hint = self.ctx.t("need_key.full")
+        if len(self.digits) >= self.LENGTH:
+            return  # already sent: the screen is about to change
+        self.digits += d
+        self._typing_hint = ""
         self._show_digits()
+        if len(self.digits) == self.LENGTH:
+            self._done()
 
-    def _delete(self) -> None:
-        self.digits = self.digits[:-1]
+    def _clear(self) -> None:
+        """One tap clears the field (a wrong digit is retyped, not picked out)."""
+        self.digits = ""
         self._typing_hint = ""
         self._show_digits()
 
     def _done(self) -> None:
-        if len(self.digits) < self.LENGTH:  # keep what was typed: one digit is missing
+        if len(self.digits) < self.LENGTH:  # keep what was typed: say what is missing
             self._typing_hint = self.ctx.t("need_key.short", n=len(self.digits))
             self._show_digits()
             return
@@ -113,9 +130,11 @@ class NeedKeyScreen(StepScreen):
 
     def render(self, session: Session) -> None:
         t = self.ctx.t
-        self.title.text = t("need_key.heading")
-        self.or_type.text = t("need_key.or_type")
-        self.keypad.keys["delete"].text = t("keypad.delete")
+        asking = session.card_usable and session.key is None
+        self.title.text = t("need_key.can_heading" if asking else "need_key.heading")
+        self.or_type.text = t("need_key.can_or_qr" if asking else "need_key.or_type")
+        self.picture.render()
+        self.keypad.keys["delete"].text = t("keypad.clear")
         self.keypad.keys["ok"].text = t("keypad.ok")
         self.cancel.text = t("common.cancel")
         stale = session.card_present and session.reader_ok and not session.card_fresh
@@ -123,11 +142,9 @@ class NeedKeyScreen(StepScreen):
         self.mine.opacity = 1 if stale else 0
         self.mine.disabled = not stale
         if session.key is not None:
-            self.digits = ""  # the number was taken
+            self.digits = ""  # the number was taken (a refused one leaves an empty field)
         if session.key is not None and not session.card_present:
             self.hint.text = t("need_key.place_card")
-        elif session.card_usable and session.key is None:
-            self.hint.text = t("need_key.card_on_reader")
         else:
             self.hint.text = ""
         self.notice.show(session.notice)
@@ -138,6 +155,13 @@ class NeedKeyScreen(StepScreen):
         self._typing_hint = ""
         self._show_digits()
         self.notice.show(None)
+
+    def hidden(self) -> None:
+        # The digits went to the chip: if it refuses them, the patient comes back to
+        # an empty field (retyping six digits beats picking out a wrong one).
+        self.digits = ""
+        self._typing_hint = ""
+        self._show_digits()
 
 
 @register_screen(Step.READING_CHIP)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_kiosk
 from tests.e2e.lobby.pg import KIOSK_PASSWORD, OWNER, OWNER_PASSWORD, PgCluster
 from tests.e2e.lobby.proxy import BlackholeProxy  # noqa: F401  (re-exported for tests)
 
@@ -37,16 +36,35 @@ class Lobby:
     def sql(self, statement: str) -> list[tuple[object, ...]]:
         return self.pg.sql(statement, db=self.db)
 
+    def add_kiosk(self, kiosk_id: str, login: str, *, facility: str = "01824",
+                  max_per_minute: int = 6000, timezone: str = "Asia/Ho_Chi_Minh") -> None:
+        """What `kiosk lobby add-kiosk` does (tested in test_provisioning), in one step."""
+        self.sql(f"INSERT INTO lobby.facilities VALUES ('{facility}', '{timezone}') "
+                 "ON CONFLICT DO NOTHING; "
+                 "INSERT INTO lobby.kiosks (facility, kiosk_id, db_role, max_per_minute) "
+                 f"VALUES ('{facility}', '{kiosk_id}', '{login}', {max_per_minute})")
+
 
 @pytest.fixture
-def lobby(pg: PgCluster, tmp_path: Path) -> Lobby:
-    """A new, initialised lobby database (`kiosk lobby init` as its owner)."""
+def bare_lobby(pg: PgCluster) -> Lobby:
+    """A new, initialised lobby database (what `kiosk lobby init` does as its owner, in
+    this process: the command itself is tested in test_lobby_cli), no kiosks."""
+    from kiosk.config.model import LobbyConfig
+    from kiosk.lobby.admin import init
+
     db = pg.new_database()
-    config = kiosk_config(tmp_path / "owner", "init", None)
-    proc = run_kiosk("--config", str(config), "lobby", "init", "--url", pg.url(OWNER, db),
-                     env={"PGPASSWORD": OWNER_PASSWORD})
-    assert proc.returncode == 0, proc.stderr
+    assert init(LobbyConfig(url=pg.url(OWNER, db), password=OWNER_PASSWORD)).changed
     return Lobby(pg, db)
+
+
+@pytest.fixture
+def lobby(bare_lobby: Lobby) -> Lobby:
+    """The lobby with kiosks k1…k4 of 01824 provisioned for logins kiosk_k1…kiosk_k4
+    (with a rate limit no test reaches) and `tls` for kiosk_tls."""
+    for n in range(1, 5):
+        bare_lobby.add_kiosk(f"k{n}", f"kiosk_k{n}")
+    bare_lobby.add_kiosk("tls", "kiosk_tls")
+    return bare_lobby
 
 
 def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,

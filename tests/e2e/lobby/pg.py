@@ -31,6 +31,7 @@ SUPER_PASSWORD = "test-super-pw"
 OWNER, OWNER_PASSWORD = "lobby_owner", "owner-pw"
 KIOSK_PASSWORD = "kiosk-pw"  # every kiosk login's password in the tests
 KIOSK_ROLES = ("kiosk_k1", "kiosk_k2", "kiosk_k3", "kiosk_k4", "kiosk_tls")
+KIOSK_CONNECTION_LIMIT = 4  # as docs/deployment.md has the DBA create kiosk logins
 
 
 def free_port() -> int:
@@ -154,9 +155,12 @@ class PgCluster:
     def setup_roles(self) -> None:
         """As docs/deployment.md tells the DBA."""
         self.sql(f"CREATE ROLE {OWNER} LOGIN PASSWORD '{OWNER_PASSWORD}'")
+        # the owner sees and ends kiosk sessions squatting on a lock (decision 0131)
+        self.sql(f"GRANT pg_signal_backend, pg_read_all_stats TO {OWNER}")
         self.sql("CREATE ROLE lobby_kiosk NOLOGIN")
         for role in KIOSK_ROLES:
-            self.sql(f"CREATE ROLE {role} LOGIN PASSWORD '{KIOSK_PASSWORD}' IN ROLE lobby_kiosk")
+            self.sql(f"CREATE ROLE {role} LOGIN PASSWORD '{KIOSK_PASSWORD}' "
+                     f"CONNECTION LIMIT {KIOSK_CONNECTION_LIMIT} IN ROLE lobby_kiosk")
 
     def new_database(self) -> str:
         name = f"lobby_{next(self._db_counter)}"

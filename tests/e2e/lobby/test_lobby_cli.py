@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from kiosk.lobby.schema import LATEST
 from tests.cli_helpers import run_json, run_kiosk
 from tests.e2e.lobby.conftest import kiosk_config
 from tests.e2e.lobby.pg import OWNER, OWNER_PASSWORD, free_port
@@ -27,6 +28,10 @@ def patient(tmp_path):
     return str(path)
 
 
+STATUS_KEYS = {"url", "state", "reachable", "schema_version", "facility", "day", "error",
+               "server_time", "kiosks", "departments"}
+
+
 def register(config, tmp_path, service="KB-NOI"):
     return run_json("--config", str(config), "register", "--patient", patient(tmp_path),
                     "--service", service, "--json")
@@ -39,7 +44,7 @@ def test_init_again_changes_nothing_and_exit_codes(lobby, pg, tmp_path):
                       env={"PGPASSWORD": OWNER_PASSWORD})
     assert again.returncode == 0, again.stderr
     assert "nothing changed" in again.stdout
-    assert lobby.sql("SELECT count(*) FROM lobby.schema_version") == [(1,)]
+    assert lobby.sql("SELECT count(*) FROM lobby.schema_version") == [(LATEST,)]
 
     wrong = run_kiosk("--config", str(config), "lobby", "init", "--url", owner_url,
                       env={"PGPASSWORD": "wrong"})
@@ -53,9 +58,14 @@ def test_init_again_changes_nothing_and_exit_codes(lobby, pg, tmp_path):
                         pg.url("kiosk_k1", fresh), env={"PGPASSWORD": "kiosk-pw"})
     assert refused.returncode == 6, refused.stderr
     down = run_kiosk("--config", str(config), "lobby", "init", "--url",
-                     f"postgresql://{OWNER}@127.0.0.1:{free_port()}/x")
+                     f"postgresql://{OWNER}@127.0.0.1:{free_port()}/x",
+                     env={"PGPASSWORD": OWNER_PASSWORD})
     assert down.returncode == 5, down.stderr
     assert "unreachable" in down.stderr
+    # no password anywhere (no terminal to ask on): a configuration problem, not an outage
+    bare = run_kiosk("--config", str(config), "lobby", "init", "--url", owner_url,
+                     env={"PGPASSWORD": "", "HOME": str(tmp_path)})
+    assert bare.returncode == 6 and "no password for lobby_owner" in bare.stderr
 
 
 def test_two_kiosks_share_one_queue_and_status_shows_them(lobby, tmp_path):
@@ -77,10 +87,12 @@ def test_two_kiosks_share_one_queue_and_status_shows_them(lobby, tmp_path):
     sync = run_kiosk("--config", str(k1), "sync", "--once", "--json")
     assert sync.returncode == 0, sync.stderr
     status = run_json("--config", str(k1), "lobby", "status", "--json")
-    assert status["reachable"] is True and status["schema_version"] == 1
-    assert [k["kiosk_id"] for k in status["kiosks"]] == ["k1", "k2"]
+    assert status["reachable"] is True and status["schema_version"] == LATEST
+    assert [k["kiosk_id"] for k in status["kiosks"]] == ["k1", "k2", "k3", "k4", "tls"]
     beats = {k["kiosk_id"]: k["last_heartbeat"] for k in status["kiosks"]}
     assert beats["k1"] is not None and beats["k2"] is None  # k2's daemon never ran
+    assert beats["k1"].endswith("+07:00")  # the facility's time, not UTC
+    assert set(status) == STATUS_KEYS and status["state"] == "ok"
     depts = {d["department"]: d for d in status["departments"]}
     assert depts["NOI"]["last_number"] == "A-003" and depts["NOI"]["last_seq"] == 3
     assert depts["NGOAI"]["last_number"] == "B-001"
@@ -93,7 +105,9 @@ def test_status_and_register_with_the_server_away(tmp_path):
     config = kiosk_config(tmp_path / "k1", "k1", url)
     status = run_kiosk("--config", str(config), "lobby", "status", "--json")
     assert status.returncode == 5
-    assert json.loads(status.stdout)["reachable"] is False
+    away = json.loads(status.stdout)
+    assert away["reachable"] is False and away["state"] == "unreachable"
+    assert set(away) == STATUS_KEYS  # one shape, whatever the state
     # registration goes on: an offline number carrying the kiosk id, printed normally
     out = register(config, tmp_path)
     assert out["queue_number"] == "A-k1-001" and out["printed"] is True
@@ -107,7 +121,7 @@ def test_no_lobby_section_numbers_locally_as_before(tmp_path):
     assert proc.returncode == 6 and "[lobby]" in proc.stderr
 
 
-def test_doctor_lobby_check(lobby, pg, tmp_path):
+def test_doctor_lobby_check(lobby, pg, tmp_path, monkeypatch):
     from kiosk.config import load_file
     from kiosk.ops.doctor import run_checks
 
@@ -116,7 +130,7 @@ def test_doctor_lobby_check(lobby, pg, tmp_path):
         return result
 
     good = check(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
-    assert good.status == "pass" and "schema v1" in good.detail
+    assert good.status == "pass" and f"schema v{LATEST}" in good.detail
     away = check(kiosk_config(tmp_path / "b", "k1",
                               f"postgresql://kiosk_k1@127.0.0.1:{free_port()}/lobby"))
     assert away.status == "warn" and "ki-ốt vẫn cấp số" in away.hint_vi
@@ -126,3 +140,39 @@ def test_doctor_lobby_check(lobby, pg, tmp_path):
     uninit = check(kiosk_config(tmp_path / "d", "k1", pg.url("kiosk_k1", fresh)))
     assert uninit.status == "fail" and "kiosk lobby init" in uninit.hint_en
     assert check(kiosk_config(tmp_path / "e", "k1", None)).status == "pass"
+    missing = check(kiosk_config(tmp_path / "f", "k1", pg.url("kiosk_k1", "no_such_db")))
+    assert missing.status == "fail" and "database name" in missing.detail
+    stranger = check(kiosk_config(tmp_path / "g", "k9", lobby.url("kiosk_k1")))
+    assert stranger.status == "fail" and "add-kiosk k9" in stranger.hint_en
+
+    # this kiosk's clock against the server's: 2 s is a warning, 30 s a failure
+    import time
+
+    real = time.time
+    for skew, status in ((10.0, "warn"), (-45.0, "fail")):
+        monkeypatch.setattr(time, "time", lambda skew=skew: real() + skew)
+        skewed = check(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
+        assert skewed.status == status and "NTP" in skewed.hint_en, skewed
+        shown = float(skewed.detail.split("clock ")[1].split(" s")[0])
+        assert abs(shown - skew) < 1.0  # within the query's round trip
+
+
+def test_init_from_a_laptop_verifies_the_server_and_reads_the_password_file(lobby, tmp_path):
+    """Issue 25: off loopback the owner's `init --url` needs the CA (verify-full); the
+    password may come from a file; an unknown host is a misconfiguration (exit 6)."""
+    config = kiosk_config(tmp_path / "k", "k1", None)
+    remote = f"postgresql://{OWNER}@lobby.benhvien.invalid:5432/lobby"
+    no_ca = run_kiosk("--config", str(config), "lobby", "init", "--url", remote,
+                      env={"PGPASSWORD": OWNER_PASSWORD})
+    assert no_ca.returncode == 6 and "--sslrootcert" in no_ca.stderr
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not used: the name does not resolve\n")
+    unknown = run_kiosk("--config", str(config), "lobby", "init", "--url", remote,
+                        "--sslrootcert", str(ca), env={"PGPASSWORD": OWNER_PASSWORD})
+    assert unknown.returncode == 6 and "host name" in unknown.stderr, unknown.stderr
+    secret = tmp_path / "owner-password"
+    secret.write_text(OWNER_PASSWORD + "\n")
+    from_file = run_kiosk("--config", str(config), "lobby", "init", "--url",
+                          lobby.url(OWNER), "--password-file", str(secret),
+                          env={"PGPASSWORD": ""})
+    assert from_file.returncode == 0 and "nothing changed" in from_file.stdout

@@ -26,6 +26,8 @@ class Kiosk:
         self.config = load_file(path)
         self.db = connect(self.config.database_path)
         self.lobby = LobbyClient.from_config(self.config, retry_after_s=retry_after_s)
+        if self.lobby is not None:  # connected before the first patient, as `kiosk run`
+            self.lobby.warm(wait_s=10)  # does (TLS and SCRAM are not the patient's wait)
         kwargs = {"now": now} if now else {}
         self.service = RegistrationService(self.db, self.config, lobby=self.lobby, **kwargs)
         self.count = 0
@@ -76,32 +78,79 @@ def test_hanging_server_costs_the_budget_once_then_shared_numbers_return(lobby, 
         proxy.close()
 
 
-def test_numbers_restart_at_facility_local_midnight(lobby, tmp_path):
-    # 23:59:59.5 in Hà Nội is 16:59:59.5 UTC; midnight there is 17:00 UTC
-    clock = [dt.datetime(2026, 11, 30, 16, 59, 59, 500_000, tzinfo=dt.UTC)]
-    k1 = Kiosk(kiosk_config(tmp_path / "k1", "k1", lobby.url("kiosk_k1")), now=lambda: clock[0])
-    k2 = Kiosk(kiosk_config(tmp_path / "k2", "k2", lobby.url("kiosk_k2")), now=lambda: clock[0])
+def _zone_with_midnight_in(seconds: float) -> str:
+    """A POSIX time zone (PostgreSQL reads them) whose midnight is `seconds` from now: the
+    server's real clock crosses a facility-local midnight during the test."""
+    now = dt.datetime.now(dt.UTC)
+    since = now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
+    offset = round(86400 - since - seconds) % 86400  # local = UTC + offset
+    if offset >= 43200:
+        offset -= 86400
+    sign, offset = ("-", offset) if offset >= 0 else ("+", -offset)  # POSIX: west positive
+    return f"<X>{sign}{offset // 3600:02d}:{offset // 60 % 60:02d}:{offset % 60:02d}"
+
+
+def test_kiosk_clocks_skewed_60_s_across_midnight_print_no_number_twice(lobby, tmp_path,
+                                                                        caplog):
+    """The day is the server's: a kiosk whose clock is a minute slow prints today's
+    numbers after midnight, one a minute fast yesterday's before it (issue 26: the same
+    B-316 printed for two days in one lobby)."""
+    import logging
+
+    kiosks = []
+    for n, skew in ((1, -60), (2, 60), (3, 0)):
+        def now(skew=skew):
+            return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=skew)
+        kiosk = Kiosk(kiosk_config(tmp_path / f"k{n}", f"k{n}", lobby.url(f"kiosk_k{n}")),
+                      now=now)
+        assert kiosk.lobby is not None
+        kiosk.lobby.clock = lambda skew=skew: time.time() + skew
+        kiosks.append(kiosk)
     try:
-        assert k1.register()[0] == "A-001"
-        assert k2.register()[0] == "A-002"
-        clock[0] += dt.timedelta(seconds=1)  # 00:00:00.5 local, the next day
-        assert k2.register()[0] == "A-001"
-        assert k1.register()[0] == "A-002"
-        assert lobby.sql("SELECT day::text, last_seq FROM lobby.queue_counters "
-                         "ORDER BY day") == [("2026-11-30", 2), ("2026-12-01", 2)]
+        caplog.set_level(logging.WARNING, logger="kiosk.lobby.client")
+        lobby.sql(f"UPDATE lobby.facilities SET timezone = '{_zone_with_midnight_in(1.5)}'")
+        printed = []  # (kiosk, number, the day its registration holds), in printing order
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            for n, kiosk in enumerate(kiosks, 1):
+                reg = kiosk.service.get(kiosk.service.register(
+                    IDENTITY, insurance_from_json(None, IDENTITY, dt.datetime.now(dt.UTC)),
+                    "KB-NOI", f"key-{len(printed)}").id)
+                assert reg is not None
+                printed.append((n, reg.queue_number, kiosk.db.execute(
+                    "SELECT queue_day FROM registrations WHERE id = ?", [reg.id]
+                ).fetchone()[0]))
+            time.sleep(0.05)
+        days = [day for _, _, day in printed]
+        assert len(set(days)) == 2, "the server's midnight was not crossed"
+        assert days == sorted(days)  # after the first ticket of the new day, no old one
+        tickets = [(day, number) for _, number, day in printed]
+        assert len(tickets) == len(set(tickets))  # no number printed twice for one day
+        for day in set(days):  # and each day's numbers go up in printing order
+            seqs = [int(number[2:]) for d, number in tickets if d == day]
+            assert seqs == list(range(1, len(seqs) + 1)) or day == min(days)
+            assert seqs == sorted(seqs)
+        # every kiosk, whatever its clock, printed on both sides of the server's midnight
+        for n in (1, 2, 3):
+            assert {day for k, _, day in printed if k == n} == set(days)
+        assert all(not number.count("-") > 1 for _, number, _ in printed)  # all shared
+        skewed = [r.getMessage() for r in caplog.records if "clock is" in r.getMessage()]
+        assert len(skewed) == 2 and any("+60.0 s" in m for m in skewed) and any(
+            "-60.0 s" in m for m in skewed)  # once per skewed kiosk, not per number
     finally:
-        k1.close()
-        k2.close()
+        for kiosk in kiosks:
+            kiosk.close()
 
 
 def test_two_facilities_in_one_lobby_database(lobby, tmp_path):
+    lobby.add_kiosk("k1", "kiosk_k2", facility="79001")
     a = Kiosk(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
     b = Kiosk(kiosk_config(tmp_path / "b", "k1", lobby.url("kiosk_k2"), facility="79001"))
     try:
         assert [a.register()[0], b.register()[0], a.register()[0], b.register()[0]] == [
             "A-001", "A-001", "A-002", "A-002"]
         assert lobby.sql("SELECT facility, kiosk_id, db_role FROM lobby.kiosks "
-                         "ORDER BY facility") == [("01824", "k1", "kiosk_k1"),
+                         "WHERE kiosk_id = 'k1' ORDER BY facility") == [("01824", "k1", "kiosk_k1"),
                                                   ("79001", "k1", "kiosk_k2")]
     finally:
         a.close()
@@ -117,8 +166,8 @@ def test_a_kiosk_id_belongs_to_one_login(lobby, tmp_path):
         from kiosk.lobby.client import LobbyRefused
 
         assert thief.lobby is not None
-        with pytest.raises(LobbyRefused, match="another database role"):
-            thief.lobby.take_number("NOI", "2026-11-30", "0" * 32)
+        with pytest.raises(LobbyRefused, match="not provisioned for login kiosk_k2"):
+            thief.lobby.take_number("NOI", "0" * 32)
         with pytest.raises(LobbyRefused):
             thief.lobby.publish("2026-11-30", {"health_book.offered": 99})
         # the registration itself still goes on, with an offline number

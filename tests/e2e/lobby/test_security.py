@@ -41,7 +41,7 @@ FORBIDDEN = [
 @pytest.mark.parametrize("statement", FORBIDDEN)
 def test_the_kiosk_role_may_not(lobby, statement):
     with kiosk_conn(lobby) as conn:
-        conn.execute("SELECT lobby.take_number('01824', 'NOI', '2026-11-30', 'k1', %s)",
+        conn.execute("SELECT queue_seq FROM lobby.take_number_today('01824', 'NOI', 'k1', %s)",
                      [REF])
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(statement)  # type: ignore[arg-type]
@@ -49,12 +49,12 @@ def test_the_kiosk_role_may_not(lobby, statement):
 
 def test_the_kiosk_role_may_take_settle_publish_and_read_but_only_its_own(lobby):
     with kiosk_conn(lobby) as k1, kiosk_conn(lobby, "kiosk_k2") as k2:
-        assert k1.execute("SELECT lobby.take_number('01824', 'NOI', '2026-11-30', 'k1', %s)",
+        assert k1.execute("SELECT queue_seq FROM lobby.take_number_today('01824', 'NOI', 'k1', %s)",
                           [REF]).fetchone() == (1,)
         # asking again with the same reference gives the same number, not a second one
-        assert k1.execute("SELECT lobby.take_number('01824', 'NOI', '2026-11-30', 'k1', %s)",
+        assert k1.execute("SELECT queue_seq FROM lobby.take_number_today('01824', 'NOI', 'k1', %s)",
                           [REF]).fetchone() == (1,)
-        k2.execute("SELECT lobby.take_number('01824', 'NOI', '2026-11-30', 'k2', %s)",
+        k2.execute("SELECT queue_seq FROM lobby.take_number_today('01824', 'NOI', 'k2', %s)",
                    ["b" * 32])
         # k2 cannot void k1's number, even naming it; k1 can
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -68,7 +68,7 @@ def test_the_kiosk_role_may_take_settle_publish_and_read_but_only_its_own(lobby)
                        "'{health_book.offered}', '{5}')")
         # personal data does not fit: the reference must be an opaque hex id
         with pytest.raises(psycopg.errors.CheckViolation):
-            k1.execute("SELECT lobby.take_number('01824', 'NOI', '2026-11-30', 'k1', "
+            k1.execute("SELECT lobby.take_number_today('01824', 'NOI', 'k1', "
                        "'001168000001 Nguyễn Thị Minh Khai')")
         rows = k2.execute("SELECT kiosk_id, state FROM lobby.queue_numbers ORDER BY seq")
         assert rows.fetchall() == [("k1", "void"), ("k2", "taken")]
@@ -78,19 +78,20 @@ def test_grants_are_exactly_the_documented_ones(lobby):
     tables = lobby.sql(
         "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
         "WHERE grantee = 'lobby_kiosk' ORDER BY 1, 2")
-    assert tables == [(t, "SELECT") for t in ("kiosks", "queue_counters", "queue_numbers",
+    assert tables == [(t, "SELECT") for t in ("facilities", "kiosks", "offline_numbers",
+                                              "queue_counters", "queue_numbers",
                                               "schema_version", "statistics")]
     functions = lobby.sql(
         "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
         "WHERE n.nspname = 'lobby' AND has_function_privilege('lobby_kiosk', p.oid, 'EXECUTE') "
         "ORDER BY 1")
-    assert functions == [("heartbeat",), ("publish_statistics",), ("settle_numbers",),
-                         ("take_number",)]
+    assert functions == [("heartbeat",), ("publish_offline_numbers",),
+                         ("publish_statistics",), ("settle_numbers",), ("take_number_today",)]
 
 
 def test_tls_verified_against_the_hospital_ca(lobby, pg, tmp_path):
     extra = f'sslmode = "verify-full"\nsslrootcert = "{pg.ca_path}"\n'
-    config = kiosk_config(tmp_path / "tls", "k1", lobby.url("kiosk_tls"), lobby_extra=extra)
+    config = kiosk_config(tmp_path / "tls", "tls", lobby.url("kiosk_tls"), lobby_extra=extra)
     assert register(config, tmp_path)["queue_number"] == "A-001"
     status = run_json("--config", str(config), "lobby", "status", "--json")
     assert status["reachable"] is True
@@ -101,14 +102,14 @@ def test_tls_verified_against_the_hospital_ca(lobby, pg, tmp_path):
 
     # a server certificate from another CA is refused: the kiosk goes on offline
     wrong = f'sslmode = "verify-full"\nsslrootcert = "{pg.other_ca_path}"\n'
-    config = kiosk_config(tmp_path / "wrong", "k1", lobby.url("kiosk_tls"), lobby_extra=wrong)
+    config = kiosk_config(tmp_path / "wrong", "tls", lobby.url("kiosk_tls"), lobby_extra=wrong)
     proc = run_kiosk("--config", str(config), "lobby", "status", "--json")
-    assert proc.returncode == 5 and "certificate" in json.loads(proc.stdout)["error"]
-    assert register(config, tmp_path)["queue_number"] == "A-k1-001"
+    assert proc.returncode == 6 and "certificate" in json.loads(proc.stdout)["error"]
+    assert register(config, tmp_path)["queue_number"] == "A-tls-001"
 
     # pg_hba admits this role over TLS only: without it, a refusal (exit 6), not an outage
-    plain = kiosk_config(tmp_path / "plain", "k1", lobby.url("kiosk_tls"),
+    plain = kiosk_config(tmp_path / "plain", "tls", lobby.url("kiosk_tls"),
                          lobby_extra='sslmode = "disable"\n')
     proc = run_kiosk("--config", str(plain), "lobby", "status")
     assert proc.returncode == 6, proc.stderr
-    assert "pg_hba" in proc.stderr
+    assert "pg_hba" in proc.stdout

@@ -97,3 +97,43 @@ def test_report_health_book_covers_every_kiosk_of_the_facility(lobby, tmp_path):
                      "--to", "2026-11-30")
     assert proc.returncode == 5 and "--database" in proc.stderr
     assert json.dumps(report, ensure_ascii=False).count("001168") == 0
+
+
+def test_the_lobby_report_equals_the_sum_of_the_kiosks_own_stores(lobby, tmp_path):
+    """`kiosk report lobby --json` against each kiosk's own SQLite counts (issue 26)."""
+    from kiosk.lobby.report import from_store
+    from tests.e2e.lobby.test_numbers import Kiosk
+
+    kiosks = [Kiosk(kiosk_config(tmp_path / f"k{n}", f"k{n}", lobby.url(f"kiosk_k{n}")))
+              for n in (1, 2)]
+    try:
+        for code in ("KB-NOI", "KB-NOI", "KB-NGOAI"):
+            kiosks[0].register(code)
+        kiosks[1].register("KB-NOI")
+        assert kiosks[1].lobby is not None
+        kiosks[1].lobby.breaker.record_failure()  # the lobby "away" for k2's next patient
+        kiosks[1].lobby.breaker.record_failure()
+        kiosks[1].lobby.breaker.record_failure()
+        assert kiosks[1].register("KB-NGOAI")[0] == "B-k2-001"
+        count(kiosks[0].db, "k1", {"health_book.offered": 2, "health_book.completed": 1},
+              dt.datetime.now(dt.UTC))
+        for kiosk in kiosks:
+            assert kiosk.lobby is not None
+            kiosk.lobby.breaker.record_success()
+            assert lobby_pass(kiosk.db, kiosk.lobby, kiosk.config.kiosk_id).errors == []
+        report = run_json("--config", str(tmp_path / "k1" / "kiosk.toml"), "report", "lobby",
+                          "--json")
+        today = dt.date.fromisoformat(report["from"])
+        own = [from_store(kiosk.db, today, today) for kiosk in kiosks]
+        assert report["kiosks"] == [part["kiosks"][0] for part in own]
+        assert report["totals"]["registrations_total"] == 5
+        assert report["totals"]["registrations"] == {"noi": 3, "ngoai": 2}
+        assert report["totals"]["offline"] == 1 and report["totals"]["offline_share"] == 0.2
+        assert report["totals"]["health_book"] == {"offered": 2, "completed": 1}
+        assert report["totals"]["voids"] == 0
+        page = run_kiosk("--config", str(tmp_path / "k1" / "kiosk.toml"), "report", "lobby",
+                         "--html")
+        assert page.returncode == 0 and "<td>k2</td><td>2</td>" in page.stdout
+    finally:
+        for kiosk in kiosks:
+            kiosk.close()

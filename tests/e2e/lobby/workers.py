@@ -35,12 +35,12 @@ class _CrashAfterTake:
     def __init__(self, inner: Any, probability: float, log: Path, rng: random.Random) -> None:
         self.inner, self.probability, self.log, self.rng = inner, probability, log, rng
 
-    def take_number(self, department: str, day: str, reg_ref: str) -> int:
-        seq = int(self.inner.take_number(department, day, reg_ref))
+    def take_number(self, department: str, reg_ref: str) -> tuple[str, int]:
+        day, seq = self.inner.take_number(department, reg_ref)
         if self.rng.random() < self.probability:
             _append(self.log, {"crashed_after_take": reg_ref, "seq": seq})
             os.kill(os.getpid(), signal.SIGKILL)
-        return seq
+        return day, seq
 
 
 def register_loop(start: Any, config_path: str, count: int, log_path: str, seed: int = 0,

@@ -33,6 +33,10 @@ def probe(name: str) -> Any:
             "pin_typed": app.pin_layer.typed,
             "pin_message": app.pin_layer.message.text,
             "staff_outbox": app.staff_layer.outbox.text,
+            "pin_failures": app.gate.attempts.streak,
+            "display": app.screens[Step.NEED_KEY].display.text,
+            "hint": app.screens[Step.NEED_KEY].hint.text,
+            "notice": s.notice.kind if s.notice else None,
         }
         return True
     return record
@@ -47,6 +51,10 @@ def script(patients: list[Any], reader: Any, scanner: Any, printer: Any, chip: A
     def card() -> None:
         chip.place("chip_insured")
         reader.place_card()
+
+    def lift() -> None:
+        chip.remove()
+        reader.remove_card()
 
     def settle(name: str) -> list[Any]:
         """Let every second tap land, then record where the patient is."""
@@ -96,10 +104,26 @@ def script(patients: list[Any], reader: Any, scanner: Any, printer: Any, chip: A
         Tap("start"), Wait(Step.NEED_KEY), *corner(), Tap("keypad.4"),
         Skip(config.ui.idle_timeout_s + 1), Wait(Step.IDLE), Sleep(0.5),
         Wait(until=probe("pin-after-reset")), *corner(), Wait(until=probe("pin-fresh")),
+        # A child's digits are no PIN (not counted); a card placed closes the pad and
+        # starts the patient's session: the pad never sits over a patient.
+        Tap("keypad.1"), Tap("keypad.2"), Tap("keypad.ok"), Wait(until=probe("pin-short")),
+        Tap("keypad.7"), Do(card), Wait(Step.NEED_KEY), Sleep(0.3),
+        Wait(until=probe("pin-card")), Do(lift), Tap("cancel"), Wait(Step.IDLE),
+        *corner(), Do(lambda: scanner.show(p["chip_insured"].qr_payload)),
+        Wait(Step.CONFIRM_IDENTITY, timeout=15), Sleep(0.3), Wait(until=probe("pin-qr")),
+        Tap("confirm.no"), Wait(Step.IDLE), *corner(),
         # Six wrong PINs in a row (five are free): the pad makes the next one wait, says so.
         *[t for _ in range(6) for t in ([Tap(f"keypad.{d}") for d in "135799"]
                                         + [Tap("keypad.ok")])],
         Wait(until=probe("pin-wait")),
+        # A wrong number: "Xóa hết" clears it in one tap, "Xong" too early says how many
+        # digits are missing, and digits the chip refuses leave an empty field and say so.
+        Do(card), Wait(Step.NEED_KEY), Tap("keypad.1"), Tap("keypad.2"), Tap("keypad.3"),
+        Tap("keypad.delete"), Wait(until=probe("key-cleared")), Tap("keypad.ok"),
+        Wait(until=probe("key-short")), *[Tap("keypad.9") for _ in range(6)],
+        Wait(until=lambda app: app.session.notice is not None
+             and app.session.notice.kind == "wrong_key", timeout=20),
+        Sleep(0.3), Wait(until=probe("key-wrong")), Do(lift), Tap("cancel"), Wait(Step.IDLE),
     ]
 
 

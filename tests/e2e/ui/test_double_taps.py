@@ -74,11 +74,26 @@ def test_the_staff_screen_shows_registrations_not_yet_in_the_his(run: dict[str, 
     ("staff-idle", {"staff": False}),
     ("pin-after-reset", {"step": "idle", "pin": False}),  # not left over the start screen
     ("pin-fresh", {"pin": True, "pin_typed": "", "pin_message": ""}),
+    ("pin-short", {"pin": True, "pin_typed": "", "pin_failures": 0,
+                   "pin_message": "Mã nhân viên có từ 6 đến 12 số. Xin nhập lại."}),
+    ("pin-card", {"step": "need_key", "pin": False, "pin_typed": "", "pin_failures": 0}),
+    ("pin-qr", {"step": "confirm_identity", "pin": False, "pin_typed": ""}),
     ("pin-wait", {"pin": True, "staff": False,
                   "pin_message": "Mã PIN không đúng. Xin chờ 30 giây rồi thử lại."}),
 ])
 def test_the_staff_screens_close_and_forget(run: dict[str, Any], probe: str,
                                             expected: dict[str, Any]) -> None:
+    seen = run["probes"][probe]
+    assert {k: seen[k] for k in expected} == expected, seen
+
+
+@pytest.mark.parametrize(("probe", "expected"), [
+    ("key-cleared", {"step": "need_key", "display": "––– –––"}),
+    ("key-short", {"display": "––– –––", "hint": "Cần đủ 6 số; bạn mới nhập 0 số."}),
+    ("key-wrong", {"step": "need_key", "display": "––– –––", "notice": "wrong_key"}),
+])
+def test_a_wrong_number_is_cleared_in_one_tap_and_said_what_is_wrong(
+        run: dict[str, Any], probe: str, expected: dict[str, Any]) -> None:
     seen = run["probes"][probe]
     assert {k: seen[k] for k in expected} == expected, seen
 
@@ -89,4 +104,5 @@ def test_the_screens_visited_are_those_of_single_taps(run: dict[str, Any]) -> No
         "idle", "need_key", "reading_chip", "confirm_identity", "checking_insurance",
         "insurance_result", "choose_service", "confirm_service", "choose_service",
         "confirm_service", "registering", "ticket", "health_book_offer", "health_book",
-        "done", "idle", "need_key", "idle"]
+        "done", "idle", "need_key", "idle", "need_key", "idle", "confirm_identity", "idle",
+        "need_key", "reading_chip", "need_key", "idle"]

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 IDENTITY = BASE  # the card the chip-reader tests use
 REGISTER = [
-    {"type": IDENTITY["id_number"]},
+    {"type": IDENTITY["id_number"][-6:]},  # the CAN: the last six digits
     {"wait": "confirm_identity", "timeout": 60},
     {"tap": "confirm.yes"},
     {"wait": ["insurance_result", "choose_service"], "timeout": 30},
@@ -111,7 +111,7 @@ def test_a_chip_patient_checks_in_for_a_fhir_appointment_in_two_taps(
 
     booked = fhir_booking(fhir, today(), who=IDENTITY["id_number"])
     config = production_config(tmp_path, fhir, simulate)
-    script = [{"type": IDENTITY["id_number"]}, {"wait": "confirm_identity", "timeout": 60},
+    script = [{"type": IDENTITY["id_number"][-6:]}, {"wait": "confirm_identity", "timeout": 60},
               {"tap": "confirm.yes"},  # identity confirmed; then at most two taps:
               {"wait": ["insurance_result", "appointment"], "timeout": 30},
               {"tap": "continue", "optional": True},  # only when the card is not usable
@@ -158,10 +158,16 @@ def test_a_script_that_cannot_complete_exits_1_and_says_where(
     assert code == 1
     assert out["ok"] is False and out["registration"] is None
     assert "ticket" in out["failures"][0] and "need_key" in out["failures"][0]
+    # the --json contract: one error object on stderr, and no teardown noise
+    errors = [json.loads(line) for line in _err.splitlines() if line.startswith("{")]
+    assert [e["error"]["exit_code"] for e in errors] == [1], _err[-2000:]
+    assert "nanobind" not in _err and "leaked" not in _err
 
 
 @pytest.mark.parametrize("script", [
     "[]", "{}", '[{"tap": 5}]', '[{"wait": "nowhere"}]', '[{"type": "12a"}]',
+    '[{"tap": "registr"}]', '[{"type": "00119012345"}]', '[{"type": "001190123456"}]',
+    '[{"tap": "service."}]',
     '[{"sleep": 1e999}]', '[{"tap": "x", "double_ms": -1}]', '[{"tap": "x", "wait": "idle"}]',
     "[" * 5000, "not json",
 ])

@@ -136,6 +136,31 @@ def test_chip_patient_happy_path_in_four_taps():
     assert h.step is Step.HEALTH_BOOK_OFFER and "health_book.offered" in h.counts()
 
 
+def test_a_number_held_today_is_shown_and_reprinted_once_on_request():
+    import dataclasses
+
+    h = Harness()
+    h.to_insurance_result()
+    h.send(ev.Continue())
+    h.send(ev.ServiceChosen("KB-NOI"))
+    h.send(ev.RegistrationConfirmed())
+    held = dataclasses.replace(registration(), repeat=True)
+    h.send(ev.Registered(h.s.id, held))
+    assert h.step is Step.TICKET and h.s.reprint == "offered"
+    assert not h.of(PrintTicket) and h.counts() == ["registration.repeat"]
+    assert not h.s.busy_with_promise  # nothing is owed: the patient may simply leave
+    h.send(ev.Tick(), after=h.j.settings.ticket_min_s)
+    assert h.s.ticket_ready
+    h.send(ev.ReprintRequested())
+    assert h.of(PrintTicket) and h.counts() == ["registration.reprinted"]
+    h.send(ev.ReprintRequested())  # a double tap prints one slip
+    assert not h.of(PrintTicket)
+    h.send(ev.TicketPrinted(h.s.id, PrintResult(True)))
+    assert h.s.reprint == "done" and h.s.print_result.printed
+    h.send(ev.Continue())
+    assert h.step is Step.HEALTH_BOOK_OFFER
+
+
 def test_health_book_branches_and_done_resets():
     h = Harness()
     h.to_ticket()
@@ -208,6 +233,29 @@ def test_keypad_entry_gives_the_can():
     assert h.step is Step.NEED_KEY and h.s.key.can == "012345"  # no card yet
     h.send(ev.CardPlaced())
     assert h.step is Step.READING_CHIP and h.of(ReadChip)[0].key.can == "012345"
+
+
+def test_six_digits_typed_with_the_card_on_the_reader_read_the_chip_at_once():
+    h = Harness()
+    h.send(ev.CardPlaced())
+    h.send(ev.IdNumberTyped("012345"))  # the CAN: the ID number's last six digits
+    assert h.step is Step.READING_CHIP
+    [read] = h.of(ReadChip)
+    assert read.key.can == "012345" and read.key.id_number is None
+    for bad in ("01234", "0123456", "01234a", "٠١٢٣٤٥"):  # neither a CAN nor an ID
+        h2 = Harness()
+        h2.send(ev.CardPlaced())
+        h2.send(ev.IdNumberTyped(bad))
+        assert h2.step is Step.NEED_KEY and h2.s.notice.kind == "bad_id_number", bad
+
+
+def test_not_me_returns_to_the_start_saying_what_to_do():
+    h = Harness()
+    h.to_confirm_by_chip()
+    h.send(ev.IdentityRejected())
+    assert h.step is Step.IDLE and h.s.identity is None
+    assert h.s.notice.kind == "identity_rejected" and "quầy tiếp đón" in h.s.notice.message_vi
+    assert "journey.abandoned.identity_rejected" in h.counts()
 
 
 def test_wrong_key_asks_again_then_gives_up():
@@ -481,6 +529,54 @@ def test_take_your_card_from_the_ticket_until_the_card_is_lifted():
     assert h.step is Step.HEALTH_BOOK_OFFER and h.s.remind_card
     h.send(ev.CardRemoved())
     assert not h.s.remind_card
+
+
+@pytest.mark.parametrize("finishing", ["ticket", "offer", "done"])
+def test_a_card_placed_as_the_last_patient_finishes_starts_the_next_session(finishing):
+    h = Harness()
+    h.to_ticket()
+    h.printed(PrintResult(True))
+    if finishing != "ticket":
+        h.send(ev.Continue())
+    if finishing == "done":
+        h.send(ev.HealthBookSkipped())
+    h.send(ev.CardRemoved())  # the last patient takes their card
+    old = h.s.id
+    h.send(ev.CardPlaced())  # the next patient puts theirs down
+    assert h.step is Step.NEED_KEY and h.s.id != old and h.s.card_usable
+    assert h.s.registration is None and h.s.identity is None and not h.s.remind_card
+    assert "journey.started" in h.counts()
+    assert h.counts().count("journey.completed") == (0 if finishing == "done" else 1)
+    h.send(ev.QrScanned(parse_qr(QR)))
+    assert h.step is Step.READING_CHIP  # their card is read at once
+
+
+def test_a_card_placed_while_the_ticket_prints_waits_for_the_number_to_be_shown():
+    h = Harness()
+    h.to_ticket()
+    h.send(ev.CardRemoved())
+    h.send(ev.CardPlaced(), after=0.2)
+    assert h.step is Step.TICKET and h.s.card_waiting  # the number is still owed
+    h.send(ev.TicketPrinted(h.s.id, PrintResult(True)))
+    h.send(ev.Tick(), after=h.j.settings.ticket_min_s)
+    assert h.step is Step.NEED_KEY and h.s.card_usable and not h.s.card_waiting
+
+
+def test_take_your_card_on_the_attract_screen_after_done_or_walking_away():
+    h = Harness()
+    h.to_ticket()
+    h.printed(PrintResult(True))
+    h.send(ev.Continue())
+    h.send(ev.HealthBookSkipped())
+    h.send(ev.Tick(), after=h.j.settings.done_display_s)
+    assert h.step is Step.IDLE and h.s.remind_card  # not only for 6 s after "Cảm ơn"
+    h.send(ev.CardRemoved())
+    assert not h.s.remind_card
+    walker = Harness()
+    walker.to_confirm_by_chip()  # reads the card, then walks away before the ticket
+    assert not walker.s.remind_card
+    walker.send(ev.Tick(), after=walker.j.settings.idle_timeout_s)
+    assert walker.step is Step.IDLE and walker.s.remind_card
 
 
 def test_services_are_asked_for_this_patients_age():

@@ -116,3 +116,11 @@ def test_logo_is_drawn(tmp_path):
     broken.write_bytes(b"not an image")
     assert render_ticket(registration(), facility_name=HOSPITAL, logo=broken).size == \
         without.size
+
+
+def test_a_bracketed_part_of_the_hospital_name_stays_on_one_line() -> None:
+    from kiosk.services.ticket import _words
+
+    assert _words("Bệnh viện Đa khoa Minh An (mô phỏng)")[-1] == "(mô phỏng)"
+    assert _words("A (b c d e f g) h") == ["A", "(b c d e", "f", "g)", "h"]  # not unbounded
+    assert _words("A (b") == ["A", "(b"]

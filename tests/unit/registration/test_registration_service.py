@@ -38,8 +38,28 @@ def test_same_idempotency_key_returns_the_same_registration(config):
     assert a == b
     assert svc.db.execute("SELECT count(*) FROM registrations").fetchone()[0] == 1
     assert svc.db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
-    c = svc.register(patient(), insured(), "KB-NOI", "k2")
+    c = svc.register(patient(2), insured(), "KB-NOI", "k2")
     assert c.queue_number == "A-002"
+
+
+def test_one_patient_one_number_per_service_and_day(config):
+    """A second registration of the same patient for the same service today (another
+    session, another key) gives back their number: no new row, no second HIS visit."""
+    svc = service(config)
+    first = svc.register(patient(), insured(), "KB-NOI", "s1:KB-NOI")
+    again = svc.register(patient(), insured(), "KB-NOI", "s2:KB-NOI")
+    assert again.repeat and not first.repeat
+    assert (again.id, again.queue_number, again.room) == (first.id, "A-001", first.room)
+    assert svc.db.execute("SELECT count(*) FROM registrations").fetchone()[0] == 1
+    assert svc.db.execute("SELECT count(*) FROM outbox WHERE kind = 'his_register'"
+                          ).fetchone()[0] == 1
+    # another service is another registration; another patient gets the next number
+    other = svc.register(patient(), insured(), "KB-MAT", "s3:KB-MAT")
+    assert not other.repeat and other.id != first.id
+    assert svc.register(patient(2), insured(), "KB-NOI", "s4:KB-NOI").queue_number == "A-002"
+    # tomorrow the same patient and service is a new visit
+    svc.now = lambda: dt.datetime(2026, 11, 23, 17, 1, tzinfo=dt.UTC)
+    assert not svc.register(patient(), insured(), "KB-NOI", "s5:KB-NOI").repeat
 
 
 def test_numbers_are_per_department_and_reset_daily(config):

@@ -30,6 +30,9 @@ class Systems:
     insurance_extension: str = "urn:vn-kiosk:bhyt-check-outcome"
     # The HIS's own queue (order) number on an Appointment, when it gives one.
     appointment_order: str = "urn:vn-kiosk:appointment-order"
+    # The face check at the kiosk (issue 29): valueCode verified / not_verified / declined
+    # / skipped_child / no_photo. Absent when the kiosk does not check faces.
+    biometric_extension: str = "urn:vn-kiosk:biometric-check"
     payor: str = "Bảo hiểm xã hội Việt Nam"
 
     @classmethod
@@ -119,10 +122,17 @@ def with_insurance_outcome(visit: dict[str, Any], outcome: str, s: Systems) -> d
     return {**visit, "extension": [*others, mine]}
 
 
+def _extensions(v: HisVisit, s: Systems) -> list[dict[str, Any]]:
+    found = [{"url": s.insurance_extension, "valueCode": v.insurance_outcome}]
+    if v.biometric is not None:
+        found.append({"url": s.biometric_extension, "valueCode": v.biometric})
+    return found
+
+
 def encounter(v: HisVisit, patient_ref: str, s: Systems) -> dict[str, Any]:
     return {
         "resourceType": "Encounter",
-        "extension": [{"url": s.insurance_extension, "valueCode": v.insurance_outcome}],
+        "extension": _extensions(v, s),
         "identifier": _visit_identifiers(v, s),
         "status": "planned",
         "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
@@ -203,7 +213,7 @@ def appointment_from(res: dict[str, Any], s: Systems) -> Appointment | None:
 def appointment(v: HisVisit, patient_ref: str, s: Systems) -> dict[str, Any]:
     return {
         "resourceType": "Appointment",
-        "extension": [{"url": s.insurance_extension, "valueCode": v.insurance_outcome}],
+        "extension": _extensions(v, s),
         "identifier": _visit_identifiers(v, s),
         "status": "booked",
         "serviceType": [_service_type(v, s)],

@@ -29,6 +29,7 @@ CHECKIN_MARK = "kiosk-checkin:"
 _APPOINTMENT_FIELDS = ["appointment_date", "state", "patient", "speciality.code",
                        "speciality.name", "healthprof.rec_name", "institution.rec_name"]
 BHYT_LINE = "BHYT check: "
+FACE_LINE = "face check: "  # the kiosk's face check outcome (issue 29)
 INSURER_NAME = "Bảo hiểm xã hội Việt Nam"
 COUNTRY = "VNM"  # fed_country takes the 3-letter code (the federation account prefix)
 
@@ -148,7 +149,8 @@ class GnuHealthAdapter:
             "visit_type": "new",
             "comments": f"{marker}\nqueue {visit.queue_number} · {visit.service_code} "
                         f"{visit.service_name} · {visit.room}\n"
-                        f"{BHYT_LINE}{visit.insurance_outcome}",
+                        f"{BHYT_LINE}{visit.insurance_outcome}"
+                        + (f"\n{FACE_LINE}{visit.biometric}" if visit.biometric else ""),
         }
         institution = self._cached("institution", "gnuhealth.institution",
                                    [["code", "=", self.institution_code]]
