@@ -47,6 +47,7 @@ SUPPORT_FILES = {
     "udev/70-kiosk-devices.rules": "lib/udev/rules.d/70-kiosk-devices.rules",
     "modprobe.d/kiosk-blacklist-pn533.conf": "lib/modprobe.d/kiosk-blacklist-pn533.conf",
     "polkit-1/rules.d/60-kiosk-pcscd.rules": "usr/share/polkit-1/rules.d/60-kiosk-pcscd.rules",
+    "logind.conf.d/kiosk.conf": "usr/lib/systemd/logind.conf.d/kiosk.conf",
 }
 UNIT_DIR = "lib/systemd/system"
 

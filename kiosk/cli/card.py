@@ -24,6 +24,7 @@ from kiosk.cli.common import (
     add_config_argument,
     load_config,
     print_json,
+    read_payload,
 )
 
 MSG = {
@@ -48,11 +49,13 @@ def register(subparsers: Any) -> None:
     where.add_argument("--nfc", metavar="PATH", help="nfcpy device path, e.g. usb")
     key = read.add_mutually_exclusive_group()
     key.add_argument("--can", help="6-digit card access number")
-    key.add_argument("--mrz", help="full MRZ text (TD1 3x30 or TD3 2x44)")
-    key.add_argument("--qr", help="CCCD / Căn cước QR payload")
-    key.add_argument("--doc-number", help="document number (with --dob and --expiry)")
-    read.add_argument("--dob", help="date of birth YYMMDD")
-    read.add_argument("--expiry", help="expiry date YYMMDD (991231: none)")
+    # A patient's data never on the command line (`ps`, history): FILE, or - for stdin.
+    key.add_argument("--mrz", metavar="FILE", help="file with the full MRZ text (TD1 3x30 or "
+                     "TD3 2x44), - for standard input")
+    key.add_argument("--qr", metavar="FILE", help="file with the CCCD / Căn cước QR payload, "
+                     "- for standard input")
+    key.add_argument("--bac", metavar="FILE", help="file with: document number, date of birth "
+                     "YYMMDD, expiry YYMMDD (991231: none), separated by spaces; - for stdin")
     read.add_argument("--no-photo", action="store_true", help="skip DG2")
     read.add_argument("--photo-out", metavar="FILE", help="write the face image to FILE")
     read.add_argument("--trust-store", metavar="DIR", help="CSCA certificates / master lists")
@@ -88,16 +91,17 @@ def _keys(args: argparse.Namespace) -> list[Any]:
         if args.can is not None:
             return [CanKey(args.can.strip())]
         if args.mrz is not None:
-            return [key_from_mrz_text(args.mrz.replace("\\n", "\n"))]
-        if args.doc_number is not None:
-            if not (args.dob and args.expiry):
-                raise ValueError("--doc-number needs --dob and --expiry")
-            return [MrzKey(args.doc_number.strip().upper(), args.dob, args.expiry)]
+            return [key_from_mrz_text(read_payload(args.mrz, "--mrz").replace("\\n", "\n"))]
+        if args.bac is not None:
+            parts = read_payload(args.bac, "--bac").split()
+            if len(parts) != 3:
+                raise ValueError("--bac: document number, date of birth and expiry")
+            return [MrzKey(parts[0].upper(), parts[1], parts[2])]
         if args.qr is not None:
-            return _qr_keys(args.qr)
+            return _qr_keys(read_payload(args.qr, "--qr"))
     except (ValueError, ParseError) as exc:
         raise CliError(MSG["bad"].format(exc), EXIT_BAD_INPUT) from None
-    raise CliError(MSG["bad"].format("give --can, --mrz, --qr or --doc-number"), EXIT_BAD_INPUT)
+    raise CliError(MSG["bad"].format("give --can, --mrz, --qr or --bac"), EXIT_BAD_INPUT)
 
 
 def _qr_keys(text: str) -> list[Any]:

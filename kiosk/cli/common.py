@@ -50,6 +50,33 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
+PAYLOAD_MAX_CHARS = 64 * 1024  # far above any QR, MRZ or card number
+
+
+def add_payload_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """A patient's data never on the command line (`ps`, shell history): a file or
+    standard input (decision 0104)."""
+    parser.add_argument("source", nargs="?", default="-", metavar="FILE",
+                        help=f"file holding {what}, or - for standard input (the default)")
+
+
+def read_payload(source: str, what: str) -> str:
+    """The text of `source` (a path, or - for stdin) without its final newline."""
+    try:
+        if source == "-":
+            text = sys.stdin.read(PAYLOAD_MAX_CHARS + 1)
+        else:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read(PAYLOAD_MAX_CHARS + 1)
+    except (FileNotFoundError, IsADirectoryError):
+        # The name is not echoed: it may be a payload typed where a file was expected.
+        raise CliError(f"{what}: no such file (the data itself goes on standard input, "
+                       "never on the command line)") from None
+    if len(text) > PAYLOAD_MAX_CHARS:
+        raise CliError(f"{what}: longer than {PAYLOAD_MAX_CHARS} characters")
+    return text.removesuffix("\n").removesuffix("\r")
+
+
 def error_object(message: str, exit_code: int) -> dict[str, Any]:
     """The one shape of a failure under `--json` (printed as one line on stderr, so
     stdout holds only results): `{"error": {"kind", "exit_code", "message"}}`."""

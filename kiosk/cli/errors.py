@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from kiosk.cli.common import (
+    EXIT_ACCESS_DENIED,
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
     EXIT_INTERNAL,
@@ -26,6 +27,7 @@ def classify(exc: Exception) -> tuple[int, str, list[Any]]:
     """(exit code, message, problems) for an exception that reached the entry point."""
     from kiosk.config import ConfigError
     from kiosk.domain.errors import DomainError
+    from kiosk.runtime.safe_paths import UnsafePathError
 
     if isinstance(exc, CliError):
         return exc.exit_code, exc.message, []
@@ -34,6 +36,8 @@ def classify(exc: Exception) -> tuple[int, str, list[Any]]:
         return EXIT_MISCONFIGURED, "\n".join(lines), [p.to_json() for p in exc.details]
     if isinstance(exc, DomainError):
         return EXIT_BAD_INPUT, str(exc), []
+    if isinstance(exc, UnsafePathError):
+        return EXIT_ACCESS_DENIED, str(exc), []
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError,
                         PermissionError)):
         name = exc.filename if exc.filename is not None else "?"

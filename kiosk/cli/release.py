@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.cli.common import EXIT_FAILURE, EXIT_OK, CliError, print_json
+
+if TYPE_CHECKING:
+    from kiosk.ops.release import Downgrade
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument("--source", type=Path, default=Path("."), help="project checkout")
     build.add_argument("--version", help="expected release version: refused if the packaged "
                        "version differs (default: the packaged version)")
-    build.add_argument("--allow-downgrade", action="store_true",
-                       help="sign this release as installable over a newer one")
+    build.add_argument("--downgrade-replaces", action="append", metavar="VERSION",
+                       help="sign this release as installable over this newer version "
+                            "(repeat for several); needs --downgrade-expires")
+    build.add_argument("--downgrade-expires", metavar="WHEN",
+                       help="the downgrade permission ends then (ISO 8601: 2026-12-31 is "
+                            "midnight UTC starting that day, or a time with its zone)")
     build.add_argument("--no-deps", action="store_true",
                        help="only the project wheel (kiosks then need the deps already)")
     build.add_argument("--tar", type=Path,
@@ -29,6 +38,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     keygen = rsub.add_parser("keygen", help="create a release signing key")
     keygen.add_argument("--out", required=True, type=Path, help="private key file to write")
     keygen.set_defaults(handler=_keygen)
+
+
+def _downgrade(args: argparse.Namespace) -> Downgrade | None:
+    """A downgrade names what it replaces and until when, or is not signed at all."""
+    from kiosk.ops.release import BundleError, Downgrade, version_key
+
+    if not args.downgrade_replaces and not args.downgrade_expires:
+        return None
+    if not args.downgrade_replaces or not args.downgrade_expires:
+        raise CliError("--downgrade-replaces and --downgrade-expires go together: a "
+                       "downgrade names the versions it replaces and when it expires")
+    try:
+        for version in args.downgrade_replaces:
+            version_key(version)
+        when = dt.datetime.fromisoformat(args.downgrade_expires)
+    except (BundleError, ValueError) as exc:
+        raise CliError(f"--downgrade-…: {exc}") from None
+    return Downgrade(tuple(args.downgrade_replaces),
+                     when if when.tzinfo else when.replace(tzinfo=dt.UTC))
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -42,6 +70,7 @@ def _build(args: argparse.Namespace) -> int:
         pack,
     )
 
+    downgrade = _downgrade(args)
     if not args.key.is_file():
         raise CliError(f"--key: {args.key} not found")
     try:  # before a build of minutes, not after it
@@ -53,7 +82,7 @@ def _build(args: argparse.Namespace) -> int:
     try:
         bundle = build_bundle(args.source, args.key, args.out,
                               version=args.version, include_dependencies=not args.no_deps,
-                              allow_downgrade=args.allow_downgrade)
+                              downgrade=downgrade)
     except BundleError as exc:
         raise CliError(str(exc)) from None
     except subprocess.CalledProcessError as exc:

@@ -73,7 +73,7 @@ def _update(args: argparse.Namespace) -> int:
         database=config.database_path,
         restart=systemctl("restart") if live else (lambda: None),
         stop=systemctl("stop") if live else (lambda: None),
-        health_check=doctor_health_check(config_path),
+        health_check=doctor_health_check(config_path, state_dir=config.state_dir),
         opening_hours=config.ui.opening_hours, timezone=config.facility.timezone,
         serving_patient=ui_serving_patient if live else (lambda: False),
         progress=progress,

@@ -23,6 +23,7 @@ from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.dates import iso, parse_dmy, parse_dmy_compact, parse_dmy_or_year
 from kiosk.domain.errors import DomainError, MalformedQr
 from kiosk.domain.identity import Identity
+from kiosk.domain.plausible import check_person
 from kiosk.domain.text import is_ascii_digits, nfc
 
 MAX_PAYLOAD = 4096  # a QR holds < 3 kB; anything longer is not a card
@@ -241,9 +242,8 @@ def _parse_cccd(fields: list[str]) -> CccdQr:
         raise MalformedQr(f"citizen-ID QR: sex must be Nam or Nữ, found {sex!r}")
     dob = _date(dob_raw, "citizen-ID QR date of birth", compact=True)
     issue = _date(issue_raw, "citizen-ID QR issue date", compact=True)
-    if issue < dob:
-        raise MalformedQr("citizen-ID QR: issue date is before the date of birth")
     try:
+        check_person(name, dob, issue, {"place of residence": residence})
         citizen.check_consistent(dob, sex)
     except DomainError as exc:
         raise MalformedQr(f"citizen-ID QR: {exc}") from None
@@ -302,6 +302,10 @@ def _parse_bhyt(payload: str) -> BhytQr:
     guardian = None if fields[10] in ("-", "") else _hex_or_plain(fields[10])
     area = {"4": None, "5": "K1", "6": "K2", "7": "K3"}.get(fields[11], fields[11] or None)
     five_year = _date(fields[12], "BHYT QR 5-year date") if fields[12] not in ("", "-") else None
+    try:
+        check_person(name, dob, issue, {"address": address, "guardian name": guardian})
+    except DomainError as exc:
+        raise MalformedQr(f"BHYT QR: {exc}") from None
     return BhytQr(
         card_number=card.card_number,
         full_name=name,

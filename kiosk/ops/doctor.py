@@ -7,6 +7,7 @@ and English. Checks never raise: a broken driver is itself a finding.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import time
@@ -17,6 +18,7 @@ from typing import Any, Literal
 
 from kiosk.config import Config
 from kiosk.ops.doctor_face import check_face
+from kiosk.runtime.safe_paths import read_only_uri
 from kiosk.services.netreason import host_of, network_reason
 
 Status = Literal["pass", "warn", "fail"]
@@ -157,8 +159,10 @@ def check_printer(config: Config) -> Check:
         directory = Path(target or config.state_dir / "tickets")
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            probe = directory / ".doctor-probe"
-            probe.write_bytes(b"")
+            # O_EXCL|O_NOFOLLOW: a link planted at the probe's name is never followed.
+            probe = directory / f".doctor-probe-{os.getpid()}"
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                             0o600))
             probe.unlink()
         except OSError as exc:
             return Check("printer", "fail", f"cannot write tickets to {directory}: {exc}",
@@ -285,7 +289,7 @@ def check_outbox(config: Config) -> Check:
     import sqlite3
 
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(read_only_uri(db_path), uri=True, timeout=5)
         try:
             pending, oldest = conn.execute(
                 "SELECT count(*), min(created_at) FROM outbox WHERE state = 'pending'").fetchone()

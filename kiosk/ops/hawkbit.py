@@ -25,10 +25,18 @@ from urllib.parse import urlsplit
 import requests
 
 from kiosk.config.fleet import check_fleet_url, is_loopback_host
+from kiosk.runtime.bounded_http import (
+    AnswerRefused,
+    deadline_in,
+    read_body,
+    read_piece,
+    read_timeout,
+)
 
 RETRIES = 3
 MAX_JSON_BYTES = 1 << 20  # a controller base or deployment answer is a few KB
 MAX_ARTIFACTS = 5000
+MIN_DOWNLOAD_BPS = 16 * 1024  # below this a download is cut (and resumed next try)
 BLOCK = 64 << 10
 
 
@@ -112,6 +120,7 @@ def _choice(value: Any, allowed: tuple[str, ...], default: str) -> str:
 class DdiClient:
     def __init__(self, server: str, tenant: str, controller_id: str, token: str, *,
                  gateway_token: bool = False, timeout_s: float = 15.0,
+                 answer_deadline_s: float = 60.0,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         try:
             server = check_fleet_url(server)
@@ -123,7 +132,8 @@ class DdiClient:
         # No session-wide Authorization: it is added per request, only for our origin.
         self.session.headers.update({"Accept": "application/hal+json, application/json"})
         self.auth = f"{'GatewayToken' if gateway_token else 'TargetToken'} {token}"
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s  # per read
+        self.answer_deadline_s = answer_deadline_s  # a whole JSON request (0103)
         self.sleep = sleep
         self.etag: str | None = None
 
@@ -149,12 +159,15 @@ class DdiClient:
         delay = 1.0
         sent = self._headers(url, {"Accept-Encoding": "identity", **(headers or {})})
         for attempt in range(1, RETRIES + 1):
+            deadline = deadline_in(self.answer_deadline_s)
             try:
                 # No redirects: a redirect could carry the request elsewhere.
-                response = self.session.request(method, url, timeout=self.timeout_s,
-                                                headers=sent, allow_redirects=False,
-                                                stream=True, **kwargs)
-                body = self._read_capped(response, limit)
+                response = self.session.request(method, url, headers=sent,
+                                                timeout=read_timeout(deadline, self.timeout_s),
+                                                allow_redirects=False, stream=True, **kwargs)
+                body = self._read_capped(response, limit, deadline)
+            except AnswerRefused as exc:
+                error = DdiError(f"{method} {url}: {exc}", final=exc.too_large)
             except requests.RequestException as exc:
                 error = DdiError(f"{method} {url}: {type(exc).__name__}")
             else:
@@ -174,16 +187,11 @@ class DdiClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _read_capped(response: requests.Response, limit: int) -> bytes:
-        data = bytearray()
-        with response:
-            if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
-                raise DdiError("encoded answer refused (asked for identity)", final=True)
-            for block in response.iter_content(BLOCK):
-                data += block
-                if len(data) > limit:
-                    raise DdiError(f"answer larger than {limit} bytes", final=True)
-        return bytes(data)
+    def _read_capped(response: requests.Response, limit: int, deadline: float) -> bytes:
+        if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
+            response.close()
+            raise DdiError("encoded answer refused (asked for identity)", final=True)
+        return read_body(response, limit=limit, deadline=deadline)
 
     @staticmethod
     def _json(answer: Answer) -> dict[str, Any]:
@@ -342,7 +350,12 @@ class DdiClient:
         with part.open("r+b" if start else "wb") as fh:
             fh.seek(start)
             fh.truncate()
-            for block in response.iter_content(BLOCK):
+            # A deadline for the whole body, at a floor rate: a server trickling bytes
+            # cannot hold the updater (what arrived is kept and resumed).
+            deadline = deadline_in(self.answer_deadline_s + (size - start) / MIN_DOWNLOAD_BPS)
+            while block := read_piece(response, BLOCK):
+                if time.monotonic() > deadline:
+                    raise DdiError(f"download {name!r}: slower than {MIN_DOWNLOAD_BPS} bytes/s")
                 if start + received + len(block) > size:
                     raise DdiError(f"download {name!r}: more than the signed {size} bytes",
                                    final=True)

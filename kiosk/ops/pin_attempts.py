@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from kiosk.runtime.safe_paths import foreign_owner, write_in
 
 log = logging.getLogger("kiosk.staff.pin")
 
@@ -121,11 +122,13 @@ class PinAttempts:
         if self.state_file is None:
             return
         s = self._state
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        folder = self.state_file.parent
+        text = json.dumps({"streak": s.streak, "total": s.total,
+                           "blocked_until": s.blocked_until})
         try:
-            tmp.write_text(json.dumps({"streak": s.streak, "total": s.total,
-                                       "blocked_until": s.blocked_until}), encoding="utf-8")
-            os.replace(tmp, self.state_file)
+            # `kiosk pin unlock` runs as root in the kiosk user's folder: no link followed,
+            # and the record stays the folder owner's so the UI can rewrite it.
+            write_in(folder, self.state_file.name, text.encode(), 0o640, foreign_owner(folder))
         except OSError as exc:  # the in-memory record still counts
             log.warning("staff PIN record not saved: %s", exc.strerror)
 

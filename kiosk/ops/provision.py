@@ -29,6 +29,7 @@ from kiosk.ops.install import (
     switch_current,
 )
 from kiosk.ops.release import verify_bundle
+from kiosk.runtime.safe_paths import set_owner_mode
 
 UNITS_ENABLED = ("kiosk-ui.service", "kiosk-sync.service", "kiosk-update.timer",
                  "kiosk-metrics.timer")
@@ -38,6 +39,7 @@ SUPPORT_FILES = {
     "udev/70-kiosk-devices.rules": "etc/udev/rules.d/70-kiosk-devices.rules",
     "modprobe.d/kiosk-blacklist-pn533.conf": "etc/modprobe.d/kiosk-blacklist-pn533.conf",
     "polkit-1/rules.d/60-kiosk-pcscd.rules": "etc/polkit-1/rules.d/60-kiosk-pcscd.rules",
+    "logind.conf.d/kiosk.conf": "etc/systemd/logind.conf.d/kiosk.conf",
 }
 
 
@@ -242,8 +244,7 @@ def service_ids(root: Path, user: str = "kiosk") -> tuple[int, int]:
 
 
 def _own(path: Path, mode: int, uid: int, gid: int) -> None:
-    os.chown(path, uid, gid, follow_symlinks=False)
-    path.chmod(mode)
+    set_owner_mode(path, mode, (uid, gid))  # on an O_NOFOLLOW descriptor
 
 
 def _enable(root: Path, summary: Summary) -> None:

@@ -8,8 +8,14 @@ installs, and what is uploaded to the fleet server as separate artifacts):
     wheelhouse/*.whl    everything `pip install --no-index` needs on the kiosk
 
     {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0",
-     "created": "...", "allow_downgrade": false,
+     "created": "...", "downgrade": null,
      "files": {"wheelhouse/<name>.whl": {"sha256": "<hex>", "size": <bytes>}}}
+
+A release signed to go back below a newer one names what it replaces and until
+when (decision 0101): `"downgrade": {"replaces": ["1.2.0"], "expires":
+"2026-12-31T00:00:00+00:00"}`. A replay on a kiosk running another version, or
+after the expiry, is refused: holding the fleet server is not enough to roll a
+kiosk back to an old bug at any time.
 
 The manifest is small and verified before anything else is fetched: every size and
 hash a kiosk later trusts comes from it, so a server can only offer bytes that were
@@ -76,10 +82,30 @@ class Wheel:
 
 
 @dataclass(frozen=True)
+class Downgrade:
+    """The signed permission to install below the highest release: only over these
+    exact versions, and only before `expires`."""
+    replaces: tuple[str, ...]
+    expires: dt.datetime
+
+    def refusal(self, running: str | None, now: dt.datetime) -> str | None:
+        """Why this permission does not cover a kiosk running `running` at `now`."""
+        if running not in self.replaces:
+            return (f"signed to replace {', '.join(self.replaces)} only, this kiosk runs "
+                    f"{running or 'no release'}")
+        if now >= self.expires:
+            return f"the downgrade permission expired at {self.expires.isoformat()}"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"replaces": list(self.replaces), "expires": self.expires.isoformat()}
+
+
+@dataclass(frozen=True)
 class Manifest:
     name: str
     version: str
-    allow_downgrade: bool
+    downgrade: Downgrade | None
     wheels: tuple[Wheel, ...]
     raw: bytes  # the signed bytes, kept with the installed release
     signature: bytes
@@ -201,6 +227,26 @@ def parse_manifest(raw: bytes, signature: bytes, public_keys: list[str] | tuple[
     return _manifest_from(data, raw, signature)
 
 
+def _downgrade_from(value: Any) -> Downgrade | None:
+    if value is None:
+        return None
+    replaces = value.get("replaces") if isinstance(value, dict) else None
+    expires = value.get("expires") if isinstance(value, dict) else None
+    if not isinstance(replaces, list) or not 0 < len(replaces) <= 16 \
+            or not all(isinstance(v, str) for v in replaces) or not isinstance(expires, str):
+        raise BundleError("manifest downgrade must be {\"replaces\": [versions], "
+                          "\"expires\": \"<ISO 8601 time with zone>\"}")
+    for version in replaces:
+        version_key(version)
+    try:
+        when = dt.datetime.fromisoformat(expires)
+    except ValueError:
+        raise BundleError(f"manifest downgrade expiry {expires[:40]!r} is not ISO 8601") from None
+    if when.tzinfo is None:
+        raise BundleError("manifest downgrade expiry must carry its time zone")
+    return Downgrade(tuple(replaces), when)
+
+
 def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BundleError(f"manifest format is not {FORMAT} (built by an older kiosk release?)")
@@ -210,10 +256,12 @@ def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
     if not isinstance(version, str):
         raise BundleError("manifest version is missing")
     version_key(version)
-    allow_downgrade = data.get("allow_downgrade", False)
+    downgrade = _downgrade_from(data.get("downgrade"))
     files = data.get("files")
-    if not isinstance(allow_downgrade, bool) or not isinstance(files, dict):
-        raise BundleError("manifest fields have the wrong types")
+    if data.get("allow_downgrade", False) is not False or not isinstance(files, dict):
+        # A bare `allow_downgrade: true` (older builds) was replayable forever: refused.
+        raise BundleError("manifest fields have the wrong types (a downgrade must name the "
+                          "versions it replaces and an expiry: `downgrade`)")
     if not 0 < len(files) <= MAX_FILES:
         raise BundleError(f"manifest lists {len(files)} files (1..{MAX_FILES} allowed)")
     wheels = []
@@ -230,7 +278,7 @@ def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
             raise BundleError(f"{name_part}: size must be 1..{MAX_FILE_BYTES} bytes")
         wheels.append(Wheel(name_part, sha, size, _chunks_from(entry.get("chunks"), name_part,
                                                                size)))
-    manifest = Manifest(name, version, allow_downgrade, tuple(wheels), raw, signature)
+    manifest = Manifest(name, version, downgrade, tuple(wheels), raw, signature)
     if manifest.total_size > MAX_RELEASE_BYTES:
         raise BundleError(f"release of {manifest.total_size} bytes exceeds the "
                           f"{MAX_RELEASE_BYTES}-byte budget")
@@ -308,7 +356,8 @@ def packaged_version(wheelhouse: Path) -> str:
 
 
 def build_bundle(source: Path, key: Path, out: Path, *, version: str | None = None,
-                 include_dependencies: bool = True, allow_downgrade: bool = False) -> Bundle:
+                 include_dependencies: bool = True,
+                 downgrade: Downgrade | None = None) -> Bundle:
     """Build the wheelhouse from a checkout, prove it installs, then sign the manifest."""
     wheelhouse = out / "wheelhouse"
     wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -325,8 +374,7 @@ def build_bundle(source: Path, key: Path, out: Path, *, version: str | None = No
         raise BundleError(f"--version {version} differs from the packaged version {packaged} "
                           "(set the version in pyproject.toml, or omit --version)")
     check_installs(wheelhouse, f"{PROJECT}=={packaged}", with_dependencies=include_dependencies)
-    return sign_directory(out, key, name=PROJECT, version=packaged,
-                          allow_downgrade=allow_downgrade)
+    return sign_directory(out, key, name=PROJECT, version=packaged, downgrade=downgrade)
 
 
 def check_installs(wheelhouse: Path, requirement: str, *, with_dependencies: bool = True) -> None:
@@ -347,7 +395,7 @@ def check_installs(wheelhouse: Path, requirement: str, *, with_dependencies: boo
 
 
 def sign_directory(out: Path, key: Path, *, name: str, version: str,
-                   allow_downgrade: bool = False) -> Bundle:
+                   downgrade: Downgrade | None = None) -> Bundle:
     version_key(version)
     files: dict[str, dict[str, Any]] = {
         str(p.relative_to(out)): {"sha256": sha256_file(p), "size": p.stat().st_size}
@@ -361,7 +409,7 @@ def sign_directory(out: Path, key: Path, *, name: str, version: str,
     metadata: dict[str, Any] = {
         "format": FORMAT, "name": name, "version": version,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "allow_downgrade": allow_downgrade, "files": files,
+        "downgrade": downgrade.to_json() if downgrade else None, "files": files,
     }
     raw = json.dumps(metadata, indent=2, sort_keys=True).encode()
     signature = load_private_key(key).sign(raw)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ import kiosk
 from kiosk.config import Config
 from kiosk.ops.install import current_version
 from kiosk.ops.pin_attempts import failures_total
+from kiosk.runtime.safe_paths import read_only_uri, write_in
 
 DEFAULT_TEXTFILE = Path("/var/lib/node_exporter/textfile_collector/kiosk.prom")
 
@@ -21,7 +21,7 @@ DEFAULT_TEXTFILE = Path("/var/lib/node_exporter/textfile_collector/kiosk.prom")
 def _query(config: Config, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
     if not config.database_path.exists():
         return []
-    conn = sqlite3.connect(f"file:{config.database_path}?mode=ro", uri=True, timeout=5)
+    conn = sqlite3.connect(read_only_uri(config.database_path), uri=True, timeout=5)
     try:
         return list(conn.execute(sql, params))
     except sqlite3.Error:
@@ -119,9 +119,7 @@ def prometheus_text(config: Config, now: dt.datetime | None = None) -> str:
 
 
 def write_textfile(config: Config, path: Path = DEFAULT_TEXTFILE) -> Path:
-    """Atomic write, as node_exporter's textfile collector requires."""
+    """Atomic write, as node_exporter's textfile collector requires (its folder is
+    group-writable by the kiosk group: nothing there is followed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(prometheus_text(config))
-    os.replace(tmp, path)
-    return path
+    return write_in(path.parent, path.name, prometheus_text(config).encode(), 0o644)

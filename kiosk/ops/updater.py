@@ -20,7 +20,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -42,6 +41,7 @@ from kiosk.ops.install import (
     switch_current,
 )
 from kiosk.ops.release import BundleError, version_key
+from kiosk.runtime.safe_paths import foreign_owner, private_dir, run_as_kwargs, write_in
 from kiosk.store import backup as db_backup
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,10 @@ def systemctl_restart(units: tuple[str, ...] = SERVICES) -> Callable[[], None]:
     return systemctl("restart", units)
 
 
-def doctor_health_check(config_path: str | None, timeout_s: float = 120.0) -> HealthCheck:
-    """Run the NEW release's own `kiosk doctor` core checks."""
+def doctor_health_check(config_path: str | None, timeout_s: float = 120.0,
+                        state_dir: Path | None = None) -> HealthCheck:
+    """Run the NEW release's own `kiosk doctor` core checks, as the owner of the
+    kiosk's `state_dir` (the services' user): root does not open the kiosk's files."""
     def check(release: Path) -> tuple[bool, str]:
         venv = release / "venv" / "bin"
         # Through the release's interpreter, not the script's #! line: that names the
@@ -103,9 +105,10 @@ def doctor_health_check(config_path: str | None, timeout_s: float = 120.0) -> He
         if config_path:
             cmd += ["--config", config_path]
         cmd += ["doctor", "--json", "--only", "disk", "--only", "outbox", "--only", "clock"]
+        owner = foreign_owner(state_dir) if state_dir and state_dir.exists() else None
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                                  check=False)
+                                  check=False, cwd="/", **run_as_kwargs(owner))
         except (OSError, subprocess.TimeoutExpired) as exc:
             return False, f"health check did not run: {exc}"
         if proc.returncode != 0:
@@ -146,17 +149,12 @@ def _record_highest(settings: UpdateSettings, version: str) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_in(private_dir(path.parent), path.name, text.encode(), 0o600)
 
 
 # -- one round -----------------------------------------------------------------------------
 def update_once(client: DdiClient, settings: UpdateSettings) -> Result:
+    private_dir(settings.own_dir)  # root's own state: refused if anyone else can write it
     recovered = recover(settings)
     if recovered:
         log.warning("%s", recovered)
@@ -229,10 +227,13 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
         return refuse(f"rejected: {exc}")
     previous = current_version(settings.root)
     highest = highest_version(settings)
-    if highest and version_key(manifest.version) < version_key(highest) \
-            and not manifest.allow_downgrade:
-        return refuse(f"rejected: {manifest.version} is older than {highest}, the highest "
-                      "release installed here (a downgrade must be signed as allowed)")
+    if highest and version_key(manifest.version) < version_key(highest):
+        if manifest.downgrade is None:
+            return refuse(f"rejected: {manifest.version} is older than {highest}, the highest "
+                          "release installed here (a downgrade must be signed as allowed)")
+        why = manifest.downgrade.refusal(previous, settings.now())
+        if why:
+            return refuse(f"rejected: downgrade to {manifest.version}: {why}")
     if manifest.version == previous and is_installed(settings.root, previous):
         fetch.clear(downloads)
         feedback("closed", "success", f"{manifest.version} already running")
@@ -290,7 +291,6 @@ def _backup_database(settings: UpdateSettings) -> int | None:
     if database is None or not database.exists():
         _backup_path(settings).unlink(missing_ok=True)
         return None
-    settings.own_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return db_backup.backup(database, _backup_path(settings))
 
 
@@ -357,15 +357,10 @@ def _restart_and_check(settings: UpdateSettings, release: Path | None) -> tuple[
 
 def _record(settings: UpdateSettings, outcome: str, version: str, previous: str | None) -> None:
     """Last update state for the metrics exporter (no personal data), owned like the
-    state directory it is written into."""
+    state directory it is written into — a folder the kiosk user writes, so nothing
+    there is followed (safe_paths.write_in)."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
-    path = state / "last-update.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"outcome": outcome, "version": version, "previous": previous,
-                               "at": settings.now().isoformat(timespec="seconds")}))
-    st = state.stat()
-    if os.geteuid() == 0:
-        os.chown(tmp, st.st_uid, st.st_gid)
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
+    text = json.dumps({"outcome": outcome, "version": version, "previous": previous,
+                       "at": settings.now().isoformat(timespec="seconds")})
+    write_in(state, "last-update.json", text.encode(), 0o644, foreign_owner(state))

@@ -21,7 +21,9 @@ from drivers.emrtd.lds.dg13 import parse_dmy
 from drivers.emrtd.passive import TrustStore
 from drivers.emrtd.reader import CardRead, read_card
 from drivers.emrtd.transport import Transport
+from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity, Verification
+from kiosk.domain.plausible import check_person
 from kiosk.domain.text import mask_id
 from kiosk.journey.effects import AccessKey
 from kiosk.journey.ports import ChipChecks, ChipReadError
@@ -118,7 +120,7 @@ def identity_from_card(card: CardRead, policy: str = "standard") -> Identity:
     """The identity a (partial) read gives: "chip_pending" until every check finished."""
     _refuse(card, policy)
     data = card_read_json(card)
-    return Identity(
+    identity = Identity(
         full_name=data["full_name"] or "",
         date_of_birth=dt.date.fromisoformat(data["date_of_birth"]) if data["date_of_birth"]
         else None,
@@ -133,6 +135,12 @@ def identity_from_card(card: CardRead, policy: str = "standard") -> Identity:
         nationality=data["nationality"],
         ethnicity=data["ethnicity"],
     )
+    try:  # the same rules as the QR and BHYT parsers (decision 0105)
+        check_person(identity.full_name, identity.date_of_birth, identity.issue_date,
+                     {"place of residence": identity.residence})
+    except DomainError as exc:
+        raise ChipReadError("unreadable", str(exc)) from None
+    return identity
 
 
 def chip_keys(key: AccessKey) -> list[ChipKey]:

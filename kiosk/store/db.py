@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from kiosk.runtime.safe_paths import refuse_as_root
 from kiosk.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 15_000
@@ -27,6 +28,7 @@ class StoreError(RuntimeError):
 def connect(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database at `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    refuse_as_root(path)  # SQLite follows links at the side files' names
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves (see `transaction`).
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)

@@ -35,9 +35,10 @@ def _card(pki: VirtualPki, **opts: Any) -> VirtualCccd:
     return VirtualCccd(ident, options, build_card_image(ident, options, pki))
 
 
-def _read(path: str, *args: str) -> tuple[int, dict[str, Any] | None, str, float]:
+def _read(path: str, *args: str,
+          stdin: str | None = None) -> tuple[int, dict[str, Any] | None, str, float]:
     start = time.monotonic()
-    proc = run_kiosk("card", "read", "--nfc", path, *args, "--json", timeout=60)
+    proc = run_kiosk("card", "read", "--nfc", path, *args, "--json", timeout=60, input=stdin)
     data = json.loads(proc.stdout) if proc.stdout.strip() else None
     return proc.returncode, data, proc.stderr, time.monotonic() - start
 
@@ -60,7 +61,7 @@ def test_bac_with_mrz_over_nfcpy(pki: VirtualPki) -> None:
     card_obj = _card(pki, pace=False)
     mrz = Identity.from_json(IDENTITY).mrz
     with IsoDepUdpCard(card_obj) as card:
-        code, data, err, _ = _read(card.path, "--mrz", mrz, "--no-photo")
+        code, data, err, _ = _read(card.path, "--mrz", "-", "--no-photo", stdin=mrz)
     assert code == 0, err
     assert data is not None and data["authentication"]["access"] == "BAC"
     assert data["authentication"]["passive"] == "untrusted"  # no trust store given

@@ -30,8 +30,8 @@ def _card(pki: VirtualPki, identity: dict[str, Any] | None = None, **opts: Any) 
     return VirtualCccd(ident, options, build_card_image(ident, options, pki))
 
 
-def _read(*args: str) -> tuple[int, dict[str, Any] | None, str]:
-    proc = run_kiosk("card", "read", *args, "--json", timeout=60)
+def _read(*args: str, stdin: str | None = None) -> tuple[int, dict[str, Any] | None, str]:
+    proc = run_kiosk("card", "read", *args, "--json", timeout=60, input=stdin)
     data = json.loads(proc.stdout) if proc.stdout.strip() else None
     return proc.returncode, data, proc.stderr
 
@@ -58,7 +58,7 @@ def test_bac_with_mrz(pcscd: Pcscd, pki: VirtualPki) -> None:
     card = _card(pki, pace=False)
     mrz = Identity.from_json(BASE).mrz
     with virtual_card_server(card, pcscd):
-        code, data, err = _read("--mrz", mrz, "--no-photo")
+        code, data, err = _read("--mrz", "-", "--no-photo", stdin=mrz)
     assert code == 0, err
     assert data is not None and data["authentication"]["access"] == "BAC"
     assert data["authentication"]["passive"] == "untrusted" and data["photo"] is None
@@ -85,7 +85,7 @@ def test_bac_from_qr_renewal_age(
     d = lambda iso: "".join(reversed(iso.split("-")))  # noqa: E731 - yyyy-mm-dd -> ddmmyyyy
     qr = f"{id_number}||{BASE['full_name']}|{d(dob)}|{sex}|Hà Nội|{d(issue)}"
     with virtual_card_server(card, pcscd):
-        code, data, err = _read("--qr", qr, "--no-photo")
+        code, data, err = _read("--qr", "-", "--no-photo", stdin=qr)
     assert code == 0, err
     assert data is not None and data["authentication"]["access"] == "BAC"
     assert data["expiry_date"] == card_expiry

@@ -8,7 +8,7 @@ CCCD = "001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|Nữ|Hà N�
 
 
 def test_qr_parse_cccd_contract():
-    data = run_json("qr", "parse", CCCD, "--json")
+    data = run_json("qr", "parse", "--json", input=CCCD)
     assert data == {
         "kind": "cccd", "id_number": "001185012345", "old_id_number": "012345678",
         "full_name": "Nguyễn Thị Hồng Nhung", "date_of_birth": "1985-03-14", "sex": "Nữ",
@@ -20,7 +20,7 @@ def test_qr_parse_bhyt_contract():
     payload = ("DN401AA31900313|4cc3aa205669e1bb87742048c6b06e67|04/09/1985|1|"
                + "Hà Nội".encode().hex()
                + "|01 - 043|01/07/2017|-|21/07/2017|01059710639215|-|4|01/07/2022|1f2f-7102|$")
-    data = run_json("qr", "parse", payload, "--json")
+    data = run_json("qr", "parse", "--json", input=payload)
     for key in ("card_number", "full_name", "date_of_birth", "sex", "address",
                 "registered_facility", "valid_from", "valid_to", "five_year_date"):
         assert key in data
@@ -28,24 +28,24 @@ def test_qr_parse_bhyt_contract():
 
 
 def test_qr_parse_unknown_has_messages():
-    data = run_json("qr", "parse", "https://example.com/pay", "--json")
+    data = run_json("qr", "parse", "--json", input="https://example.com/pay")
     assert data["kind"] == "unknown" and data["message_vi"] and data["message_en"]
 
 
 def test_qr_parse_malformed_exits_2_with_one_line():
-    proc = run_kiosk("qr", "parse", CCCD.replace("14031985", "30021985"), "--json")
+    proc = run_kiosk("qr", "parse", "--json", input=CCCD.replace("14031985", "30021985"))
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "date" in proc.stderr
 
 
 def test_bhyt_parse_contract():
-    data = run_json("bhyt", "parse", "HS4010120878811", "--json")
+    data = run_json("bhyt", "parse", "--json", input="HS4010120878811")
     assert data == {"format": "bhyt15", "beneficiary_code": "HS", "benefit_level": 4,
                     "benefit_percent": 80, "province_code": "01", "bhxh_number": "0120878811"}
-    assert run_json("bhyt", "parse", "0120878811", "--json")["format"] == "bhxh10"
-    assert run_json("bhyt", "parse", "001185012345", "--json")["format"] == "cccd12"
-    bad = run_kiosk("bhyt", "parse", "XX0", "--json")
+    assert run_json("bhyt", "parse", "--json", input="0120878811")["format"] == "bhxh10"
+    assert run_json("bhyt", "parse", "--json", input="001185012345")["format"] == "cccd12"
+    bad = run_kiosk("bhyt", "parse", "--json", input="XX0")
     assert bad.returncode == 2 and bad.stdout == ""
 
 

@@ -18,6 +18,9 @@ def demo_text():
 
 def piped_into_head(args, tmp_path):
     """`kiosk ARGS | head -c1` through a real shell pipe."""
+    (tmp_path / "card.txt").write_text("HS4010120878811\n")
+    (tmp_path / "qr.txt").write_text("001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|"
+                                     "Nữ|Hà Nội|02072021|")
     command = " ".join(f"'{a}'" for a in [KIOSK, *args]) + " | head -c1"
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True,
                           text=True, cwd=tmp_path, timeout=120, check=False,
@@ -29,9 +32,8 @@ def piped_into_head(args, tmp_path):
 @pytest.mark.parametrize("args", [
     ["services", "list", "--json"],
     ["doctor", "--json", "--only", "disk"],
-    ["bhyt", "parse", "HS4010120878811", "--json"],
-    ["qr", "parse", "001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|Nữ|Hà Nội|02072021|",
-     "--json"],
+    ["bhyt", "parse", "card.txt", "--json"],
+    ["qr", "parse", "qr.txt", "--json"],
     ["config", "check", "--json"],
     ["config", "demo"],
     ["outbox", "list", "--json"],
@@ -61,7 +63,7 @@ def test_large_output_into_closed_pipe_exits_141(tmp_path):
     "001185012345|012345678|Nguyễn Văn A|1403198٥|Nữ|Hà Nội|02072021|",
 ])
 def test_qr_parse_non_ascii_digits_exit_2(payload):
-    proc = run_kiosk("qr", "parse", payload, "--json")
+    proc = run_kiosk("qr", "parse", "--json", input=payload)
     assert proc.returncode == 2 and proc.stdout == ""
     error = json.loads(proc.stderr)["error"]
     assert error["kind"] == "bad_input" and error["exit_code"] == 2
@@ -70,7 +72,7 @@ def test_qr_parse_non_ascii_digits_exit_2(payload):
 @pytest.mark.parametrize("card", ["01234567²9", "012345678٩", "HS4０10120878811",
                                   "００1185012345"])
 def test_bhyt_parse_non_ascii_digits_exit_2(card):
-    proc = run_kiosk("bhyt", "parse", card, "--json")
+    proc = run_kiosk("bhyt", "parse", "--json", input=card)
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
 
 

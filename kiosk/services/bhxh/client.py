@@ -25,6 +25,7 @@ import requests
 from kiosk.config.model import BhxhConfig
 from kiosk.domain.bhxh_results import interpret
 from kiosk.domain.text import mask_id
+from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body
 from kiosk.runtime.breaker import CircuitBreaker
 from kiosk.services.bhxh.checkin import CHECKIN_PATH
 from kiosk.services.bhxh.errors import (
@@ -68,6 +69,8 @@ logging.getLogger("urllib3.connectionpool").addFilter(_RedactCredentials())
 
 # Below this, another attempt could not finish anyway: give up and say so.
 MIN_ATTEMPT_S = 0.05
+# A gateway answer is one small JSON object.
+MAX_ANSWER_BYTES = 1 << 20
 # Time kept back from the patient's budget for deciding after the last timeout.
 DECISION_MARGIN_S = 0.05
 # Renew a little before the gateway's stated expiry (clock skew, IP-bound sessions).
@@ -271,10 +274,16 @@ class BhxhClient:
         if left < MIN_ATTEMPT_S:
             raise GatewayUnavailable("time budget spent")
         timeout = (min(self.connect_timeout_s, left), min(self.timeout_s, left))
+        body_deadline = deadline_in(left)  # the whole answer, not each read (0103)
         try:
             response = self.session.post(self.base_url + path, params=params, json=json_body,
                                          data=form, headers=headers, timeout=timeout,
-                                         verify=self.verify_tls)
+                                         verify=self.verify_tls, stream=True)
+            content = read_body(response, limit=MAX_ANSWER_BYTES, deadline=body_deadline)
+        except AnswerRefused as exc:
+            if exc.too_large:
+                raise GatewayProtocolError(str(exc)) from None
+            raise GatewayUnavailable(f"no complete answer within {left:.1f} s") from None
         except requests.exceptions.SSLError as exc:
             raise GatewayConfigError(f"TLS verification failed: {type(exc).__name__}") from None
         except requests.exceptions.Timeout:
@@ -291,7 +300,7 @@ class BhxhClient:
             raise GatewayConfigError(f"HTTP {status} from {path}: check bhxh.url")
         # Lenient on Content-Type (some proxies say text/plain for JSON), strict on body.
         try:
-            return decode_json_object(response.content)
+            return decode_json_object(content)
         except GatewayProtocolError as exc:
             ctype = response.headers.get("Content-Type", "?").split(";")[0]
             raise GatewayProtocolError(f"{exc}; Content-Type {ctype}") from None

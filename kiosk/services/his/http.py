@@ -20,11 +20,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.netreason import network_reason
 
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
+# A HIS answer is a resource or a day's Bundle: a few hundred KB at most (0103).
+MAX_ANSWER_BYTES = 8 << 20
 _LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$")
 
 
@@ -49,9 +52,11 @@ class Answer:
 
 class JsonHttp:
     def __init__(self, base_url: str, *, timeout_s: float = 10.0, verify_tls: bool | str = True,
-                 headers: dict[str, str] | None = None, proxy: str | None = None) -> None:
+                 headers: dict[str, str] | None = None, proxy: str | None = None,
+                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s  # the whole request's deadline, not each read's
+        self.max_answer_bytes = max_answer_bytes
         self.session = requests.Session()
         # Proxies come from the configuration only: the environment of a kiosk service is
         # not where a hospital's HIS route should be decided (and scanning it per request
@@ -74,10 +79,17 @@ class JsonHttp:
         if body is not None:
             data = json.dumps(body, ensure_ascii=False).encode()
             send_headers["Content-Type"] = content_type
+        deadline = deadline_in(self.timeout_s)
         try:
-            response = self.session.request(method, self.base_url + path, params=params,
-                                            data=data, headers=send_headers,
-                                            timeout=self.timeout_s)
+            response = self.session.request(
+                method, self.base_url + path, params=params, data=data, headers=send_headers,
+                timeout=read_timeout(deadline, self.timeout_s), stream=True)
+            content = read_body(response, limit=self.max_answer_bytes, deadline=deadline)
+        except AnswerRefused as exc:
+            if exc.too_large:  # retried like any garbled answer; the registration stays
+                raise HisError(f"{what}: {exc}", transient=True) from None
+            raise HisUnavailable(f"{what}: no complete answer within {self.timeout_s:g} s") \
+                from None
         except requests.Timeout:
             raise HisUnavailable(f"{what}: no answer within {self.timeout_s:g} s") from None
         except requests.ConnectionError as exc:
@@ -90,22 +102,22 @@ class JsonHttp:
         if status >= 500 or status in TRANSIENT_STATUSES:
             raise HisError(f"{what}: HTTP {status}", transient=True, status=status)
         if status >= 400:
-            raise HisError(f"{what}: HTTP {status}{_outcome(response)}", transient=False,
+            raise HisError(f"{what}: HTTP {status}{_outcome(content)}", transient=False,
                            status=status)
         parsed: Any = None
-        if response.content:
+        if content:
             try:
-                parsed = response.json()
+                parsed = json.loads(content)
             except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
                 raise HisError(f"{what}: HTTP {status} but the answer is not JSON",
                                transient=True) from None
         return Answer(status, parsed, dict(response.headers))
 
 
-def _outcome(response: requests.Response) -> str:
+def _outcome(content: bytes) -> str:
     """A FHIR OperationOutcome's issue code (a code, never free text with data)."""
     try:
-        body = response.json()
+        body = json.loads(content)
     except (ValueError, RecursionError):
         return ""
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":

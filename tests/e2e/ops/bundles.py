@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.ops.release import SOURCE_DATE_EPOCH, sign_directory
+from kiosk.ops.release import SOURCE_DATE_EPOCH, Downgrade, sign_directory
 
 PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -103,7 +103,7 @@ def make_dependency(work: Path, name: str, version: str, payload_bytes: int) -> 
 
 
 def make_bundle(work: Path, key: Path, version: str, healthy: bool = True, *, schema: int = 0,
-                dependencies: tuple[Path, ...] = (), allow_downgrade: bool = False,
+                dependencies: tuple[Path, ...] = (), downgrade: Downgrade | None = None,
                 tag: str = "", assets: bytes = ASSETS) -> Path:
     """A signed bundle directory for `version` (its wheel + copies of `dependencies`)."""
     src = work / f"src-{version}{tag}"
@@ -122,6 +122,5 @@ def make_bundle(work: Path, key: Path, version: str, healthy: bool = True, *, sc
     _wheel(src, bundle / "wheelhouse")
     for dep in dependencies:
         shutil.copy(dep, bundle / "wheelhouse" / dep.name)
-    sign_directory(bundle, key, name="vn-hospital-kiosk", version=version,
-                   allow_downgrade=allow_downgrade)
+    sign_directory(bundle, key, name="vn-hospital-kiosk", version=version, downgrade=downgrade)
     return bundle

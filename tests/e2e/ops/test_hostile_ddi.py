@@ -2,6 +2,7 @@
 answers its polls gets at most a refused update. After every refusal nothing outside
 the updater's own directory changed and that directory holds no download."""
 
+import datetime as dt
 import gzip
 import hashlib
 import json
@@ -11,11 +12,13 @@ import shutil
 import pytest
 
 from kiosk.ops.install import current_version, install_release, is_installed, switch_current
-from kiosk.ops.release import load_private_key, verify_bundle
+from kiosk.ops.release import Downgrade, load_private_key, verify_bundle
 from kiosk.ops.updater import update_once
 from tests.e2e.ops.bundles import make_bundle
 from tests.e2e.ops.conftest import client_for, new_wheel, settings_for
 from tests.e2e.ops.ddi_server import DdiServer
+
+EXPIRES = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)  # of the signed 0.9.0 downgrade
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,7 @@ def extra(tmp_path_factory, keys, dependency):
     deps = (dependency,)
     return {"1.0.5": make_bundle(work, keys["path"], "1.0.5", dependencies=deps),
             "0.9.0": make_bundle(work, keys["path"], "0.9.0", dependencies=deps,
-                                 allow_downgrade=True),
+                                 downgrade=Downgrade(("1.0.0",), EXPIRES)),
             "0.9.1": make_bundle(work, keys["path"], "0.9.1", dependencies=deps)}
 
 
@@ -249,8 +252,21 @@ def test_downgrades_are_refused_unless_signed_as_allowed(root, server, bundles, 
     assert not (root / "opt/kiosk/releases/1.0.5").exists()
     server.state.offer("76", extra["0.9.1"])
     assert update_once(client_for(server), settings_for(root, keys)).outcome == "rejected"
-    server.state.offer("77", extra["0.9.0"])  # signed with allow_downgrade
-    result = update_once(client_for(server), settings_for(root, keys))
+    # 0.9.0 is signed to replace 1.0.0 until EXPIRES: not a moment later…
+    server.state.offer("77", extra["0.9.0"])
+    late = settings_for(root, keys, now=lambda: EXPIRES)
+    result = update_once(client_for(server), late)
+    assert result.outcome == "rejected" and "expired" in result.detail
+    server.state.offer("78", extra["0.9.0"])
+    result = update_once(client_for(server), settings_for(root, keys))  # …but before it
     assert result.outcome == "success", result.detail
     assert current_version(root) == "0.9.0" and is_installed(root, "0.9.0")
     assert (root / "var/lib/kiosk-update/highest-version").read_text().strip() == "1.1.0"
+    # A replay once the kiosk runs anything but 1.0.0 (here 1.1.0 again) is refused.
+    server.state.offer("79", bundles["1.1.0"])
+    assert update_once(client_for(server), settings_for(root, keys)).outcome == "success"
+    server.state.offer("80", extra["0.9.0"])
+    result = update_once(client_for(server), settings_for(root, keys))
+    assert result.outcome == "rejected", result.detail
+    assert "replace 1.0.0 only, this kiosk runs 1.1.0" in result.detail
+    assert current_version(root) == "1.1.0"

@@ -104,3 +104,18 @@ def test_support_files_are_present_and_sane():
     unit_section = ui.split("[Service]")[0]
     assert "StartLimitAction=reboot" in unit_section  # start limits belong in [Unit]
     assert "Type=notify" in ui and "WatchdogSec=" in ui and "Restart=always" in ui
+
+
+def test_no_way_to_another_virtual_terminal():
+    """cage without VT switching (-s) and no getty spawned on another VT (0102)."""
+    ui = (UNITS / "kiosk-ui.service").read_text()
+    exec_start = re.search(r"^ExecStart=(.*)$", ui, re.M).group(1).split()
+    assert exec_start[0] == "/usr/bin/cage" and "-s" not in exec_start[:exec_start.index("--")]
+    logind = (UNITS / "logind.conf.d/kiosk.conf").read_text()
+    assert re.search(r"^NAutoVTs=0$", logind, re.M) and re.search(r"^ReserveVT=0$", logind, re.M)
+
+
+@pytest.mark.parametrize("service", ["kiosk-ui", "kiosk-sync", "kiosk-update", "kiosk-metrics"])
+def test_every_service_has_a_memory_ceiling(service):
+    text = (UNITS / f"{service}.service").read_text()
+    assert re.search(r"^MemoryMax=\d+M$", text, re.M), service

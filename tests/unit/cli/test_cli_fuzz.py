@@ -264,10 +264,9 @@ BHYT_PATIENT = '{"card": "001185012345", "name": "Nguyễn Thị Hồng Nhung", 
 
 
 @pytest.mark.parametrize("argv", [
-    ["bhyt", "parse", "HS4010120878811", "--json"],
+    ["bhyt", "parse", "BHYT_CARD", "--json"],
     ["bhyt", "check", "--patient", "BHYT_PATIENT", "--json"],
-    ["qr", "parse", "001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|Nữ|Hà Nội|"
-     "02072021|", "--json"],
+    ["qr", "parse", "QR", "--json"],
     ["config", "check", "--json"], ["config", "demo"], ["doctor", "--only", "disk", "--json"],
     ["services", "list", "--json"], ["outbox", "list", "--json"], ["sync", "--once", "--json"],
     ["register", "--patient", "PATIENT", "--service", "KB-NOI", "--json"],
@@ -276,7 +275,11 @@ BHYT_PATIENT = '{"card": "001185012345", "name": "Nguyễn Thị Hồng Nhung", 
 def test_output_into_a_closed_pipe_exits_141_quietly(argv, sandbox):
     (sandbox / "patient.json").write_text(PATIENT, encoding="utf-8")
     (sandbox / "bhyt.json").write_text(BHYT_PATIENT, encoding="utf-8")
-    files = {"PATIENT": "patient.json", "BHYT_PATIENT": "bhyt.json"}
+    (sandbox / "card.txt").write_text("HS4010120878811", encoding="utf-8")
+    (sandbox / "qr.txt").write_text("001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|Nữ|"
+                                    "Hà Nội|02072021|", encoding="utf-8")
+    files = {"PATIENT": "patient.json", "BHYT_PATIENT": "bhyt.json", "BHYT_CARD": "card.txt",
+             "QR": "qr.txt"}
     argv = [str(sandbox / files[a]) if a in files else a for a in argv]
     err = io.StringIO()
     with contextlib.redirect_stdout(ClosedPipe()), contextlib.redirect_stderr(err):

@@ -1,6 +1,7 @@
 """The signed manifest is read strictly: signature first, then every field a kiosk
 will trust (names that can never be paths, sizes within the budget, the version)."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -99,7 +100,14 @@ def test_the_size_budget_is_the_sum(key):
     ({"version": "1.3.0"}, "no vn_hospital_kiosk wheel of version 1.3.0"),
     ({"version": "../../1"}, "dotted numbers"), ({"version": "1.2.0rc1"}, "dotted numbers"),
     ({"name": "other"}, "not vn-hospital-kiosk"), ({"format": 1}, "format"),
-    ({"allow_downgrade": "yes"}, "wrong types"), ({"files": {}}, "0 files")])
+    ({"allow_downgrade": "yes"}, "wrong types"), ({"files": {}}, "0 files"),
+    ({"allow_downgrade": True}, "must name the versions it replaces"),
+    ({"downgrade": True}, "downgrade must be"),
+    ({"downgrade": {"replaces": [], "expires": "2030-01-01T00:00:00+00:00"}}, "downgrade must"),
+    ({"downgrade": {"replaces": ["1.2.0"]}}, "downgrade must be"),
+    ({"downgrade": {"replaces": ["1.2.0"], "expires": "2030-01-01"}}, "time zone"),
+    ({"downgrade": {"replaces": ["1.2.0"], "expires": "soon"}}, "not ISO 8601"),
+    ({"downgrade": {"replaces": ["../x"], "expires": "2030-01-01T00:00Z"}}, "version")])
 def test_fields_are_checked(key, changes, message):
     with pytest.raises(BundleError, match=message):
         parse_manifest(*signed(key, **changes), [key[1]])
@@ -110,3 +118,17 @@ def test_versions_compare_as_numbers():
     assert version_key("2") == version_key("2.0.0")
     with pytest.raises(BundleError):
         version_key("1.0.0-beta")
+
+
+def test_a_signed_downgrade_names_what_it_replaces_and_until_when(key):
+    """Decision 0101: the permission is bound to the versions it replaces and a time."""
+    manifest = parse_manifest(*signed(key, downgrade={
+        "replaces": ["1.3.0", "1.3.1"], "expires": "2030-01-01T07:00:00+07:00"}), [key[1]])
+    permission = manifest.downgrade
+    assert permission is not None and permission.replaces == ("1.3.0", "1.3.1")
+    before = dt.datetime(2029, 12, 31, 23, 59, tzinfo=dt.UTC)
+    assert permission.refusal("1.3.1", before) is None
+    assert "replace 1.3.0, 1.3.1 only, this kiosk runs 1.4.0" in permission.refusal("1.4.0",
+                                                                                  before)
+    assert "expired" in permission.refusal("1.3.0", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert parse_manifest(*signed(key), [key[1]]).downgrade is None

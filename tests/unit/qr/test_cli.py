@@ -25,7 +25,7 @@ def test_qr_decode_json_contract(corpus: list[tuple[Sample, Path]], tmp_path: Pa
     cccd, bhyt, token, none = out
     assert (cccd["found"], cccd["kind"], cccd["decoder"]) == (True, "cccd", "zxing-cpp")
     # `fields` has exactly what `kiosk qr parse` prints for the same payload.
-    assert cccd["fields"] == run_json("qr", "parse", PAYLOADS["cccd_2021"])
+    assert cccd["fields"] == run_json("qr", "parse", input=PAYLOADS["cccd_2021"])
     assert bhyt["fields"]["full_name"] == "Phạm Thị Lợi"
     assert token["kind"] == "unknown" and token["fields"]["reason"] == "vneid_token"
     assert none["found"] is False and none["kind"] is None and none["fields"] is None

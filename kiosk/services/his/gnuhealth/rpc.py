@@ -7,11 +7,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
+import json
 from typing import Any
 
 import requests
 
+from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
 from kiosk.services.his.base import HisError, HisUnavailable
+from kiosk.services.his.http import MAX_ANSWER_BYTES
 
 
 def date(value: dt.date) -> dict[str, Any]:
@@ -42,8 +45,16 @@ class TrytonRpc:
 
     def _post(self, method: str, params: list[Any]) -> Any:
         body = {"method": method, "params": params, "id": next(self._ids)}
+        deadline = deadline_in(self.timeout_s)  # the whole request (0103)
         try:
-            response = self.session.post(self.endpoint, json=body, timeout=self.timeout_s)
+            response = self.session.post(self.endpoint, json=body, stream=True,
+                                         timeout=read_timeout(deadline, self.timeout_s))
+            content = read_body(response, limit=MAX_ANSWER_BYTES, deadline=deadline)
+        except AnswerRefused as exc:
+            if exc.too_large:
+                raise HisError(f"{method}: {exc}", transient=True) from None
+            raise HisUnavailable(f"{method}: no complete answer within {self.timeout_s:g} s") \
+                from None
         except requests.Timeout:
             raise HisUnavailable(f"{method}: no answer within {self.timeout_s:g} s") from None
         except requests.ConnectionError:
@@ -57,7 +68,7 @@ class TrytonRpc:
         if response.status_code >= 400:
             raise HisError(f"{method}: HTTP {response.status_code}", transient=False)
         try:
-            data = response.json()
+            data = json.loads(content)
         except (ValueError, RecursionError):  # RecursionError: hostile deep nesting
             raise HisError(f"{method}: answer is not JSON", transient=True) from None
         error = data.get("error") if isinstance(data, dict) else None
