@@ -33,6 +33,7 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
 from kiosk.ops.relocate import relocate_tree  # noqa: E402  (the checkout, not an install)
+import cross  # noqa: E402  (packaging/cross.py, beside this script)
 
 PACKAGE = "vn-hospital-kiosk"
 # The project's own identity (its commits'); a hospital building its own package sets
@@ -73,12 +74,7 @@ def runtime_depends() -> list[str]:
                        for p in out)]
 
 
-def architecture() -> str:
-    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def build_venv(stage: Path, final: Path) -> Path:
+def build_venv(stage: Path, final: Path, arch: str) -> Path:
     """The release venv at stage/<final>, relocated to `final`; no bytecode."""
     venv = stage / str(final).lstrip("/") / "venv"
     run([BASE_PYTHON, "-m", "venv", "--without-pip", str(venv)])
@@ -87,9 +83,13 @@ def build_venv(stage: Path, final: Path) -> Path:
     wheels = stage.parent / "wheels"
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(wheels),
          str(PROJECT)], timeout=600)
-    run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
-         "--no-compile", "--disable-pip-version-check", "--find-links", str(wheels),
-         f"{PACKAGE}=={project_version()}"], timeout=1800)
+    requirement = f"{PACKAGE}=={project_version()}"
+    if arch == cross.host_arch():
+        run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install",
+             "-q", "--no-compile", "--disable-pip-version-check", "--find-links", str(wheels),
+             requirement], timeout=1800)
+    else:
+        cross.install_site_packages(venv, arch, wheels, requirement)
     for cache in venv.rglob("__pycache__"):
         shutil.rmtree(cache)  # the build's own imports (PEP 517 hooks) may leave some
     relocate_tree(venv, stage / str(final).lstrip("/") / "venv", final / "venv")
@@ -116,9 +116,9 @@ def gz(path: Path, data: bytes) -> None:
     path.chmod(0o644)
 
 
-def lay_out(stage: Path, version: str, maintainer: str) -> None:
+def lay_out(stage: Path, version: str, maintainer: str, arch: str) -> None:
     release = Path("/opt/kiosk/releases") / version
-    build_venv(stage, release)
+    build_venv(stage, release, arch)
     rel = stage / str(release).lstrip("/")
     write(rel / ".installed", version + "\n")
     # Marks the release dpkg owns: the fleet updater's pruning leaves it alone.
@@ -178,15 +178,17 @@ def main() -> None:
     parser.add_argument("--compress", choices=("xz", "gzip", "zstd"), default="xz")
     parser.add_argument("--level", type=int, default=6)
     parser.add_argument("--maintainer", default=os.environ.get("DEB_MAINTAINER") or MAINTAINER)
+    parser.add_argument("--arch", default=None,
+                        help="dpkg architecture to build for (default: this machine's)")
     args = parser.parse_args()
     version = project_version()
-    arch = architecture()
+    arch = args.arch or cross.host_arch()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kiosk-deb-") as tmp:
         stage = Path(tmp) / "root"
         stage.mkdir(mode=0o755)
         os.umask(0o022)
-        lay_out(stage, version, args.maintainer)
+        lay_out(stage, version, args.maintainer, arch)
         control(stage, version, arch, args.maintainer)
         target = args.out / f"{PACKAGE}_{version}_{arch}.deb"
         run(["dpkg-deb", "--root-owner-group", f"-Z{args.compress}", f"-z{args.level}",
