@@ -32,8 +32,8 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
-from kiosk.ops.relocate import relocate_tree  # noqa: E402  (the checkout, not an install)
-import cross  # noqa: E402  (packaging/cross.py, beside this script)
+from kiosk.ops import crossbuild  # noqa: E402  (the checkout, not an install)
+from kiosk.ops.relocate import relocate_tree  # noqa: E402
 
 PACKAGE = "vn-hospital-kiosk"
 # The project's own identity (its commits'); a hospital building its own package sets
@@ -84,12 +84,14 @@ def build_venv(stage: Path, final: Path, arch: str) -> Path:
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(wheels),
          str(PROJECT)], timeout=600)
     requirement = f"{PACKAGE}=={project_version()}"
-    if arch == cross.host_arch():
+    if arch == crossbuild.host_arch():
         run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install",
              "-q", "--no-compile", "--disable-pip-version-check", "--find-links", str(wheels),
              requirement], timeout=1800)
-    else:
-        cross.install_site_packages(venv, arch, wheels, requirement)
+    else:  # another architecture's wheels (the Raspberry Pi's arm64): decision 0170
+        foreign = stage.parent / "foreign-wheels"
+        crossbuild.gather_wheels(foreign, arch, requirement, wheels, PROJECT / ".cache")
+        crossbuild.install_site_packages(venv, arch, foreign)
     for cache in venv.rglob("__pycache__"):
         shutil.rmtree(cache)  # the build's own imports (PEP 517 hooks) may leave some
     relocate_tree(venv, stage / str(final).lstrip("/") / "venv", final / "venv")
@@ -182,13 +184,16 @@ def main() -> None:
                         help="dpkg architecture to build for (default: this machine's)")
     args = parser.parse_args()
     version = project_version()
-    arch = args.arch or cross.host_arch()
+    arch = args.arch or crossbuild.host_arch()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kiosk-deb-") as tmp:
         stage = Path(tmp) / "root"
         stage.mkdir(mode=0o755)
         os.umask(0o022)
-        lay_out(stage, version, args.maintainer, arch)
+        try:
+            lay_out(stage, version, args.maintainer, arch)
+        except crossbuild.CrossBuildError as exc:
+            sys.exit(f"build-deb: {exc}")
         control(stage, version, arch, args.maintainer)
         target = args.out / f"{PACKAGE}_{version}_{arch}.deb"
         run(["dpkg-deb", "--root-owner-group", f"-Z{args.compress}", f"-z{args.level}",

@@ -25,7 +25,7 @@ def key(tmp_path_factory):
 
 
 def signed(key, **changes):
-    data = {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0",
+    data = {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0", "arch": "arm64",
             "allow_downgrade": False,
             "files": {"wheelhouse/vn_hospital_kiosk-1.2.0-py3-none-any.whl":
                       {"sha256": SHA, "size": 1000}}}
@@ -37,6 +37,7 @@ def signed(key, **changes):
 def test_a_good_manifest(key):
     manifest = parse_manifest(*signed(key), [key[1]])
     assert manifest.version == "1.2.0" and manifest.requirement == "vn-hospital-kiosk==1.2.0"
+    assert manifest.arch == "arm64"
     assert [w.name for w in manifest.wheels] == ["vn_hospital_kiosk-1.2.0-py3-none-any.whl"]
 
 
@@ -99,7 +100,9 @@ def test_the_size_budget_is_the_sum(key):
     ({"version": "1.3.0"}, "no vn_hospital_kiosk wheel of version 1.3.0"),
     ({"version": "../../1"}, "dotted numbers"), ({"version": "1.2.0rc1"}, "dotted numbers"),
     ({"name": "other"}, "not vn-hospital-kiosk"), ({"format": 1}, "format"),
-    ({"allow_downgrade": "yes"}, "wrong types"), ({"files": {}}, "0 files")])
+    ({"allow_downgrade": "yes"}, "wrong types"), ({"files": {}}, "0 files"),
+    ({"arch": None}, "no architecture"), ({"arch": "../arm64"}, "no architecture"),
+    ({"arch": 64}, "no architecture")])
 def test_fields_are_checked(key, changes, message):
     with pytest.raises(BundleError, match=message):
         parse_manifest(*signed(key, **changes), [key[1]])
