@@ -53,17 +53,23 @@ def build(root: Path = CACHE) -> Path:
     """The cached root, built if missing (about 12 minutes on 2 cores)."""
     if STAMP.exists():
         return root
-    shutil.rmtree(root, ignore_errors=True)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    _must(subprocess.run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase",
-                          "bookworm", str(root), MIRROR], capture_output=True, text=True,
-                         timeout=1800, check=False), "debootstrap (first stage)")
-    # DEBOOTSTRAP_DIR named: under proot the script's own `test -x` of it fails.
-    _must(proot(root, "/debootstrap/debootstrap", "--second-stage",
-                env={"DEBOOTSTRAP_DIR": "/debootstrap"}), "debootstrap --second-stage")
+    base = root / ".kiosk-base-complete"  # the slow debootstrap, kept if a later step fails
+    if not base.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        _must(subprocess.run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase",
+                              "bookworm", str(root), MIRROR], capture_output=True, text=True,
+                             timeout=1800, check=False), "debootstrap (first stage)")
+        # DEBOOTSTRAP_DIR named: under proot the script's own `test -x` of it fails.
+        _must(proot(root, "/debootstrap/debootstrap", "--second-stage",
+                    env={"DEBOOTSTRAP_DIR": "/debootstrap"}), "debootstrap --second-stage")
+        base.touch()
+    # signed-by: under proot apt does not find the keys in /etc/apt/trusted.gpg.d.
+    keyring = "[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
     (root / "etc/apt/sources.list").write_text(
-        f"deb {MIRROR} bookworm main\ndeb {MIRROR} bookworm-updates main\n"
-        "deb http://deb.debian.org/debian-security bookworm-security main\n")
+        f"deb {keyring} {MIRROR} bookworm main\n"
+        f"deb {keyring} {MIRROR} bookworm-updates main\n"
+        f"deb {keyring} http://deb.debian.org/debian-security bookworm-security main\n")
     _must(proot(root, "apt-get", "update", "-q"), "apt-get update")
     _must(proot(root, "apt-get", "install", "-y", "-q", "--no-install-recommends",
                 *runtime_packages()), "apt-get install [runtime]")
