@@ -67,9 +67,10 @@ $(STAMPS)/system-emulation: debian-packages-arm64.txt scripts/setup-system.sh
 
 # The arm64 package installed and smoke-tested in an emulated Raspberry Pi OS
 # (bookworm arm64) root, cached under .cache/arm64/ (qemu-user + proot). Minutes of
-# emulation: not part of `make test`. Builds dist/…_arm64.deb first unless DEB= names one.
+# emulation: not part of `make test`. Builds the arm64 package first unless DEB=path names one.
 test-arm64: setup $(STAMPS)/system-emulation
-	@nice -n 10 $(BIN)/python -m pytest -q -p no:cacheprovider tests/arm64/emulated_pi.py $(if $(DEB),--deb $(DEB))
+	@$(if $(DEB),KIOSK_ARM64_DEB=$(DEB)) nice -n 10 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+	  -o timeout=3600 tests/arm64/emulated_pi.py
 
 clean:
 	rm -rf $(VENV) $(STAMPS) demo-output build dist *.egg-info
