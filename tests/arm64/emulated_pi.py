@@ -75,6 +75,7 @@ def pi(deb, lintian, tmp_path_factory):
                          f"/tmp/{deb.name}")
     TIMINGS["apt-get install (emulated)"] = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert pi_root.replay_tmpfiles(root) == ["--create --root=/ kiosk.conf"]  # the postinst's
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
@@ -149,6 +150,7 @@ def provisioned(pi):
     proc = pi_run(pi, KIOSK, "provision", "--root", "/mnt/pi", "--config-file",
                   "/root/pi-test.toml", "--kiosk-id", "pi-test-01", binds=(f"{pi}:/mnt/pi",))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    pi_root.replay_tmpfiles(pi)
     assert (pi / "etc/systemd/system/graphical.target.wants/kiosk-ui.service").is_symlink()
     return pi
 

@@ -49,6 +49,41 @@ def _must(proc: subprocess.CompletedProcess[str], what: str) -> None:
                            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
 
 
+TMPFILES_CALLS = "var/lib/kiosk-emulation/tmpfiles.calls"
+TMPFILES_STUB = f"""#!/bin/sh
+# Emulation stand-in (tests/arm64/pi_root.py): systemd-tmpfiles crashes proot, so its
+# calls are recorded here and replayed by the host's systemd-tmpfiles --root=…
+printf '%s\\n' "$*" >> /{TMPFILES_CALLS}
+"""
+
+
+def _emulation_fixes(root: Path) -> None:
+    """What a chroot needs, and what proot cannot run."""
+    # The chroot convention: maintainer scripts start no services.
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    _must(proot(root, "dpkg-divert", "--local", "--rename", "--add",
+                "/usr/bin/systemd-tmpfiles"), "dpkg-divert systemd-tmpfiles")
+    stub = root / "usr/bin/systemd-tmpfiles"
+    stub.write_text(TMPFILES_STUB)
+    stub.chmod(0o755)
+    (root / TMPFILES_CALLS).parent.mkdir(parents=True, exist_ok=True)
+
+
+def replay_tmpfiles(root: Path) -> list[str]:
+    """The recorded systemd-tmpfiles calls, run natively on `root`; returns them."""
+    calls_file = root / TMPFILES_CALLS
+    calls = calls_file.read_text().splitlines() if calls_file.exists() else []
+    for call in calls:
+        args = [a for a in call.split() if not a.startswith("--root")]
+        _must(subprocess.run(["systemd-tmpfiles", f"--root={root}", *args],
+                             capture_output=True, text=True, timeout=300, check=False),
+              f"systemd-tmpfiles {call}")
+    calls_file.unlink(missing_ok=True)
+    return calls
+
+
 def build(root: Path = CACHE) -> Path:
     """The cached root, built if missing (about 12 minutes on 2 cores)."""
     if STAMP.exists():
@@ -63,6 +98,7 @@ def build(root: Path = CACHE) -> Path:
         # DEBOOTSTRAP_DIR named: under proot the script's own `test -x` of it fails.
         _must(proot(root, "/debootstrap/debootstrap", "--second-stage",
                     env={"DEBOOTSTRAP_DIR": "/debootstrap"}), "debootstrap --second-stage")
+        _emulation_fixes(root)
         base.touch()
     # signed-by: under proot apt does not find the keys in /etc/apt/trusted.gpg.d.
     keyring = "[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
@@ -73,6 +109,7 @@ def build(root: Path = CACHE) -> Path:
     _must(proot(root, "apt-get", "update", "-q"), "apt-get update")
     _must(proot(root, "apt-get", "install", "-y", "-q", "--no-install-recommends",
                 *runtime_packages()), "apt-get install [runtime]")
+    replay_tmpfiles(root)
     _must(proot(root, "apt-get", "clean"), "apt-get clean")
     STAMP.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
     return root
