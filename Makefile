@@ -71,7 +71,7 @@ $(STAMPS)/system-emulation: debian-packages-arm64.txt scripts/setup-system.sh
 # emulation: not part of `make test`. Builds the arm64 package first unless DEB=path names one.
 test-arm64: setup $(STAMPS)/system-emulation
 	@$(if $(DEB),KIOSK_ARM64_DEB=$(DEB)) nice -n 10 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
-	  -o timeout=3600 tests/arm64/emulated_pi.py
+	  -o timeout=3600 --basetemp=.cache/arm64/pytest tests/arm64/emulated_pi.py
 
 clean:
 	rm -rf $(VENV) $(STAMPS) demo-output build dist *.egg-info
