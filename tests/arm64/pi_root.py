@@ -6,7 +6,8 @@ A container cannot register binfmt_misc, so every arm64 program runs through
 [runtime] packages with apt) and cached under .cache/arm64/root; each test session
 works on a copy, so installing the package never changes the cache.
 
-Run as a script to build (or check) the cache: `python tests/arm64/pi_root.py`.
+Run as a script to build (or check) the cache, or a root elsewhere:
+`python tests/arm64/pi_root.py [DIR]`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
 CACHE = PROJECT / ".cache/arm64/root"
-STAMP = CACHE / ".kiosk-root-complete"
+STAMP = ".kiosk-root-complete"
 MIRROR = "http://deb.debian.org/debian"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -86,7 +87,7 @@ def replay_tmpfiles(root: Path) -> list[str]:
 
 def build(root: Path = CACHE) -> Path:
     """The cached root, built if missing (about 12 minutes on 2 cores)."""
-    if STAMP.exists():
+    if (root / STAMP).exists():
         return root
     base = root / ".kiosk-base-complete"  # the slow debootstrap, kept if a later step fails
     if not base.exists():
@@ -111,7 +112,7 @@ def build(root: Path = CACHE) -> Path:
                 *runtime_packages()), "apt-get install [runtime]")
     replay_tmpfiles(root)
     _must(proot(root, "apt-get", "clean"), "apt-get clean")
-    STAMP.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+    (root / STAMP).write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
     return root
 
 
@@ -124,4 +125,5 @@ def copy(dest: Path) -> Path:
 
 if __name__ == "__main__":
     started = time.monotonic()
-    print(build(), f"{time.monotonic() - started:.0f} s", file=sys.stderr)
+    built = build(Path(sys.argv[1]) if len(sys.argv) > 1 else CACHE)
+    print(built, f"{time.monotonic() - started:.0f} s", file=sys.stderr)
