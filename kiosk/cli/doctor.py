@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.add_argument("--only", action="append", metavar="CHECK",
                         help="run only this check (repeatable): pcscd, reader, camera, printer, "
-                        "bhxh, his, clock, disk, outbox")
+                        "bhxh, his, clock, disk, outbox, lobby, face")
     doctor.set_defaults(handler=_doctor)
 
 
