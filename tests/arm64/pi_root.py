@@ -64,8 +64,10 @@ def _emulation_fixes(root: Path) -> None:
     policy = root / "usr/sbin/policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
+    # The path systemd's package ships (bookworm keeps /bin; merged /usr makes it the
+    # same file as /usr/bin/systemd-tmpfiles, where the stub is written).
     _must(proot(root, "dpkg-divert", "--local", "--rename", "--add",
-                "/usr/bin/systemd-tmpfiles"), "dpkg-divert systemd-tmpfiles")
+                "/bin/systemd-tmpfiles"), "dpkg-divert systemd-tmpfiles")
     stub = root / "usr/bin/systemd-tmpfiles"
     stub.write_text(TMPFILES_STUB)
     stub.chmod(0o755)
