@@ -5,7 +5,7 @@ VENV := .venv
 STAMPS := .setup-stamps
 BIN := $(VENV)/bin
 
-.PHONY: setup system demo test lint unit clean deb face-data
+.PHONY: setup system demo test lint unit clean deb face-data test-arm64
 .DEFAULT_GOAL := demo
 
 setup: system $(STAMPS)/venv
@@ -50,13 +50,34 @@ test: setup lint $(STAMPS)/gnuhealth $(STAMPS)/face-data
 # The kiosk's Debian package: dist/vn-hospital-kiosk_<version>_<arch>.deb, checked by
 # lintian (packaging/build_deb.py; technician's path in docs/deployment.md).
 # DEB_LINTIAN=no skips lintian (the tests run it themselves, beside other checks).
+# ARCH=arm64 on an amd64 machine: the Raspberry Pi package (packaging/cross.py; the
+# cross tools of debian-packages-arm64.txt are installed on first use).
 DIST ?= dist
 DEB_COMPRESS ?= xz
 DEB_LINTIAN ?= yes
-deb: setup
-	@deb=$$($(BIN)/python packaging/build_deb.py --out $(DIST) --compress $(DEB_COMPRESS)) \
+HOST_ARCH := $(shell dpkg --print-architecture)
+ARCH ?= $(HOST_ARCH)
+ARM64_LISTS := DEBIAN_PACKAGES_FILE=$(CURDIR)/debian-packages-arm64.txt ./scripts/setup-system.sh
+deb: setup $(if $(filter $(HOST_ARCH),$(ARCH)),,$(STAMPS)/system-cross)
+	@deb=$$($(BIN)/python packaging/build_deb.py --out $(DIST) --compress $(DEB_COMPRESS) \
+	  --arch $(ARCH)) \
 	  && echo "$$deb" && if [ "$(DEB_LINTIAN)" != no ]; then \
 	  lintian --tag-display-limit 0 --fail-on error "$$deb"; fi
+
+$(STAMPS)/system-cross: debian-packages-arm64.txt scripts/setup-system.sh
+	@$(ARM64_LISTS) cross
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/system-emulation: debian-packages-arm64.txt scripts/setup-system.sh
+	@$(ARM64_LISTS) cross emulation
+	@mkdir -p $(STAMPS) && touch $@
+
+# The arm64 package installed and smoke-tested in an emulated Raspberry Pi OS
+# (bookworm arm64) root, cached under .cache/arm64/ (qemu-user + proot). Minutes of
+# emulation: not part of `make test`. Builds the arm64 package first unless DEB=path names one.
+test-arm64: setup $(STAMPS)/system-emulation
+	@$(if $(DEB),KIOSK_ARM64_DEB=$(DEB)) nice -n 10 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+	  -o timeout=3600 --basetemp=.cache/arm64/pytest tests/arm64/emulated_pi.py
 
 clean:
 	rm -rf $(VENV) $(STAMPS) demo-output build dist *.egg-info

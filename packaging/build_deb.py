@@ -32,7 +32,8 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
-from kiosk.ops.relocate import relocate_tree  # noqa: E402  (the checkout, not an install)
+from kiosk.ops import crossbuild  # noqa: E402  (the checkout, not an install)
+from kiosk.ops.relocate import relocate_tree  # noqa: E402
 
 PACKAGE = "vn-hospital-kiosk"
 # The project's own identity (its commits'); a hospital building its own package sets
@@ -74,12 +75,7 @@ def runtime_depends() -> list[str]:
                        for p in out)]
 
 
-def architecture() -> str:
-    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def build_venv(stage: Path, final: Path) -> Path:
+def build_venv(stage: Path, final: Path, arch: str) -> Path:
     """The release venv at stage/<final>, relocated to `final`; no bytecode."""
     venv = stage / str(final).lstrip("/") / "venv"
     run([BASE_PYTHON, "-m", "venv", "--without-pip", str(venv)])
@@ -88,9 +84,15 @@ def build_venv(stage: Path, final: Path) -> Path:
     wheels = stage.parent / "wheels"
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(wheels),
          str(PROJECT)], timeout=600)
-    run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
-         "--no-compile", "--disable-pip-version-check", "--find-links", str(wheels),
-         f"{PACKAGE}=={project_version()}"], timeout=1800)
+    requirement = f"{PACKAGE}=={project_version()}"
+    if arch == crossbuild.host_arch():
+        run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install",
+             "-q", "--no-compile", "--disable-pip-version-check", "--find-links", str(wheels),
+             requirement], timeout=1800)
+    else:  # another architecture's wheels (the Raspberry Pi's arm64): decision 0170
+        foreign = stage.parent / "foreign-wheels"
+        crossbuild.gather_wheels(foreign, arch, requirement, wheels, PROJECT / ".cache")
+        crossbuild.install_site_packages(venv, arch, foreign)
     for cache in venv.rglob("__pycache__"):
         shutil.rmtree(cache)  # the build's own imports (PEP 517 hooks) may leave some
     drop_unlicensed_models(venv)
@@ -132,9 +134,9 @@ def gz(path: Path, data: bytes) -> None:
     path.chmod(0o644)
 
 
-def lay_out(stage: Path, version: str, maintainer: str) -> None:
+def lay_out(stage: Path, version: str, maintainer: str, arch: str) -> None:
     release = Path("/opt/kiosk/releases") / version
-    build_venv(stage, release)
+    build_venv(stage, release, arch)
     rel = stage / str(release).lstrip("/")
     write(rel / ".installed", version + "\n")
     # Marks the release dpkg owns: the fleet updater's pruning leaves it alone.
@@ -194,15 +196,20 @@ def main() -> None:
     parser.add_argument("--compress", choices=("xz", "gzip", "zstd"), default="xz")
     parser.add_argument("--level", type=int, default=6)
     parser.add_argument("--maintainer", default=os.environ.get("DEB_MAINTAINER") or MAINTAINER)
+    parser.add_argument("--arch", default=None,
+                        help="dpkg architecture to build for (default: this machine's)")
     args = parser.parse_args()
     version = project_version()
-    arch = architecture()
+    arch = args.arch or crossbuild.host_arch()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kiosk-deb-") as tmp:
         stage = Path(tmp) / "root"
         stage.mkdir(mode=0o755)
         os.umask(0o022)
-        lay_out(stage, version, args.maintainer)
+        try:
+            lay_out(stage, version, args.maintainer, arch)
+        except crossbuild.CrossBuildError as exc:
+            sys.exit(f"build-deb: {exc}")
         control(stage, version, arch, args.maintainer)
         target = args.out / f"{PACKAGE}_{version}_{arch}.deb"
         run(["dpkg-deb", "--root-owner-group", f"-Z{args.compress}", f"-z{args.level}",

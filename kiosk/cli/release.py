@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "midnight UTC starting that day, or a time with its zone)")
     build.add_argument("--no-deps", action="store_true",
                        help="only the project wheel (kiosks then need the deps already)")
+    build.add_argument("--arch", help="the kiosks' architecture, dpkg's name (default: this "
+                       "machine's; arm64 for Raspberry Pis, built here from PyPI's wheels)")
     build.add_argument("--tar", type=Path,
                        help="also pack the bundle into one .tar (to carry it to provisioning)")
     build.add_argument("--json", action="store_true",
@@ -67,6 +69,7 @@ def _build(args: argparse.Namespace) -> int:
         artifact_paths,
         build_bundle,
         load_private_key,
+        manifest_artifact_names,
         pack,
     )
 
@@ -82,7 +85,7 @@ def _build(args: argparse.Namespace) -> int:
     try:
         bundle = build_bundle(args.source, args.key, args.out,
                               version=args.version, include_dependencies=not args.no_deps,
-                              downgrade=downgrade)
+                              downgrade=downgrade, arch=args.arch)
     except BundleError as exc:
         raise CliError(str(exc)) from None
     except subprocess.CalledProcessError as exc:
@@ -96,13 +99,16 @@ def _build(args: argparse.Namespace) -> int:
     artifacts = len(artifact_paths(args.out))
     if args.json:
         print_json({"version": bundle.version, "files": len(bundle.files),
+                    "arch": bundle.manifest.arch,
                     "path": str(bundle.path), "artifact": str(artifact) if artifact else None,
                     "artifacts": artifacts})
         return EXIT_OK
-    print(f"release {bundle.version}: {len(bundle.files)} files "
+    print(f"release {bundle.version} ({bundle.manifest.arch}): {len(bundle.files)} files "
           f"({bundle.manifest.total_size} bytes) checked and signed in {bundle.path}")
+    names = manifest_artifact_names(bundle.manifest.arch)
     print(f"upload to one hawkBit software module: {artifacts} artifacts "
-          "(metadata.json, metadata.json.sig, wheelhouse/*.whl)")
+          "(metadata.json, metadata.json.sig, wheelhouse/*.whl); beside another "
+          f"architecture's release, upload the manifest as {names[0]} and {names[1]}")
     if artifact:
         print(f"artifact: {artifact}")
     return EXIT_OK

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.ops import chunks
+from kiosk.ops import chunks, crossbuild
 from kiosk.ops.chunks import Chunk
 from kiosk.ops.hawkbit import Artifact, DdiClient, DdiError
 from kiosk.ops.release import (
@@ -33,6 +33,7 @@ from kiosk.ops.release import (
     BundleError,
     Manifest,
     Wheel,
+    manifest_artifact_names,
     parse_manifest,
     sha256_file,
 )
@@ -57,17 +58,31 @@ class Fetched:
 
 
 def fetch_manifest(client: DdiClient, artifacts: dict[str, Artifact],
-                   public_keys: tuple[str, ...]) -> Manifest:
-    missing = [n for n in (MANIFEST, SIGNATURE) if n not in artifacts]
+                   public_keys: tuple[str, ...], arch: str | None = None) -> Manifest:
+    """The signed manifest of this kiosk's architecture (`arch`, default its own)."""
+    arch = arch or crossbuild.host_arch()
+    manifest_name, signature_name = _manifest_names(artifacts, arch)
+    try:
+        raw = client.fetch_small(artifacts[manifest_name], MAX_MANIFEST_BYTES)
+        signature = client.fetch_small(artifacts[signature_name], SIGNATURE_BYTES)
+        manifest = parse_manifest(raw, signature, public_keys)
+    except (DdiError, BundleError) as exc:
+        raise FetchError(str(exc)) from None
+    if manifest.arch != arch:
+        raise FetchError(f"the release is built for {manifest.arch}; this kiosk is {arch}")
+    return manifest
+
+
+def _manifest_names(artifacts: dict[str, Artifact], arch: str) -> tuple[str, str]:
+    """metadata.<arch>.json (+ .sig) when the deployment carries several architectures,
+    else metadata.json; the signed `arch` inside decides in both cases."""
+    own = manifest_artifact_names(arch)
+    names = own if own[0] in artifacts else (MANIFEST, SIGNATURE)
+    missing = [n for n in names if n not in artifacts]
     if missing:
         raise FetchError(f"the deployment has no {' / '.join(missing)} artifact "
                          "(upload the bundle's manifest, signature and wheels)")
-    try:
-        raw = client.fetch_small(artifacts[MANIFEST], MAX_MANIFEST_BYTES)
-        signature = client.fetch_small(artifacts[SIGNATURE], SIGNATURE_BYTES)
-        return parse_manifest(raw, signature, public_keys)
-    except (DdiError, BundleError) as exc:
-        raise FetchError(str(exc)) from None
+    return names
 
 
 def fetch_wheels(client: DdiClient, manifest: Manifest, artifacts: dict[str, Artifact],

@@ -7,7 +7,7 @@ installs, and what is uploaded to the fleet server as separate artifacts):
     metadata.json.sig   raw Ed25519 signature over metadata.json's exact bytes
     wheelhouse/*.whl    everything `pip install --no-index` needs on the kiosk
 
-    {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0",
+    {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0", "arch": "arm64",
      "created": "...", "downgrade": null,
      "files": {"wheelhouse/<name>.whl": {"sha256": "<hex>", "size": <bytes>}}}
 
@@ -20,7 +20,8 @@ kiosk back to an old bug at any time.
 The manifest is small and verified before anything else is fetched: every size and
 hash a kiosk later trusts comes from it, so a server can only offer bytes that were
 signed. Kiosks pin one or more public keys (`fleet.public_keys`).
-Key rotation: docs/deployment.md.
+Key rotation: docs/deployment.md. `arch` (dpkg's name) is the machines the wheels
+run on; a kiosk installs only its own (decision 0171).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.config.fleet import parse_public_key
+from kiosk.ops import crossbuild
 from kiosk.ops.chunks import Chunk, chunk_list
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ VERSION_RE = re.compile(r"\d{1,6}(?:\.\d{1,6}){0,3}")
 # A wheel file name, never a path: no separators, no leading dot, bounded length.
 WHEEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!-]{0,200}\.whl")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+ARCH_RE = re.compile(r"[a-z0-9]{2,16}")
 MAX_CHUNKS = 20000
 # Fixed zip timestamps: unchanged files give byte-identical wheel entries across releases.
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest a zip can say
@@ -109,6 +112,7 @@ class Manifest:
     wheels: tuple[Wheel, ...]
     raw: bytes  # the signed bytes, kept with the installed release
     signature: bytes
+    arch: str = ""  # dpkg's name of the machines its wheels run on
 
     @property
     def requirement(self) -> str:
@@ -257,6 +261,9 @@ def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
         raise BundleError("manifest version is missing")
     version_key(version)
     downgrade = _downgrade_from(data.get("downgrade"))
+    arch = data.get("arch")
+    if not isinstance(arch, str) or not ARCH_RE.fullmatch(arch):
+        raise BundleError("manifest names no architecture (arch, e.g. amd64 or arm64)")
     files = data.get("files")
     if data.get("allow_downgrade", False) is not False or not isinstance(files, dict):
         # A bare `allow_downgrade: true` (older builds) was replayable forever: refused.
@@ -278,7 +285,7 @@ def _manifest_from(data: Any, raw: bytes, signature: bytes) -> Manifest:
             raise BundleError(f"{name_part}: size must be 1..{MAX_FILE_BYTES} bytes")
         wheels.append(Wheel(name_part, sha, size, _chunks_from(entry.get("chunks"), name_part,
                                                                size)))
-    manifest = Manifest(name, version, downgrade, tuple(wheels), raw, signature)
+    manifest = Manifest(name, version, downgrade, tuple(wheels), raw, signature, arch)
     if manifest.total_size > MAX_RELEASE_BYTES:
         raise BundleError(f"release of {manifest.total_size} bytes exceeds the "
                           f"{MAX_RELEASE_BYTES}-byte budget")
@@ -356,13 +363,16 @@ def packaged_version(wheelhouse: Path) -> str:
 
 
 def build_bundle(source: Path, key: Path, out: Path, *, version: str | None = None,
-                 include_dependencies: bool = True,
-                 downgrade: Downgrade | None = None) -> Bundle:
-    """Build the wheelhouse from a checkout, prove it installs, then sign the manifest."""
+                 include_dependencies: bool = True, downgrade: Downgrade | None = None,
+                 arch: str | None = None) -> Bundle:
+    """Build the wheelhouse from a checkout, prove it installs (for another `arch`:
+    that it resolves), then sign the manifest."""
+    arch = arch or crossbuild.host_arch()
+    foreign = arch != crossbuild.host_arch()
     wheelhouse = out / "wheelhouse"
     wheelhouse.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheelhouse), str(source)]
-    if not include_dependencies:
+    if foreign or not include_dependencies:
         cmd.insert(4, "--no-deps")
     env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False,
@@ -373,8 +383,18 @@ def build_bundle(source: Path, key: Path, out: Path, *, version: str | None = No
     if version is not None and version != packaged:
         raise BundleError(f"--version {version} differs from the packaged version {packaged} "
                           "(set the version in pyproject.toml, or omit --version)")
-    check_installs(wheelhouse, f"{PROJECT}=={packaged}", with_dependencies=include_dependencies)
-    return sign_directory(out, key, name=PROJECT, version=packaged, downgrade=downgrade)
+    requirement = f"{PROJECT}=={packaged}"
+    if not foreign:
+        check_installs(wheelhouse, requirement, with_dependencies=include_dependencies)
+    elif include_dependencies:
+        try:
+            crossbuild.gather_wheels(wheelhouse, arch, requirement, wheelhouse,
+                                     source / ".cache")
+            crossbuild.check_resolves(wheelhouse, arch, requirement)
+        except crossbuild.CrossBuildError as exc:
+            raise BundleError(f"the {arch} wheelhouse: {exc}") from None
+    return sign_directory(out, key, name=PROJECT, version=packaged,
+                          downgrade=downgrade, arch=arch)
 
 
 def check_installs(wheelhouse: Path, requirement: str, *, with_dependencies: bool = True) -> None:
@@ -395,7 +415,7 @@ def check_installs(wheelhouse: Path, requirement: str, *, with_dependencies: boo
 
 
 def sign_directory(out: Path, key: Path, *, name: str, version: str,
-                   downgrade: Downgrade | None = None) -> Bundle:
+                   downgrade: Downgrade | None = None, arch: str | None = None) -> Bundle:
     version_key(version)
     files: dict[str, dict[str, Any]] = {
         str(p.relative_to(out)): {"sha256": sha256_file(p), "size": p.stat().st_size}
@@ -408,6 +428,7 @@ def sign_directory(out: Path, key: Path, *, name: str, version: str,
         raise BundleError("wheelhouse is empty")
     metadata: dict[str, Any] = {
         "format": FORMAT, "name": name, "version": version,
+        "arch": arch or crossbuild.host_arch(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "downgrade": downgrade.to_json() if downgrade else None, "files": files,
     }
@@ -424,6 +445,13 @@ def artifact_paths(bundle_dir: Path) -> list[Path]:
     every wheel, each as its own artifact (kiosks fetch only the wheels they lack)."""
     return [bundle_dir / "metadata.json", bundle_dir / "metadata.json.sig",
             *sorted((bundle_dir / "wheelhouse").glob("*.whl"))]
+
+
+def manifest_artifact_names(arch: str) -> tuple[str, str]:
+    """A manifest's and its signature's artifact names for one architecture: a
+    deployment can carry every architecture's release (shared wheels once), and each
+    kiosk fetches its own (plain metadata.json when only one is offered)."""
+    return f"metadata.{arch}.json", f"metadata.{arch}.json.sig"
 
 
 def pack(bundle_dir: Path, tar_path: Path) -> Path:

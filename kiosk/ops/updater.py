@@ -67,6 +67,7 @@ class UpdateSettings:
     device_attributes: dict[str, str] = field(default_factory=dict)
     serving_patient: Callable[[], bool] = lambda: False
     progress: Callable[[str], None] = lambda stage: None
+    arch: str | None = None  # the releases this kiosk installs (default: its own machine's)
 
     @property
     def own_dir(self) -> Path:
@@ -222,7 +223,8 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
     downloads = settings.own_dir / "downloads"
     settings.progress("manifest")
     try:
-        manifest = fetch.fetch_manifest(client, d.artifacts, settings.public_keys)
+        manifest = fetch.fetch_manifest(client, d.artifacts, settings.public_keys,
+                                        settings.arch)
     except fetch.FetchError as exc:
         return refuse(f"rejected: {exc}")
     previous = current_version(settings.root)

@@ -104,8 +104,10 @@ def make_dependency(work: Path, name: str, version: str, payload_bytes: int) -> 
 
 def make_bundle(work: Path, key: Path, version: str, healthy: bool = True, *, schema: int = 0,
                 dependencies: tuple[Path, ...] = (), downgrade: Downgrade | None = None,
-                tag: str = "", assets: bytes = ASSETS) -> Path:
-    """A signed bundle directory for `version` (its wheel + copies of `dependencies`)."""
+                tag: str = "", assets: bytes = ASSETS, arch: str | None = None,
+                extra_wheels: tuple[Path, ...] = ()) -> Path:
+    """A signed bundle directory for `version` (its wheel + copies of `dependencies`),
+    for `arch` (default this machine's); `extra_wheels` ride along, not required."""
     src = work / f"src-{version}{tag}"
     src.mkdir(parents=True)
     requires = [d.name.split("-")[0].replace("_", "-") + "==" + d.name.split("-")[1]
@@ -120,7 +122,8 @@ def make_bundle(work: Path, key: Path, version: str, healthy: bool = True, *, sc
     bundle = work / f"bundle-{version}{tag}"
     (bundle / "wheelhouse").mkdir(parents=True)
     _wheel(src, bundle / "wheelhouse")
-    for dep in dependencies:
+    for dep in (*dependencies, *extra_wheels):
         shutil.copy(dep, bundle / "wheelhouse" / dep.name)
-    sign_directory(bundle, key, name="vn-hospital-kiosk", version=version, downgrade=downgrade)
+    sign_directory(bundle, key, name="vn-hospital-kiosk", version=version,
+                   downgrade=downgrade, arch=arch)
     return bundle

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from kiosk.ops.release import artifact_paths
+from kiosk.ops.release import artifact_paths, manifest_artifact_names
 
 
 @dataclass
@@ -51,6 +51,22 @@ class DdiState:
         every wheel as artifacts of one software module."""
         self.action_id = action_id
         self.files = {p.name: p.read_bytes() for p in artifact_paths(bundle_dir)}
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    def offer_architectures(self, action_id: str, bundles: dict[str, Path], **kw: Any) -> None:
+        """One deployment with every architecture's release (arch -> bundle): each
+        manifest under its architecture's name, shared wheels once (hawkBit: a common
+        software module beside one per architecture)."""
+        self.action_id = action_id
+        self.files = {}
+        for arch, bundle_dir in bundles.items():
+            manifest, signature = manifest_artifact_names(arch)
+            for path in artifact_paths(bundle_dir):
+                name = {"metadata.json": manifest,
+                        "metadata.json.sig": signature}.get(path.name, path.name)
+                data = path.read_bytes()
+                assert self.files.setdefault(name, data) == data, f"{name} differs"
         for k, v in kw.items():
             setattr(self, k, v)
 

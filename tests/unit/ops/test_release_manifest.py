@@ -26,7 +26,7 @@ def key(tmp_path_factory):
 
 
 def signed(key, **changes):
-    data = {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0",
+    data = {"format": 2, "name": "vn-hospital-kiosk", "version": "1.2.0", "arch": "arm64",
             "allow_downgrade": False,
             "files": {"wheelhouse/vn_hospital_kiosk-1.2.0-py3-none-any.whl":
                       {"sha256": SHA, "size": 1000}}}
@@ -38,6 +38,7 @@ def signed(key, **changes):
 def test_a_good_manifest(key):
     manifest = parse_manifest(*signed(key), [key[1]])
     assert manifest.version == "1.2.0" and manifest.requirement == "vn-hospital-kiosk==1.2.0"
+    assert manifest.arch == "arm64"
     assert [w.name for w in manifest.wheels] == ["vn_hospital_kiosk-1.2.0-py3-none-any.whl"]
 
 
@@ -107,7 +108,9 @@ def test_the_size_budget_is_the_sum(key):
     ({"downgrade": {"replaces": ["1.2.0"]}}, "downgrade must be"),
     ({"downgrade": {"replaces": ["1.2.0"], "expires": "2030-01-01"}}, "time zone"),
     ({"downgrade": {"replaces": ["1.2.0"], "expires": "soon"}}, "not ISO 8601"),
-    ({"downgrade": {"replaces": ["../x"], "expires": "2030-01-01T00:00Z"}}, "version")])
+    ({"downgrade": {"replaces": ["../x"], "expires": "2030-01-01T00:00Z"}}, "version"),
+    ({"arch": None}, "no architecture"), ({"arch": "../arm64"}, "no architecture"),
+    ({"arch": 64}, "no architecture")])
 def test_fields_are_checked(key, changes, message):
     with pytest.raises(BundleError, match=message):
         parse_manifest(*signed(key, **changes), [key[1]])
