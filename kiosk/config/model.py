@@ -126,6 +126,7 @@ class Config:
     services: tuple[ServiceConfig, ...]
     source: str  # the file it came from, or "built-in demo"
     demo: bool = False
+    provisioned: bool = False  # `kiosk.provisioned`: written by `kiosk provision`
     lobby: LobbyConfig | None = None  # None: queue numbers from this kiosk's own SQLite
 
     @property
