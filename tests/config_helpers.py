@@ -11,5 +11,5 @@ DEMO_SECRETS = {"bhxh": 'password = "simulator-password"', "ui": 'staff_pin = "2
 def demo_without_secrets() -> tuple[str, str]:
     """(main file text, secrets file text) of the built-in demo configuration."""
     text = demo_config_text()
-    assert "password" not in text and "staff_pin" not in text
+    assert "password =" not in text and "staff_pin =" not in text
     return text, "".join(f"[{section}]\n{line}\n" for section, line in DEMO_SECRETS.items())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config.model import Config
+from kiosk.config.production import demo_values
 from kiosk.config.sections import (
     DEFAULT_STATE_DIR,
     DEMO_SOURCE,
@@ -19,7 +20,6 @@ from kiosk.config.sections import (
     SECTIONS,
     Context,
 )
-from kiosk.config.production import demo_values
 from kiosk.config.table import ConfigError, Problem, Schema
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -150,6 +150,11 @@ def demo_config(state_dir: Path | None = None) -> Config:
     return build(raw, source=DEMO_SOURCE, base_dir=Path.cwd())
 
 
+def _provisioned(raw: Mapping[str, Any]) -> bool:
+    kiosk = raw.get("kiosk")
+    return isinstance(kiosk, Mapping) and kiosk.get("provisioned") is True
+
+
 def load_file(path: Path, production: bool = False) -> Config:
     """A configuration file: root's (or this user's), writable by its owner only, with
     no secret in it (they come from `kiosk.secrets_file`, relative to this file's
@@ -157,18 +162,19 @@ def load_file(path: Path, production: bool = False) -> Config:
     _owner_and_mode(path, "config", stat.S_IWGRP | stat.S_IWOTH,
                     "root-run commands (the updater) trust it", "lệnh chạy bằng root tin tệp này")
     raw = _read_toml(path, "config")
-    inline = secret_paths(raw)
-    if inline:
-        raise ConfigError([Problem(
-            ".".join(p), f"a secret in {path}: put it in the secrets file named by "
-            "kiosk.secrets_file (0640 root:kiosk), never in the main file",
-            "là bí mật: ghi vào tệp bí mật (kiosk.secrets_file, 0640 root:kiosk), không ghi "
-            "vào tệp cấu hình chính") for p in inline])
     kiosk = raw.get("kiosk", {})
     secrets_name = kiosk.get("secrets_file") if isinstance(kiosk, Mapping) else None
     if secrets_name is not None and not isinstance(secrets_name, str):
         raise ConfigError([Problem("kiosk.secrets_file", "must be a file name",
                                    "phải là tên tệp")])
+    inline = secret_paths(raw)
+    # A provisioned file never holds a secret; any other file with a secrets file neither.
+    if inline and (secrets_name or _provisioned(raw)):
+        raise ConfigError([Problem(
+            ".".join(p), f"a secret in {path}: put it in the secrets file named by "
+            "kiosk.secrets_file (0640 root:kiosk), never in the main file",
+            "là bí mật: ghi vào tệp bí mật (kiosk.secrets_file, 0640 root:kiosk), không ghi "
+            "vào tệp cấu hình chính") for p in inline])
     if secrets_name:
         secrets_path = Path(secrets_name)
         if not secrets_path.is_absolute():
