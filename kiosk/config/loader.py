@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kiosk.config.fileinfo import describe, whoami
 from kiosk.config.model import Config
 from kiosk.config.production import demo_values
 from kiosk.config.sections import (
@@ -79,8 +80,11 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError([Problem(what, f"file {path} not found",
                                    f"không có tệp {path}")]) from None
     except PermissionError:
-        raise ConfigError([Problem(what, f"file {path} is not readable by this user",
-                                   f"người dùng này không đọc được tệp {path}")]) from None
+        who, where = whoami(), describe(path)
+        raise ConfigError([Problem(what, f"{where} is not readable by this user, {who}: "
+                                   "it must be 0640 root:kiosk",
+                                   f"{who} không đọc được tệp {where}: tệp phải là 0640 "
+                                   "root:kiosk")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem(what, f"{path} is not valid TOML ({exc})",
                                    f"{path} không phải TOML hợp lệ ({exc})")]) from None

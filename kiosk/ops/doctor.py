@@ -38,6 +38,22 @@ def _ok(name: str, detail: str) -> Check:
     return Check(name, "pass", detail)
 
 
+def serves_patients(config: Config) -> bool:
+    """A provisioned kiosk (or whatever reads /etc/kiosk/kiosk.toml, as the units do):
+    the demo's stand-ins are failures there, not conveniences."""
+    from kiosk.config import DEFAULT_PATH
+
+    return config.provisioned or Path(config.source) == DEFAULT_PATH
+
+
+def _demo_only(name: str, what: str, key: str, config: Config) -> Check:
+    if serves_patients(config):
+        return Check(name, "fail", f"{what} (demo only) in a kiosk serving patients",
+                     f"Đặt {key} thành thiết bị thật (xem 'kiosk config new').",
+                     f"Set {key} to the real device (see 'kiosk config new').")
+    return _ok(name, f"{what} (demo)")
+
+
 def check_pcscd(config: Config) -> Check:
     from kiosk.services.card_reader import ReaderChoice
 
@@ -61,7 +77,7 @@ def check_reader(config: Config) -> Check:
 
     choice = ReaderChoice.parse(config.devices.reader)
     if choice.kind == "virtual":
-        return _ok("reader", "virtual reader (demo)")
+        return _demo_only("reader", "virtual reader", "devices.reader", config)
     hint = ("Cắm đầu đọc thẻ vào cổng USB; nếu là ACR122U, kiểm tra đã chặn driver pn533_usb.",
             "Plug the card reader into USB; for an ACR122U check that pn533_usb is blacklisted.")
     if choice.kind == "nfc":
@@ -118,7 +134,7 @@ def _check_nfc_reader(reader: Any, hint: tuple[str, str]) -> Check:
 def check_camera(config: Config, seconds: float = 1.5) -> Check:
     spec = config.devices.camera
     if spec == "virtual":
-        return _ok("camera", "virtual camera (demo)")
+        return _demo_only("camera", "virtual camera", "devices.camera", config)
     hint = ("Kiểm tra cáp camera; dùng đường dẫn /dev/v4l/by-id/… trong devices.camera.",
             "Check the camera cable; use a /dev/v4l/by-id/… path in devices.camera.")
     try:
@@ -153,9 +169,10 @@ def check_printer(config: Config) -> Check:
                      "Chưa cấu hình máy in: bệnh nhân sẽ phải nhớ số thứ tự.",
                      "No printer configured: patients must remember their number.")
     if kind == "file":
-        directory = Path(target or config.state_dir / "tickets")
+        tickets = directory = Path(target or config.state_dir / "tickets")
+        while not directory.exists() and directory != directory.parent:
+            directory = directory.parent  # the kiosk creates it; doctor never does
         try:
-            directory.mkdir(parents=True, exist_ok=True)
             probe = directory / ".doctor-probe"
             probe.write_bytes(b"")
             probe.unlink()
@@ -163,7 +180,7 @@ def check_printer(config: Config) -> Check:
             return Check("printer", "fail", f"cannot write tickets to {directory}: {exc}",
                          f"Cấp quyền ghi thư mục {directory} cho người dùng kiosk.",
                          f"Give the kiosk user write access to {directory}.")
-        return _ok("printer", f"file printer writing to {directory}")
+        return _ok("printer", f"file printer writing to {tickets}")
     try:
         from drivers.printer import EscposPrinter
 
@@ -314,6 +331,50 @@ def check_outbox(config: Config) -> Check:
     return _ok("outbox", detail)
 
 
+def check_access(config: Config) -> Check:
+    """The configuration, secrets, state folder and database as the `kiosk` user sees
+    them (the units run as that user; root reads everything)."""
+    if config.demo:
+        return _ok("access", "built-in demo: no configuration files")
+    from kiosk.ops.access import probe_as_service_user
+
+    who, problems = probe_as_service_user(Path(config.source), config.state_dir)
+    if problems:
+        return Check("access", "fail", "; ".join(problems),
+                     "Tệp cấu hình và bí mật phải là 0640 root:kiosk, thư mục dữ liệu thuộc "
+                     "kiosk (chạy lại 'kiosk provision').",
+                     "The configuration and secrets must be 0640 root:kiosk, the state folder "
+                     "the kiosk user's (run 'kiosk provision' again).")
+    return _ok("access", f"{who} reads the configuration and secrets, writes "
+               f"{config.state_dir}")
+
+
+def check_trust_store(config: Config) -> Check:
+    """The CSCA certificates chips are verified against: without them every genuine
+    chip reads as untrusted."""
+    from drivers.emrtd.passive import TrustStore
+
+    path = config.devices.trust_store
+    if config.devices.reader == "virtual" and not path:
+        return _demo_only("trust_store", "the simulated card's own CSCA",
+                          "devices.trust_store", config)
+    hint = ("Chép chứng chỉ CSCA (.pem/.der) vào thư mục devices.trust_store.",
+            "Copy the CSCA certificates (.pem/.der) into the devices.trust_store folder.")
+    if not path:
+        return Check("trust_store", "fail" if serves_patients(config) else "warn",
+                     "no devices.trust_store: every genuine chip reads as untrusted", *hint)
+    try:
+        store = TrustStore.load(Path(path))
+    except OSError as exc:
+        return Check("trust_store", "fail", f"{path}: {exc.strerror or exc}", *hint)
+    if not store.anchors:
+        return Check("trust_store", "fail", f"no CSCA certificate in {path}", *hint)
+    if store.problems:
+        return Check("trust_store", "warn", f"{len(store.anchors)} CSCA certificates in {path}; "
+                     f"unreadable: {'; '.join(store.problems)[:300]}", *hint)
+    return _ok("trust_store", f"{len(store.anchors)} CSCA certificates in {path}")
+
+
 def check_lobby(config: Config) -> Check:
     """The shared lobby database. Away is a warning, not a failure: the kiosk then
     prints offline numbers (with its id in them) and catches up by itself."""
@@ -351,8 +412,8 @@ def check_lobby(config: Config) -> Check:
 
 
 CHECKS: list[Callable[[Config], Check]] = [
-    check_pcscd, check_reader, check_camera, check_printer, check_bhxh, check_his, check_clock,
-    check_disk, check_outbox, check_lobby,
+    check_access, check_pcscd, check_reader, check_trust_store, check_camera, check_printer,
+    check_bhxh, check_his, check_clock, check_disk, check_outbox, check_lobby,
 ]
 # What an update's health check insists on (devices may legitimately be unplugged).
 CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}
