@@ -9,3 +9,7 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Hermetic: a machine's own provisioned /etc/kiosk/kiosk.toml is never what a test
+# loads (kiosk.config.loader.chosen_path); a test wanting one names its file.
+os.environ["KIOSK_DEFAULT_CONFIG"] = "/nonexistent/kiosk-tests/kiosk.toml"

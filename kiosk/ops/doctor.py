@@ -229,6 +229,13 @@ def check_bhxh(config: Config) -> Check:
 
 
 def check_his(config: Config) -> Check:
+    if config.his.adapter == "simulator" and not config.state_dir.exists():
+        import dataclasses
+        import tempfile
+
+        # The simulator keeps its data under state_dir: doctor creates no folder there.
+        with tempfile.TemporaryDirectory(prefix="kiosk-doctor-") as scratch:
+            return check_his(dataclasses.replace(config, state_dir=Path(scratch)))
     try:
         from kiosk.services.his import build_adapter
 

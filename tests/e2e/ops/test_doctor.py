@@ -114,8 +114,8 @@ def test_outbox_dead_letters_warn(config):
 
 
 def test_cli_json_contract(tmp_path):
-    proc = run_kiosk("doctor", "--json", env={"KIOSK_CONFIG": "",
-                                              "KIOSK_STATE_DIR": str(tmp_path / "state")},
+    proc = run_kiosk("doctor", "--demo", "--json",
+                     env={"KIOSK_CONFIG": "", "KIOSK_STATE_DIR": str(tmp_path / "state")},
                      cwd=tmp_path)
     data = json.loads(proc.stdout)
     assert set(data) == {"kiosk_id", "version", "config", "demo", "checked_at", "checks", "ok"}
@@ -127,7 +127,43 @@ def test_cli_json_contract(tmp_path):
     assert proc.returncode == (0 if data["ok"] else 1)
     names = {c["name"] for c in data["checks"]}
     assert {"reader", "camera", "printer", "bhxh", "his", "pcscd", "clock", "disk",
-            "outbox"} <= names
+            "outbox", "access", "trust_store", "lobby"} <= names
+    assert list(tmp_path.iterdir()) == []  # doctor never creates a folder
+
+
+def test_an_unprovisioned_machine_is_not_the_demo(tmp_path):
+    """No --config, no $KIOSK_CONFIG, no /etc/kiosk/kiosk.toml ($KIOSK_DEFAULT_CONFIG,
+    pointed into tmp_path so the machine's own never counts)."""
+    env = {"KIOSK_CONFIG": "", "KIOSK_DEFAULT_CONFIG": str(tmp_path / "absent")}
+    proc = run_kiosk("doctor", env=env, cwd=tmp_path)
+    assert proc.returncode == 6
+    assert "this machine is not provisioned" in proc.stderr and "chưa được cấp phát" in \
+        proc.stderr
+    proc = run_kiosk("doctor", "--json", env=env, cwd=tmp_path)
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 6 and data["checks"][0]["name"] == "config"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_trust_store(config, tmp_path):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from drivers.virtual.cccd_pki import generate as generate_pki
+
+    empty = tmp_path / "csca"
+    empty.mkdir()
+    real = replace(config, devices=replace(config.devices, reader="auto"))
+    assert doctor.check_trust_store(real).status == "warn"  # not serving patients: a warning
+    serving = replace(real, provisioned=True)
+    assert doctor.check_trust_store(serving).status == "fail"
+    serving = replace(serving, devices=replace(serving.devices, trust_store=str(empty)))
+    check = doctor.check_trust_store(serving)
+    assert check.status == "fail" and check.detail == f"no CSCA certificate in {empty}"
+    (empty / "csca.pem").write_bytes(generate_pki("TEST CSCA").csca_cert.public_bytes(
+        Encoding.PEM))
+    assert doctor.check_trust_store(serving).detail == f"1 CSCA certificates in {empty}"
+    assert doctor.check_reader(replace(serving, devices=replace(
+        serving.devices, reader="virtual"))).status == "fail"
 
 
 def test_reader_check_ignores_virtual_readers_unless_configured(config, pcscd):
