@@ -12,39 +12,7 @@ from kiosk.config import ConfigError, load
 from kiosk.config.loader import config_text, demo_config_text, load_provisioning
 from kiosk.ops.provision import split_secrets
 from tests.cli_helpers import run_kiosk
-
-PUBLIC_KEY = "11" * 32
-# What a technician writes into `kiosk config new`'s empty values.
-FILLED = {
-    'id = ""': 'id = "bv-lobby-01"', 'code = ""  ': 'code = "01824"  ',
-    'name = ""  ': 'name = "Bệnh viện Đa khoa Minh An"  ',
-    'username = ""': 'username = "01824_BV"', 'password = ""': 'password = "s3cret-gateway"',
-    'operator_name = ""': 'operator_name = "Trần Thị Lan"',
-    'operator_cccd = ""': 'operator_cccd = "001185000123"',
-    'url = ""  ': 'url = "https://his.benhvien.vn/fhir"  ',
-    'target = ""': 'target = "0416:5011"', 'staff_pin = ""': 'staff_pin = "135791"',
-    "public_keys = []": f'public_keys = ["{PUBLIC_KEY}"]',
-}
-SERVICE = {'code = ""  ': 'code = "KB-NOI"  ', 'name = ""  ': 'name = "Khám Nội"  ',
-           'name_en = ""': 'name_en = "Internal medicine"', 'room = ""': 'room = "Phòng 101"',
-           'department = ""': 'department = "NOI"', 'prefix = ""': 'prefix = "A"'}
-
-
-def filled_new_config(**extra: str) -> str:
-    """`kiosk config new` with every value filled in, in the order the file asks."""
-    text = config_text("new.toml")
-    head, _, services = text.partition("[[services]]")
-    for old, new in FILLED.items():
-        assert old in head, old
-        head = head.replace(old, new, 1)
-    for old, new in SERVICE.items():
-        assert old in services, old
-        services = services.replace(old, new, 1)
-    text = head + "[[services]]" + services
-    for old, new in extra.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
+from tests.config_helpers import filled_new_config
 
 
 def test_config_new_is_the_demo_free_provisioning_file(tmp_path):
