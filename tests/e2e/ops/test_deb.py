@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.config.loader import config_text
+from tests.config_helpers import filled_new_config
 from tests.e2e.ops.unit_paths import assert_no_path_named, assert_unit_paths_exist
 
 PROJECT = Path(__file__).resolve().parents[3]
 PACKAGE = "vn-hospital-kiosk"
-PUBLIC_KEY = "11" * 32
 MAINTAINER = "Phòng CNTT Bệnh viện Minh An <cntt@benhvien-minhan.example>"
 
 
@@ -164,12 +165,10 @@ def test_install_into_a_scratch_root_provision_and_verify_units(deb, tmp_path, s
     # Provision with the installed kiosk itself (its own venv, not the test's).
     prov = tmp_path / "lobby-01.toml"
     text = run(str(venv_python), "-c", "from kiosk.cli import main; raise SystemExit(main())", "config",
-               "demo").stdout
-    assert "[kiosk]" in text
-    text = text.replace('tenant = "DEFAULT"', 'tenant = "DEFAULT"\n'
-                        f'public_keys = ["{PUBLIC_KEY}"]')
-    text = text.replace('url = "simulator"', 'url = "https://egw.baohiemxahoi.gov.vn"')
-    prov.write_text(text)
+               "new").stdout
+    assert text == config_text("new.toml")  # then filled in as the technician does
+    prov.write_text(filled_new_config(**{'kind = "usb"': 'kind = "none"',
+                                         'target = "0416:5011"': 'target = ""'}))
     proc = run(str(venv_python), "-c", "from kiosk.cli import main; raise SystemExit(main())", "provision",
                "--root", str(root), "--config-file", str(prov), "--kiosk-id", "bv-lobby-01")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -178,7 +177,7 @@ def test_install_into_a_scratch_root_provision_and_verify_units(deb, tmp_path, s
     for name in ("kiosk.toml", "secrets.toml"):
         st = (etc / name).stat()
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, gid, 0o640), name
-    assert "simulator-password" not in (etc / "kiosk.toml").read_text()
+    assert "s3cret" not in (etc / "kiosk.toml").read_text()
     assert not (root / "etc/systemd/system/kiosk-ui.service").exists()  # packaged units used
     wants = root / "etc/systemd/system/graphical.target.wants/kiosk-ui.service"
     assert os.readlink(wants) == "/lib/systemd/system/kiosk-ui.service"
