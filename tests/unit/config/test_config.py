@@ -29,9 +29,7 @@ def production_text(**overrides: str) -> str:
     text = demo_config_text()
     text = text.replace('state_dir = "demo-output/state"',
                         'state_dir = "state"\nsecrets_file = "secrets.toml"')
-    text = text.replace('password = "simulator-password"\n', "")
     text = text.replace('url = "simulator"', 'url = "https://egw.baohiemxahoi.gov.vn"')
-    text = text.replace('staff_pin = "246802"\n', "")
     for old, new in overrides.items():
         assert old in text, old
         text = text.replace(old, new)
