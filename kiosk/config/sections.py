@@ -259,8 +259,9 @@ def parse_retention(root: Table, ctx: Context) -> RetentionConfig:
 
 def parse_fleet(root: Table, ctx: Context) -> FleetConfig:
     fl = root.sub("fleet")
+    known = len(fl.schema.problems)
     hawkbit_url = fl.url("hawkbit_url") or None
-    if hawkbit_url:
+    if hawkbit_url and len(fl.schema.problems) == known:  # one line per problem, not two
         try:
             check_fleet_url(hawkbit_url)  # the updater's own rule (no credentials in it…)
         except ValueError as exc:

@@ -63,6 +63,10 @@ def test_network_printer_unreachable(config):
                                         target=f"127.0.0.1:{closed_port()}"))
     check = by_name(doctor.run_checks(c, {"printer"}))["printer"]
     assert check.status == "fail" and check.hint_en
+    # A USB printer that is not there: plain words, not the library's exception class.
+    usb = replace(config, printer=replace(config.printer, kind="usb", target="0416:5011"))
+    check = doctor.check_printer(usb)
+    assert check.status == "fail" and "Error" not in check.detail, check.detail
 
 
 def test_unwritable_ticket_directory(config, tmp_path):
