@@ -3,6 +3,7 @@ reproducible and a flake cannot block a landing; developers explore with random 
 (`HYPOTHESIS_PROFILE=explore make test`, or `--hypothesis-seed=random`)."""
 
 import os
+import tempfile
 
 from hypothesis import settings
 
@@ -13,3 +14,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # Hermetic: a machine's own provisioned /etc/kiosk/kiosk.toml is never what a test
 # loads (kiosk.config.loader.chosen_path); a test wanting one names its file.
 os.environ["KIOSK_DEFAULT_CONFIG"] = "/nonexistent/kiosk-tests/kiosk.toml"
+# Hermetic: this session's own pcscd socket (tests/e2e/pcsc_fixtures.py starts the
+# daemon). Set before anything opens a PC/SC context: libpcsclite reads it once.
+os.environ["PCSCLITE_CSOCK_NAME"] = os.path.join(
+    tempfile.gettempdir(), f"kiosk-tests-pcscd-{os.getpid()}", "pcscd.comm")

@@ -19,7 +19,7 @@ from kiosk.config import Config
 from kiosk.services.netreason import host_of, network_reason
 
 Status = Literal["pass", "warn", "fail"]
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")  # libpcsclite's, unless $PCSCLITE_CSOCK_NAME
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,11 @@ def check_pcscd(config: Config) -> Check:
     choice = ReaderChoice.parse(config.devices.reader)
     if choice.kind != "pcsc":
         return _ok("pcscd", f"not used: {choice.describe()}")
-    if PCSCD_SOCKET.exists():
-        return _ok("pcscd", f"listening on {PCSCD_SOCKET}")
+    import os
+
+    socket = Path(os.environ.get("PCSCLITE_CSOCK_NAME") or PCSCD_SOCKET)
+    if socket.exists():
+        return _ok("pcscd", f"listening on {socket}")
     return Check("pcscd", "fail", "pcscd is not running",
                  "Dịch vụ đầu đọc thẻ (pcscd) chưa chạy: "
                  "chạy 'systemctl enable --now pcscd.socket'.",

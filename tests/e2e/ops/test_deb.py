@@ -89,7 +89,8 @@ def test_make_deb_names_version_arch_and_runtime_depends(deb):
 
 def test_apt_can_install_it(deb):
     """`apt install ./…deb`, simulated: every Depends resolves (the technician's step 1)."""
-    proc = run("apt-get", "install", "--simulate", "-q", "-o", "Debug::NoLocking=1",
+    # --reinstall: the same answer whether or not this machine has the package already.
+    proc = run("apt-get", "install", "--simulate", "--reinstall", "-q", "-o", "Debug::NoLocking=1",
                str(deb["path"]))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(rf"^Inst {PACKAGE} ", proc.stdout, re.M), proc.stdout

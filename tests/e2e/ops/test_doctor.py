@@ -38,7 +38,7 @@ def test_demo_configuration_passes(config):
 
 
 def test_missing_reader_and_pcscd(config, monkeypatch, tmp_path):
-    monkeypatch.setattr(doctor, "PCSCD_SOCKET", tmp_path / "no-pcscd.comm")
+    monkeypatch.setenv("PCSCLITE_CSOCK_NAME", str(tmp_path / "no-pcscd.comm"))
     c = replace(config, devices=replace(config.devices, reader="ACS ACR1252 NOT HERE"))
     r = by_name(doctor.run_checks(c, {"pcscd", "reader"}))
     assert r["pcscd"].status == "fail" and "pcscd" in r["pcscd"].hint_en
