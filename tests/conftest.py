@@ -3,9 +3,10 @@ reproducible and a flake cannot block a landing; developers explore with random 
 (`HYPOTHESIS_PROFILE=explore make test`, or `--hypothesis-seed=random`)."""
 
 import os
-import tempfile
 
 from hypothesis import settings
+
+from tests.e2e.pcsc_fixtures import session_socket
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, max_examples=500)
@@ -16,5 +17,5 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 os.environ["KIOSK_DEFAULT_CONFIG"] = "/nonexistent/kiosk-tests/kiosk.toml"
 # Hermetic: this session's own pcscd socket (tests/e2e/pcsc_fixtures.py starts the
 # daemon). Set before anything opens a PC/SC context: libpcsclite reads it once.
-os.environ["PCSCLITE_CSOCK_NAME"] = os.path.join(
-    tempfile.gettempdir(), f"kiosk-tests-pcscd-{os.getpid()}", "pcscd.comm")
+os.environ.pop("PCSCLITE_CSOCK_NAME", None)
+session_socket()

@@ -46,8 +46,10 @@ READER = "Virtual PCD 00 00"
 
 
 def session_socket() -> Path:
-    """This session's pcscd socket (tests/conftest.py sets the variable)."""
-    return Path(os.environ["PCSCLITE_CSOCK_NAME"])
+    """This session's pcscd socket: tests/conftest.py sets the variable; a benchmark
+    script gets it here (before its first PC/SC context, as libpcsclite needs)."""
+    return Path(os.environ.setdefault("PCSCLITE_CSOCK_NAME", os.path.join(
+        tempfile.gettempdir(), f"kiosk-tests-pcscd-{os.getpid()}", "pcscd.comm")))
 
 
 @dataclass
