@@ -95,6 +95,26 @@ def test_a_first_kiosk_from_the_docs(scratch_root, tmp_path):
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["checks"][1]["status"] == "fail"
 
+    # Retiring it (section 7): nothing without --yes; then patient data, configuration,
+    # secrets gone, a link the kiosk user planted removed (its target untouched), and
+    # what to revoke on the servers named.
+    state = root / "var/lib/kiosk"
+    (state / "kiosk.sqlite3").write_bytes(b"patients")
+    outside = tmp_path / "outside"
+    outside.write_text("keep")
+    (state / "planted").symlink_to(outside)
+    dry = run_kiosk("decommission", "--root", str(root))
+    assert dry.returncode == 2 and f"would remove {state}" in dry.stderr
+    assert (state / "kiosk.sqlite3").exists()
+    wipe = run_kiosk("decommission", "--root", str(root), "--yes", "--json")
+    assert wipe.returncode == 0, wipe.stderr
+    out = json.loads(wipe.stdout)
+    assert not state.exists() and not etc.exists() and outside.read_text() == "keep"
+    assert any(r.startswith("BHXH: change the password of gateway account '01824_BV'")
+               for r in out["revoke"]), out
+    assert not (root / "etc/systemd/system/multi-user.target.wants/kiosk-sync.service"
+                ).is_symlink()
+
 
 def test_provisioning_the_demo_is_refused_one_line_per_demo_value(scratch_root, tmp_path):
     prov = tmp_path / "demo.toml"
