@@ -139,6 +139,15 @@ def lay_out(stage: Path, version: str, maintainer: str) -> None:
     gz(doc / "README.md.gz", (PROJECT / "README.md").read_bytes())
     write(stage / "usr/share/lintian/overrides" / PACKAGE,
           (HERE / "lintian-overrides").read_bytes())
+    gz(stage / "usr/share/man/man1/kiosk.1.gz", manual_page())
+
+
+def manual_page() -> bytes:
+    """kiosk(1) from the checkout's argparse definitions (the code the wheel holds)."""
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli._manpage"], cwd=PROJECT,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT)}, capture_output=True,
+                          check=True, timeout=120)
+    return proc.stdout
 
 
 def control(stage: Path, version: str, arch: str, maintainer: str) -> None:

@@ -109,7 +109,8 @@ def test_contents_units_support_files_and_docs(deb):
                  "/lib/udev/rules.d/70-kiosk-devices.rules",
                  "/usr/share/polkit-1/rules.d/60-kiosk-pcscd.rules",
                  f"/usr/share/doc/{PACKAGE}/copyright", f"{release}/venv/bin/kiosk",
-                 f"{release}/share/doc/deployment.md", f"{release}/.installed"):
+                 f"{release}/share/doc/deployment.md", f"{release}/.installed",
+                 "/usr/share/man/man1/kiosk.1.gz"):
         assert path in names, path
     assert "/usr/bin/kiosk -> /opt/kiosk/current/venv/bin/kiosk" in listing
     assert not any(n.endswith(".pyc") for n in names)  # compiled in place by the postinst
