@@ -51,6 +51,9 @@ SUPPORT_FILES = {
 UNIT_DIR = "lib/systemd/system"
 
 
+STRAY_TOP_LEVEL = ("tests", "docs")
+
+
 def run(cmd: list[str], **kw: object) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
     if proc.returncode != 0:
@@ -92,6 +95,13 @@ def build_venv(stage: Path, final: Path) -> Path:
          f"{PACKAGE}=={project_version()}"], timeout=1800)
     for cache in venv.rglob("__pycache__"):
         shutil.rmtree(cache)  # the build's own imports (PEP 517 hooks) may leave some
+    # Some wheels (python-barcode) ship their own test suite and docs as top-level
+    # packages named `tests` and `docs`: nothing imports them, and they would shadow
+    # any other `tests` package on the path.
+    for site in (venv / "lib").glob("python3*/site-packages"):
+        for stray in STRAY_TOP_LEVEL:
+            if (site / stray).is_dir():
+                shutil.rmtree(site / stray)
     relocate_tree(venv, stage / str(final).lstrip("/") / "venv", final / "venv")
     # Wheels leave libraries, fonts and images executable; nothing in site-packages is
     # run directly (extension modules are loaded, not executed).

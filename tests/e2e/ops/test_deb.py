@@ -114,6 +114,8 @@ def test_contents_units_support_files_and_docs(deb):
         assert path in names, path
     assert "/usr/bin/kiosk -> /opt/kiosk/current/venv/bin/kiosk" in listing
     assert not any(n.endswith(".pyc") for n in names)  # compiled in place by the postinst
+    # No dependency's own test suite or docs as top-level packages (python-barcode's).
+    assert not [n for n in names if re.search(r"/site-packages/(tests|docs)/", n)]
     changelog = run("sh", "-c", f"dpkg-deb --fsys-tarfile {deb['path']} | tar -xOf - "
                     f"./usr/share/doc/{PACKAGE}/changelog.gz | gzip -dc").stdout
     assert changelog.startswith(f"{PACKAGE} ({version}) ") and f" -- {MAINTAINER}  " in changelog
