@@ -164,6 +164,11 @@ def provision(root: Path, provisioning_file: Path, bundle_dir: Path | None = Non
             _write(system / unit.name, unit.read_text(encoding="utf-8"), 0o644)
         for source, target in SUPPORT_FILES.items():
             _write(root / target, (units / source).read_text(encoding="utf-8"), 0o644)
+        # The package's /usr/bin/kiosk, for a bundle install: in the admin's own place.
+        command = root / "usr/local/bin/kiosk"
+        if not command.is_symlink() and not command.exists():
+            command.parent.mkdir(parents=True, exist_ok=True)
+            command.symlink_to("/opt/kiosk/current/venv/bin/kiosk")
     _system_users(root)
     kiosk_ids = service_ids(root)
 

@@ -243,6 +243,7 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     assert "installed" in first.stdout and "units enabled" in first.stdout
     assert current_version(root) == "1.0.0"
     assert os.access(root / "opt/kiosk/current/venv/bin/kiosk", os.X_OK)
+    assert os.readlink(root / "usr/local/bin/kiosk") == "/opt/kiosk/current/venv/bin/kiosk"
     etc = root / "etc/kiosk"
     gid = service_ids(root)[1]
     for path, mode in ((etc, 0o750), (etc / "secrets.toml", 0o640), (etc / "kiosk.toml", 0o640)):
