@@ -36,6 +36,7 @@ lint: setup
 	@$(BIN)/ruff check --quiet kiosk drivers tests packaging $(wildcard benchmarks)
 	@$(BIN)/mypy --no-error-summary packaging/build_deb.py
 	@$(BIN)/mypy --no-error-summary kiosk drivers
+	@$(BIN)/python -m tests.layers
 
 test: setup lint $(STAMPS)/gnuhealth
 	@$(BIN)/python -m pytest -q

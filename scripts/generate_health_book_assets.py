@@ -217,23 +217,22 @@ def record_all(content: Content, out: Path) -> int:
         target = out / lang
         target.mkdir(parents=True, exist_ok=True)
         for node in content.nodes.values():
-            with tempfile.NamedTemporaryFile(suffix=".wav") as raw:
-                subprocess.run(["espeak-ng", "-v", voice, "-s", speed, "-w", raw.name,
-                                node.speak.get(lang)], check=True)
-                subprocess.run(["sox", raw.name, "-r", "8000", "-c", "1", "-b", "16",
-                                str(target / f"{node.node.value}.wav"), "norm", "-3"],
-                               check=True)
+            record(voice, speed, node.speak.get(lang), target / f"{node.node.value}.wav")
             count += 1
             # Each numbered step is spoken too when the screen shows it.
             for i, step in enumerate(node.steps, 1):
-                with tempfile.NamedTemporaryFile(suffix=".wav") as raw:
-                    subprocess.run(["espeak-ng", "-v", voice, "-s", speed, "-w", raw.name,
-                                    step.text.get(lang)], check=True)
-                    subprocess.run(["sox", raw.name, "-r", "8000", "-c", "1", "-b", "16",
-                                    str(target / f"{node.node.value}_{i}.wav"), "norm", "-3"],
-                                   check=True)
+                record(voice, speed, step.text.get(lang), target / f"{node.node.value}_{i}.wav")
                 count += 1
     return count
+
+
+def record(voice: str, speed: str, text: str, wav: Path) -> None:
+    """`text` spoken by espeak-ng, as 8 kHz mono 16-bit normalised to -3 dB."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as raw:
+        subprocess.run(["espeak-ng", "-v", voice, "-s", speed, "-w", raw.name, text],
+                       check=True)
+        subprocess.run(["sox", raw.name, "-r", "8000", "-c", "1", "-b", "16", str(wav),
+                        "norm", "-3"], check=True)
 
 
 def main() -> int:

@@ -6,38 +6,19 @@ picks them from the configuration, on the reader `wiring.build` chose."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from drivers.emrtd.errors import NoReaderError
 from kiosk.journey import events as ev
 from kiosk.services.card_reader import NfcReader, ReaderChoice
 from kiosk.services.wiring import Assembly
 from kiosk.ui.devices import DeviceSource, DeviceStatus, SimulatedReaderDevice
-from kiosk.ui.staff import StaffStatus
 
 log = logging.getLogger(__name__)
 Emit = Callable[[ev.Event], None]
-
-
-def staff_status(assembly: Assembly) -> StaffStatus:
-    """What the staff screen shows about the kiosk's own database (off the UI thread)."""
-    from kiosk.store.retention import unsynced_summary
-
-    depth = assembly.db.execute(
-        "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
-    unsynced = unsynced_summary(assembly.db, assembly.config)
-    purge_at = None
-    if unsynced.purge_at:  # in the lobby's own time, as staff read clocks
-        zone = ZoneInfo(assembly.config.facility.timezone)
-        when = dt.datetime.fromisoformat(unsynced.purge_at)
-        purge_at = when.astimezone(zone).strftime("%d/%m/%Y %H:%M")
-    return StaffStatus(outbox_depth=int(depth), unsynced=unsynced.count,
-                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at)
 
 
 def device_sources(assembly: Assembly) -> list[DeviceSource]:

@@ -114,10 +114,11 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         apply(DisplayOptions(fullscreen=not windowed, rotation=ui.rotation, touch=not windowed),
               kivy_home=config.state_dir / "kivy")
 
-    from kiosk.cli._devices import device_sources, staff_status
+    from kiosk.cli._devices import device_sources
     from kiosk.ops.pin_attempts import STATE_NAME as PIN_STATE_NAME
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
+    from kiosk.ui.staff_status import staff_status
 
     assembly = build(config)
     devices = device_sources(assembly)

@@ -3,15 +3,22 @@
 The adapters read their settings when the sync daemon builds them; checking
 the same keys here means a typo or a missing URL is a `kiosk config check`
 error, not a failure the first time a patient registers. The generic REST
-templates are checked with the adapter's own placeholder rules (imported
-lazily from `kiosk.services.his.rest.mapping`, which needs nothing else), so
-the two can never disagree: see docs/decisions/0086.
+templates are checked with the adapter's own placeholder rules (which live
+here in `kiosk.config.rest_mapping`, the adapter imports them), so the two can
+never disagree: see docs/decisions/0086 and 0180.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kiosk.config.rest_mapping import (
+    PATIENT_FIELDS,
+    UPDATE_FIELDS,
+    VISIT_FIELDS,
+    MappingError,
+)
+from kiosk.config.rest_mapping import check as check_template
 from kiosk.config.table import Table
 
 # kiosk.services.sync.SyncSettings; a test keeps the two lists equal.
@@ -42,13 +49,11 @@ def _common(s: Table, url_required: bool) -> None:
 
 
 def _template(t: Table, key: str, allowed: tuple[str, ...]) -> None:
-    from kiosk.services.his.rest.mapping import MappingError, check
-
     value = t.get(key)
     if value is None:
         return
     try:
-        check(value, allowed, t.path(key))
+        check_template(value, allowed, t.path(key))
     except MappingError as exc:
         t.problem(key, str(exc).removeprefix(f"{t.path(key)}: "),
                   "mẫu có trường không hợp lệ (xem docs/his-rest.md)")
@@ -69,8 +74,6 @@ def _spec(t: Table, allowed: tuple[str, ...], extra: tuple[str, ...] = ()) -> No
 
 
 def _rest(s: Table, url_required: bool) -> None:
-    from kiosk.services.his.rest.mapping import PATIENT_FIELDS, UPDATE_FIELDS, VISIT_FIELDS
-
     _common(s, url_required)
     auth = s.sub("auth")
     auth.text("path")

@@ -112,11 +112,11 @@ def _run(config: Config, out_dir: Path, stream: TextIO, scripted: bool,
     apply(DisplayOptions(fullscreen=False, touch=False, width=display[0], height=display[1]),
           audio=audio and not scripted)
 
-    from kiosk.cli._devices import staff_status
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
     from kiosk.ui.devices import SimulatedReaderDevice, SimulatedScannerDevice
     from kiosk.ui.scenario import OffsetClock, Player, Report
+    from kiosk.ui.staff_status import staff_status
 
     out_dir.mkdir(parents=True, exist_ok=True)
     assembly = build(config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kiosk.domain.text import is_ascii_digits
 
+# A code table (rows alike in shape by nature).
 PROVINCES: dict[str, str] = {
     "001": "Hà Nội", "002": "Hà Giang", "004": "Cao Bằng", "006": "Bắc Kạn",
     "008": "Tuyên Quang", "010": "Lào Cai", "011": "Điện Biên", "012": "Lai Châu",

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from kiosk.config.model import LobbyConfig
-from kiosk.services.bhxh.breaker import CircuitBreaker
+from kiosk.runtime.breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

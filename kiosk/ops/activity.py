@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
-from kiosk.ops import sdnotify
+from kiosk.runtime import sdnotify
 
 UI_UNIT = "kiosk-ui.service"
 IDLE_STATUS = "idle: waiting for a patient"

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import importlib
 import json
 import logging
 import os
@@ -42,6 +41,7 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.text import is_ascii_digits
+from kiosk.runtime import sdnotify
 from kiosk.services import outbox
 from kiosk.services.bhxh import checkin
 from kiosk.services.his.base import HisAdapter, HisError, HisPatient, HisUnavailable, HisVisit
@@ -412,17 +412,12 @@ class SyncDaemon:
 
 
 def _sdnotify(name: str) -> None:
-    """systemd readiness/watchdog, when `kiosk.ops.sdnotify` is present."""
+    """systemd readiness/watchdog (no-op outside systemd); looked up by name at call
+    time so tests can replace one notification."""
     try:
-        module = importlib.import_module("kiosk.ops.sdnotify")
-    except ImportError:
-        return
-    func = getattr(module, name, None)
-    if callable(func):
-        try:
-            func()
-        except Exception as exc:  # never let supervision plumbing stop the sync
-            log.debug("sd_notify %s failed: %s", name, exc)
+        getattr(sdnotify, name)()
+    except Exception as exc:  # never let supervision plumbing stop the sync
+        log.debug("sd_notify %s failed: %s", name, exc)
 
 
 # -- registration row → HIS values ------------------------------------------------------

@@ -39,8 +39,9 @@ from kiosk.journey import events as ev
 from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
-from kiosk.ops import activity, sdnotify
+from kiosk.ops import activity
 from kiosk.ops.pin_attempts import PinAttempts
+from kiosk.runtime import sdnotify
 from kiosk.ui.context import Ctx
 from kiosk.ui.devices import DeviceSource, PreviewSource
 from kiosk.ui.hardening import Blanking, OpeningHours

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from drivers.virtual.cccd_pki import VirtualPki, generate
+from tests.e2e.his_helpers import fhir  # noqa: F401  (pytest fixtures)
 from tests.e2e.pcsc_fixtures import pcscd, simulate  # noqa: F401  (pytest fixtures)
 
 

@@ -4,17 +4,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from kiosk.config.loader import demo_config_text
+from kiosk.services.his.fhir import FhirAdapter
+from kiosk.services.his.fhir.server import FhirTestServer
 
 
 def fhir_validate(resource: dict[str, Any]) -> None:
     """Raises unless `resource` is a valid R4 resource of its type."""
     get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+@pytest.fixture
+def fhir() -> Iterator[tuple[FhirTestServer, FhirAdapter]]:
+    """A FHIR test server that validates what it is sent, and an adapter on it."""
+    server = FhirTestServer(validator=fhir_validate)
+    server.start()
+    adapter = FhirAdapter({"url": server.url, "timeout_s": 1.0})
+    yield server, adapter
+    adapter.close()
+    server.stop()
 
 
 def _toml_value(value: Any) -> str:

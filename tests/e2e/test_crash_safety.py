@@ -36,6 +36,19 @@ def spawn(*args):
                             stderr=subprocess.DEVNULL, start_new_session=True)
 
 
+def spawn_sync_and_register(config_path, tmp_path, i, rng):
+    """Round `i`: `kiosk sync` and a `kiosk register` of a new patient, both started."""
+    file = tmp_path / f"p{i}.json"
+    file.write_text(json.dumps({
+        "full_name": "Trần Văn Bình", "id_number": f"0790990{i:05d}",
+        "date_of_birth": "1990-05-01", "sex": "Nam"}, ensure_ascii=False))
+    sync = spawn("--config", str(config_path), "sync")
+    reg = spawn("--config", str(config_path), "register", "--patient", str(file),
+                "--service", rng.choice(["KB-NOI", "KB-NGOAI"]),
+                "--idempotency-key", f"cli-{i}", "--json")
+    return sync, reg
+
+
 def kill9(proc):
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -65,14 +78,7 @@ def test_kill_minus_nine_loses_and_duplicates_nothing(tmp_path):
     register_locally(30)
     try:
         for i in range(ITERATIONS):
-            file = tmp_path / f"p{i}.json"
-            file.write_text(json.dumps({
-                "full_name": "Trần Văn Bình", "id_number": f"0790990{i:05d}",
-                "date_of_birth": "1990-05-01", "sex": "Nam"}, ensure_ascii=False))
-            sync = spawn("--config", str(config_path), "sync")
-            reg = spawn("--config", str(config_path), "register", "--patient", str(file),
-                        "--service", rng.choice(["KB-NOI", "KB-NGOAI"]),
-                        "--idempotency-key", f"cli-{i}", "--json")
+            sync, reg = spawn_sync_and_register(config_path, tmp_path, i, rng)
             if i % 2 == 0:  # the HIS writes, but its answer is lost
                 server.set_faults(mode="drop", count=1,
                                   paths=("/Encounter",) if i % 4 == 0 else ("/Patient",))

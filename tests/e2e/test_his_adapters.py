@@ -11,9 +11,7 @@ from kiosk.config.loader import demo_config
 from kiosk.services.his import HisError, HisUnavailable, build_adapter
 from kiosk.services.his.base import HisPatient, HisVisit
 from kiosk.services.his.fhir import FhirAdapter
-from kiosk.services.his.fhir.server import FhirTestServer
 from kiosk.services.his.simulator import HisSimulator, SimulatorAdapter, mapping
-from tests.e2e.his_helpers import fhir_validate
 
 pytestmark = pytest.mark.e2e
 HANOI = dt.timezone(dt.timedelta(hours=7))
@@ -26,16 +24,6 @@ def visit(n=1):
     return HisVisit(f"reg-{n:04d}", "KB-NOI", "Khám Nội tổng quát", "NOI", "Phòng 101",
                     f"A-{n:03d}", dt.datetime(2026, 11, 23, 9, 30, tzinfo=HANOI), "usable",
                     PATIENT.bhyt_card)
-
-
-@pytest.fixture
-def fhir():
-    server = FhirTestServer(validator=fhir_validate)
-    server.start()
-    adapter = FhirAdapter({"url": server.url, "timeout_s": 1.0})
-    yield server, adapter
-    adapter.close()
-    server.stop()
 
 
 @pytest.fixture

@@ -14,13 +14,10 @@ from kiosk.services import outbox
 from kiosk.services.bhxh import BhxhClient
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
 from kiosk.services.his.base import HisPatient, HisVisit
-from kiosk.services.his.fhir import FhirAdapter
-from kiosk.services.his.fhir.server import FhirTestServer
 from kiosk.services.his.simulator import HisSimulator, SimulatorAdapter, mapping
 from kiosk.services.registration import RegistrationService
 from kiosk.services.sync import SyncDaemon, SyncSettings, backoff, his_patient
 from kiosk.store import connect
-from tests.e2e.his_helpers import fhir_validate
 from tests.unit.registration.helpers import NOW, insured, make_config, not_checked, patient
 
 pytestmark = pytest.mark.e2e
@@ -44,16 +41,6 @@ def kiosk(tmp_path):
     db = connect(config.database_path)
     clock = Clock()
     return config, db, clock, RegistrationService(db, config, now=clock)
-
-
-@pytest.fixture
-def fhir():
-    server = FhirTestServer(validator=fhir_validate)
-    server.start()
-    adapter = FhirAdapter({"url": server.url, "timeout_s": 1.0})
-    yield server, adapter
-    adapter.close()
-    server.stop()
 
 
 def until_due(kiosk):
@@ -270,7 +257,7 @@ def test_run_loop_until_stopped_with_systemd_notifications(kiosk, fhir, monkeypa
     import threading
     import time
 
-    import kiosk.ops.sdnotify as sd
+    import kiosk.runtime.sdnotify as sd
 
     calls = []
     for name in ("notify_ready", "notify_watchdog", "notify_stopping"):

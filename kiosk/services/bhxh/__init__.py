@@ -8,8 +8,8 @@ cache=BhxhCache(db), budget_s=config.bhxh.budget_s)``; for ``bhxh.url ==
 
 import logging
 
+from kiosk.runtime.breaker import CircuitBreaker
 from kiosk.services.bhxh.adapter import BhxhInsurance
-from kiosk.services.bhxh.breaker import CircuitBreaker
 from kiosk.services.bhxh.cache import BhxhCache
 from kiosk.services.bhxh.client import BhxhClient
 from kiosk.services.bhxh.errors import (

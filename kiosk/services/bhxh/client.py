@@ -25,7 +25,7 @@ import requests
 from kiosk.config.model import BhxhConfig
 from kiosk.domain.bhxh_results import interpret
 from kiosk.domain.text import mask_id
-from kiosk.services.bhxh.breaker import CircuitBreaker
+from kiosk.runtime.breaker import CircuitBreaker
 from kiosk.services.bhxh.checkin import CHECKIN_PATH
 from kiosk.services.bhxh.errors import (
     CircuitOpen,

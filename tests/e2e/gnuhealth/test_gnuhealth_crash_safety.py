@@ -7,7 +7,6 @@ at most $KIOSK_GNUHEALTH_CRASH_SECONDS of them (default 90): no new round starts
 that, so a loaded machine runs fewer rounds instead of hitting the 300 s timeout (200
 rounds took 365 s on a fresh 2-core machine). Soak runs raise both."""
 
-import json
 import os
 import random
 import re
@@ -23,7 +22,7 @@ from kiosk.services.his.gnuhealth.adapter import MARK
 from kiosk.services.registration import RegistrationService
 from kiosk.store import connect
 from tests.e2e.his_helpers import write_config
-from tests.e2e.test_crash_safety import _seqs, drain_until_empty, kill9, spawn
+from tests.e2e.test_crash_safety import _seqs, drain_until_empty, kill9, spawn_sync_and_register
 from tests.unit.registration.helpers import insured, patient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -45,14 +44,7 @@ def test_kill_minus_nine_against_gnuhealth(tmp_path, gnuhealth, gnuhealth_settin
     for i in range(ITERATIONS):
         if i >= MIN_ROUNDS and time.monotonic() - started > BUDGET_S:
             break
-        file = tmp_path / f"p{i}.json"
-        file.write_text(json.dumps({
-            "full_name": "Trần Văn Bình", "id_number": f"0790990{i:05d}",
-            "date_of_birth": "1990-05-01", "sex": "Nam"}, ensure_ascii=False))
-        sync = spawn("--config", str(config_path), "sync")
-        reg = spawn("--config", str(config_path), "register", "--patient", str(file),
-                    "--service", rng.choice(["KB-NOI", "KB-NGOAI"]),
-                    "--idempotency-key", f"cli-{i}", "--json")
+        sync, reg = spawn_sync_and_register(config_path, tmp_path, i, rng)
         for _ in range(2):  # returning patients too
             n += 1
             local.register(patient(n if n % 3 else n // 3 + 1), insured(),

@@ -1,6 +1,6 @@
 """Circuit breaker states with a controlled clock."""
 
-from kiosk.services.bhxh.breaker import CircuitBreaker
+from kiosk.runtime.breaker import CircuitBreaker
 
 
 class Clock:

@@ -21,17 +21,9 @@ from drivers.qr import DecodeResult, QrReader, QrSymbol, QrWorker, RepeatFilter
 from drivers.virtual.camera import VirtualCameraSource
 from drivers.virtual.qrcorpus import PAYLOADS
 from drivers.virtual.qrscene import render_background, render_scene
+from tests.polling import wait_until
 
 CCCD = PAYLOADS["cccd_2021"]
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,12 @@ from drivers.emrtd.session import MAX_FILE, CardSession
 from drivers.emrtd.tlv import encode_length, header_bytes_needed, header_length
 from drivers.emrtd.transport import CallableTransport
 from drivers.virtual.cccd import CardImage, CardOptions, Identity, VirtualCccd
-from drivers.virtual.cccd_pki import VirtualPki, generate
+from drivers.virtual.cccd_pki import VirtualPki
 
 IDENTITY = Identity.from_json({"id_number": "001190123456", "full_name": "Lê Văn A",
                                "date_of_birth": "1990-01-01", "sex": "Nam",
                                "issue_date": "2021-05-10"})  # fmt: skip
 JPEG = b"\xff\xd8\xff\xe0" + bytes(60)
-
-
-@pytest.fixture(scope="module")
-def pki() -> VirtualPki:
-    return generate()
 
 
 def _headers() -> st.SearchStrategy[bytes]:

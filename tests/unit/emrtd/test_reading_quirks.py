@@ -25,18 +25,13 @@ from drivers.virtual.cccd import (
     VirtualCccd,
     build_card_image,
 )
-from drivers.virtual.cccd_pki import VirtualPki, generate
+from drivers.virtual.cccd_pki import VirtualPki
 from drivers.virtual.cccd_quirks import QUIRKS, parse_quirks
 from kiosk.services.chip_identity import card_read_json
 from tests.chip_identity import BASE
 
 IDENTITY = BASE
 NOT_IDENTITY = ("photo", "authentication", "stats")
-
-
-@pytest.fixture(scope="module")
-def pki() -> VirtualPki:
-    return generate()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from drivers.emrtd.passive import TrustStore
 from drivers.emrtd.reader import CardRead, read_card
 from drivers.emrtd.transport import CallableTransport
 from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
-from drivers.virtual.cccd_pki import VirtualPki, generate
+from drivers.virtual.cccd_pki import VirtualPki
 
 IDENTITY = {
     "id_number": "001090123456",
@@ -27,11 +27,6 @@ IDENTITY = {
     "mother_name": "Trần Thị Lụa",
     "old_id_number": "012345678",
 }
-
-
-@pytest.fixture(scope="module")
-def pki() -> VirtualPki:
-    return generate()
 
 
 @pytest.fixture(scope="module")

@@ -82,6 +82,19 @@ ANSWERS = st.recursive(
     max_leaves=10)
 
 
+def _every_call_is_a_result_or_a_his_error(
+        adapter: RestAdapter | FhirAdapter | GnuHealthAdapter) -> None:
+    """Each adapter call returns or raises HisError (anything else fails the test)."""
+    try:
+        for call in (lambda: adapter.find_or_create_patient(PATIENT),
+                     lambda: adapter.create_visit("1", VISIT),
+                     lambda: adapter.update_insurance("1", VISIT), adapter.catalogue):
+            with contextlib.suppress(HisError):
+                call()
+    finally:
+        adapter.close()
+
+
 @settings(max_examples=80, deadline=None)  # real HTTP: a loaded machine is slow
 @given(answer=ANSWERS)
 @example(answer={"access_token": "Bearer ✓ 😀", "data": []})
@@ -92,14 +105,7 @@ def test_any_answer_shape_is_a_result_or_a_his_error(server, answer):
     url, bodies = server
     bodies["any"] = json.dumps(answer).encode()
     adapter = RestAdapter(mapping(url))
-    try:
-        for call in (lambda: adapter.find_or_create_patient(PATIENT),
-                     lambda: adapter.create_visit("1", VISIT),
-                     lambda: adapter.update_insurance("1", VISIT), adapter.catalogue):
-            with contextlib.suppress(HisError):
-                call()
-    finally:
-        adapter.close()
+    _every_call_is_a_result_or_a_his_error(adapter)
 
 
 FHIR_ANSWERS = st.recursive(
@@ -121,11 +127,4 @@ def test_fhir_and_gnuhealth_answers_are_results_or_his_errors(server, kind, answ
     bodies["any"] = json.dumps(answer).encode()
     adapter = (FhirAdapter({"url": url + "/fhir"}) if kind == "fhir" else GnuHealthAdapter(
         {"url": url, "database": "health", "username": "u", "password": "p"}))
-    try:
-        for call in (lambda: adapter.find_or_create_patient(PATIENT),
-                     lambda: adapter.create_visit("1", VISIT),
-                     lambda: adapter.update_insurance("1", VISIT), adapter.catalogue):
-            with contextlib.suppress(HisError):
-                call()
-    finally:
-        adapter.close()
+    _every_call_is_a_result_or_a_his_error(adapter)

@@ -4,11 +4,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from kiosk.config.rest_mapping import PATIENT_FIELDS, check
 from kiosk.services.his.base import NOT_RECORDED, HisPatient, HisVisit
 from kiosk.services.his.rest import MappingError, RestAdapter
 from kiosk.services.his.rest.mapping import (
-    PATIENT_FIELDS,
-    check,
     complete,
     patient_values,
     pick,

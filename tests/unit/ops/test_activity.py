@@ -1,4 +1,3 @@
-import socket
 import subprocess
 
 import pytest
@@ -6,19 +5,11 @@ import pytest
 from kiosk.ops import activity
 
 
-def test_announce_sends_the_status_the_reader_recognises(tmp_path, monkeypatch):
-    path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.settimeout(2)
-    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-    try:
-        assert activity.announce(busy=True)
-        busy = sock.recv(256).decode()
-        assert activity.announce(busy=False)
-        idle = sock.recv(256).decode()
-    finally:
-        sock.close()
+def test_announce_sends_the_status_the_reader_recognises(notify_socket):
+    assert activity.announce(busy=True)
+    busy = notify_socket.recv(256).decode()
+    assert activity.announce(busy=False)
+    idle = notify_socket.recv(256).decode()
     shown = {"busy": busy.removeprefix("STATUS="), "idle": idle.removeprefix("STATUS=")}
     assert activity.ui_serving_patient(run=lambda _cmd: shown["busy"] + "\n")
     assert not activity.ui_serving_patient(run=lambda _cmd: shown["idle"] + "\n")

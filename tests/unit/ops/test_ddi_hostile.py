@@ -49,6 +49,10 @@ def server():
     s.stop()
 
 
+def _client(server):
+    return DdiClient(server.url, "DEFAULT", "k1", "token", sleep=lambda s: None)
+
+
 HOSTILE = [
     b"<html>proxy error</html>", b"", b"[1, 2]", b'"text"', b"[" * 50_000 + b"]" * 50_000,
     b'{"config": {"polling": {"sleep": "' + b"9" * 5000 + b':00:00"}}}',
@@ -61,7 +65,7 @@ HOSTILE = [
 @pytest.mark.parametrize("body", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_poll_answers_are_ddi_errors(server, body, tmp_path):
     server.body = body
-    client = DdiClient(server.url, "DEFAULT", "k1", "token", sleep=lambda s: None)
+    client = _client(server)
     try:
         try:
             data = client.poll()
@@ -83,12 +87,8 @@ def test_hostile_poll_answers_are_ddi_errors(server, body, tmp_path):
 @pytest.mark.parametrize("body", HOSTILE, ids=range(len(HOSTILE)))
 def test_hostile_cancel_answers_are_ddi_errors(server, body):
     server.body = body
-    client = DdiClient(server.url, "DEFAULT", "k1", "token", sleep=lambda s: None)
-    try:
-        with pytest.raises(DdiError):
-            client.cancel_action(f"{server.url}/x")
-    finally:
-        client.close()
+    with contextlib.closing(_client(server)) as client, pytest.raises(DdiError):
+        client.cancel_action(f"{server.url}/x")
 
 
 @pytest.mark.parametrize("body", [
@@ -100,12 +100,8 @@ def test_hostile_cancel_answers_are_ddi_errors(server, body):
 ], ids=range(len(HOSTILE) + 3))
 def test_hostile_deployment_answers_are_ddi_errors(server, body):
     server.body = body
-    client = DdiClient(server.url, "DEFAULT", "k1", "token", sleep=lambda s: None)
-    try:
-        with pytest.raises(DdiError):
-            client.deployment(f"{server.url}/x")
-    finally:
-        client.close()
+    with contextlib.closing(_client(server)) as client, pytest.raises(DdiError):
+        client.deployment(f"{server.url}/x")
 
 
 @settings(max_examples=60, deadline=None)  # real HTTP: a loaded machine is slow
@@ -118,11 +114,8 @@ def test_hostile_deployment_answers_are_ddi_errors(server, body):
                     max_leaves=12))
 def test_any_json_shape_is_a_result_or_a_ddi_error(server, value):
     server.body = json.dumps(value).encode()
-    client = DdiClient(server.url, "DEFAULT", "k1", "token", sleep=lambda s: None)
-    try:
+    with contextlib.closing(_client(server)) as client:
         for call in (client.poll, lambda: client.deployment(f"{server.url}/d"),
                      lambda: client.cancel_action(f"{server.url}/c")):
             with contextlib.suppress(DdiError):
                 call()
-    finally:
-        client.close()

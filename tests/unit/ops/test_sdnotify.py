@@ -1,20 +1,7 @@
 import os
 import socket
 
-import pytest
-
-from kiosk.ops import sdnotify
-
-
-@pytest.fixture
-def notify_socket(tmp_path, monkeypatch):
-    path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.settimeout(2)
-    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-    yield sock
-    sock.close()
+from kiosk.runtime import sdnotify
 
 
 def test_messages_reach_the_socket(notify_socket):

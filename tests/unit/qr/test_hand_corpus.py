@@ -153,6 +153,13 @@ def _poster() -> np.ndarray:
     return poster
 
 
+def _watch(reader: QrReader, clock: FakeClock, frame: np.ndarray, frames: int) -> None:
+    """The camera shows `frame` for `frames` frames at 15 fps."""
+    for _ in range(frames):
+        clock.now += 1 / 15
+        reader.read(frame)
+
+
 def test_fruitless_recoveries_back_off_to_their_duty_cycle(
         monkeypatch: pytest.MonkeyPatch) -> None:
     seen = _spy(monkeypatch)
@@ -163,9 +170,7 @@ def test_fruitless_recoveries_back_off_to_their_duty_cycle(
                       retry_sharper=0.0)  # this test is about the duty cycle alone
     poster = _poster()
     assert reader.read(poster).symbol is None and len(seen) == 1
-    for _ in range(40):  # 300 ms at a 10 % duty: the next run waits 3 s, not 0.5 s
-        clock.now += 1 / 15
-        reader.read(poster)
+    _watch(reader, clock, poster, 40)  # 300 ms at a 10 % duty: the next run waits 3 s, not 0.5 s
     assert len(seen) == 1
     clock.now += 0.5
     reader.read(poster)
@@ -182,16 +187,12 @@ def test_a_fruitless_place_is_retried_only_when_sharper_or_forgotten(
     soft = cv2.GaussianBlur(poster, (0, 0), 1.5)
     reader.read(soft)
     assert len(seen) == 1
-    for _ in range(30):  # 2 s of the same view: nothing new to try
-        clock.now += 1 / 15
-        reader.read(soft)
+    _watch(reader, clock, soft, 30)  # 2 s of the same view: nothing new to try
     assert len(seen) == 1
     clock.now += 1 / 15
     reader.read(poster)  # the same place, clearly sharper: worth a second run
     assert len(seen) == 2
-    for _ in range(30):
-        clock.now += 1 / 15
-        reader.read(poster)
+    _watch(reader, clock, poster, 30)
     assert len(seen) == 2
     clock.now += 10.5  # long enough: the place is tried again
     reader.read(poster)

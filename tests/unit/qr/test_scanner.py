@@ -17,13 +17,7 @@ from kiosk.domain.errors import MalformedQr
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr, parse_qr
 from kiosk.journey.events import QrRejected, QrScanned
 from kiosk.services.qr_scanner import QrEvent, QrScanner, camera_source, classify, describe
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.01)
-    return bool(predicate())
+from tests.polling import wait_until
 
 
 def test_classify_each_kind() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 from drivers.qr import DecodeResult, QrReader, QrSymbol, QrWorker, RepeatFilter
 from drivers.virtual.qrcorpus import PAYLOADS
 from drivers.virtual.qrscene import render_scene
+from tests.polling import wait_until
 
 
 class FakeClock:
@@ -17,13 +18,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.01)
-    return bool(predicate())
 
 
 def test_repeat_filter_reports_once_while_in_view() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kiosk.config.rest_mapping import MappingError
 from kiosk.services.his.rest.adapter import RestAdapter
-from kiosk.services.his.rest.mapping import MappingError
 
 if TYPE_CHECKING:
     from kiosk.config import Config

@@ -21,6 +21,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from kiosk.config.rest_mapping import (
+    PATIENT_FIELDS,
+    UPDATE_FIELDS,
+    VISIT_FIELDS,
+    MappingError,
+    check,
+)
 from kiosk.services.his.base import (
     NOT_RECORDED,
     HisError,
@@ -31,11 +38,6 @@ from kiosk.services.his.base import (
 )
 from kiosk.services.his.http import JsonHttp, check_base_url
 from kiosk.services.his.rest.mapping import (
-    PATIENT_FIELDS,
-    UPDATE_FIELDS,
-    VISIT_FIELDS,
-    MappingError,
-    check,
     complete,
     patient_values,
     pick,

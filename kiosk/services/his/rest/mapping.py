@@ -3,33 +3,21 @@
 Templates are JSON-like values (tables, arrays, strings) in the configuration.
 A string that is exactly one placeholder, `"{queue_number}"`, becomes the
 value itself (a number stays a number, a missing value becomes null); other
-strings are formatted (`"BN-{id_number}"`). Placeholders are the fields
-below; a misspelt one is a configuration error when the kiosk starts.
+strings are formatted (`"BN-{id_number}"`). Placeholders are the fields of
+kiosk.config.rest_mapping; a misspelt one is a configuration error when the kiosk starts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import string
 from typing import Any
 
+from kiosk.config.rest_mapping import placeholders
 from kiosk.domain.text import is_ascii_digits
 from kiosk.services.his.base import HisPatient, HisVisit
 
-PATIENT_FIELDS = ("id_number", "full_name", "date_of_birth", "birth_year", "sex", "sex_code",
-                  "residence", "bhyt_card", "bhyt_valid_from", "bhyt_valid_to",
-                  "bhyt_facility")
-VISIT_FIELDS = ("registration_id", "service_code", "service_name", "department", "room",
-                "queue_number", "created_at", "created_date", "insurance_outcome",
-                "bhyt_card", "patient_ref")
-# A later BHYT outcome for a visit the HIS has: `create_visit` answered `visit_ref`.
-UPDATE_FIELDS = (*(f for f in VISIT_FIELDS if f != "patient_ref"), "visit_ref")
 _WHOLE = re.compile(r"\{([a-z_]+)\}")
-
-
-class MappingError(ValueError):
-    pass
 
 
 def patient_values(p: HisPatient) -> dict[str, Any]:
@@ -63,34 +51,6 @@ def visit_values(v: HisVisit, patient_ref: str) -> dict[str, Any]:
         "bhyt_card": v.bhyt_card,
         "patient_ref": patient_ref,
     }
-
-
-def placeholders(template: Any) -> set[str]:
-    if isinstance(template, str):
-        try:
-            parts = list(string.Formatter().parse(template))
-            names = {n for _, n, _, _ in parts if n is not None}
-            for _, _, spec, _ in parts:  # "{a:>{width}}" nests a field in the spec
-                if spec and "{" in spec:
-                    names |= placeholders(spec)
-        except ValueError as exc:
-            raise MappingError(f"bad template {template!r}: {exc}") from None
-        if "" in names or any(n[:1].isdigit() for n in names):
-            # "{}" / "{0}" are positional: nothing fills them
-            raise MappingError(f"bad template {template!r}: fields must be named")
-        return names
-    if isinstance(template, dict):
-        return set().union(*(placeholders(v) for v in template.values())) if template else set()
-    if isinstance(template, list):
-        return set().union(*(placeholders(v) for v in template)) if template else set()
-    return set()
-
-
-def check(template: Any, allowed: tuple[str, ...], where: str) -> None:
-    unknown = placeholders(template) - set(allowed)
-    if unknown:
-        raise MappingError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; "
-                           f"known: {', '.join(allowed)}")
 
 
 def render(template: Any, values: dict[str, Any]) -> Any:
