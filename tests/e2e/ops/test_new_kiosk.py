@@ -129,3 +129,19 @@ def test_provisioning_the_demo_is_refused_one_line_per_demo_value(scratch_root, 
     missing = run_kiosk("provision", "--root", str(scratch_root), "--config-file",
                         str(tmp_path / "absent.toml"))
     assert missing.returncode == 2 and "absent.toml" in missing.stderr
+
+
+def test_a_failing_systemctl_is_exit_5_naming_the_units(scratch_root, tmp_path):
+    prov = tmp_path / "lobby-01.toml"
+    prov.write_text(filled_new_config(**{'kind = "usb"': 'kind = "none"',
+                                         'target = "0416:5011"': 'target = ""'}))
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "systemctl").write_text("#!/bin/sh\necho 'Failed to enable unit' >&2\nexit 1\n")
+    (stub / "systemctl").chmod(0o755)
+    env = {"PATH": f"{stub}:{os.environ['PATH']}"}
+    proc = run_kiosk("provision", "--root", str(scratch_root), "--config-file", str(prov),
+                     env=env)
+    assert proc.returncode == 5, proc.stderr
+    assert "systemctl --root=" in proc.stderr and "kiosk-ui.service" in proc.stderr
+    assert "Failed to enable unit" in proc.stderr and "internal error" not in proc.stderr
