@@ -22,10 +22,10 @@ from kiosk.cli.common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    doctor = sub.add_parser("doctor", help="check reader, camera, printer, BHXH, HIS, clock…")
-    add_config_argument(doctor)
     from kiosk.ops.doctor import check_names
 
+    doctor = sub.add_parser("doctor", help="check reader, camera, printer, BHXH, HIS, clock…")
+    add_config_argument(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.add_argument("--only", action="append", metavar="CHECK",
                         help="run only this check (repeatable): " + ", ".join(check_names()))

@@ -7,6 +7,7 @@ and English. Checks never raise: a broken driver is itself a finding.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import time
@@ -60,8 +61,6 @@ def check_pcscd(config: Config) -> Check:
     choice = ReaderChoice.parse(config.devices.reader)
     if choice.kind != "pcsc":
         return _ok("pcscd", f"not used: {choice.describe()}")
-    import os
-
     socket = Path(os.environ.get("PCSCLITE_CSOCK_NAME") or PCSCD_SOCKET)
     if socket.exists():
         return _ok("pcscd", f"listening on {socket}")
