@@ -20,7 +20,12 @@ from kiosk.config import Config
 from kiosk.services.netreason import host_of, network_reason
 
 Status = Literal["pass", "warn", "fail"]
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")  # libpcsclite's, unless $PCSCLITE_CSOCK_NAME
+PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+
+
+def pcscd_socket() -> Path:
+    """Where libpcsclite connects: its default, unless $PCSCLITE_CSOCK_NAME says."""
+    return Path(os.environ.get("PCSCLITE_CSOCK_NAME") or PCSCD_SOCKET)
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def check_pcscd(config: Config) -> Check:
     choice = ReaderChoice.parse(config.devices.reader)
     if choice.kind != "pcsc":
         return _ok("pcscd", f"not used: {choice.describe()}")
-    socket = Path(os.environ.get("PCSCLITE_CSOCK_NAME") or PCSCD_SOCKET)
+    socket = pcscd_socket()
     if socket.exists():
         return _ok("pcscd", f"listening on {socket}")
     return Check("pcscd", "fail", "pcscd is not running",

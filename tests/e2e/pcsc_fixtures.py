@@ -6,7 +6,7 @@ namespace (`unshare -m`) where /run/pcscd is this session's own folder; the clie
 (pyscard in this process, `kiosk` subprocesses) reach it through libpcsclite's
 `PCSCLITE_CSOCK_NAME`, which tests/conftest.py points at that folder before anything
 opens a PC/SC context (libpcsclite reads it once). Its vpcd reader ("Virtual PCD 00
-00") listens on a free port of its own, not the standard 35963. Measured here: a
+00") listens on free ports of its own (P and P+1), not the standard 35963/35964. Measured here: a
 client without the variable gets "Service not available" while this pcscd serves, so
 nothing of one session's readers or cards reaches another. No lock is needed: sessions
 share neither the socket nor the port (the machine's own pcscd, if any, is untouched).
@@ -66,10 +66,20 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports() -> int:
+    """A port P with P+1 free too: vpcd's driver serves two readers (00 00 on P,
+    00 01 on P+1), and either taken makes pcscd drop the reader."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("0.0.0.0", 0))
+            port = int(first.getsockname()[1])
+            with socket.socket() as second:
+                try:
+                    second.bind(("0.0.0.0", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no two consecutive free ports for vpcd")
 
 
 def _socket_alive(path: Path) -> bool:
@@ -102,7 +112,7 @@ def running_pcscd(timeout: float = 10.0) -> Iterator[Pcscd]:
     sock = session_socket()
     sock.parent.mkdir(parents=True, exist_ok=True)
     conf = Path(tempfile.mkdtemp(prefix="kiosk-pcscd-"))
-    port = _free_port()
+    port = _free_ports()
     (conf / "vpcd").write_text(
         'FRIENDLYNAME "Virtual PCD"\n'
         f"DEVICENAME   /dev/null:0x{port:04X}\n"

@@ -38,7 +38,8 @@ def test_demo_configuration_passes(config):
 
 
 def test_missing_reader_and_pcscd(config, monkeypatch, tmp_path):
-    monkeypatch.setenv("PCSCLITE_CSOCK_NAME", str(tmp_path / "no-pcscd.comm"))
+    # Not $PCSCLITE_CSOCK_NAME: libpcsclite reads it once per process (decision 0121).
+    monkeypatch.setattr(doctor, "pcscd_socket", lambda: tmp_path / "no-pcscd.comm")
     c = replace(config, devices=replace(config.devices, reader="ACS ACR1252 NOT HERE"))
     r = by_name(doctor.run_checks(c, {"pcscd", "reader"}))
     assert r["pcscd"].status == "fail" and "pcscd" in r["pcscd"].hint_en
