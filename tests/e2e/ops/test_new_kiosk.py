@@ -27,9 +27,11 @@ from tests.config_helpers import filled_new_config
 CHECKS = ("access", "trust_store", "disk", "outbox")  # no reader, printer or servers here
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def scratch_root(bundles, keys):
-    """A root the kiosk user can walk into (pytest's folders are 0700), 1.0.0 installed."""
+    """A root the kiosk user can walk into (pytest's folders are 0700), 1.0.0 installed:
+    one for the module (installing the release is the slow part), its tests in order
+    (refused before anything is written; a failed provision; the whole path)."""
     root = Path(tempfile.mkdtemp(prefix="kiosk-root-"))
     root.chmod(0o755)
     install_release(verify_bundle(bundles["1.0.0"], [keys["public"]]), root)
@@ -46,6 +48,37 @@ def doctor_as(uid: int, gid: int, config: Path) -> subprocess.CompletedProcess[s
     return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                            "--", *cmd], capture_output=True, text=True, timeout=120,
                           check=False, cwd="/")
+
+
+def test_provisioning_the_demo_is_refused_one_line_per_demo_value(scratch_root, tmp_path):
+    prov = tmp_path / "demo.toml"
+    prov.write_text(demo_config_text())
+    proc = run_kiosk("provision", "--root", str(scratch_root), "--config-file", str(prov))
+    assert proc.returncode == 6
+    assert [line.split(":")[0] for line in proc.stderr.splitlines()] == [
+        "kiosk.state_dir", "printer.target", "devices.reader", "devices.camera",
+        "devices.trust_store", "bhxh.url", "his.adapter", "printer.kind", "ui.fullscreen",
+        "fleet.public_keys"], proc.stderr
+    assert not (scratch_root / "etc/kiosk").exists()  # refused before touching anything
+    missing = run_kiosk("provision", "--root", str(scratch_root), "--config-file",
+                        str(tmp_path / "absent.toml"))
+    assert missing.returncode == 2 and "absent.toml" in missing.stderr
+
+
+def test_a_failing_systemctl_is_exit_5_naming_the_units(scratch_root, tmp_path):
+    prov = tmp_path / "lobby-01.toml"
+    prov.write_text(filled_new_config(**{'kind = "usb"': 'kind = "none"',
+                                         'target = "0416:5011"': 'target = ""'}))
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "systemctl").write_text("#!/bin/sh\necho 'Failed to enable unit' >&2\nexit 1\n")
+    (stub / "systemctl").chmod(0o755)
+    env = {"PATH": f"{stub}:{os.environ['PATH']}"}
+    proc = run_kiosk("provision", "--root", str(scratch_root), "--config-file", str(prov),
+                     env=env)
+    assert proc.returncode == 5, proc.stderr
+    assert "systemctl --root=" in proc.stderr and "kiosk-ui.service" in proc.stderr
+    assert "Failed to enable unit" in proc.stderr and "internal error" not in proc.stderr
 
 
 def test_a_first_kiosk_from_the_docs(scratch_root, tmp_path):
@@ -114,34 +147,3 @@ def test_a_first_kiosk_from_the_docs(scratch_root, tmp_path):
                for r in out["revoke"]), out
     assert not (root / "etc/systemd/system/multi-user.target.wants/kiosk-sync.service"
                 ).is_symlink()
-
-
-def test_provisioning_the_demo_is_refused_one_line_per_demo_value(scratch_root, tmp_path):
-    prov = tmp_path / "demo.toml"
-    prov.write_text(demo_config_text())
-    proc = run_kiosk("provision", "--root", str(scratch_root), "--config-file", str(prov))
-    assert proc.returncode == 6
-    assert [line.split(":")[0] for line in proc.stderr.splitlines()] == [
-        "kiosk.state_dir", "printer.target", "devices.reader", "devices.camera",
-        "devices.trust_store", "bhxh.url", "his.adapter", "printer.kind", "ui.fullscreen",
-        "fleet.public_keys"], proc.stderr
-    assert not (scratch_root / "etc/kiosk").exists()  # refused before touching anything
-    missing = run_kiosk("provision", "--root", str(scratch_root), "--config-file",
-                        str(tmp_path / "absent.toml"))
-    assert missing.returncode == 2 and "absent.toml" in missing.stderr
-
-
-def test_a_failing_systemctl_is_exit_5_naming_the_units(scratch_root, tmp_path):
-    prov = tmp_path / "lobby-01.toml"
-    prov.write_text(filled_new_config(**{'kind = "usb"': 'kind = "none"',
-                                         'target = "0416:5011"': 'target = ""'}))
-    stub = tmp_path / "bin"
-    stub.mkdir()
-    (stub / "systemctl").write_text("#!/bin/sh\necho 'Failed to enable unit' >&2\nexit 1\n")
-    (stub / "systemctl").chmod(0o755)
-    env = {"PATH": f"{stub}:{os.environ['PATH']}"}
-    proc = run_kiosk("provision", "--root", str(scratch_root), "--config-file", str(prov),
-                     env=env)
-    assert proc.returncode == 5, proc.stderr
-    assert "systemctl --root=" in proc.stderr and "kiosk-ui.service" in proc.stderr
-    assert "Failed to enable unit" in proc.stderr and "internal error" not in proc.stderr
