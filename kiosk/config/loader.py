@@ -80,11 +80,7 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError([Problem(what, f"file {path} not found",
                                    f"không có tệp {path}")]) from None
     except PermissionError:
-        who, where = whoami(), describe(path)
-        raise ConfigError([Problem(what, f"{where} is not readable by this user, {who}: "
-                                   "it must be 0640 root:kiosk",
-                                   f"{who} không đọc được tệp {where}: tệp phải là 0640 "
-                                   "root:kiosk")]) from None
+        raise _unreadable(what, path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem(what, f"{path} is not valid TOML ({exc})",
                                    f"{path} không phải TOML hợp lệ ({exc})")]) from None
@@ -92,6 +88,15 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise ConfigError([Problem(what, f"cannot read {path} ({reason})",
                                    f"không đọc được {path} ({reason})")]) from None
+
+
+def _unreadable(what: str, path: Path) -> ConfigError:
+    """Who cannot read which file, with its mode and owner (decision 0120)."""
+    who, where = whoami(), describe(path)
+    return ConfigError([Problem(what, f"{where} is not readable by this user, {who}: it must "
+                                "be 0640 root:kiosk",
+                                f"{who} không đọc được tệp {where}: tệp phải là 0640 "
+                                "root:kiosk")])
 
 
 def _owner_and_mode(path: Path, key: str, forbidden: int, why_en: str, why_vi: str) -> None:
@@ -102,6 +107,8 @@ def _owner_and_mode(path: Path, key: str, forbidden: int, why_en: str, why_vi: s
         st = path.stat()
     except FileNotFoundError:
         raise ConfigError([Problem(key, f"{path} not found", f"không có tệp {path}")]) from None
+    except PermissionError:
+        raise _unreadable(key, path) from None
     except OSError as exc:
         raise ConfigError([Problem(key, f"{path}: {exc.strerror}",
                                    f"không đọc được {path}")]) from None
