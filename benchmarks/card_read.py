@@ -14,7 +14,10 @@ Columns: APDUs, bytes on the link, reads past a file's end (counted by the
 virtual card), wall time through pcscd, and a link model for a 424 kbit/s ISO
 14443 reader (bytes x 8 / 424000 + APDUs x 3 ms). Then both strategies against
 the `eof-6282-nomac` chip (over-reads answered 6282 without SM objects), and a
-wrong-CAN rejection time.
+wrong-CAN rejection time. Last (issue 24), identity and total APDUs for every profile of
+`kiosk card simulate --quirks` (clones included: what they cost before refusal) and how
+the identity count grows with DG13's size, short and extended reads, in process (APDU
+counts do not depend on the link).
 Needs root (starts pcscd) and vsmartcard-vpcd. Run: .venv/bin/python benchmarks/card_read.py
 """
 
@@ -33,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from drivers.emrtd import active as aa
 from drivers.emrtd.errors import AuthenticationFailedError, EmrtdError, ParseError
-from drivers.emrtd.keys import CanKey
+from drivers.emrtd.keys import CanKey, MrzKey
 from drivers.emrtd.lds import EF_COM, EF_SOD, dg_fid
 from drivers.emrtd.lds.com import parse_com
 from drivers.emrtd.lds.dg2 import parse_dg2
@@ -43,10 +46,11 @@ from drivers.emrtd.passive import TrustStore, passive_authenticate
 from drivers.emrtd.reader import _authenticate, read_card
 from drivers.emrtd.session import MAX_FILE, CardSession
 from drivers.emrtd.tlv import header_length
-from drivers.emrtd.transport import Transport
+from drivers.emrtd.transport import CallableTransport, Transport
 from drivers.pcsc import PcscTransport
 from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
-from drivers.virtual.cccd_pki import generate
+from drivers.virtual.cccd_pki import VirtualPki, generate
+from drivers.virtual.cccd_quirks import CLONES, KNOWN
 from tests.e2e.pcsc_fixtures import running_pcscd, virtual_card_server
 
 RUNS = 5
@@ -133,6 +137,39 @@ def measure(card: VirtualCccd, fn: object, *args: object) -> tuple[Run, int]:
     return Run(runs[-1].apdus, runs[-1].nbytes, statistics.median(r.wall for r in runs)), over
 
 
+def profile_counts(pki: VirtualPki) -> None:
+    """Identity / total APDUs per `--quirks` profile, short (223) and extended reads."""
+    ident = Identity.from_json(IDENTITY)
+    trust = TrustStore(anchors=[pki.csca_cert])
+    print(f"{'profile':>20} | {'short id/all':>12} | {'ext id/all':>10} | outcome")
+    for name in ("(none)", *KNOWN):
+        quirks = frozenset() if name == "(none)" else frozenset({name})
+        options = CardOptions(quirks=quirks)
+        card = VirtualCccd(ident, options, build_card_image(ident, options, pki))
+        key = (MrzKey(ident.document_number, "900101", "300101") if "bac-6988" in quirks
+               else CanKey(ident.can))
+        cells, outcome = [], ""
+        for extended in (False, True):
+            r = read_card(CallableTransport(card.process, extended_length=extended), key,
+                          trust_store=trust)
+            cells.append(f"{r.stats.identity_apdus}/{r.stats.apdus}")
+            outcome = (f"refused: {r.failures[0][:60]}" if r.failures
+                       else f"read ({r.access}, passive {r.passive.level}, active {r.active})")
+        assert (name in CLONES) == outcome.startswith("refused")
+        print(f"{name:>20} | {cells[0]:>12} | {cells[1]:>10} | {outcome}")
+    print(f"{'DG13 bytes':>10} {'EF.SOD':>6} | identity APDUs short / extended")
+    for longer in (0, 100, 200, 300, 400, 500, 700, 900):
+        holder = Identity.from_json(IDENTITY | {
+            "residence": IDENTITY["residence"] + (" Ấp Phước Hưng," * 80)[:longer]})
+        card = VirtualCccd(holder, CardOptions(), build_card_image(holder, CardOptions(), pki))
+        assert card.image is not None
+        counts = [read_card(CallableTransport(card.process, extended_length=ext),
+                            CanKey(holder.can), photo=False, active_auth=False,
+                            trust_store=trust).stats.identity_apdus for ext in (False, True)]
+        print(f"{len(card.image.files[0x010D]):>10} {len(card.image.files[EF_SOD]):>6} | "
+              f"{counts[0]:>3} / {counts[1]:>3}")
+
+
 def main() -> None:
     pki = generate()
     ident = Identity.from_json(IDENTITY)
@@ -184,6 +221,7 @@ def main() -> None:
     for name, text in outcome.items():
         print(f"eof-6282-nomac chip, {name}: {text}")
     print(f"wrong CAN rejected in {wrong * 1000:.1f} ms (wall, through pcscd)")
+    profile_counts(pki)
 
 
 if __name__ == "__main__":

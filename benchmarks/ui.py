@@ -74,6 +74,7 @@ def child_kiosk(t0: float, transition: float) -> dict[str, float]:
     from kiosk.config import demo_config
     from kiosk.domain.qr_payload import parse_qr
     from kiosk.journey import events as ev
+    from kiosk.journey.ports import ChipReadError
     from kiosk.journey.state import Step
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
@@ -86,7 +87,7 @@ def child_kiosk(t0: float, transition: float) -> dict[str, float]:
     class HeldChip:  # the read "finishes" when the benchmark posts the result itself
         def read_chip(self, key: object, on_identity: object = None) -> None:
             release.wait(5)
-            return None
+            raise ChipReadError("unreadable")  # its session has ended by then
 
     ports = assembly.ports
     ports.identity = HeldChip()  # type: ignore[assignment]

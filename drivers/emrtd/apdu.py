@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.emrtd.errors import ParseError, status_error
+from drivers.emrtd.errors import ParseError, key_step_error, status_error
 
 SW_OK = 0x9000
 
@@ -98,8 +98,9 @@ class Response:
     def ok(self) -> bool:
         return self.sw == SW_OK
 
-    def check(self, context: str = "") -> bytes:
-        """The data, or the typed error for the status word."""
+    def check(self, context: str = "", *, key_step: bool = False) -> bytes:
+        """The data, or the typed error for the status word (`key_step`: the answer to
+        the step that proves the key, where 6988/6982 also mean a wrong key)."""
         if self.sw != SW_OK and (self.sw >> 8) != 0x62:  # 62xx: warning, data valid
-            raise status_error(self.sw, context)
+            raise (key_step_error if key_step else status_error)(self.sw, context)
         return self.data

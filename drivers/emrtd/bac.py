@@ -43,7 +43,8 @@ def terminal_authenticate(
     rnd_ifd: bytes | None = None,
     k_ifd: bytes | None = None,
 ) -> Des3SecureMessaging:
-    """Run GET CHALLENGE + MUTUAL AUTHENTICATE; 6300 raises AuthenticationFailedError."""
+    """Run GET CHALLENGE + MUTUAL AUTHENTICATE; a refused key (6300, 63Cx, 6988, 6982)
+    raises AuthenticationFailedError."""
     rnd_ic = Response.decode(transmit(Command(0x00, 0x84, 0, 0, le=8).encode())).check(
         "GET CHALLENGE"
     )
@@ -54,7 +55,7 @@ def terminal_authenticate(
     e_ifd = crypto.des3_encrypt(keys.k_enc, rnd_ifd + rnd_ic + k_ifd)
     cmd_data = e_ifd + _mac(keys, e_ifd)
     raw = transmit(Command(0x00, 0x82, 0, 0, cmd_data, le=40).encode())
-    resp = Response.decode(raw).check("MUTUAL AUTHENTICATE")
+    resp = Response.decode(raw).check("MUTUAL AUTHENTICATE", key_step=True)
     if len(resp) != 40:
         raise ProtocolError("MUTUAL AUTHENTICATE response is not 40 bytes")
     e_ic, m_ic = resp[:32], resp[32:]

@@ -37,7 +37,8 @@ class StatusWordError(EmrtdError):
 
 
 class AuthenticationFailedError(StatusWordError):
-    """6300 / 63Cx: the card rejected the key (wrong CAN, MRZ or dates)."""
+    """6300 / 63Cx (and 6988 / 6982 at the key step): the card rejected the key (wrong
+    CAN, MRZ or dates)."""
 
 
 class SecurityStatusError(StatusWordError):
@@ -72,6 +73,19 @@ class ParseError(EmrtdError):
     """A file or data object could not be parsed (truncated, wrong tags, garbage)."""
 
 
+class EmptyFileError(ParseError):
+    """The file exists but holds no bytes (a bare 6282 or nothing at offset 0)."""
+
+
+class VerificationFailedError(EmrtdError):
+    """A check that decides whether the chip is genuine failed and no identity could be
+    read either; `failures` names each check (a possible clone or forgery)."""
+
+    def __init__(self, failures: tuple[str, ...]) -> None:
+        self.failures = failures
+        super().__init__("; ".join(failures))
+
+
 class UnsupportedError(EmrtdError):
     """The card uses an algorithm or parameter set this driver does not implement."""
 
@@ -90,3 +104,16 @@ def status_error(sw: int, context: str = "") -> StatusWordError:
     if (sw >> 8) == 0x6C:
         return WrongLengthError(sw, context)
     return _SW_CLASSES.get(sw, StatusWordError)(sw, context)
+
+
+# How chips refuse a wrong key at MUTUAL AUTHENTICATE / PACE's last GENERAL AUTHENTICATE:
+# 6300 and 63Cx (retries left) by the book; 6988 (SM data objects incorrect) and 6982
+# (security status not satisfied) on chips in the field and upstream vsmartcard's ePass.
+KEY_REFUSED = frozenset({0x6988, 0x6982})
+
+
+def key_step_error(sw: int, context: str) -> StatusWordError:
+    """The typed error for a status word answered to the key step."""
+    if sw in KEY_REFUSED:
+        return AuthenticationFailedError(sw, context)
+    return status_error(sw, context)

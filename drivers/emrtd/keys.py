@@ -28,8 +28,8 @@ class CanKey:
     can: str
 
     def __post_init__(self) -> None:
-        if not (self.can.isdigit() and len(self.can) == 6):
-            raise ValueError("CAN must be 6 digits")
+        if not (self.can.isascii() and self.can.isdigit() and len(self.can) == 6):
+            raise ValueError("CAN must be 6 digits 0-9")
 
     def describe(self) -> str:
         return "CAN"
@@ -44,11 +44,13 @@ class MrzKey:
     date_of_expiry: str
 
     def __post_init__(self) -> None:
-        for value in (self.date_of_birth, self.date_of_expiry):
-            if not (value.isdigit() and len(value) == 6):
-                raise ValueError("dates must be YYMMDD")
+        for name, value in (("date of birth", self.date_of_birth),
+                            ("date of expiry", self.date_of_expiry)):
+            if not _is_yymmdd(value):
+                raise ValueError(f"{name} {value!r} is not a date YYMMDD")
         doc = self.document_number
-        if not doc or len(doc) > 9 or not doc.replace("<", "").isalnum():
+        if not doc or len(doc) > 9 or not all(c.isascii() and (c.isalnum() or c == "<")
+                                               for c in doc):
             raise ValueError("document number must be 1-9 letters or digits")
 
     @property
@@ -62,12 +64,26 @@ class MrzKey:
 AccessKey = CanKey | MrzKey
 
 
+def _is_yymmdd(value: str) -> bool:
+    if not (len(value) == 6 and value.isascii() and value.isdigit()):
+        return False
+    try:
+        dt.date(2000 + int(value[:2]), int(value[2:4]), int(value[4:]))  # 2000: a leap year
+    except ValueError:
+        return False
+    return True
+
+
 def yymmdd(date: dt.date | None) -> str:
     return NO_EXPIRY if date is None else date.strftime("%y%m%d")
 
 
 def key_from_mrz_text(text: str) -> MrzKey:
+    """The key in a typed or scanned MRZ; ValueError naming each field whose check digit
+    is wrong (a misread character), before the card is touched."""
     m = parse_mrz(text)
+    if m.bad_checks:
+        raise ValueError(f"MRZ check digit wrong for: {', '.join(m.bad_checks)}")
     return MrzKey(m.document_number, m.date_of_birth, m.date_of_expiry)
 
 

@@ -41,8 +41,12 @@ class Mrz:
     primary_name: str
     secondary_name: str
     optional_data: str
-    valid: bool
+    bad_checks: tuple[str, ...]  # fields whose check digit does not match
     text: str
+
+    @property
+    def valid(self) -> bool:
+        return not self.bad_checks
 
     @property
     def information(self) -> str:
@@ -75,23 +79,30 @@ def parse_mrz(text: str) -> Mrz:
     raise ParseError("MRZ must be 3 lines of 30 (TD1) or 2 lines of 44 (TD3) characters")
 
 
+MRZ_FIELDS = ("document number", "date of birth", "date of expiry", "composite")
+
+
+def _bad(*pairs: str) -> tuple[str, ...]:
+    """The fields (MRZ_FIELDS order) whose check digit does not match: (value, digit)…"""
+    return tuple(name for name, value, digit in zip(MRZ_FIELDS, pairs[::2], pairs[1::2],
+                                                    strict=True)
+                 if check_digit(value) != digit)
+
+
 def _td1(lines: list[str]) -> Mrz:
     l1, l2, l3 = lines
     doc, doc_cd, opt1 = l1[5:14], l1[14], l1[15:30]
-    checks = []
     if doc_cd == "<" and opt1.rstrip("<"):
         # Long document numbers continue in the optional field (ICAO 9303-5 §4.2.4).
         ext = opt1.rstrip("<")
         doc, doc_cd, opt1 = doc + ext[:-1], ext[-1], ""
-    checks.append(check_digit(doc) == doc_cd)
     dob, exp = l2[0:6], l2[8:14]
-    checks += [check_digit(dob) == l2[6], check_digit(exp) == l2[14]]
     composite = l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29]
-    checks.append(check_digit(composite) == l2[29])
+    checks = _bad(doc, doc_cd, dob, l2[6], exp, l2[14], composite, l2[29])
     primary, secondary = _names(l3)
     return Mrz(
         "TD1", l1[0:2].rstrip("<"), l1[2:5], doc.rstrip("<"), dob, l2[7], exp,
-        l2[15:18], primary, secondary, (opt1 + l2[18:29]).rstrip("<"), all(checks),
+        l2[15:18], primary, secondary, (opt1 + l2[18:29]).rstrip("<"), checks,
         "\n".join(lines),
     )  # fmt: skip
 
@@ -99,16 +110,12 @@ def _td1(lines: list[str]) -> Mrz:
 def _td3(lines: list[str]) -> Mrz:
     l1, l2 = lines
     doc, dob, exp = l2[0:9], l2[13:19], l2[21:27]
-    checks = [
-        check_digit(doc) == l2[9],
-        check_digit(dob) == l2[19],
-        check_digit(exp) == l2[27],
-        check_digit(l2[0:10] + l2[13:20] + l2[21:43]) == l2[43],
-    ]
+    checks = _bad(doc, l2[9], dob, l2[19], exp, l2[27], l2[0:10] + l2[13:20] + l2[21:43],
+                  l2[43])
     primary, secondary = _names(l1[5:44])
     return Mrz(
         "TD3", l1[0:2].rstrip("<"), l1[2:5], doc.rstrip("<"), dob, l2[20], exp,
-        l2[10:13], primary, secondary, l2[28:42].rstrip("<"), all(checks), "\n".join(lines),
+        l2[10:13], primary, secondary, l2[28:42].rstrip("<"), checks, "\n".join(lines),
     )  # fmt: skip
 
 

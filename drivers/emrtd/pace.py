@@ -125,7 +125,7 @@ def _token(ks_mac: bytes, oid: str, curve: Curve, pk: tuple[int, int]) -> bytes:
 def _ga(transmit: Callable[[bytes], bytes], tag: int, value: bytes, last: bool = False) -> bytes:
     data = tlv(0x7C, tlv(tag, value) if tag else b"")
     raw = transmit(Command(0x00 if last else 0x10, 0x86, 0, 0, data, le=256).encode())
-    body = Response.decode(raw).check("GENERAL AUTHENTICATE")
+    body = Response.decode(raw).check("GENERAL AUTHENTICATE", key_step=last)
     return parse_dict(expect(body, 0x7C)).get(tag + 1 if tag else 0x80, b"")
 
 
@@ -171,8 +171,8 @@ def terminal_authenticate(
     ks_enc = crypto.kdf(x, 1, "AES", klen)
     ks_mac = crypto.kdf(x, 2, "AES", klen)
 
-    # A wrong password only shows here: the chip answers 6300 to our token,
-    # which `check` raises as AuthenticationFailedError.
+    # A wrong password only shows here: the chip answers 6300 (or 6988/6982) to our
+    # token, raised as AuthenticationFailedError.
     t_ic = _ga(transmit, 0x85, _token(ks_mac, info.protocol, curve, pk_ic), last=True)
     if not hmac.compare_digest(t_ic, _token(ks_mac, info.protocol, curve, pk_ifd)):
         raise ProtocolError("chip's PACE authentication token does not verify")

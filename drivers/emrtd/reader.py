@@ -1,10 +1,11 @@
 """Read a chip identity card end to end: access control, identity first, then photo.
 
-Order (issue 18): EF.SOD first, since its signed hash list names the data
-groups (EF.COM is unsigned and only a hint when there is no usable SOD);
-then DG13 and DG1, the identity is complete; then DG2 (best effort: a photo
-that does not decode is reported in `photo_problem`, never costs the
-identity) and active authentication.
+Order (issues 18, 24): EF.SOD first, since its signed hash list names the data
+groups (EF.COM is unsigned and only a hint when there is no usable SOD); then
+DG13 (DG1 when there is no usable DG13), and the identity goes to `on_identity`,
+not yet verified; then DG1, DG2 (a photo that does not decode is reported in
+`photo_problem`) and active authentication. Every check the SOD and DG15 promise
+must pass (decision 0110): `CardRead.failures` names each one that did not.
 
     result = read_card(transport, keys, photo=True, trust_store=store,
                        on_identity=lambda partial: ...)
@@ -18,19 +19,22 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from drivers.emrtd import active as aa
 from drivers.emrtd import bac, pace
 from drivers.emrtd.errors import (
     AuthenticationFailedError,
+    EmptyFileError,
     EmrtdError,
     ParseError,
     ProtocolError,
+    SecureMessagingError,
     StatusWordError,
     TransportError,
     UnsupportedError,
+    VerificationFailedError,
 )
 from drivers.emrtd.keys import AccessKey, CanKey, MrzKey
 from drivers.emrtd.lds import EF_CARD_ACCESS, EF_COM, EF_SOD, dg_fid
@@ -46,6 +50,9 @@ from drivers.emrtd.session import CardSession
 from drivers.emrtd.transport import Transport
 
 Access = Literal["PACE", "BAC"]
+# A data group's state after the read: "unreadable" is a status word or a file that
+# ends early; "not_read" stays out of the dict (e.g. DG2 with photo=False).
+FileState = Literal["read", "absent", "empty", "unreadable", "unparseable"]
 Phase = Literal["authenticated", "identity", "photo", "done"]
 
 
@@ -76,6 +83,14 @@ class CardRead:
     complete: bool = True
     files: dict[int, bytes] = field(default_factory=dict, repr=False)
     photo_problem: str | None = None  # why DG2 gave no photo, when the card has one
+    file_states: dict[int, FileState] = field(default_factory=dict)
+    # Checks that failed, each naming its check: a possible clone or forgery. Passive
+    # and active authentication failures are here too (decision 0110).
+    failures: tuple[str, ...] = ()
+
+    @property
+    def verification_failed(self) -> bool:
+        return bool(self.failures)
 
     @property
     def id_number(self) -> str | None:
@@ -155,6 +170,19 @@ def _authenticate(
 
 
 PROBE = (1, 2, 13, 14, 15)  # what CCCDs hold, tried one by one when nothing lists them
+# What each read DG is for: identity, photo, active authentication (DG14 names its hash).
+USED = frozenset({1, 2, 13, 14, 15})
+
+
+def _parsed(what: str, fn: Callable[[bytes], Any], raw: bytes) -> Any:
+    """Parse chip data: whatever goes wrong in a parser (a library's lazy ValueError, an
+    unsupported curve...) is a ParseError naming the file, never an untyped crash."""
+    try:
+        return fn(raw)
+    except ParseError:
+        raise
+    except Exception as exc:  # the chip's bytes are untrusted input
+        raise ParseError(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
 def _data_groups(s: CardSession, sod: Sod | None) -> tuple[int, ...]:
@@ -163,10 +191,62 @@ def _data_groups(s: CardSession, sod: Sod | None) -> tuple[int, ...]:
         return tuple(sorted(sod.dg_hashes))
     try:
         com_raw = s.read_ef_optional(EF_COM)
-        groups = parse_com(com_raw).data_groups if com_raw else ()
+        groups = _parsed("EF.COM", parse_com, com_raw).data_groups if com_raw else ()
     except (ParseError, StatusWordError):
         groups = ()  # EF.COM is unsigned and only a hint: garbage there fails nothing
     return groups or PROBE
+
+
+class _Checks:
+    """What was read and which checks failed (decision 0110). With an EF.SOD, every DG
+    it lists that the kiosk uses must be served, must parse and must match its hash; a
+    DG15 (listed or served) must complete active authentication."""
+
+    def __init__(self, s: CardSession, sod: Sod | None) -> None:
+        self.s = s
+        self.sod = sod
+        self.files: dict[int, bytes] = {}
+        self.states: dict[int, FileState] = {}
+        self.failures: list[str] = []
+
+    def listed(self, n: int) -> bool:
+        return self.sod is not None and n in self.sod.dg_hashes
+
+    def fail(self, check: str) -> None:
+        if check not in self.failures:
+            self.failures.append(check)
+
+    def fetch(self, n: int) -> bytes | None:
+        """A DG's bytes, or None with its state recorded (absent, empty, unreadable)."""
+        state: FileState
+        why = ""
+        try:
+            raw = self.s.read_ef_optional(dg_fid(n))
+            state = "read" if raw else "absent"
+        except EmptyFileError:
+            raw, state = None, "empty"
+        except (ParseError, StatusWordError) as exc:
+            raw, state, why = None, "unreadable", f" ({exc})"
+        self.states[n] = state
+        if raw is None:
+            if self.listed(n):
+                served = "not served" if state == "absent" else f"{state}{why}"
+                self.fail(f"DG{n} is listed in EF.SOD but {served}")
+            return None
+        self.files[n] = raw
+        return raw
+
+    def parse(self, n: int, fn: Callable[[bytes], Any]) -> Any:
+        raw = self.files.get(n)
+        if raw is None:
+            return None
+        try:
+            return _parsed(f"DG{n}", fn, raw)
+        except ParseError as exc:
+            self.states[n] = "unparseable"
+            if self.listed(n) or n == 15:
+                self.fail(f"DG{n} does not parse ({exc})")
+            return None
 
 
 def read_card(
@@ -183,8 +263,11 @@ def read_card(
     """Authenticate, read identity (SOD, DG13, DG1), call `on_identity`, then DG2 and AA.
 
     Raises AuthenticationFailedError (wrong key), TransportError subclasses
-    (no card / removed), EmrtdError for everything else. Verification
-    failures are *not* raised: they are reported in `passive` / `active`.
+    (no card / removed), VerificationFailedError (no identity, and a check failed),
+    EmrtdError for everything else. Checks that fail once an identity is read are
+    *not* raised: `CardRead.failures` names them (a possible clone or forgery).
+    `on_identity` gets the identity before the photo and active authentication:
+    it is not verified until the returned result says so.
     """
     started = time.perf_counter()
     key_list: list[AccessKey] = [keys] if isinstance(keys, CanKey | MrzKey) else list(keys)
@@ -193,37 +276,36 @@ def read_card(
     s = CardSession(transport, chunk=chunk)
     access, attempts = _authenticate(s, key_list, prefer_pace)
 
-    files: dict[int, bytes] = {}
+    sod: Sod | None = None
+    sod_failure = None
     sod_raw = s.read_ef_optional(EF_SOD)
-    sod = parse_sod(sod_raw) if sod_raw else None
-    groups = _data_groups(s, sod)
-    # A DG that does not parse is kept as bytes: if its hash is also wrong the
-    # result is "passive failed" (a forgery, reported), otherwise the parse
-    # error is raised at the end (an issuer quirk we must learn about).
-    parse_errors: list[ParseError] = []
-
-    def parsed(fn: Callable[[bytes], Any], raw: bytes) -> Any:
+    if sod_raw:
         try:
-            return fn(raw)
+            sod = _parsed("EF.SOD", parse_sod, sod_raw)
         except ParseError as exc:
-            parse_errors.append(exc)
-            return None
+            sod_failure = f"EF.SOD does not parse ({exc})"
+    c = _Checks(s, sod)
+    if sod_failure:
+        c.fail(sod_failure)
+    groups = _data_groups(s, sod)
 
-    dg13 = mrz = None
-    if 13 in groups:
-        raw13 = s.read_ef_optional(dg_fid(13))
-        if raw13:
-            files[13] = raw13
-            dg13 = parsed(parse_dg13, raw13)
-    if 1 in groups:
-        raw1 = s.read_ef_optional(dg_fid(1))
-        if raw1:
-            files[1] = raw1
-            mrz = parsed(parse_dg1, raw1)
-    if 1 not in files and 13 not in files:
-        raise ParseError("the card holds neither DG13 nor DG1: no identity to read")
+    dg13 = c.parse(13, parse_dg13) if 13 in groups and c.fetch(13) is not None else None
+    mrz = None
+
+    def read_dg1() -> None:
+        nonlocal mrz
+        mrz = c.parse(1, parse_dg1) if 1 in groups and c.fetch(1) is not None else None
+
+    if dg13 is None or not (dg13.id_number and dg13.full_name):
+        read_dg1()  # DG1 gives the identity; after a usable DG13 it follows it (issue 24)
+    if dg13 is None and mrz is None:
+        if c.failures:
+            raise VerificationFailedError(tuple(c.failures))
+        raise ParseError("the card holds neither DG13 nor DG1 that reads: no identity")
 
     def passive(current: dict[int, bytes]) -> PassiveResult:
+        if sod_failure:
+            return PassiveResult("failed", sod_failure)
         t = time.perf_counter()
         try:
             return passive_authenticate(sod, current, trust_store)
@@ -238,46 +320,67 @@ def read_card(
             identity_apdus,
         )  # fmt: skip
 
-    partial = CardRead(
-        access, mrz, dg13, None, passive(dict(files)), "absent", groups,
-        stats(s.stats.apdus), complete=False, files=dict(files),
-    )  # fmt: skip
+    def result(passive_result: PassiveResult, identity_apdus: int | None = None, *,
+               face: FaceImage | None = None, active: aa.ActiveLevel = "absent",
+               photo_problem: str | None = None) -> CardRead:
+        failures = list(c.failures)
+        if passive_result.level == "failed" and not sod_failure:
+            failures.insert(0, f"passive authentication: {passive_result.detail}")
+        return CardRead(
+            access, mrz, dg13, face, passive_result, active, groups,
+            stats(s.stats.apdus if identity_apdus is None else identity_apdus),
+            complete=identity_apdus is not None, files=dict(c.files),
+            photo_problem=photo_problem, file_states=dict(c.states), failures=tuple(failures),
+        )  # fmt: skip
+
+    partial = result(passive(dict(c.files)))
     if on_identity is not None:
         on_identity(partial)
+    if 1 not in c.states:
+        read_dg1()
 
     face, photo_problem = None, None
     if photo and 2 in groups:
-        try:
-            raw2 = s.read_ef_optional(dg_fid(2))
-            if raw2:
-                files[2] = raw2
-                face = parse_dg2(raw2)
-        except (ParseError, StatusWordError) as exc:
-            # The identity is already complete; a photo the chip will not give
-            # or that does not parse is reported, not fatal. (A DG2 whose hash
-            # is wrong still fails passive authentication below.)
-            photo_problem = f"{type(exc).__name__}: {exc}"
-    active_level: aa.ActiveLevel = "absent"
-    if active_auth and 15 in groups:
-        raw15 = s.read_ef_optional(dg_fid(15))
-        raw14 = s.read_ef_optional(dg_fid(14)) if 14 in groups else None
-        if raw15:
-            files[15] = raw15
-            ec_hash = None
-            if raw14:
-                files[14] = raw14
-                ec_hash = aa_hash(parse_dg14(raw14))
-            t = time.thread_time()
-            active_level = aa.authenticate(s.send, parse_dg15(raw15), ec_hash)
-            s.stats.crypto_seconds += time.thread_time() - t
-    final = passive(files)
-    if parse_errors and final.level != "failed":
-        raise parse_errors[0]
-    return replace(
-        partial, photo=face, passive=final, active=active_level,
-        stats=stats(partial.stats.identity_apdus), complete=True, files=files,
-        photo_problem=photo_problem,
-    )  # fmt: skip
+        if c.fetch(2) is not None:
+            try:
+                face = _parsed("DG2", parse_dg2, c.files[2])
+            except ParseError as exc:
+                # A DG2 the SOD vouches for but whose image we cannot decode is the
+                # issuer's data: a photo problem, not a failed check (decision 0110).
+                photo_problem = f"{type(exc).__name__}: {exc}"
+        else:
+            photo_problem = f"DG2 {c.states[2]}"
+    active_level = _active(c, groups) if active_auth else "absent"
+    return result(passive(c.files), partial.stats.identity_apdus, face=face,
+                  active=active_level, photo_problem=photo_problem)
+
+
+def _active(c: _Checks, groups: tuple[int, ...]) -> aa.ActiveLevel:
+    """Active authentication with DG15's key; its hash from DG14 when the chip has one.
+    A DG15 listed or served must end in "verified"; anything else is a failed check."""
+    if 15 not in groups:
+        return "absent"
+    ec_hash = None
+    if 14 in groups and c.fetch(14) is not None:
+        ec_hash = c.parse(14, lambda raw: aa_hash(parse_dg14(raw)))
+    if c.fetch(15) is None:
+        return "failed" if c.listed(15) else "absent"
+    key = c.parse(15, parse_dg15)
+    if key is None:
+        return "failed"
+    t = time.thread_time()
+    try:
+        level = aa.authenticate(c.s.send, key, ec_hash)
+    except (TransportError, SecureMessagingError):
+        raise
+    except Exception as exc:  # an odd key type or signature: the chip did not prove itself
+        level = "failed"
+        c.fail(f"active authentication: {type(exc).__name__}")
+    finally:
+        c.s.stats.crypto_seconds += time.thread_time() - t
+    if level != "verified":
+        c.fail("active authentication: the chip's signature does not verify with DG15's key")
+    return level
 
 
 __all__ = [

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from drivers.emrtd.apdu import Command, Response
 from drivers.emrtd.errors import (
+    EmptyFileError,
     ParseError,
     StatusWordError,
     WrongLengthError,
@@ -48,6 +49,11 @@ EXTENDED_MAX = 0x7FFF
 BACKOFF = (223, 160, 112, 64, 32)
 MAX_FILE = 0x10000
 HEADER_READ = 4  # one-byte tag + BER length of up to 3 bytes (DOMAIN.md §3)
+# Files that cannot be shorter than this: the first read takes that much, not just the
+# header, and still never asks past the end. An EF.SOD carries at least the security
+# object, a signer info with its signature and (ICAO 9303-10) the document signer's
+# certificate: far over 256 bytes (issue 24, decision 0111).
+MIN_SIZE = {EF_SOD: 256}
 # ICAO 9303-10 short EF identifiers: EF.CardAccess in the master file, the
 # rest in the eMRTD application (DG n has SFI n).
 SFI = {EF_CARD_ACCESS: 0x1C, EF_COM: 0x1E, EF_SOD: 0x1D} | {0x0100 + n: n for n in range(1, 17)}
@@ -218,9 +224,10 @@ class CardSession:
         """A whole file, reading no byte past its end (length from its TLV header)."""
         if fid in self._cache:
             return self._cache[fid]
-        buf = bytearray(self._read_first(fid, HEADER_READ))
+        first = max(HEADER_READ, min(MIN_SIZE.get(fid, 0), self._short_max()))
+        buf = bytearray(self._read_first(fid, first))
         if not buf:
-            raise ParseError(f"EF {fid:04X} is empty")
+            raise EmptyFileError(f"EF {fid:04X} is empty")
         while (need := header_bytes_needed(bytes(buf))) > len(buf):
             part = self._read_sized(len(buf), need - len(buf))
             if not part:

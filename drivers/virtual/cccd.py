@@ -17,7 +17,7 @@ import io
 import json
 import os
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from drivers.emrtd.session import EMRTD_AID
 from drivers.emrtd.sm import SecureMessaging
 from drivers.emrtd.tlv import read_tlv, tlv
 from drivers.virtual.cccd_pki import VirtualPki, generate
-from drivers.virtual.cccd_quirks import PARTIAL_MAX, QUIRKS
+from drivers.virtual.cccd_quirks import KNOWN, PARTIAL_MAX
 
 ATR = bytes.fromhex("3B8880014241524D2D4343434436")  # ISO 14443-4 style, historical "BARM-CCCD6"
 PACE_INFO = pace.PaceInfo("0.4.0.127.0.7.2.2.4.2.2", 2, 13)  # ECDH-GM-AES-128, brainpoolP256r1
@@ -207,11 +207,15 @@ class CardOptions:
     quirks: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        unknown = set(self.quirks) - QUIRKS.keys()
+        unknown = set(self.quirks) - KNOWN.keys()
         if unknown:
             raise ValueError(f"unknown quirk(s) {', '.join(sorted(unknown))}")
         if "short-only" in self.quirks:
             self.extended_length = False
+        if "bac-6988" in self.quirks:
+            self.pace = False
+        if "empty-optional" in self.quirks:
+            self.active_authentication = False
 
 
 @dataclass
@@ -249,15 +253,23 @@ def build_card_image(
         spki = aa_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        if "clone-bad-dg15" in quirks:  # secp256r1's OID 1.2.840.10045.3.1.7 -> ….9
+            spki = spki.replace(_P256_OID, _P256_OID[:-1] + b"\x09")
         dgs[15] = encode_dg15(spki)
         dgs[14] = encode_dg14_aa("0.4.0.127.0.7.1.1.4.1.3")  # ecdsa-plain-SHA256
     hashes_ = {n: hashlib.sha256(v).digest() for n, v in dgs.items()}
     econtent = build_security_object("sha256", hashes_)
     sod = build_sod(econtent, pki.ds_cert.public_bytes(serialization.Encoding.DER),
                     "sha256_rsa", "sha256", pki.sign)  # fmt: skip
+    _clone(dgs, quirks, identity)
+    if "clone-hide-aa" in quirks or "clone-aa-wrong-key" in quirks:
+        # Copied files, but not the private key locked in the genuine chip.
+        aa_key = None if "clone-hide-aa" in quirks else ec.generate_private_key(ec.SECP256R1())
     files = {dg_fid(n): v for n, v in dgs.items()}
-    if "no-sod" not in quirks:
+    if "no-sod" not in quirks and "empty-optional" not in quirks:
         files[EF_SOD] = sod
+    if "empty-optional" in quirks:
+        files[dg_fid(13)] = b""
     if "com-garbage" in quirks:
         digits = "".join(f"{n:02d}" for n in sorted(dgs)).encode()  # "0102…" not "6175…"
         body = tlv(0x5F01, b"0107") + tlv(0x5F36, b"040000") + tlv(0x5C, digits)
@@ -275,6 +287,18 @@ def build_card_image(
         raw[at] ^= 0x01
         files[fid] = bytes(raw)
     return CardImage(files, aa_key, pki)
+
+
+_P256_OID = bytes.fromhex("06082A8648CE3D030107")
+
+
+def _clone(dgs: dict[int, bytes], quirks: frozenset[str], identity: Identity) -> None:
+    """Turn the genuine files (already hashed into the SOD) into a clone's."""
+    if "clone-hide-aa" in quirks:
+        del dgs[14], dgs[15]
+    if "clone-dg-swapped" in quirks:
+        other = replace(identity, full_name="Trần Văn Mạo", id_number="001090999999")
+        dgs[13] = encode_dg13(other.dg13_values())
 
 
 def _to_jp2(photo: bytes) -> bytes:
@@ -426,7 +450,9 @@ class VirtualCccd:
             # The whole protected answer must fit a short response (256 bytes).
             if ((le // block) + 1) * block + 18 > 256:
                 return Response(b"", 0x6700)
-        if past_end and protected and "eof-6282-nomac" in self.options.quirks:
+        bare_eof = "eof-6282-nomac" in self.options.quirks or (
+            not data and "empty-optional" in self.options.quirks)  # as the upstream ePass
+        if past_end and protected and bare_eof:
             self._bare = True
             return Response(b"", SW_EOF)
         left = len(data) - offset
@@ -446,7 +472,7 @@ class VirtualCccd:
         result = bac.chip_respond(keys, self._rnd_ic, cmd.data)
         self._rnd_ic = None
         if result is None:
-            return Response(b"", 0x6300)
+            return Response(b"", 0x6988 if "bac-6988" in self.options.quirks else 0x6300)
         data, self._pending = result
         return Response(data, SW_OK)
 

@@ -33,7 +33,16 @@ def device_sources(assembly: Assembly) -> list[DeviceSource]:
     else:
         card = PcscCardSource(choice)
     return [card, CameraQrSource(dev.camera, dev.camera_width, dev.camera_height,
-                                 dev.camera_fps)]
+                                 dev.camera_fps, slip_qr(assembly.config))]
+
+
+def slip_qr(config: Any) -> Any:
+    """The hospital's appointment-slip QR format, when it configured one."""
+    from kiosk.domain.appointment import SlipQr
+
+    a = config.appointments
+    slip = SlipQr(a.slip_qr_prefix, a.slip_qr_pattern)
+    return slip if a.enabled and slip.configured else None
 
 
 class PcscCardSource:
@@ -143,8 +152,9 @@ class NfcCardSource:
 class CameraQrSource:
     name = "camera (QR)"
 
-    def __init__(self, spec: str, width: int, height: int, fps: int) -> None:
+    def __init__(self, spec: str, width: int, height: int, fps: int, slip: Any = None) -> None:
         self.spec, self.width, self.height, self.fps = spec, width, height, fps
+        self.slip = slip
         self._scanner: Any = None
         self._camera: Any = None
         self._error = ""
@@ -155,7 +165,7 @@ class CameraQrSource:
 
         try:
             self._camera = Camera(camera_source(self.spec, self.width, self.height, self.fps))
-            self._scanner = QrScanner(emit, self._camera)
+            self._scanner = QrScanner(emit, self._camera, slip=self.slip)
             self._scanner.start()
         except Exception as exc:  # no camera: the kiosk still works with the keypad
             self._error = str(exc)[:80]
@@ -173,6 +183,16 @@ class CameraQrSource:
         return DeviceStatus(self.name, frames, self.spec, "device.camera",
                             "device.working" if frames else "device.no_frames")
 
+    def pause_qr(self, paused: bool) -> None:
+        """Stop decoding QR codes while the face check uses the frames (and the CPU)."""
+        if self._scanner is not None:
+            (self._scanner.pause if paused else self._scanner.resume)()
+
+    @property
+    def camera(self) -> Any:
+        """The running `drivers.camera.Camera` (None before start or without a camera)."""
+        return self._camera
+
     def preview(self) -> tuple[int, int, bytes] | None:
         if self._camera is None:
             return None
@@ -181,3 +201,25 @@ class CameraQrSource:
             return None
         rgb = bgr[:, :, ::-1].copy()
         return rgb.shape[1], rgb.shape[0], rgb.tobytes()
+
+
+def wire_face_check(assembly: Assembly, devices: list[DeviceSource]) -> None:
+    """`[biometric] face_match` on: the journey's face port on the QR camera's frames,
+    models loading in the background. Without the `[face]` extra the port stays unset:
+    the journey's checks then end "cannot tell", and `kiosk doctor` fails."""
+    from drivers.face import available
+    from kiosk.services.face_check import CameraFaceCheck
+
+    bio = assembly.config.biometric
+    if bio.face_match == "off":
+        return
+    if not available():
+        log.error("[biometric] face_match = %r but face matching is not installed",
+                  bio.face_match)
+        return
+    camera = next((d for d in devices if isinstance(d, CameraQrSource)), None)
+    port = CameraFaceCheck(lambda: camera.camera if camera is not None else None,
+                           bio.threshold, bio.min_face_px, bio.budget_ms,
+                           pause_qr=camera.pause_qr if camera is not None else None)
+    threading.Thread(target=port.warm, name="face-models", daemon=True).start()
+    assembly.ports.face = port

@@ -42,7 +42,7 @@ def _read_image(path: str) -> Any:
 
 
 def decode_file(path: str, reader: Any) -> dict[str, Any]:
-    from kiosk.journey.events import QrScanned
+    from kiosk.journey.events import QrRejected, QrScanned
     from kiosk.services.qr_scanner import classify
 
     entry: dict[str, Any] = {"file": path, "found": False, "kind": None, "fields": None,
@@ -62,7 +62,7 @@ def decode_file(path: str, reader: Any) -> dict[str, Any]:
     if isinstance(event, QrScanned):
         entry["kind"] = event.payload.kind
         entry["fields"] = event.payload.to_json()
-    else:
+    elif isinstance(event, QrRejected):
         entry["kind"] = "malformed"
         entry["fields"] = {"reason": event.reason}
     return entry

@@ -1,7 +1,8 @@
 """`kiosk card read|simulate|readers`: the chip CCCD from the command line (issue 3).
 
-Exit codes: 0 read; 2 bad arguments; 3 access denied (wrong key); 4 no reader,
-no card or card removed; 7 data failed verification. Every non-zero exit
+Exit codes: 0 read; 2 bad arguments (a wrong MRZ check digit or CAN, named); 3 access
+denied (wrong key, with the card's status word); 4 no reader, no card or card removed;
+7 a check failed (named: a possible clone or forgery, decision 0110). Every non-zero exit
 prints one line on stderr, Vietnamese then English.
 """
 
@@ -28,7 +29,7 @@ from kiosk.cli.common import (
 MSG = {
     "bad": "Thông tin để mở thẻ không hợp lệ: {0} / Invalid card key: {0}",
     "denied": "Thẻ từ chối khóa (sai CAN hoặc sai ngày) / The card rejected the key "
-    "(wrong CAN or dates)",
+    "(wrong CAN or dates): {0}",
     "no_reader": "Không có đầu đọc thẻ / No card reader ({0})",
     "no_card": "Không có thẻ trên đầu đọc / No card on the reader ({0})",
     "removed": "Thẻ đã bị nhấc ra khi đang đọc / The card was removed during reading",
@@ -66,8 +67,9 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--pki", metavar="DIR", help="keep the test CSCA/DS here (DIR/trust)")
     sim.add_argument("--no-pace", action="store_true", help="a BAC-only card")
     sim.add_argument("--short-only", action="store_true", help="refuse extended length")
-    sim.add_argument("--quirks", metavar="LIST", help="behaviours of other chips, e.g. "
-                     "no-sfi,eof-6282-nomac (drivers/virtual/cccd_quirks.py lists them)")
+    sim.add_argument("--quirks", metavar="LIST", help="behaviours of other chips, odd cards "
+                     "and clones, e.g. no-sfi,eof-6282-nomac or clone-hide-aa "
+                     "(drivers/virtual/cccd_quirks.py lists them)")
     sim.add_argument("--tamper-dg", type=int, metavar="N", help="(tests) corrupt DG N")
     sim.add_argument("--remove-after", type=int, metavar="N", help="(tests) leave after N APDUs")
     sim.set_defaults(handler=_simulate)
@@ -112,9 +114,9 @@ def _qr_keys(text: str) -> list[Any]:
     return keys_from_qr_values(qr.id_number, qr.date_of_birth, qr.issue_date)
 
 
-def _configured(args: argparse.Namespace) -> tuple[Any, str | None]:
-    """(reader choice, trust store path): the flags, else the kiosk's configuration
-    (--config, $KIOSK_CONFIG or /etc/kiosk/kiosk.toml — never the demo's)."""
+def _configured(args: argparse.Namespace) -> tuple[Any, str | None, str]:
+    """(reader choice, trust store path, chip policy): the flags, else the kiosk's
+    configuration (--config, $KIOSK_CONFIG or /etc/kiosk/kiosk.toml — never the demo's)."""
     import os
 
     from kiosk.config.loader import DEFAULT_PATH
@@ -135,7 +137,7 @@ def _configured(args: argparse.Namespace) -> tuple[Any, str | None]:
     else:
         choice = ReaderChoice("pcsc")
     trust = args.trust_store or (devices.trust_store if devices is not None else None)
-    return choice, trust
+    return choice, trust, devices.chip_policy if devices is not None else "standard"
 
 
 def _open(choice: Any) -> Any:
@@ -148,12 +150,12 @@ def _read(args: argparse.Namespace) -> int:
     from drivers.emrtd import errors as e
     from drivers.emrtd.passive import TrustStore
     from drivers.emrtd.reader import read_card
-    from kiosk.services.chip_identity import card_read_json
+    from kiosk.services.chip_identity import card_read_json, policy_failures
 
     keys = _keys(args)
     if args.no_photo and args.photo_out:
         raise CliError(MSG["bad"].format("--photo-out needs the photo"), EXIT_BAD_INPUT)
-    choice, trust_path = _configured(args)
+    choice, trust_path, policy = _configured(args)
     trust = None
     if trust_path:
         try:
@@ -168,13 +170,13 @@ def _read(args: argparse.Namespace) -> int:
         raise CliError(MSG["no_reader"].format(exc), EXIT_NO_CARD) from None
     try:
         result = read_card(transport, keys, photo=not args.no_photo, trust_store=trust)
-    except e.AuthenticationFailedError:
-        raise CliError(MSG["denied"], EXIT_ACCESS_DENIED) from None
+    except e.AuthenticationFailedError as exc:
+        raise CliError(MSG["denied"].format(exc), EXIT_ACCESS_DENIED) from None
     except e.CardRemovedError:
         raise CliError(MSG["removed"], EXIT_NO_CARD) from None
     except e.TransportError as exc:
         raise CliError(MSG["no_card"].format(exc), EXIT_NO_CARD) from None
-    except (e.SecureMessagingError, e.ParseError) as exc:
+    except (e.SecureMessagingError, e.ParseError, e.VerificationFailedError) as exc:
         raise CliError(MSG["failed"].format(exc), EXIT_VERIFICATION_FAILED) from None
     except e.EmrtdError as exc:
         raise CliError(MSG["error"].format(exc), EXIT_FAILURE) from None
@@ -184,9 +186,9 @@ def _read(args: argparse.Namespace) -> int:
         with open(args.photo_out, "wb") as fh:  # only when asked: never by default
             fh.write(result.photo.data)
     print_json(card_read_json(result))
-    if result.passive.level == "failed" or result.active == "failed":
-        reason = result.passive.detail if result.passive.level == "failed" else "active auth"
-        print(MSG["failed"].format(reason), file=sys.stderr)
+    failures = policy_failures(result, policy)
+    if failures:  # a possible clone or forgery, or short of the policy (decision 0110)
+        print(MSG["failed"].format("; ".join(failures)), file=sys.stderr)
         return EXIT_VERIFICATION_FAILED
     return EXIT_OK
 

@@ -7,6 +7,10 @@ figures health departments rank hospitals on). With a `[lobby]` it reports every
 kiosk of the facility from the lobby database (this kiosk's counters are
 published first), per kiosk and in total; `--database FILE` reads one kiosk's
 own SQLite file instead.
+
+`kiosk report follow-ups` (same options) prints follow-up appointment check-ins
+per day and department, and the patients whose appointment could not be looked
+up (`kiosk.services.appointment_stats`).
 """
 
 from __future__ import annotations
@@ -35,8 +39,14 @@ def _date(text: str) -> dt.date:
 def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="reports for the hospital")
     report_sub = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
-    hb = report_sub.add_parser(
-        "health-book", help="health-book (Sổ sức khỏe điện tử) activation counts per day")
+    for name, help_text in (
+            ("health-book", "health-book (Sổ sức khỏe điện tử) activation counts per day"),
+            ("follow-ups", "follow-up appointment check-ins per day and department, and "
+                           "lookups that found nothing because the HIS did not answer")):
+        _add_report(report_sub.add_parser(name, help=help_text), name)
+
+
+def _add_report(hb: argparse.ArgumentParser, name: str) -> None:
     hb.add_argument("--from", dest="day_from", type=_date, required=True, metavar="YYYY-MM-DD")
     hb.add_argument("--to", dest="day_to", type=_date, required=True, metavar="YYYY-MM-DD")
     hb.add_argument("--format", choices=("text", "json", "csv"), default="text")
@@ -47,22 +57,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     hb.add_argument("--database", help="SQLite file (default: the lobby database when "
                     "configured, else the configured state directory)")
     add_config_argument(hb)
-    hb.set_defaults(handler=_health_book)
+    hb.set_defaults(handler=_report, report_name=name)
 
 
-def _health_book(args: argparse.Namespace) -> int:
+def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from kiosk.services.health_book_stats import RangeError, counts
+    from kiosk.services import appointment_stats, health_book_stats
+    from kiosk.services.health_book_stats import RangeError
     from kiosk.store import connect
+
+    stats: Any = {"health-book": health_book_stats,
+                  "follow-ups": appointment_stats}[args.report_name]
 
     config = None if args.database else load_config(args)
     if config is not None and config.lobby is not None:
         try:
-            report = _from_lobby(config, args)
+            report = _from_lobby(config, args, stats.lobby_counts)
         except RangeError as exc:
             raise CliError(str(exc)) from None
-        _print(report, args.format)
+        _print(report, args.format, stats.csv_rows)
         return EXIT_OK
     path = Path(args.database) if args.database or config is None else config.database_path
     if not path.exists():  # a report must not create an empty database as a side effect
@@ -72,20 +86,19 @@ def _health_book(args: argparse.Namespace) -> int:
     except Exception as exc:  # unreadable/newer database: one clear line, no traceback
         raise CliError(f"cannot open the database {path}: {exc}", EXIT_UNAVAILABLE) from exc
     try:
-        report = counts(db, args.day_from, args.day_to, args.kiosk)
+        report = stats.counts(db, args.day_from, args.day_to, args.kiosk)
     except RangeError as exc:
         raise CliError(str(exc)) from None
     finally:
         db.conn.close()
-    _print(report, args.format)
+    _print(report, args.format, stats.csv_rows)
     return EXIT_OK
 
 
-def _from_lobby(config: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _from_lobby(config: Any, args: argparse.Namespace, lobby_counts: Any) -> dict[str, Any]:
     """Every kiosk of the facility; this kiosk's newest counters go up first."""
     from kiosk.lobby.client import LobbyClient, LobbyError
     from kiosk.lobby.sync import publish
-    from kiosk.services.health_book_stats import lobby_counts
     from kiosk.store import connect
 
     client = LobbyClient.from_config(config, budget_s=5.0)
@@ -109,11 +122,9 @@ def _from_lobby(config: Any, args: argparse.Namespace) -> dict[str, Any]:
         client.close()
 
 
-def _print(report: dict[str, Any], fmt: str) -> None:
+def _print(report: dict[str, Any], fmt: str, csv_rows: Any) -> None:
     import csv
     import sys
-
-    from kiosk.services.health_book_stats import csv_rows
 
     if fmt == "json":
         print_json(report)

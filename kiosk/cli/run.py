@@ -114,7 +114,8 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         apply(DisplayOptions(fullscreen=not windowed, rotation=ui.rotation, touch=not windowed),
               kivy_home=config.state_dir / "kivy")
 
-    from kiosk.cli._devices import device_sources
+    from kiosk.cli._devices import device_sources, wire_face_check
+    from kiosk.journey.face import FaceStepSettings
     from kiosk.ops.pin_attempts import STATE_NAME as PIN_STATE_NAME
     from kiosk.services.wiring import build
     from kiosk.ui.app import KioskApp, UiOptions
@@ -122,6 +123,8 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
 
     assembly = build(config)
     devices = device_sources(assembly)
+    wire_face_check(assembly, devices)
+    bio = config.biometric
 
     options = UiOptions(
         language=ui.language, facility_name=config.facility.name,
@@ -129,6 +132,8 @@ def _serve(config: Any, windowed: bool, script: list[Any] | None = None,
         idle_warning_s=ui.idle_warning_s, staff_pin=ui.staff_pin,
         opening_hours=ui.opening_hours, sound=script is None,
         pin_state=config.state_dir / PIN_STATE_NAME,
+        face=FaceStepSettings(bio.face_match, bio.skip_under_age, bio.attempts,
+                          bio.on_no_match),
     )
     started = None if script is None or outcome is None else _player(script, outcome)
     app = KioskApp(options, assembly.ports, devices=devices,
@@ -150,6 +155,7 @@ def _player(script: list[Any], outcome: dict[str, Any]) -> Any:
                 "ok": not report.failures,
                 "steps": [{"step": step, "at": at} for step, at in report.timeline],
                 "registration": report.registrations[-1] if report.registrations else None,
+                "identity_marks": report.identity_marks,
             })
             if report.failures:
                 outcome["failures"] = report.failures

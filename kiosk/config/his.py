@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.config.rest_appointments import CHECKIN_FIELDS, RESULT_FIELDS, SEARCH_FIELDS
 from kiosk.config.rest_mapping import (
     PATIENT_FIELDS,
     UPDATE_FIELDS,
@@ -27,7 +28,7 @@ SYNC_NUMBERS = ("base_delay_s", "max_delay_s", "unavailable_max_delay_s", "idle_
                 "recheck_every_s", "purge_every_s", "catalogue_every_s", "lobby_every_s")
 # kiosk.services.his.fhir.resources.Systems
 FHIR_SYSTEMS = ("cccd", "bhyt", "registration", "queue_number", "service",
-                "insurance_extension", "payor")
+                "insurance_extension", "appointment_order", "biometric_extension", "payor")
 FHIR_VISIT_RESOURCES = ("Encounter", "Appointment")
 _SPEC_KEYS = ("method", "path", "params", "body", "results", "id")
 _METHODS = ("GET", "POST", "PUT", "PATCH")
@@ -88,6 +89,14 @@ def _rest(s: Table, url_required: bool) -> None:
             _spec(s.sub(key, required=required), allowed)
     if "update_insurance" in s.raw:
         _spec(s.sub("update_insurance"), UPDATE_FIELDS)
+    s.text("timezone")  # read a vendor's times without an offset in this zone
+    for find in s.tables("find_appointments"):
+        _spec(find, SEARCH_FIELDS)
+        columns = find.sub("fields")
+        for key in RESULT_FIELDS:
+            columns.text(key)
+    if "check_in" in s.raw or ("find_appointments" in s.raw and url_required):
+        _spec(s.sub("check_in", required=True), CHECKIN_FIELDS)
     if "catalogue" in s.raw:
         catalogue = s.sub("catalogue")
         _spec(catalogue, (), extra=())

@@ -27,6 +27,10 @@ class DevicesConfig:
     camera_height: int = 720
     camera_fps: int = 30
     trust_store: str | None = None  # CSCA certificates directory / master list
+    # Which chips count: every failed check refuses a card whatever this says; it can only
+    # ask for more ("trusted": a chain to the trust store; "trusted_active": and active
+    # authentication). Decision 0110.
+    chip_policy: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,40 @@ class LobbyConfig:
 
 
 @dataclass(frozen=True)
+class AppointmentsConfig:
+    """`[appointments]`: follow-up visits (giấy hẹn khám lại), decision 0150."""
+
+    enabled: bool = True
+    window_before_h: float = 2.0  # today's window opens this long before now
+    lookup_budget_s: float = 1.5  # longest a patient waits for the HIS's answer
+    # "kiosk": the kiosk numbers appointment check-ins, its own prefix per department;
+    # "his": the HIS's order number when it gives one (else the kiosk's).
+    queue_numbers: str = "kiosk"
+    prefix: str = "H"
+    prefixes: tuple[tuple[str, str], ...] = ()  # (department, prefix)
+    slip_qr_prefix: str = ""  # the appointment slip's QR: "HEN:" + the appointment id
+    slip_qr_pattern: str = ""  # or a regular expression with one group (the id)
+
+    def prefix_for(self, department: str) -> str:
+        return dict(self.prefixes).get(department, self.prefix)
+
+
+@dataclass(frozen=True)
+class BiometricConfig:
+    """`[biometric]`: the face check after a chip read (issue 29, decisions 0160–0163)."""
+
+    face_match: str = "off"  # "off", "offered" (the patient may decline), "required"
+    threshold: float = 0.5  # descriptor distance; decision 0161 gives the evidence
+    min_face_px: int = 90  # a face narrower than this in the camera frame is too far
+    skip_under_age: int = 14  # children younger than this are not asked
+    # After a no-match (and its retry): "register" (still registered, not verified,
+    # flagged for the desk) or "desk" (sent to the reception desk, not registered).
+    on_no_match: str = "register"
+    budget_ms: int = 1000  # the longest one decision may take, frames included
+    attempts: int = 2  # a no-match is final after this many tries
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk_id: str
     state_dir: Path
@@ -128,6 +166,8 @@ class Config:
     demo: bool = False
     provisioned: bool = False  # `kiosk.provisioned`: written by `kiosk provision`
     lobby: LobbyConfig | None = None  # None: queue numbers from this kiosk's own SQLite
+    appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
+    biometric: BiometricConfig = field(default_factory=BiometricConfig)
 
     @property
     def database_path(self) -> Path:

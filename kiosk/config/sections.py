@@ -20,7 +20,9 @@ from typing import Any
 from kiosk.config.fleet import check_fleet_url, parse_public_key
 from kiosk.config.his import check_his_settings
 from kiosk.config.model import (
+    AppointmentsConfig,
     BhxhConfig,
+    BiometricConfig,
     DevicesConfig,
     FacilityConfig,
     FleetConfig,
@@ -122,6 +124,10 @@ def parse_facility(root: Table, ctx: Context) -> FacilityConfig:
     )
 
 
+# Only ever stricter than "standard" (decision 0110): no setting accepts a failed check.
+CHIP_POLICIES = ("standard", "trusted", "trusted_active")
+
+
 def parse_devices(root: Table, ctx: Context) -> DevicesConfig:
     d = root.sub("devices")
     camera = d.get("camera")
@@ -136,13 +142,19 @@ def parse_devices(root: Table, ctx: Context) -> DevicesConfig:
     elif camera.strip().isdigit() and not camera.strip().isascii():
         d.problem("camera", "a camera index uses the digits 0-9", "số camera chỉ dùng chữ số 0-9")
         camera = "0"
+    trust_store = ctx.path(d, "trust_store", d.opt_str("trust_store"))
+    policy = d.choice("chip_policy", CHIP_POLICIES, "standard")
+    if policy != "standard" and not trust_store:
+        d.problem("chip_policy", f"'{policy}' needs devices.trust_store (the CSCA certificates)",
+                  f"'{policy}' cần devices.trust_store (chứng thư CSCA)")
     return DevicesConfig(
         reader=d.text("reader", "auto"),
         camera=camera,
         camera_width=d.integer("camera_width", 1280, 160, 4096),
         camera_height=d.integer("camera_height", 720, 120, 4096),
         camera_fps=d.integer("camera_fps", 30, 1, 120),
-        trust_store=ctx.path(d, "trust_store", d.opt_str("trust_store")),
+        trust_store=trust_store,
+        chip_policy=policy,
     )
 
 
@@ -368,6 +380,45 @@ def parse_lobby(root: Table, ctx: Context) -> LobbyConfig | None:
                        sslrootcert=rootcert, timeout_ms=lb.integer("timeout_ms", 300, 20, 10_000))
 
 
+def parse_appointments(root: Table, ctx: Context) -> AppointmentsConfig:
+    """`[appointments]`: absent means the defaults (follow-ups looked up, own numbers)."""
+    a = root.sub("appointments")
+    prefixes = a.sub("prefixes")
+    pairs = tuple((str(k), prefixes.text(str(k), required=True)) for k in prefixes.raw)
+    slip_pattern = a.text("slip_qr_pattern")
+    if slip_pattern:
+        from kiosk.domain.appointment import SlipQr
+
+        try:
+            SlipQr(pattern=slip_pattern)
+        except (ValueError, re.error) as exc:
+            a.problem("slip_qr_pattern", f"{exc}", f"biểu thức không hợp lệ: {exc}")
+    return AppointmentsConfig(
+        enabled=a.flag("enabled", True),
+        window_before_h=a.number("window_before_h", 2.0, 0.0, 12.0),
+        lookup_budget_s=a.number("lookup_budget_s", 1.5, 0.2, 5.0),
+        queue_numbers=a.choice("queue_numbers", ("kiosk", "his"), "kiosk"),
+        prefix=a.text("prefix", "H") or "H", prefixes=pairs,
+        slip_qr_prefix=a.text("slip_qr_prefix"), slip_qr_pattern=slip_pattern)
+
+
+FACE_MATCH_MODES = ("off", "offered", "required")
+
+
+def parse_biometric(root: Table, ctx: Context) -> BiometricConfig:
+    """`[biometric]`: absent or `face_match = "off"` leaves the journey as it was."""
+    b = root.sub("biometric")
+    return BiometricConfig(
+        face_match=b.choice("face_match", FACE_MATCH_MODES, "off"),
+        threshold=b.number("threshold", 0.5, 0.2, 0.9),
+        min_face_px=b.integer("min_face_px", 90, 40, 1000),
+        skip_under_age=b.integer("skip_under_age", 14, 0, 120),
+        on_no_match=b.choice("on_no_match", ("register", "desk"), "register"),
+        budget_ms=b.integer("budget_ms", 1000, 200, 10_000),
+        attempts=b.integer("attempts", 2, 1, 5),
+    )
+
+
 # Section name -> parser, in dependency order (fleet reads kiosk's id). The `Config`
 # field of the same name receives the result; `kiosk` and `services` are spread out.
 SECTIONS: dict[str, Callable[[Table, Context], Any]] = {
@@ -381,5 +432,7 @@ SECTIONS: dict[str, Callable[[Table, Context], Any]] = {
     "retention": parse_retention,
     "fleet": parse_fleet,
     "lobby": parse_lobby,
+    "appointments": parse_appointments,
+    "biometric": parse_biometric,
     "services": parse_services,
 }

@@ -57,8 +57,9 @@ class _Demo:
         self.stream = stream
         self.clock = _Clock()
         ui = assembly.config.ui
-        self.journey = Journey(JourneySettings(idle_timeout_s=ui.idle_timeout_s,
-                                               idle_warning_s=ui.idle_warning_s))
+        self.journey = Journey(JourneySettings(
+            idle_timeout_s=ui.idle_timeout_s, idle_warning_s=ui.idle_warning_s,
+            find_appointments=assembly.ports.appointments is not None))
         self.runner = Runner(self.journey, assembly.ports, clock=self.clock,
                              on_change=self._changed)
         self.lines: list[str] = []
@@ -212,7 +213,19 @@ class _Demo:
         printer.paper_out = False
         self.finish_ticket(health_book=False)
 
-        self.say("\n── Bệnh nhân 6: bỏ đi giữa chừng — phiên tự xóa")
+        self.say("\n── Bệnh nhân 6: có giấy hẹn khám lại hôm nay — vào khám theo lịch hẹn")
+        reader.place("follow_up")
+        self.act("đặt thẻ Căn cước lên đầu đọc", ev.CardPlaced())
+        self.act("nhập 6 số CAN (12 số định danh)",
+                 ev.IdNumberTyped(p["follow_up"].identity.id_number or ""), seconds=10)
+        self.act("bấm “Đúng, là tôi”", ev.IdentityConfirmed())
+        self.wait(3)
+        self.act("bấm “Vào khám theo lịch hẹn”", ev.AppointmentChosen())
+        reader.remove()
+        self.act("nhấc thẻ ra", ev.CardRemoved(), seconds=1)
+        self.finish_ticket(health_book=False)
+
+        self.say("\n── Bệnh nhân 7: bỏ đi giữa chừng — phiên tự xóa")
         self.act("đưa mã QR thẻ Căn cước", self.qr(p["chip_insured"]))
         self.wait(self.assembly.config.ui.idle_timeout_s + 1)
 

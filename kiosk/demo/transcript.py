@@ -27,7 +27,8 @@ def describe(s: Session) -> str:
     elif step is Step.CONFIRM_IDENTITY:
         i = s.identity
         assert i is not None
-        source = {"chip": "chip (đã xác thực)" if i.verification == "chip_verified" else "chip",
+        chip = {"chip_verified": "chip (đã xác thực)", "chip_pending": "chip (đang kiểm tra)"}
+        source = {"chip": chip.get(i.verification, "chip"),
                   "qr_cccd": "mã QR Căn cước", "qr_bhyt": "mã QR thẻ BHYT",
                   "manual": "nhập tay"}[i.source]
         text = (f"Đây có phải bạn? {i.full_name}, sinh {i.date_of_birth}, "
@@ -37,6 +38,13 @@ def describe(s: Session) -> str:
     elif step is Step.INSURANCE_RESULT:
         assert s.insurance is not None
         text = s.insurance.message_vi
+    elif step is Step.FINDING_APPOINTMENTS:
+        text = "Đang tìm lịch hẹn khám lại…"
+    elif step is Step.APPOINTMENT:
+        booked = s.appointments or ()
+        text = "Bạn có lịch hẹn khám lại hôm nay: " + "; ".join(
+            f"{a.service_name}, {a.room}, lúc {a.local_time('Asia/Ho_Chi_Minh')}"
+            for a in booked) + ". Bấm “Vào khám theo lịch hẹn” hoặc “Khám dịch vụ khác”."
     elif step is Step.CHOOSE_SERVICE:
         names = ", ".join(x.name for x in s.services or () if x.open)
         text = f"Chọn nơi khám: {names}."
@@ -53,6 +61,8 @@ def describe(s: Session) -> str:
             text = f"Số thứ tự của bạn: {r.queue_number}. Đang in phiếu…"
         elif s.print_result.printed:
             text = f"Số thứ tự của bạn: {r.queue_number} — {r.room}. Xin nhận phiếu."
+            if r.appointment is not None:
+                text += f" (Lịch hẹn lúc {r.appointment.local_time('Asia/Ho_Chi_Minh')}.)"
         else:
             text = (f"Số thứ tự của bạn: {r.queue_number} — {r.room}. Máy in chưa in được "
                     "phiếu: xin nhớ số này và đến quầy tiếp đón để nhận phiếu.")

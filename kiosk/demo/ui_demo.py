@@ -24,6 +24,7 @@ from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration
 from kiosk.domain.text import mask_id
 from kiosk.journey.effects import AccessKey
+from kiosk.journey.ports import ChipChecks
 from kiosk.journey.runner import Ports
 from kiosk.journey.state import Step
 from kiosk.services.simulators import DemoPatient
@@ -53,7 +54,7 @@ class SlowPorts:
 
         class Identity_:
             def read_chip(self, key: AccessKey,
-                          on_identity: Callable[[Identity], None]) -> bytes | None:
+                          on_identity: Callable[[Identity], None]) -> ChipChecks:
                 time.sleep(outer.latency.chip)
                 return outer.inner.identity.read_chip(key, on_identity)
 
@@ -67,10 +68,11 @@ class SlowPorts:
                 return outer.inner.registration.services(now, date_of_birth)
 
             def register(self, identity: Identity, insurance: InsuranceResult,
-                         service_code: str, idempotency_key: str) -> Registration:
+                         service_code: str, idempotency_key: str,
+                         biometric: Any = None) -> Registration:
                 time.sleep(outer.latency.register)
                 return outer.inner.registration.register(identity, insurance, service_code,
-                                                         idempotency_key)
+                                                         idempotency_key, biometric)
 
         class Printer_:
             def print_ticket(self, registration: Registration) -> PrintResult:
@@ -78,7 +80,7 @@ class SlowPorts:
                 return outer.inner.printer.print_ticket(registration)
 
         return Ports(Identity_(), Insurance_(), Registration_(), Printer_(),
-                     outer.inner.statistics, outer.inner.handout)
+                     outer.inner.statistics, outer.inner.handout, outer.inner.appointments)
 
 
 ScriptFactory = Callable[..., list[Any]]  # demo_script's parameters -> actions
@@ -346,6 +348,15 @@ def demo_script(patients: list[DemoPatient], reader: Any, scanner: Any, printer:
         Skip(config.ui.idle_timeout_s - config.ui.idle_warning_s + 1),
         Wait(until=lambda app: app.session.idle_warning), Shot("idle-warning"),
         Skip(config.ui.idle_warning_s + 1), Wait(Step.IDLE),
+
+        Patient("follow_up", "Bệnh nhân 8: có giấy hẹn khám lại hôm nay — vào khám theo lịch hẹn"),
+        Tap("start", "chạm màn hình"), Wait(Step.NEED_KEY),
+        *digits(p["follow_up"].identity.id_number or ""), Tap("keypad.ok", "bấm “Xong”"),
+        Do(card("follow_up"), "đặt thẻ lên đầu đọc"), Mark(),
+        Wait(Step.CONFIRM_IDENTITY), Tap("confirm.yes", "bấm “Đúng, là tôi”"),
+        Wait(Step.APPOINTMENT, timeout=20), Shot("appointment"),
+        Tap("appointment.check_in", "bấm “Vào khám theo lịch hẹn”"),
+        Wait(until=printed), Shot("ticket-appointment"), Do(lift, "nhấc thẻ ra"), *leave(),
     ]
     if pin:
         script += [

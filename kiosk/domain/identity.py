@@ -16,8 +16,11 @@ from kiosk.domain.dates import iso
 Source = Literal["chip", "qr_cccd", "qr_bhyt", "manual"]
 # chip_verified: passive authentication chained to the CSCA; chip_untrusted:
 # signature good, no trusted chain; chip_unverified: read over PACE/BAC but
-# no usable SOD; none: typed or shown, not cryptographically checked.
-Verification = Literal["chip_verified", "chip_untrusted", "chip_unverified", "none"]
+# no usable SOD; chip_pending: read from the chip, its checks (photo, active
+# authentication, the final hash check) not finished yet, so not verified (decision
+# 0110); none: typed or shown, not cryptographically checked.
+Verification = Literal[
+    "chip_verified", "chip_untrusted", "chip_unverified", "chip_pending", "none"]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kiosk.domain.ages import AgeRange
+from kiosk.domain.appointment import Appointment
 
 SyncState = Literal["pending", "synced", "failed"]
 
@@ -43,12 +44,14 @@ class Registration:
     code: str  # short registration code printed as the ticket's QR
     sync_state: SyncState = "pending"
     room_en: str = ""
+    appointment: Appointment | None = None  # a follow-up checked in (its time, doctor)
 
     def room_in(self, lang: str) -> str:
         return self.room_en if lang == "en" and self.room_en else self.room
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra = {"appointment": self.appointment.to_json()} if self.appointment else {}
+        return {**extra,
             "registration_id": self.id,
             "queue_number": self.queue_number,
             "service": self.service_code,

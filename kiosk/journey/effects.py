@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import Registration
@@ -46,6 +48,44 @@ class Register:
     insurance: InsuranceResult
     service_code: str
     idempotency_key: str  # one per session+service: a retried effect never registers twice
+    biometric: Biometric | None = None  # the face check's outcome (None: not configured)
+
+
+@dataclass(frozen=True)
+class PrepareFace:
+    """Describe the chip's photo while the patient reads the consent words, so the
+    decision after "I agree" only pays for the camera frames."""
+
+    session: int
+    photo: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CheckFace:
+    """Compare the live camera with the chip's photo (in memory only, decision 0163)."""
+
+    session: int
+    photo: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FindAppointments:
+    """Today's follow-up appointments of the confirmed patient (within a budget)."""
+
+    session: int
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """Durably check in `appointment` (one per appointment per day: a retry, or the
+    patient coming back, gets the same ticket)."""
+
+    session: int
+    identity: Identity
+    insurance: InsuranceResult
+    appointment: Appointment
+    biometric: Biometric | None = None  # the face check's outcome (None: not configured)
 
 
 @dataclass(frozen=True)
@@ -72,5 +112,5 @@ class CountEvent:
 
 Effect = (
     ReadChip | CheckInsurance | LoadServices | Register | PrintTicket | PrintHandout
-    | CountEvent
+    | CountEvent | FindAppointments | CheckIn | CheckFace | PrepareFace
 )

@@ -6,10 +6,12 @@ arrives after the session ended (the patient walked away) is ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from kiosk.domain.identity import Identity
+from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import FaceCheckResult
+from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.qr_payload import QrPayload
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -20,7 +22,7 @@ ChipFailure = Literal[
     "card_removed",  # lifted mid-read
     "unreadable",  # protocol/transmission errors
     "reader_unplugged",
-    "verification_failed",  # passive authentication failed: possible forgery
+    "verification_failed",  # a check failed (hash, signature, active auth): clone or forgery
 ]
 
 
@@ -48,6 +50,14 @@ class QrRejected:
 
 
 @dataclass(frozen=True)
+class SlipScanned:
+    """The hospital's appointment-slip QR (its configured format) naming `ref`; the
+    appointment is still confirmed against the patient's own identity."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
 class ReaderUnplugged:
     pass
 
@@ -60,9 +70,13 @@ class ChipRead:
 
 
 @dataclass(frozen=True)
-class ChipPhotoRead:
+class ChipChecked:
+    """Every check of the chip read finished and passed: its final verification level
+    and the photo. Until this arrives a chip identity is "chip_pending"."""
+
     session: int
-    photo_jpeg: bytes
+    verification: Verification
+    photo_jpeg: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,15 @@ class ServicesLoaded:
 
 
 @dataclass(frozen=True)
+class AppointmentsFound:
+    """Today's appointments; `available` False when the HIS did not answer in time."""
+
+    session: int
+    appointments: tuple[Appointment, ...]
+    available: bool = True
+
+
+@dataclass(frozen=True)
 class Registered:
     session: int
     registration: Registration
@@ -102,6 +125,22 @@ class TicketPrinted:
 
 
 # --- the patient -------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaceChecked:
+    session: int
+    result: FaceCheckResult
+
+
+@dataclass(frozen=True)
+class FaceConsented:
+    """The patient agreed, on the consent screen, to the camera looking."""
+
+
+@dataclass(frozen=True)
+class FaceDeclined:
+    pass
+
+
 @dataclass(frozen=True)
 class Touched:
     """Any touch: keeps the session alive, dismisses the idle warning."""
@@ -143,6 +182,19 @@ class ServiceChosen:
 @dataclass(frozen=True)
 class RegistrationConfirmed:
     pass
+
+
+@dataclass(frozen=True)
+class AppointmentChosen:
+    """"Check in for this appointment": a tile of the list names it; the big button
+    (shown only when there is one) does not need to."""
+
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentDeclined:
+    """"Khám dịch vụ khác": a different service today, as a walk-in."""
 
 
 @dataclass(frozen=True)
@@ -194,11 +246,13 @@ class Tick:
 
 
 Event = (
-    CardPlaced | CardRemoved | QrScanned | QrRejected | ReaderUnplugged
-    | ChipRead | ChipPhotoRead | ChipFailed | InsuranceChecked | ServicesLoaded
+    CardPlaced | CardRemoved | QrScanned | QrRejected | SlipScanned | ReaderUnplugged
+    | ChipRead | ChipChecked | ChipFailed | InsuranceChecked | ServicesLoaded
+    | AppointmentsFound | AppointmentChosen | AppointmentDeclined
     | Registered | RegistrationFailed | TicketPrinted
     | Touched | IdNumberTyped | CardClaimed | IdentityConfirmed | IdentityRejected | Continue
     | ServiceChosen | RegistrationConfirmed | Back | Cancelled
     | HealthBookStarted | HealthBookSkipped | HealthBookAnswered | HandoutRequested
     | HandoutPrinted | HealthBookFinished | Tick
+    | FaceChecked | FaceConsented | FaceDeclined
 )

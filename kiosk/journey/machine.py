@@ -11,20 +11,23 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.citizen_id import parse_citizen_id
 from kiosk.domain.errors import DomainError
 from kiosk.domain.identity import Identity
 from kiosk.domain.qr_payload import BhytQr, CccdQr, UnknownQr
+from kiosk.journey import appointments, face, health_book
 from kiosk.journey import events as ev
-from kiosk.journey import health_book
 from kiosk.journey.effects import (
     AccessKey,
+    CheckFace,
     CheckInsurance,
     CountEvent,
     Effect,
     LoadServices,
+    PrepareFace,
     PrintHandout,
     PrintTicket,
     ReadChip,
@@ -38,12 +41,15 @@ _PATIENT_EVENTS = (
     ev.ServiceChosen, ev.RegistrationConfirmed, ev.Back, ev.Cancelled, ev.HealthBookStarted,
     ev.HealthBookSkipped, ev.HealthBookAnswered, ev.HandoutRequested, ev.HealthBookFinished,
     ev.CardPlaced, ev.CardClaimed,
-    ev.QrScanned,
+    ev.QrScanned, ev.AppointmentChosen, ev.AppointmentDeclined, ev.SlipScanned,
+    ev.FaceConsented, ev.FaceDeclined,
 )
 _EPOCH = dt.date(1970, 1, 1)
+_REGISTERED = (Step.REGISTERING, Step.TICKET, Step.HEALTH_BOOK_OFFER, Step.HEALTH_BOOK, Step.DONE)
 _RESULT_EVENTS = (
-    ev.ChipRead, ev.ChipPhotoRead, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
+    ev.ChipRead, ev.ChipChecked, ev.ChipFailed, ev.InsuranceChecked, ev.ServicesLoaded,
     ev.Registered, ev.RegistrationFailed, ev.TicketPrinted, ev.HandoutPrinted,
+    ev.AppointmentsFound, ev.FaceChecked,
 )
 
 
@@ -56,6 +62,11 @@ class JourneySettings:
     notice_display_s: float = 8.0  # a notice on the attract screen fades after this
     max_chip_attempts: int = 3
     ticket_min_s: float = 3.0  # the number stays on screen, with nothing to tap, this long
+    # Look up today's follow-up appointments after identity (the runner then needs an
+    # appointments port); the wait beyond the insurance step is bounded by this.
+    find_appointments: bool = False
+    appointment_wait_s: float = 2.0
+    face: face.FaceStepSettings = field(default_factory=face.FaceStepSettings)
 
 
 class Journey:
@@ -63,9 +74,11 @@ class Journey:
         self,
         settings: JourneySettings | None = None,
         token_factory: Callable[[], str] = lambda: uuid.uuid4().hex,
+        today: Callable[[], dt.date] | None = None,
     ) -> None:
         self.settings = settings or JourneySettings()
         self._tokens = token_factory
+        self._today = today  # the facility's date, for the face check's age rule
         self._ids = itertools.count(1)
         self.session = Session()
 
@@ -81,8 +94,14 @@ class Journey:
         return effects
 
     # -- helpers --------------------------------------------------------------
+    def go(self, step: Step, now: float, **changes: object) -> None:
+        self._go(step, now, **changes)
+
     def _go(self, step: Step, now: float, **changes: object) -> None:
         self.session = replace(self.session, step=step, step_entered=now, **changes)  # type: ignore[arg-type]
+
+    def start_session(self, now: float) -> list[Effect]:
+        return self._start(now)
 
     def _start(self, now: float, card_fresh: bool = False) -> list[Effect]:
         """Begin a new patient session (keeps device facts, wipes everything personal).
@@ -143,8 +162,14 @@ class Journey:
             s = replace(s, card_present=True, card_fresh=True, reader_ok=True)
             self.session = s
 
+        if isinstance(event, ev.ChipChecked | ev.ChipFailed) and step is not Step.READING_CHIP:
+            return self._chip_finished(event, now)
         if isinstance(event, ev.Tick):
             return self._tick(now)
+        if isinstance(event, ev.AppointmentsFound):
+            return appointments.found(self, event, now)
+        if isinstance(event, ev.SlipScanned):
+            return appointments.slip(self, event, now)
 
         if isinstance(event, ev.Cancelled) and not s.busy_with_promise and step is not Step.IDLE:
             return self._reset(now, f"cancelled.{step.value}")
@@ -157,12 +182,16 @@ class Journey:
             return self._reading(event, now)
         if step is Step.CONFIRM_IDENTITY:
             return self._confirming(event, now)
+        if step in (Step.FACE_CONSENT, Step.FACE_MATCH, Step.FACE_DESK):
+            return self._face_step(event, now)
         if step is Step.CHECKING_INSURANCE and isinstance(event, ev.InsuranceChecked):
             self._go(Step.INSURANCE_RESULT, now, insurance=event.result)
             dob = s.identity.date_of_birth if s.identity else None
             return [LoadServices(s.id, dob), CountEvent(f"insurance.{event.result.outcome}")]
         if step is Step.INSURANCE_RESULT:
             return self._insurance_result(event, now)
+        if step is Step.APPOINTMENT:
+            return appointments.offered(self, event, now)
         if step is Step.CHOOSE_SERVICE:
             return self._choosing(event, now)
         if step is Step.CONFIRM_SERVICE:
@@ -209,8 +238,14 @@ class Journey:
             self.session = s = replace(s, ticket_ready=True)
         if s.busy_with_promise:
             return []
+        if (s.step is Step.FACE_MATCH and s.face_attempts == 0
+                and now - s.step_entered >= st.face.photo_wait_s):
+            # The chip gave no photo after all: nothing to compare with.
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
         if s.step is Step.DONE and now - s.step_entered >= st.done_display_s:
             return self._reset(now)
+        if s.step is Step.FINDING_APPOINTMENTS and now - s.step_entered >= st.appointment_wait_s:
+            return appointments.gave_up(self, now)
         if (
             s.step is Step.INSURANCE_RESULT
             and s.insurance is not None
@@ -296,11 +331,33 @@ class Journey:
             return self._read_chip(now)
         return []
 
+    def _chip_finished(self, event: ev.ChipChecked | ev.ChipFailed, now: float) -> list[Effect]:
+        """The end of a chip read whose identity was shown early ("chip_pending"): it
+        becomes verified only now, and a failure takes it back (decision 0110)."""
+        s = self.session
+        person = s.identity
+        if person is None or person.source != "chip" or person.verification != "chip_pending":
+            return []
+        if isinstance(event, ev.ChipChecked):
+            self.session = replace(s, identity=replace(
+                person, verification=event.verification, photo_jpeg=event.photo_jpeg))
+            return [CountEvent(f"chip.checked.{event.verification}"),
+                    *self._face_photo_arrived(now)]
+        if s.step in _REGISTERED:
+            # Registered while the checks ran, so registered as "chip_pending" (never
+            # as verified); counted for the staff.
+            refused = [CountEvent("chip.refused")] if event.reason == "verification_failed" else []
+            return [*refused, CountEvent(f"chip.failed_late.{event.reason}")]
+        # The chip read did not finish: what it showed goes, with what followed from it.
+        self.session = replace(s, identity=None, insurance=None, service_code=None)
+        return self._chip_failed(event.reason, now)
+
     def _chip_failed(self, reason: ev.ChipFailure, now: float) -> list[Effect]:
         s = self.session
         if reason == "verification_failed":
-            # Possible forgery: never fall back to less-checked data.
-            return self._error("verification_failed", now)
+            # Possible clone or forgery: never fall back to less-checked data.
+            self.session = replace(s, identity=None, qr_identity=None)
+            return [CountEvent("chip.refused"), *self._error("verification_failed", now)]
         if reason == "card_removed" and s.chip_attempts < self.settings.max_chip_attempts:
             self._go(Step.NEED_KEY, now, notice=notice("card_removed"))
             return [CountEvent("chip.card_removed")]
@@ -324,28 +381,110 @@ class Journey:
             return [CountEvent("chip.read")] + self._confirm(event.identity, now)
         if isinstance(event, ev.ChipFailed):
             return self._chip_failed(event.reason, now)
+        if isinstance(event, ev.ChipChecked):  # a port that never gave the identity
+            return self._chip_failed("unreadable", now)
         return []
 
     def _confirming(self, event: ev.Event, now: float) -> list[Effect]:
         s = self.session
         assert s.identity is not None
-        if isinstance(event, ev.ChipFailed) and event.reason == "verification_failed":
-            # The photo (DG2) or active authentication failed after the name was shown.
-            return self._error("verification_failed", now)
-        if isinstance(event, ev.ChipPhotoRead) and s.identity.source == "chip":
-            self.session = replace(s, identity=replace(s.identity, photo_jpeg=event.photo_jpeg))
-            return []
         if isinstance(event, ev.CardPlaced) and s.key is not None and s.identity.source != "chip":
             # QR shown first, card tapped now: upgrade to the chip-verified identity.
             return self._read_chip(now)
         if isinstance(event, ev.IdentityRejected):
             return self._reset(now, "identity_rejected")
         if isinstance(event, ev.IdentityConfirmed):
-            self._go(Step.CHECKING_INSURANCE, now, notice=None)
-            return [CheckInsurance(s.id, s.identity)]
+            return self._after_identity(now)
+        return []
+
+    # -- the face check (issue 29; kiosk.journey.face) ---------------------------------
+    def _after_identity(self, now: float) -> list[Effect]:
+        s = self.session
+        assert s.identity is not None
+        skip = face.skip_reason(self.settings.face, s.identity,
+                                self._today() if self._today else None)
+        if skip is None:
+            self._go(Step.FACE_CONSENT, now, notice=None, face_attempts=0)
+            effects: list[Effect] = [CountEvent("face.offered")]
+            if s.identity.photo_jpeg:
+                effects.append(PrepareFace(s.id, s.identity.photo_jpeg))
+            return effects
+        if skip == "off":
+            return self._check_insurance(now)
+        return [CountEvent(f"face.{skip}")] + self._check_insurance(now, Biometric(skip))
+
+    def _check_insurance(self, now: float, biometric: Biometric | None = None) -> list[Effect]:
+        self._go(Step.CHECKING_INSURANCE, now, notice=None, biometric=biometric)
+        assert self.session.identity is not None
+        return [CheckInsurance(self.session.id, self.session.identity), *appointments.ask(self)]
+
+    def _look(self, now: float) -> list[Effect]:
+        """Ask for a decision; without the chip's photo yet, wait for it (see `_tick`)."""
+        s = self.session
+        assert s.identity is not None
+        if not s.identity.photo_jpeg:
+            self._go(Step.FACE_MATCH, now)
+            return []
+        self._go(Step.FACE_MATCH, now, face_attempts=s.face_attempts + 1)
+        return [CheckFace(s.id, s.identity.photo_jpeg)]
+
+    def _not_verified(self, biometric: Biometric, now: float) -> list[Effect]:
+        """Declined, or no match after the retries: the hospital's setting decides."""
+        st = self.settings.face
+        metric = CountEvent(f"face.{biometric.status}")
+        if biometric.status == "declined" and st.mode == "offered":
+            return [metric] + self._check_insurance(now, biometric)
+        self._go(Step.FACE_DESK, now, notice=None, biometric=biometric)
+        return [metric]
+
+    def _face_photo_arrived(self, now: float) -> list[Effect]:
+        """The chip's checks finished with its photo after the patient confirmed: prepare
+        it, or start the camera that was waiting for it."""
+        s = self.session
+        if s.identity is None or s.step not in (Step.FACE_CONSENT, Step.FACE_MATCH):
+            return []
+        if not s.identity.photo_jpeg:  # checked, but the chip holds no usable photo
+            return [CountEvent("face.no_photo")] + self._check_insurance(now, Biometric("no_photo"))
+        if s.step is Step.FACE_MATCH and s.face_attempts == 0:
+            return self._look(now)
+        if s.step is Step.FACE_CONSENT:
+            return [PrepareFace(s.id, s.identity.photo_jpeg)]
+        return []
+
+    def _face_step(self, event: ev.Event, now: float) -> list[Effect]:
+        s = self.session
+        assert s.identity is not None
+        if s.step is Step.FACE_CONSENT:
+            if isinstance(event, ev.FaceConsented):
+                return self._look(now)
+            if isinstance(event, ev.FaceDeclined):
+                return self._not_verified(Biometric("declined"), now)
+            return []
+        if s.step is Step.FACE_MATCH and isinstance(event, ev.FaceChecked):
+            r = event.result
+            if r.decision == "match":
+                verified = Biometric("verified", r.distance, r.threshold)
+                return [CountEvent("face.verified")] + self._check_insurance(now, verified)
+            if s.face_attempts < self.settings.face.attempts:
+                self.session = replace(s, notice=notice("face_retry"))
+                return [CountEvent(f"face.retry.{r.decision}")] + self._look(now)
+            reason = "no_match" if r.decision == "no_match" else r.reason
+            return self._not_verified(Biometric("not_verified", r.distance, r.threshold,
+                                                reason), now)
+        if s.step is Step.FACE_DESK and isinstance(event, ev.Continue):
+            if self.settings.face.on_no_match == "register":
+                return self._check_insurance(now, s.biometric)
+            return self._reset(now, "face_desk")
         return []
 
     def _to_services(self, now: float) -> list[Effect]:
+        """Past the insurance step: today's appointment first, if the patient has one."""
+        effects = appointments.before_services(self, now)
+        if effects is not None:
+            return effects
+        return self.to_service_list(now)
+
+    def to_service_list(self, now: float) -> list[Effect]:
         s = self.session
         if s.services is not None and not any(x.open for x in s.services):
             return self._error("no_services", now)
@@ -390,7 +529,7 @@ class Journey:
             return [
                 Register(
                     s.id, s.identity.without_photo(), s.insurance, s.service_code,
-                    idempotency_key=f"{s.token}:{s.service_code}",
+                    idempotency_key=f"{s.token}:{s.service_code}", biometric=s.biometric,
                 )
             ]
         return []

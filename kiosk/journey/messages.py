@@ -37,6 +37,28 @@ _TEXT: dict[NoticeKind, tuple[str, str]] = {
         "There is a citizen ID card on the reader. If it is yours, tap “This card is "
         "mine”; if not, please lift it and hand it to the reception desk.",
     ),
+    "appointment_unavailable": (
+        "Máy chưa tra được lịch hẹn khám lại. Nếu bạn có giấy hẹn, xin chọn nơi khám và "
+        "báo với phòng khám khi được gọi.",
+        "The kiosk could not look up follow-up appointments. If you have an appointment "
+        "slip, please choose where to be seen and mention it when you are called.",
+    ),
+    "appointment_not_found": (
+        "Không tìm thấy lịch hẹn hôm nay theo giấy hẹn này. Xin chọn nơi khám và báo với "
+        "phòng khám khi được gọi.",
+        "No appointment for today matches this slip. Please choose where to be seen and "
+        "mention it when you are called.",
+    ),
+    "slip_seen": (
+        "Đã đọc giấy hẹn khám lại. Xin đặt thẻ Căn cước lên đầu đọc, hoặc đưa mã QR trên "
+        "thẻ trước camera, để xác nhận là bạn.",
+        "Appointment slip read. Please place your citizen ID card on the reader, or show "
+        "its QR code to the camera, to confirm it is you.",
+    ),
+    "face_retry": (
+        "Chưa nhìn rõ. Xin nhìn thẳng vào camera, rồi quay đầu nhẹ sang một bên.",
+        "Not clear yet. Please look straight at the camera, then turn your head a little.",
+    ),
     "qr_unknown": ("", ""),  # carries the parser's own message
 }
 

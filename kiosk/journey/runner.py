@@ -15,15 +15,20 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from kiosk.domain.biometric import FaceCheckResult
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult
 from kiosk.journey import events as ev
 from kiosk.journey.effects import (
+    CheckFace,
+    CheckIn,
     CheckInsurance,
     CountEvent,
     Effect,
+    FindAppointments,
     LoadServices,
+    PrepareFace,
     PrintHandout,
     PrintTicket,
     ReadChip,
@@ -31,7 +36,10 @@ from kiosk.journey.effects import (
 )
 from kiosk.journey.machine import Journey
 from kiosk.journey.ports import (
+    AppointmentPort,
+    AppointmentsUnavailable,
     ChipReadError,
+    FacePort,
     HandoutPort,
     IdentityPort,
     InsurancePort,
@@ -41,6 +49,7 @@ from kiosk.journey.ports import (
 )
 
 log = logging.getLogger(__name__)
+_CANNOT_TELL = FaceCheckResult("cannot_tell", None, 0.0, "unavailable")
 
 
 @dataclass
@@ -51,6 +60,8 @@ class Ports:
     printer: PrinterPort
     statistics: StatisticsPort
     handout: HandoutPort | None = None  # the health-book slip (absent: "not printed")
+    appointments: AppointmentPort | None = None  # follow-up visits (absent: none looked up)
+    face: FacePort | None = None  # the face check (absent: "cannot tell", not verified)
 
 
 class Runner:
@@ -105,10 +116,27 @@ class Runner:
             return ev.ServicesLoaded(effect.session, self.ports.registration.services(
                 self.wall_clock(), effect.date_of_birth))
         if isinstance(effect, Register):
+            # Only when there is one: adapters written before the face check keep working.
+            extra = {} if effect.biometric is None else {"biometric": effect.biometric}
             registration = self.ports.registration.register(
-                effect.identity, effect.insurance, effect.service_code, effect.idempotency_key
+                effect.identity, effect.insurance, effect.service_code, effect.idempotency_key,
+                **extra,
             )
             return ev.Registered(effect.session, registration)
+        if isinstance(effect, FindAppointments):
+            if self.ports.appointments is None:
+                return ev.AppointmentsFound(effect.session, ())
+            try:
+                return ev.AppointmentsFound(effect.session,
+                                            self.ports.appointments.find(effect.identity))
+            except AppointmentsUnavailable:
+                return ev.AppointmentsFound(effect.session, (), available=False)
+        if isinstance(effect, CheckIn):
+            if self.ports.appointments is None:
+                return ev.RegistrationFailed(effect.session, "no appointments port")
+            face = {} if effect.biometric is None else {"biometric": effect.biometric}
+            return ev.Registered(effect.session, self.ports.appointments.check_in(
+                effect.identity, effect.insurance, effect.appointment, **face))
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, self.ports.printer.print_ticket(
                 effect.registration))
@@ -122,26 +150,30 @@ class Runner:
                 log.warning("health-book handout not printed: %s %s", result.problem,
                             result.detail[:120])
             return ev.HandoutPrinted(effect.session, result)
+        if isinstance(effect, PrepareFace):
+            if self.ports.face is not None:
+                self.ports.face.prepare(effect.photo)
+            return None
+        if isinstance(effect, CheckFace):
+            if self.ports.face is None:
+                log.warning("face check asked for, but no face port is wired")
+                return ev.FaceChecked(effect.session, _CANNOT_TELL)
+            return ev.FaceChecked(effect.session, self.ports.face.check(effect.photo))
         raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover
 
     def _read_chip(self, effect: ReadChip) -> ev.Event | None:
         session = effect.session
-        delivered = False
 
         def identity(found: Identity) -> None:
-            nonlocal delivered
-            delivered = True
             self.post(ev.ChipRead(session, found))
 
         try:
-            photo = self.ports.identity.read_chip(effect.key, identity)
+            checks = self.ports.identity.read_chip(effect.key, identity)
         except ChipReadError as exc:
-            if delivered and exc.reason != "verification_failed":
-                return None  # only the photo was lost; the verified identity stands
+            # Before or after the identity: the journey decides (a late failure takes
+            # the identity shown early back; it was never verified).
             return ev.ChipFailed(session, exc.reason)
-        if not delivered:  # pragma: no cover - a port that broke its contract
-            return ev.ChipFailed(session, "unreadable")
-        return ev.ChipPhotoRead(session, photo) if photo else None
+        return ev.ChipChecked(session, checks.verification, checks.photo_jpeg)
 
     def _failure(self, effect: Effect) -> ev.Event | None:
         """The event that tells the journey an effect failed in an unexpected way."""
@@ -152,12 +184,16 @@ class Runner:
                 effect.identity.insurance_key, "insurance adapter error", self.wall_clock()))
         if isinstance(effect, LoadServices):
             return ev.ServicesLoaded(effect.session, ())
-        if isinstance(effect, Register):
+        if isinstance(effect, Register | CheckIn):
             return ev.RegistrationFailed(effect.session, "registration adapter error")
+        if isinstance(effect, FindAppointments):
+            return ev.AppointmentsFound(effect.session, (), available=False)
         if isinstance(effect, PrintTicket):
             return ev.TicketPrinted(effect.session, PrintResult(False, problem="error",
                                                                 detail="printer adapter error"))
         if isinstance(effect, PrintHandout):
             return ev.HandoutPrinted(effect.session, PrintResult(
                 False, problem="error", detail="handout adapter error"))
+        if isinstance(effect, CheckFace):
+            return ev.FaceChecked(effect.session, _CANNOT_TELL)
         return None

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.registration import PrintResult, Registration, ServiceOption
@@ -20,10 +22,15 @@ class Step(StrEnum):
     CONFIRM_IDENTITY = "confirm_identity"
     CHECKING_INSURANCE = "checking_insurance"
     INSURANCE_RESULT = "insurance_result"
+    FINDING_APPOINTMENTS = "finding_appointments"  # the HIS still looking (≤ its budget)
+    APPOINTMENT = "appointment"  # "Bạn có lịch hẹn khám lại hôm nay…": check in, or not
     CHOOSE_SERVICE = "choose_service"
     CONFIRM_SERVICE = "confirm_service"
     REGISTERING = "registering"
     TICKET = "ticket"
+    FACE_CONSENT = "face_consent"  # the words on biometrics before the camera looks
+    FACE_MATCH = "face_match"  # live camera view and oval: "Nhìn vào camera"
+    FACE_DESK = "face_desk"  # not verified: kindly, see the reception desk
     HEALTH_BOOK_OFFER = "health_book_offer"
     HEALTH_BOOK = "health_book"
     DONE = "done"
@@ -36,7 +43,8 @@ ErrorKind = Literal[
 ]
 NoticeKind = Literal[
     "qr_unknown", "qr_rejected", "wrong_key", "bad_id_number", "card_removed",
-    "service_closed", "chip_fallback_qr", "card_not_yours",
+    "service_closed", "chip_fallback_qr", "card_not_yours", "appointment_unavailable",
+    "appointment_not_found", "slip_seen", "face_retry",
 ]
 
 
@@ -75,6 +83,15 @@ class Session:
     notice: Notice | None = None
     health_book: Guide | None = None  # the guide's position (HEALTH_BOOK step)
     ticket_ready: bool = False  # the number has been on screen long enough to move on
+    # Today's follow-up appointments: None while the HIS is asked (or not asked at all:
+    # `appointments_asked`), () when there are none or the HIS did not answer in time.
+    appointments: tuple[Appointment, ...] | None = None
+    appointments_asked: bool = False
+    appointments_unavailable: bool = False
+    slip_ref: str | None = None  # an appointment slip's QR shown (confirmed by identity)
+    slip_missed: bool = False  # the slip's appointment is not among the patient's today
+    biometric: Biometric | None = None  # the face check's outcome (issue 29)
+    face_attempts: int = 0
 
     @property
     def card_usable(self) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kiosk.config import Config
+from kiosk.ops.doctor_face import check_face
 from kiosk.services.netreason import host_of, network_reason
 
 Status = Literal["pass", "warn", "fail"]
@@ -427,7 +428,7 @@ def check_lobby(config: Config) -> Check:
 
 CHECKS: list[Callable[[Config], Check]] = [
     check_access, check_pcscd, check_reader, check_trust_store, check_camera, check_printer,
-    check_bhxh, check_his, check_clock, check_disk, check_outbox, check_lobby,
+    check_bhxh, check_his, check_clock, check_disk, check_outbox, check_lobby, check_face,
 ]
 # What an update's health check insists on (devices may legitimately be unplugged).
 CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}

@@ -1,8 +1,10 @@
 """The chip CCCD as the journey's identity source (IdentityPort over drivers.emrtd).
 
-Identity first: the name is delivered as soon as COM, DG13, DG1 and the SOD are
-read and verified, the photo (DG2) follows. A failed passive or active
-authentication is never shown as an identity: it is a possible forgery.
+Identity first: the name is delivered as soon as the SOD and DG13 (or DG1) are read
+and their hashes match, marked "chip_pending"; DG1, the photo (DG2), active
+authentication and the final hash check follow, and only then is the read verified
+(decision 0110).
+A failed check is never shown as an identity: it is a possible clone or forgery.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from drivers.emrtd.transport import Transport
 from kiosk.domain.identity import Identity, Verification
 from kiosk.domain.text import mask_id
 from kiosk.journey.effects import AccessKey
-from kiosk.journey.ports import ChipReadError
+from kiosk.journey.ports import ChipChecks, ChipReadError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,10 @@ def card_read_json(r: CardRead) -> dict[str, Any]:
         "document_number": mrz.document_number if mrz else None,
         "mrz": mrz.text if mrz else None,
         "photo": photo,
-        "authentication": {"access": r.access, "passive": r.passive.level, "active": r.active},
+        "photo_problem": None if photo else r.photo_problem,
+        "files": {f"DG{n}": state for n, state in sorted(r.file_states.items())},
+        "authentication": {"access": r.access, "passive": r.passive.level, "active": r.active,
+                           "failures": list(r.failures)},
         "stats": {
             "apdus": r.stats.apdus,
             "identity_apdus": r.stats.identity_apdus,
@@ -88,17 +93,38 @@ def card_read_json(r: CardRead) -> dict[str, Any]:
     }
 
 
-def identity_from_card(card: CardRead) -> Identity:
+def policy_failures(card: CardRead, policy: str = "standard") -> tuple[str, ...]:
+    """The failed checks, with what a stricter `devices.chip_policy` adds (decision 0110).
+    Active authentication is only judged once the read is complete."""
+    failures = list(card.failures)
+    if policy in ("trusted", "trusted_active") and card.passive.level != "verified":
+        failures.append(f"chip_policy {policy}: passive authentication is "
+                        f"{card.passive.level}, not chained to a trusted CSCA")
+    if policy == "trusted_active" and card.complete and card.active != "verified":
+        failures.append(f"chip_policy {policy}: active authentication is {card.active}")
+    return tuple(failures)
+
+
+def _refuse(card: CardRead, policy: str) -> None:
+    """A failed check: a possible clone or forgery. Logged without personal data (the
+    staff screen shows warnings), refused as "verification_failed"."""
+    failures = policy_failures(card, policy)
+    if failures:
+        log.warning("chip refused, failed check: %s", "; ".join(failures)[:300])
+        raise ChipReadError("verification_failed", "; ".join(failures))
+
+
+def identity_from_card(card: CardRead, policy: str = "standard") -> Identity:
+    """The identity a (partial) read gives: "chip_pending" until every check finished."""
+    _refuse(card, policy)
     data = card_read_json(card)
-    if card.passive.level == "failed":
-        raise ChipReadError("verification_failed", card.passive.detail)
     return Identity(
         full_name=data["full_name"] or "",
         date_of_birth=dt.date.fromisoformat(data["date_of_birth"]) if data["date_of_birth"]
         else None,
         sex=data["sex"],
         source="chip",
-        verification=_VERIFICATION[card.passive.level],
+        verification=_VERIFICATION[card.passive.level] if card.complete else "chip_pending",
         id_number=data["id_number"],
         old_id_number=data["old_id_number"],
         residence=data["residence"],
@@ -121,11 +147,12 @@ class ChipIdentityReader:
     """Implements the journey's IdentityPort; call from a worker thread."""
 
     def __init__(self, open_transport: Callable[[], Transport],
-                 trust_store: TrustStore | None = None) -> None:
+                 trust_store: TrustStore | None = None, policy: str = "standard") -> None:
         self.open_transport = open_transport
         self.trust_store = trust_store
+        self.policy = policy
 
-    def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> bytes | None:
+    def read_chip(self, key: AccessKey, on_identity: Callable[[Identity], None]) -> ChipChecks:
         try:
             transport = self.open_transport()
         except e.NoReaderError as exc:
@@ -134,7 +161,7 @@ class ChipIdentityReader:
             raise ChipReadError("card_removed", str(exc)) from None
 
         def deliver(partial: CardRead) -> None:
-            on_identity(identity_from_card(partial))
+            on_identity(identity_from_card(partial, self.policy))
 
         try:
             card = read_card(transport, chip_keys(key), photo=True,
@@ -145,6 +172,9 @@ class ChipIdentityReader:
             raise ChipReadError("reader_unplugged", str(exc)) from None
         except e.TransportError as exc:
             raise ChipReadError("card_removed", str(exc)) from None
+        except e.VerificationFailedError as exc:
+            log.warning("chip refused, failed check: %s", str(exc)[:300])
+            raise ChipReadError("verification_failed", str(exc)) from None
         except e.EmrtdError as exc:
             raise ChipReadError("unreadable", f"{type(exc).__name__}: {exc}") from None
         finally:
@@ -152,7 +182,6 @@ class ChipIdentityReader:
         log.info("chip read %s: access=%s passive=%s active=%s apdus=%d",
                  mask_id(card.id_number), card.access, card.passive.level, card.active,
                  card.stats.apdus)
-        if card.passive.level == "failed" or card.active == "failed":
-            raise ChipReadError("verification_failed",
-                                f"passive={card.passive.level} active={card.active}")
-        return card.photo.data if card.photo and card.photo.data else None
+        _refuse(card, self.policy)
+        photo = card.photo.data if card.photo and card.photo.data else None
+        return ChipChecks(_VERIFICATION[card.passive.level], photo)

@@ -27,6 +27,8 @@ STATES = ("pending", "done", "dead")
 # the second tells the HIS a deferred BHYT re-check answered after it had the visit;
 # the third sends BHXH the QĐ 130 check-in table (`bhxh.checkin`).
 HIS_REGISTER = "his_register"
+HIS_CHECKIN = "his_checkin"  # a follow-up appointment checked in: its visit, like a register
+VISITS = (HIS_REGISTER, HIS_CHECKIN)  # rows that carry the registration's sync state
 HIS_INSURANCE = "his_insurance"
 BHXH_CHECKIN = "bhxh_checkin"
 NOT_FOR_HIS = (BHXH_CHECKIN,)  # still sent while the HIS is down
@@ -118,7 +120,7 @@ def complete(db: sqlite_utils.Database, item: OutboxItem, his_ref: str,
     with transaction(db):
         db.execute("UPDATE outbox SET state = 'done', attempts = attempts + 1, "
                    "last_error = NULL, updated_at = ? WHERE id = ?", [stamp(now), item.id])
-        if item.kind == HIS_REGISTER:
+        if item.kind in VISITS:
             db.execute("UPDATE registrations SET sync_state = 'synced', his_ref = ?, "
                        "synced_at = ? WHERE id = ?", [his_ref, stamp(now), item.registration_id])
 
@@ -130,7 +132,7 @@ def fail(db: sqlite_utils.Database, item: OutboxItem, reason: str, *, attempts: 
                    "next_attempt_at = ?, updated_at = ? WHERE id = ?",
                    ["dead" if dead else "pending", attempts, clean_reason(reason),
                     stamp(retry_at), stamp(now), item.id])
-        if dead and item.kind == HIS_REGISTER:
+        if dead and item.kind in VISITS:
             db.execute("UPDATE registrations SET sync_state = 'failed' WHERE id = ?",
                        [item.registration_id])
 
@@ -156,7 +158,7 @@ def retry(db: sqlite_utils.Database, item_id: int, now: dt.datetime) -> OutboxIt
             return found
         db.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
                    "updated_at = ? WHERE id = ?", [stamp(now), stamp(now), item_id])
-        if found.kind == HIS_REGISTER:
+        if found.kind in VISITS:
             db.execute("UPDATE registrations SET sync_state = 'pending' WHERE id = ?",
                        [found.registration_id])
     return get(db, item_id)

@@ -87,6 +87,12 @@ def identity_from_json(data: Any) -> Identity:
     verification: Verification = "none"
     auth = data.get("authentication")
     if isinstance(auth, dict) and isinstance(auth.get("passive"), str):
+        failures = auth.get("failures") or []
+        if auth["passive"] == "failed" or auth.get("active") == "failed" or failures:
+            # `kiosk card read` exited 7: a possible clone, never registered (decision 0110)
+            raise PatientFileError("authentication: the card failed verification"
+                                   + (f" ({str(failures[0])[:120]})" if isinstance(
+                                       failures, list) and failures else ""))
         source = "chip"
         verification = _PASSIVE.get(auth["passive"], "chip_unverified")
     elif data.get("source") is not None:

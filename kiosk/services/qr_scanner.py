@@ -15,10 +15,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from kiosk.domain.appointment import SlipQr
 from kiosk.domain.errors import MalformedQr
 from kiosk.domain.qr_payload import BhytQr, CccdQr, parse_qr
 from kiosk.domain.text import mask_id
-from kiosk.journey.events import QrRejected, QrScanned
+from kiosk.journey.events import QrRejected, QrScanned, SlipScanned
 
 if TYPE_CHECKING:
     from drivers.camera import Camera, FrameSource
@@ -26,12 +27,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-QrEvent = QrScanned | QrRejected
+QrEvent = QrScanned | QrRejected | SlipScanned
 
 
-def classify(text: str) -> QrEvent:
+def classify(text: str, slip: SlipQr | None = None) -> QrEvent:
     """Decoded QR text → the journey event. Never raises: hostile input becomes
-    `QrRejected` (card-shaped but broken) or an `UnknownQr` payload."""
+    `QrRejected` (card-shaped but broken) or an `UnknownQr` payload. With the
+    hospital's appointment-slip format configured, a slip's QR is `SlipScanned`."""
+    ref = slip.appointment_ref(text) if slip is not None else None
+    if ref is not None:
+        return SlipScanned(ref)
     try:
         return QrScanned(parse_qr(text))
     except MalformedQr as exc:
@@ -45,6 +50,8 @@ def describe(event: QrEvent) -> str:
     """A log-safe one-liner (no names, masked numbers)."""
     if isinstance(event, QrRejected):
         return "QR rejected"
+    if isinstance(event, SlipScanned):
+        return "QR appointment slip"
     payload = event.payload
     if isinstance(payload, CccdQr):
         return f"QR cccd {mask_id(payload.id_number)}"
@@ -89,10 +96,12 @@ class QrScanner:
         *,
         reader: QrReader | None = None,
         repeat_window_s: float = 3.0,
+        slip: SlipQr | None = None,
     ) -> None:
         from drivers.qr import QrReader, QrWorker, RepeatFilter
 
         self._on_event = on_event
+        self.slip = slip
         self.camera = camera
         if reader is None:
             reader = QrReader(recovery_interval_s=RECOVERY_INTERVAL_S)
@@ -121,7 +130,7 @@ class QrScanner:
 
     def handle_text(self, text: str) -> QrEvent:
         """Classify and emit (also used directly by tests and the demo)."""
-        event = classify(text)
+        event = classify(text, self.slip)
         log.info("%s", describe(event))
         self._on_event(event)
         return event
@@ -131,7 +140,7 @@ class QrScanner:
             # A deblurred read passed zxing's error correction; it must also be a
             # well-formed payload, or it is dropped unseen: the next frame of a
             # shaking hand comes 70 ms later, a false "rejected" would stay.
-            event = classify(symbol.text)
+            event = classify(symbol.text, self.slip)
             if isinstance(event, QrRejected):
                 log.info("deblurred QR dropped: not a well-formed payload")
                 return

@@ -34,6 +34,8 @@ import sqlite_utils
 
 from kiosk.config import Config
 from kiosk.config.model import ServiceConfig
+from kiosk.domain.appointment import Appointment
+from kiosk.domain.biometric import Biometric
 from kiosk.domain.dates import iso
 from kiosk.domain.identity import Identity
 from kiosk.domain.insurance import InsuranceResult
@@ -55,6 +57,9 @@ log = logging.getLogger(__name__)
 
 Source = Literal["local", "lobby", "offline"]
 OFFLINE_COUNTER = "{department}#offline"  # queue_counters key of the offline numbers
+APPOINTMENT_SERVICE = "HEN"  # service_code of a follow-up appointment's check-in
+APPOINTMENT_QUEUE = "hen:"  # department prefix: appointments have their own numbers
+APPOINTMENT_METRIC = "appointment.checked_in"
 
 
 class SharedNumbers(Protocol):
@@ -131,7 +136,7 @@ class RegistrationService:
                      if s.open and (s.ages is None or s.ages.admits(date_of_birth, today)))
 
     def register(self, identity: Identity, insurance: InsuranceResult, service_code: str,
-                 idempotency_key: str) -> Registration:
+                 idempotency_key: str, biometric: Biometric | None = None) -> Registration:
         existing = self.find_by_key(idempotency_key)
         if existing is not None:  # a retried effect or CLI call: the same registration
             return existing
@@ -151,7 +156,7 @@ class RegistrationService:
         source, shared = self._shared_number(service, now, reg_id)
         try:
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, shared)
+                                  source, shared, biometric=biometric)
         except sqlite3.IntegrityError:
             # Another process committed the same idempotency key between our lookup and
             # our write lock: theirs stands.
@@ -166,8 +171,51 @@ class RegistrationService:
                         shared, service.department)
             source = "offline"
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, None)
+                                  source, None, biometric=biometric)
         log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
+                 mask_id(identity.id_number))
+        found = self.get(reg_id)
+        assert found is not None
+        return found
+
+    def check_in(self, identity: Identity, insurance: InsuranceResult,
+                 appointment: Appointment, biometric: Biometric | None = None
+                 ) -> Registration:
+        """Durably record a follow-up appointment's check-in (its HIS delivery queued
+        in the same transaction, as a registration). One per appointment per day:
+        checking in again gives the first check-in back, never a second visit."""
+        now = self.now()
+        day = queue_day(now, self.config.facility.timezone)
+        key = f"appointment:{appointment.ref}:{day}"
+        existing = self.find_by_key(key)
+        if existing is not None:
+            return existing
+        if not identity.full_name.strip():
+            raise RegistrationError("the patient's name is empty")
+        settings = self.config.appointments
+        department = appointment.department or "_"
+        service = ServiceConfig(
+            code=APPOINTMENT_SERVICE, name=appointment.service_name,
+            name_en=appointment.service_name, room=appointment.room,
+            department=f"{APPOINTMENT_QUEUE}{department}",
+            prefix=settings.prefix_for(department))
+        reg_id = uuid.uuid4().hex
+        # With a lobby, appointment numbers come from its shared sequence too (one
+        # "hen:<department>" queue for all the lobby's kiosks).
+        source, shared = self._shared_number(service, now, reg_id)
+        try:
+            self._insert(reg_id, identity, insurance, service, key, now, source, shared,
+                         appointment=appointment, biometric=biometric)
+        except sqlite3.IntegrityError:
+            again = self.find_by_key(key)  # another process checked it in meanwhile
+            if again is not None:
+                return again
+            if source != "lobby":
+                raise
+            # A shared number this file already holds: offline instead, as `register`.
+            self._insert(reg_id, identity, insurance, service, key, now, "offline", None,
+                         appointment=appointment, biometric=biometric)
+        log.info("checked in appointment %s as %s (%s)", mask_id(appointment.ref), reg_id,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
         assert found is not None
@@ -190,7 +238,9 @@ class RegistrationService:
 
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
                 service: ServiceConfig, key: str, now: dt.datetime,
-                source: Source = "local", shared: int | None = None) -> str:
+                source: Source = "local", shared: int | None = None,
+                appointment: Appointment | None = None,
+                biometric: Biometric | None = None) -> str:
         day = queue_day(now, self.config.facility.timezone)
         pkey = patient_key(identity)
         stamp = outbox.stamp(now)
@@ -211,6 +261,9 @@ class RegistrationService:
             if source == "offline":
                 number = format_offline_number(service.prefix, self.config.kiosk_id, seq)
                 seq = -seq  # never meets a shared number in UNIQUE (department, day, seq)
+            elif appointment is not None and appointment.order_number and \
+                    self.config.appointments.queue_numbers == "his":
+                number = appointment.order_number  # the hospital numbers its appointments
             else:
                 number = format_queue_number(self.config.facility.queue_format,
                                              service.prefix, seq, service.department)
@@ -219,20 +272,26 @@ class RegistrationService:
                 "service_code, department, queue_day, queue_seq, queue_number, "
                 "identity_source, verification, patient_key, id_number, full_name, "
                 "date_of_birth, sex, residence, bhyt_card, insurance_outcome, insurance_code, "
-                "insurance_json, recheck_state, queue_source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insurance_json, recheck_state, queue_source, appointment_ref, appointment_json, "
+                "biometric_json) "
+                f"VALUES ({', '.join('?' * 26)})",
                 [reg_id, key, stamp, self.config.kiosk_id, service.code, service.department,
                  day, seq, number, identity.source, identity.verification, pkey,
                  identity.id_number, nfc(identity.full_name), iso(identity.date_of_birth),
                  identity.sex, identity.residence, bhyt,
                  insurance.outcome,
                  insurance.code, json.dumps(insurance.to_json(), ensure_ascii=False),
-                 "pending" if needs_recheck(insurance) else None, source],
+                 "pending" if needs_recheck(insurance) else None, source,
+                 appointment.ref if appointment else None,
+                 json.dumps(appointment.to_json(), ensure_ascii=False) if appointment else None,
+                 None if biometric is None else json.dumps(biometric.to_json())],
             )
-            outbox.enqueue(conn, reg_id, outbox.HIS_REGISTER, pkey, now)
+            outbox.enqueue(conn, reg_id, outbox.HIS_CHECKIN if appointment else
+                           outbox.HIS_REGISTER, pkey, now)
             if needs_checkin(self.config.bhxh.checkin, insurance.outcome):
                 outbox.enqueue(conn, reg_id, outbox.BHXH_CHECKIN, outbox.checkin_key(pkey), now)
-            bump_statistic(self.db, day, self.config.kiosk_id, _metric(service.department))
+            bump_statistic(self.db, day, self.config.kiosk_id, _metric(service.department)
+                           if appointment is None else appointment_metric(appointment.department))
             if source == "offline":
                 bump_statistic(self.db, day, self.config.kiosk_id, "lobby.offline_number")
         return number
@@ -256,6 +315,12 @@ class RegistrationService:
 def registration_from_row(row: dict[str, Any], config: Config,
                           service: ServiceConfig | None = None) -> Registration:
     service = service or config.service(row["service_code"])
+    booked = Appointment.from_json(json.loads(row["appointment_json"])) \
+        if row.get("appointment_json") else None
+    if booked is not None:
+        service = ServiceConfig(code=row["service_code"], name=booked.service_name,
+                                name_en=booked.service_name, room=booked.room,
+                                department=booked.department, prefix="")
     insurance = json.loads(row["insurance_json"]) if row["insurance_json"] else {}
     created = dt.datetime.fromisoformat(row["created_at"])
     state: SyncState = row["sync_state"]
@@ -273,12 +338,22 @@ def registration_from_row(row: dict[str, Any], config: Config,
         code=registration_code(row["id"]),
         sync_state=state,
         room_en=service.room_en if service else "",
+        appointment=booked,
     )
 
 
 def _metric(department: str) -> str:
     """An anonymous per-department count (metric names are lowercase dotted words)."""
-    return "registration.department." + (re.sub(r"[^a-z0-9_]", "_", department.lower()) or "_")
+    return "registration.department." + _word(department)
+
+
+def appointment_metric(department: str) -> str:
+    """Follow-up check-ins per department (`kiosk report`, the lobby's counters)."""
+    return f"{APPOINTMENT_METRIC}.{_word(department)}"
+
+
+def _word(department: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", department.lower()) or "_"
 
 
 def registration_code(registration_id: str) -> str:

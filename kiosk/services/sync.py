@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from kiosk.config import Config
+from kiosk.domain.appointment import Appointment
 from kiosk.domain.insurance import InsuranceResult
 from kiosk.domain.text import is_ascii_digits
 from kiosk.runtime import sdnotify
@@ -176,7 +177,7 @@ class SyncDaemon:
         return "sent"
 
     def _send(self, item: outbox.OutboxItem) -> str:
-        if item.kind not in (outbox.HIS_REGISTER, outbox.HIS_INSURANCE, outbox.BHXH_CHECKIN):
+        if item.kind not in (*outbox.VISITS, outbox.HIS_INSURANCE, outbox.BHXH_CHECKIN):
             raise HisError(f"unknown outbox kind {item.kind!r}", transient=False)
         row = self._registration(item.registration_id)
         if row is None:
@@ -190,6 +191,11 @@ class SyncDaemon:
             if not row["his_ref"]:
                 raise HisError("the HIS never named the visit", transient=False)
             return self.adapter.update_insurance(row["his_ref"], visit)
+        if item.kind == outbox.HIS_CHECKIN:
+            if not row["appointment_json"]:
+                raise HisError("check-in without its appointment", transient=False)
+            return self.adapter.check_in(
+                Appointment.from_json(json.loads(row["appointment_json"])), visit)
         patient_ref = self.adapter.find_or_create_patient(his_patient(row))
         return self.adapter.create_visit(patient_ref, visit)
 
@@ -457,12 +463,22 @@ def his_patient(row: dict[str, Any]) -> HisPatient:
 def his_visit(row: dict[str, Any], config: Config, db: sqlite_utils.Database | None = None
               ) -> HisVisit:
     service = service_for(config, row["service_code"], db)
+    booked = Appointment.from_json(json.loads(row["appointment_json"])) \
+        if row.get("appointment_json") else None
     return HisVisit(
         registration_id=row["id"], service_code=row["service_code"],
-        service_name=service.name if service else row["service_code"],
-        department=row["department"], room=service.room if service else "",
+        service_name=booked.service_name if booked else service.name if service
+        else row["service_code"],
+        department=booked.department if booked else row["department"],
+        room=booked.room if booked else service.room if service else "",
         queue_number=row["queue_number"],
         created_at=dt.datetime.fromisoformat(row["created_at"]).astimezone(
             ZoneInfo(config.facility.timezone)),
         insurance_outcome=row["insurance_outcome"], bhyt_card=row["bhyt_card"],
+        biometric=_biometric_status(row.get("biometric_json")),
     )
+
+
+def _biometric_status(text: str | None) -> str | None:
+    """Only the status goes to the HIS; distance and threshold stay on the kiosk."""
+    return json.loads(text).get("status") if text else None

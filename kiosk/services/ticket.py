@@ -128,6 +128,11 @@ def render_ticket(reg: Registration, *, facility_name: str, paper_mm: int = 80,
     page.big(reg.queue_number, 120 if narrow else 168)
     page.text(reg.service_name, 26 if narrow else 32, bold=True, max_lines=3)
     page.text(reg.room, 22 if narrow else 28, bold=True, gap=10)
+    if reg.appointment is not None:  # a follow-up checked in: its time and doctor
+        at = reg.appointment.start.astimezone(reg.created_at.tzinfo)
+        page.text(f"Lịch hẹn · Appointment {at:%H:%M}", 20 if narrow else 24, bold=True)
+        if reg.appointment.doctor:
+            page.text(reg.appointment.doctor, 18 if narrow else 22, max_lines=2, gap=8)
     page.rule()
     if reg.masked_name:
         page.text(reg.masked_name, 22 if narrow else 26, gap=6)

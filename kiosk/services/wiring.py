@@ -17,6 +17,7 @@ import sqlite_utils
 from kiosk.config import Config
 from kiosk.journey.runner import Ports
 from kiosk.lobby.client import LobbyClient
+from kiosk.services.appointments import AppointmentDesk, lookup_config
 from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
 from kiosk.services.card_reader import (
@@ -31,6 +32,7 @@ from kiosk.services.health_book_handout import (
     ImagePrinter,
     ticket_image_printer,
 )
+from kiosk.services.his import build_adapter
 from kiosk.services.printing import build_printer
 from kiosk.services.registration import RegistrationService
 from kiosk.services.simulators import (
@@ -92,10 +94,18 @@ def build(config: Config) -> Assembly:
         lobby.warm()  # in the background: the first patient should not pay the connect
         handles["lobby"] = lobby
     handout = _handout(config, lambda: ticket_image_printer(ports.printer))
+    registrations = RegistrationService(db, config, now=now, lobby=lobby)
+    appointments = None
+    if config.appointments.enabled:
+        appointments = AppointmentDesk(config, registrations,
+                                       lambda: build_adapter(lookup_config(config)), now=now)
+        appointments.warm()  # in the background, like the lobby's connection
+        handles["appointments"] = appointments
     ports = Ports(
         identity=chip,
         insurance=insurance,
-        registration=RegistrationService(db, config, now=now, lobby=lobby),
+        registration=registrations,
+        appointments=appointments,
         printer=printer,
         statistics=SqliteStatistics(db, config.kiosk_id, config.facility.timezone),
         handout=handout,
@@ -115,7 +125,8 @@ def _chip_reader(config: Config, choice: ReaderChoice, patients: list[DemoPatien
     reader = NfcReader(choice) if choice.kind == "nfc" else PcscReader(choice)
     handles["reader"] = reader
     return ChipIdentityReader(reader.open_transport,
-                              load_trust_store(config.devices.trust_store))
+                              load_trust_store(config.devices.trust_store),
+                              config.devices.chip_policy)
 
 
 def _insurance(config: Config, db: sqlite_utils.Database, now: Callable[[], dt.datetime],

@@ -124,4 +124,25 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        4,
+        """
+        -- A follow-up appointment checked in at the kiosk (decision 0150): the HIS's
+        -- appointment id (one check-in per appointment per day: the idempotency key
+        -- carries it) and what the ticket shows (service, room, time, doctor). Its
+        -- outbox row is `his_checkin`; department is "hen:<department>" so its own
+        -- numbers never meet the walk-in queue's.
+        ALTER TABLE registrations ADD COLUMN appointment_ref TEXT;
+        ALTER TABLE registrations ADD COLUMN appointment_json TEXT;
+        """,
+    ),
+    (
+        5,
+        """
+        -- The face check's outcome (issue 29, decision 0163): {"status", "distance",
+        -- "threshold", "reason"}; never an image or a descriptor. NULL: not configured.
+        -- A personal field: purged with the others.
+        ALTER TABLE registrations ADD COLUMN biometric_json TEXT;
+        """,
+    ),
 ]

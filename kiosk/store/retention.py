@@ -32,7 +32,7 @@ from kiosk.store.db import audit, transaction
 log = logging.getLogger(__name__)
 
 PERSONAL_COLUMNS = ("id_number", "full_name", "date_of_birth", "sex", "residence",
-                    "bhyt_card", "insurance_json")
+                    "bhyt_card", "insurance_json", "biometric_json")
 
 
 # drivers.printer.FilePrinter's names: tickets carry the registration's code.

@@ -36,6 +36,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.assets import asset_path
 from kiosk.journey import events as ev
+from kiosk.journey.face import FaceStepSettings
 from kiosk.journey.machine import Journey, JourneySettings
 from kiosk.journey.runner import Ports, Runner
 from kiosk.journey.state import Session, Step
@@ -92,6 +93,7 @@ class UiOptions:
     card_reminder_s: float = 8.0  # "take your card" is said again this often
     watchdog_s: float = 2.0
     workers: int = 4
+    face: FaceStepSettings = dataclasses.field(default_factory=FaceStepSettings)  # issue 29
 
 
 class KioskRoot(FloatLayout):
@@ -197,8 +199,11 @@ class KioskApp(App):
                            fn_bold=str(fonts / "DejaVuSans-Bold.ttf"))
         logging.getLogger().addHandler(self.recent_errors)
         ctx = Ctx(strings=self.strings, send=self.send, animations=self.options.animations,
+                  timezone=self.options.timezone,
                   view_changed=self.note_view,
                   lang=self.options.language, images_dir=asset_path("images"))
+        camera = next((d for d in self.devices if isinstance(d, PreviewSource)), None)
+        ctx.preview = camera.preview if camera is not None else None
         ctx.scale = ctx.theme.scale(*Window.size)
         Window.clearcolor = hex_rgba(ctx.theme.palette.background)
         self.ctx = ctx
@@ -231,8 +236,10 @@ class KioskApp(App):
              self.staff_layer, self.simulator_layer], delay_s=self.options.transition_s + 0.1)
 
         settings = JourneySettings(idle_timeout_s=self.options.idle_timeout_s,
-                                   idle_warning_s=self.options.idle_warning_s)
-        self.journey = Journey(settings)
+                                   idle_warning_s=self.options.idle_warning_s,
+                                   find_appointments=self.ports.appointments is not None,
+                                   face=self.options.face)
+        self.journey = Journey(settings, today=lambda: dt.datetime.now(self._zone).date())
         self.runner = Runner(self.journey, self.ports, executor=self.executor,
                              post=self.post, clock=self.clock, on_change=self._changed)
         Window.bind(on_key_down=self._key)

@@ -21,10 +21,14 @@ class Ctx:
     animations: bool = True
     lang: str = "vi"
     images_dir: Path | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"  # the facility's: times shown as its clocks say
     send_many: Callable[[list[ev.Event]], None] | None = None
     # A screen changed what it shows without a journey step (the guide's next page):
     # the app makes the next touches wait for the new view, as after a step.
     view_changed: Callable[[], None] | None = None
+    # The camera's small live view, (width, height, RGB bytes), for the face check's
+    # screen (None: no camera). In memory only.
+    preview: Callable[[], tuple[int, int, bytes] | None] | None = None
 
     def px(self, design: float) -> int:
         return max(1, round(design * self.scale))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from kiosk.domain.appointment import SlipQr
 from kiosk.domain.errors import MalformedQr
 from kiosk.domain.qr_payload import parse_qr
 from kiosk.journey import events as ev
@@ -94,9 +95,10 @@ class SimulatedScannerDevice:
 
     name = "camera (simulator)"
 
-    def __init__(self) -> None:
+    def __init__(self, slip: SlipQr | None = None) -> None:
         self._emit: Emit | None = None
         self.shown = 0
+        self.slip = slip  # the hospital's appointment-slip QR format, if any
 
     def start(self, emit: Emit) -> None:
         self._emit = emit
@@ -105,8 +107,9 @@ class SimulatedScannerDevice:
         self._emit = None
 
     def show(self, text: str) -> None:
+        ref = self.slip.appointment_ref(text) if self.slip is not None else None
         try:
-            event: ev.Event = ev.QrScanned(parse_qr(text))
+            event: ev.Event = ev.SlipScanned(ref) if ref else ev.QrScanned(parse_qr(text))
         except MalformedQr as exc:
             event = ev.QrRejected(str(exc))
         self.shown += 1

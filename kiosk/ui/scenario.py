@@ -67,7 +67,10 @@ class Report:
     timings: dict[str, list[float]] = field(default_factory=dict)
     memory_mib: list[float] = field(default_factory=list)  # RSS before each patient, at end
     timeline: list[tuple[str, float]] = field(default_factory=list)  # (step, seconds in)
-    registrations: list[dict[str, str]] = field(default_factory=list)  # id, queue number
+    registrations: list[dict[str, str]] = field(default_factory=list)  # id, number, room
+    # How far each identity on screen was verified, in order ("chip_pending",
+    # "chip_verified"...): a clone must never reach "chip_verified" (issue 24).
+    identity_marks: list[str] = field(default_factory=list)
     repeated_taps: int = 0  # second and third taps of double and triple taps
     # Between patients: labels off display still holding text pixels (see text_memory).
     off_display_textures: list[str] = field(default_factory=list)
@@ -142,7 +145,11 @@ class Player:
         if reg is not None and all(r["registration_id"] != reg.id
                                    for r in self.report.registrations):
             self.report.registrations.append(
-                {"registration_id": reg.id, "queue_number": reg.queue_number})
+                {"registration_id": reg.id, "queue_number": reg.queue_number,
+                 "room": reg.room})
+        mark = session.identity.verification if session.identity else None
+        if mark and self.report.identity_marks[-1:] != [mark]:
+            self.report.identity_marks.append(mark)
         if step is not self._last_step:
             self._last_step = step
             self._step_seen_at = time.monotonic()

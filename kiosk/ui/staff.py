@@ -37,6 +37,12 @@ class StaffStatus:
     unsynced: int = 0
     unsynced_failed: int = 0
     unsynced_purge_at: str | None = None  # local time, as staff read it
+    # Chip cards refused today (a failed check: a clone or forgery?); their holders were
+    # sent to the desk with the card (decision 0110).
+    chip_refused: int = 0
+    # Today's face-check outcomes, counts only (issue 29): {"verified": 12, …}; empty
+    # when the kiosk does not check faces.
+    face_counts: dict[str, int] = field(default_factory=dict)
 
 
 class RecentErrors(logging.Handler):
@@ -245,6 +251,13 @@ class StaffOverlay(Backdrop):
         if status.unsynced:
             lines.append(t("staff.unsynced", n=status.unsynced, failed=status.unsynced_failed,
                            at=status.unsynced_purge_at or ""))
+        if status.chip_refused:
+            lines.append(t("staff.chip_refused", n=status.chip_refused))
+        if status.face_counts:
+            c = status.face_counts
+            lines.append(t("staff.face", verified=c.get("verified", 0),
+                           not_verified=c.get("not_verified", 0),
+                           declined=c.get("declined", 0)))
         self.outbox.text = "\n".join(lines)
         self.errors.text = "\n".join(status.errors[-6:]) or t("staff.no_errors")
         if preview is None:

@@ -21,9 +21,21 @@ def staff_status(assembly: Assembly) -> StaffStatus:
         "SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
     unsynced = unsynced_summary(assembly.db, assembly.config)
     purge_at = None
+    zone = ZoneInfo(assembly.config.facility.timezone)
     if unsynced.purge_at:  # in the lobby's own time, as staff read clocks
-        zone = ZoneInfo(assembly.config.facility.timezone)
         when = dt.datetime.fromisoformat(unsynced.purge_at)
         purge_at = when.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+    today = dt.datetime.now(zone).date().isoformat()  # as SqliteStatistics counts days
+    refused = assembly.db.execute(
+        "SELECT coalesce(sum(value), 0) FROM statistics WHERE day = ? AND metric = ?",
+        [today, "chip.refused"]).fetchone()[0]
+    face: dict[str, int] = {}
+    if assembly.config.biometric.face_match != "off":
+        face = {metric.removeprefix("face."): int(value) for metric, value in assembly.db.execute(
+            "SELECT metric, value FROM statistics WHERE day = ? AND kiosk_id = ? AND metric IN "
+            "('face.verified', 'face.not_verified', 'face.declined')",
+            [today, assembly.config.kiosk_id]).fetchall()}
+        face = {"verified": 0, "not_verified": 0, "declined": 0, **face}
     return StaffStatus(outbox_depth=int(depth), unsynced=unsynced.count,
-                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at)
+                       unsynced_failed=unsynced.failed, unsynced_purge_at=purge_at,
+                       chip_refused=int(refused), face_counts=face)

@@ -16,8 +16,9 @@ Use from a conftest:
     from tests.e2e.pcsc_fixtures import pcscd, virtual_card_server  # noqa: F401
 
 `pcscd` (session) yields a `Pcscd` with `.port`; `virtual_card_server(card)`
-is a context manager serving a card through vpcd until exit; `simulate` serves
-`BASE` with the real `kiosk card simulate` and yields its trust store.
+is a context manager serving a card through vpcd until exit; `simulate` (and
+`simulating`, with quirk profiles) serves `BASE` with the real `kiosk card simulate`
+and yields its trust store.
 """
 
 from __future__ import annotations
@@ -187,20 +188,29 @@ def virtual_card_server(
 
 
 
-@pytest.fixture
-def simulate(pcscd: Pcscd, tmp_path: Path) -> Iterator[Path]:
-    """`kiosk card simulate` serving BASE through vpcd; yields its trust store."""
-    ident = tmp_path / "identity.json"
+@contextlib.contextmanager
+def simulating(daemon: Pcscd, pki_dir: Path, quirks: str | None = None) -> Iterator[Path]:
+    """`kiosk card simulate` serving BASE through vpcd (its CSCA/DS kept in `pki_dir`,
+    so several sessions share one); yields the trust store."""
+    ident = pki_dir / "identity.json"
+    ident.parent.mkdir(parents=True, exist_ok=True)
     ident.write_text(json.dumps(BASE, ensure_ascii=False), encoding="utf-8")
     proc = subprocess.Popen(
-        [KIOSK, "card", "simulate", "--identity", str(ident), "--vpcd-port", str(pcscd.port),
-         "--pki", str(tmp_path / "pki")],
+        [KIOSK, "card", "simulate", "--identity", str(ident), "--vpcd-port", str(daemon.port),
+         "--pki", str(pki_dir / "pki"), *(["--quirks", quirks] if quirks else [])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
     )  # fmt: skip
     try:
-        wait_card_state(pcscd.reader, True, timeout=20)
-        yield tmp_path / "pki" / "trust"
+        wait_card_state(daemon.reader, True, timeout=20)
+        yield pki_dir / "pki" / "trust"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        wait_card_state(pcscd.reader, False, timeout=5)
+        wait_card_state(daemon.reader, False, timeout=5)
+
+
+@pytest.fixture
+def simulate(pcscd: Pcscd, tmp_path: Path) -> Iterator[Path]:
+    """`kiosk card simulate` serving BASE through vpcd; yields its trust store."""
+    with simulating(pcscd, tmp_path) as trust:
+        yield trust

@@ -20,7 +20,7 @@ KEYS = [
     "id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
     "hometown", "residence", "identifying_marks", "issue_date", "expiry_date", "old_id_number",
     "father_name", "mother_name", "spouse_name", "document_number", "mrz", "photo",
-    "authentication", "stats",
+    "photo_problem", "files", "authentication", "stats",
 ]  # fmt: skip
 
 
@@ -45,7 +45,9 @@ def test_pace_can_read_verified(pcscd: Pcscd, pki: VirtualPki, trust_dir: Path) 
     assert data["date_of_birth"] == "1990-01-01" and data["expiry_date"] == "2030-01-01"
     assert data["document_number"] == "190123456" and data["mother_name"] == "Trần Thị Lụa"
     assert data["spouse_name"] is None and data["id_number"] == "001190123456"
-    assert data["authentication"] == {"access": "PACE", "passive": "verified", "active": "verified"}
+    assert data["authentication"] == {"access": "PACE", "passive": "verified", "active": "verified",
+                                      "failures": []}
+    assert data["files"] == {f"DG{n}": "read" for n in (1, 2, 13, 14, 15)}
     assert data["photo"]["format"] == "jpeg" and data["photo"]["bytes"] > 1000
     assert data["stats"]["apdus"] <= 30
     # issue 18: the identity (before DG2 and active authentication) in <= 14 extended APDUs

@@ -14,12 +14,18 @@ import pytest
 
 from drivers.virtual.cccd import CardOptions, Identity, VirtualCccd, build_card_image
 from drivers.virtual.cccd_pki import VirtualPki
-from drivers.virtual.cccd_quirks import QUIRKS
+from drivers.virtual.cccd_quirks import CLONES, ODD_CARDS, QUIRKS
+from tests.chip_identity import FAILED_CHECK
 from tests.cli_helpers import KIOSK, run_kiosk
-from tests.e2e.pcsc_fixtures import BASE, Pcscd, virtual_card_server, wait_card_state
+from tests.e2e.pcsc_fixtures import (
+    BASE,
+    Pcscd,
+    virtual_card_server,
+    wait_card_state,
+)
 
 pytestmark = pytest.mark.e2e
-NOT_IDENTITY = ("photo", "authentication", "stats")
+NOT_IDENTITY = ("photo", "photo_problem", "files", "authentication", "stats")
 
 
 def _card(pki: VirtualPki, quirks: frozenset[str]) -> VirtualCccd:
@@ -62,7 +68,7 @@ def test_each_profile_reads_the_same_identity(
     assert _identity(data) == _identity(baseline)
     assert card.over_reads == 0, "a READ BINARY asked past a file's end"
     auth = data["authentication"]
-    assert auth == {"access": "PACE", "active": "verified",
+    assert auth == {"access": "PACE", "active": "verified", "failures": [],
                     "passive": "absent" if quirk == "no-sod" else "verified"}  # fmt: skip
     photo = data["photo"]
     if quirk == "dg2-no-image":
@@ -98,3 +104,29 @@ def test_simulate_with_quirks_subprocess(
     assert data["authentication"]["passive"] == "verified" and data["photo"]["format"] == "jpeg"
     # no SFI: one refused read, then SELECT + READ per file; short APDUs, 200-byte answers
     assert data["stats"]["identity_apdus"] > baseline["stats"]["identity_apdus"]
+
+
+@pytest.mark.parametrize("profile", sorted(CLONES) + sorted(ODD_CARDS))
+def test_clones_are_refused_naming_the_check_odd_cards_give_their_holder(
+        pcscd: Pcscd, pki: VirtualPki, trust_dir: Path, profile: str) -> None:
+    """Issue 24, through real pcscd (`kiosk run --script` serves a clone with `kiosk card
+    simulate --quirks`: tests/e2e/ui/test_kiosk_run_script.py)."""
+    key = ["--can", BASE["id_number"][-6:]]
+    with virtual_card_server(_card(pki, frozenset({profile})), pcscd):
+        if profile == "bac-6988":
+            key = ["--doc-number", "190123456", "--dob", "900101", "--expiry", "300101"]
+            wrong = run_kiosk("card", "read", *key[:-1], "290101", "--json", timeout=60)
+            assert wrong.returncode == 3 and "6988" in wrong.stderr, wrong.stderr
+        proc = run_kiosk("card", "read", *key, "--trust-store", str(trust_dir), "--json",
+                         timeout=60)  # fmt: skip
+    if profile in CLONES:
+        assert proc.returncode == 7 and FAILED_CHECK[profile] in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["id_number"] == BASE["id_number"] and data["authentication"]["failures"] == []
+    if profile == "empty-optional":
+        assert data["files"]["DG13"] == "empty" and data["full_name"] == "NGUYEN THI HONG NHUNG"
+    else:
+        assert data["full_name"] == BASE["full_name"] and data["authentication"]["access"] == "BAC"

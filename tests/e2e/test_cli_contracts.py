@@ -66,10 +66,14 @@ def test_config_check(tmp_path):
 def test_demo_headless_leaves_records(tmp_path):
     proc = run_kiosk("demo", "--headless", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "Bệnh nhân 1" in proc.stdout and "Xong: 5 lượt đăng ký" in proc.stdout
+    assert "Bệnh nhân 1" in proc.stdout and "Xong: 6 lượt đăng ký" in proc.stdout
     records = sorted((tmp_path / "out" / "registrations").glob("*.json"))
-    assert len(records) == 5
+    assert len(records) == 6
     data = [json.loads(p.read_text("utf-8")) for p in records]
+    # The follow-up patient checked in for today's appointment: its own number and room.
+    [follow_up] = [d for d in data if "appointment" in d]
+    assert follow_up["queue_number"] == "H-001" and follow_up["room"] == "Phòng 305, tầng 3"
+    assert "lúc" in proc.stdout and "Vào khám theo lịch hẹn" in proc.stdout
     outcomes = {d["insurance"]["outcome"] for d in data}
     assert {"usable", "unavailable", "not_usable"} <= outcomes
     assert any(not d["printed"] for d in data)  # the out-of-paper patient

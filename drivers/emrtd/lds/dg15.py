@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
@@ -25,8 +26,8 @@ def parse_dg15(raw: bytes) -> PublicKeyTypes:
     spki = expect(raw, 0x6F)
     try:
         return load_der_public_key(spki)
-    except (ValueError, TypeError) as exc:
-        raise ParseError(f"DG15 public key: {exc}") from None
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise ParseError(f"DG15 public key: {type(exc).__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)

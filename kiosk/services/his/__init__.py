@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from kiosk.domain.appointment import Appointment
 from kiosk.services.his.base import (
     HisAdapter,
     HisError,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 ADAPTERS = ("simulator", "fhir", "gnuhealth", "rest")
 
-__all__ = ["ADAPTERS", "HisAdapter", "HisError", "HisPatient", "HisService",
+__all__ = ["ADAPTERS", "Appointment", "HisAdapter", "HisError", "HisPatient", "HisService",
            "HisUnavailable", "HisVisit", "build_adapter"]
 
 

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from kiosk.domain.appointment import Appointment
+
 
 class HisError(Exception):
     """A failed HIS call. `transient` errors are retried with backoff; others go to the
@@ -57,6 +59,8 @@ class HisVisit:
     created_at: dt.datetime  # timezone-aware
     insurance_outcome: str  # usable / warning / not_usable / unavailable / misconfigured
     bhyt_card: str | None
+    # The face check's status (kiosk.domain.biometric), None when not configured.
+    biometric: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,18 @@ class HisAdapter(Protocol):
         """Set `visit.insurance_outcome` (learnt by a deferred BHYT re-check) on the visit
         `create_visit` answered `visit_ref` for; idempotent. Returns `visit_ref`, or
         NOT_RECORDED when this HIS has nowhere to keep it (staff see it on the kiosk)."""
+        ...
+
+    def find_appointments(self, patient: HisPatient, start: dt.datetime, end: dt.datetime
+                          ) -> list[Appointment]:
+        """The patient's appointments from `start` to `end` that can still be checked in
+        (not cancelled, not already arrived). Read-only; `HisUnavailable` when down."""
+        ...
+
+    def check_in(self, appointment: Appointment, visit: HisVisit) -> str:
+        """Mark `appointment` arrived and open its visit; idempotent per
+        `visit.registration_id` (an appointment already arrived is not an error).
+        Returns the visit's reference."""
         ...
 
 

@@ -51,6 +51,9 @@ class TicketScreen(StepScreen):
             self.number.text = reg.queue_number
             self.service.text = reg.service_name_en if self.ctx.lang == "en" else reg.service_name
             self.go_to.text = t("ticket.go_to", room=reg.room_in(self.ctx.lang))
+            if reg.appointment is not None:  # a follow-up: its time (the slip adds the doctor)
+                at = reg.appointment.local_time(self.ctx.timezone)
+                self.service.text += " · " + t("ticket.appointment", time=at)
         result = session.print_result
         if result is None:
             self._show_panel("info", t("ticket.printing"))

@@ -74,9 +74,11 @@ class ConfirmIdentityScreen(StepScreen):
                              if person.id_number else "")
         self.bhyt.text = (f"{t('confirm.bhyt')}: {mask_id(person.bhyt_card)}"
                           if person.bhyt_card else "")
-        source = person.source
+        source: str = person.source
         if source == "chip" and person.verification != "chip_verified":
-            source = "chip_unverified"  # type: ignore[assignment]
+            # Verified only once every check finished (decision 0110).
+            source = ("chip_pending" if person.verification == "chip_pending"
+                      else "chip_unverified")
         self.source.text = t(f"confirm.source.{source}")
         self._show_photo(person.photo_jpeg)
 

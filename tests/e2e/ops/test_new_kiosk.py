@@ -128,7 +128,7 @@ def test_a_first_kiosk_from_the_docs(scratch_root, tmp_path):
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["checks"][1]["status"] == "fail"
 
-    # Retiring it (section 7): nothing without --yes; then patient data, configuration,
+    # Retiring it (section 8): nothing without --yes; then patient data, configuration,
     # secrets gone, a link the kiosk user planted removed (its target untouched), and
     # what to revoke on the servers named.
     state = root / "var/lib/kiosk"

@@ -19,7 +19,7 @@ from PIL import Image
 from kiosk.services.his.fhir.server import FhirTestServer
 from tests.cli_helpers import run_kiosk
 from tests.e2e.his_helpers import fhir_validate, write_config
-from tests.e2e.pcsc_fixtures import BASE
+from tests.e2e.pcsc_fixtures import BASE, Pcscd, simulating
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +81,10 @@ def test_typed_number_reads_the_chip_on_the_configured_reader_and_reaches_the_hi
     assert steps[:3] == ["need_key", "reading_chip", "confirm_identity"], steps
     assert steps[-1] == "ticket"
     assert all(isinstance(s["at"], float | int) for s in out["steps"])
+    # Shown while active authentication ran (if a frame caught it), verified once every
+    # check finished.
+    marks = out["identity_marks"]
+    assert marks in (["chip_pending", "chip_verified"], ["chip_verified"]), marks
     reg = out["registration"]
     assert reg is not None and reg["queue_number"].startswith("A-")
 
@@ -98,6 +102,53 @@ def test_typed_number_reads_the_chip_on_the_configured_reader_and_reaches_the_hi
     assert [IDENTITY["id_number"] in json.dumps(p) for p in patients] == [True]
     visits = fhir.resources("Encounter") + fhir.resources("Appointment")
     assert [reg["registration_id"] in json.dumps(v) for v in visits] == [True]
+
+
+def test_a_chip_patient_checks_in_for_a_fhir_appointment_in_two_taps(
+        simulate: Path, fhir: FhirTestServer, tmp_path: Path) -> None:
+    """Giấy hẹn khám lại: the hospital booked a follow-up for today in its FHIR server."""
+    from tests.e2e.test_appointments import fhir_booking, today
+
+    booked = fhir_booking(fhir, today(), who=IDENTITY["id_number"])
+    config = production_config(tmp_path, fhir, simulate)
+    script = [{"type": IDENTITY["id_number"]}, {"wait": "confirm_identity", "timeout": 60},
+              {"tap": "confirm.yes"},  # identity confirmed; then at most two taps:
+              {"wait": ["insurance_result", "appointment"], "timeout": 30},
+              {"tap": "continue", "optional": True},  # only when the card is not usable
+              {"wait": "appointment", "timeout": 30},
+              {"tap": "appointment.check_in"},
+              {"wait": "ticket", "timeout": 30}]
+    code, out, err = run_script(config, tmp_path, script, "follow-up.json")
+    assert code == 0 and out["ok"] is True, (out, err[-3000:])
+    steps = [s["step"] for s in out["steps"]]
+    assert "choose_service" not in steps and steps[-1] == "ticket", steps
+    reg = out["registration"]
+    assert reg["room"] == "Phòng 305" and reg["queue_number"] == "H-001"  # the ticket's room
+    sync = run_kiosk("--config", str(config), "sync", "--once", "--json", timeout=60)
+    assert sync.returncode == 0, sync.stderr
+    [appointment] = [a for a in fhir.resources("Appointment") if a["id"] == booked]
+    assert appointment["status"] == "arrived"
+    [visit] = fhir.resources("Encounter")
+    assert visit["appointment"] == [{"reference": f"Appointment/{booked}"}]
+    assert reg["registration_id"] in json.dumps(visit)
+
+
+def test_a_cloned_card_is_never_shown_or_registered_as_verified(
+        pcscd: Pcscd, fhir: FhirTestServer, tmp_path: Path) -> None:
+    """Issue 24: the genuine files without the chip's private key (DG14/DG15 hidden)."""
+    with simulating(pcscd, tmp_path, "clone-hide-aa") as trust:
+        config = production_config(tmp_path, fhir, trust)
+        code, out, err = run_script(config, tmp_path, REGISTER[:1] + [
+            {"wait": "error", "timeout": 60}])
+    assert code == 0, (out, err[-3000:])
+    assert out["steps"][-1]["step"] == "error" and out["registration"] is None
+    assert "chip_verified" not in out["identity_marks"], out["identity_marks"]
+    db = sqlite3.connect(tmp_path / "state" / "kiosk.sqlite3")
+    registered = db.execute("SELECT count(*) FROM registrations").fetchone()[0]
+    refused = db.execute("SELECT sum(value) FROM statistics WHERE metric = 'chip.refused'"
+                         ).fetchone()[0]
+    db.close()
+    assert (registered, refused) == (0, 1)
 
 
 def test_a_script_that_cannot_complete_exits_1_and_says_where(

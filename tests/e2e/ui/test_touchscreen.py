@@ -77,8 +77,10 @@ def test_every_scripted_patient_gets_through(demo: dict[str, Any]) -> None:
     assert demo["rc"] == 0, demo["stdout"][-2000:] + demo["stderr"][-2000:]
     assert report["failures"] == []
     steps = {p["key"]: p["steps"] for p in report["patients"]}
-    for key in ("chip_insured", "qr_insured", "uninsured", "gateway_down", "no_paper"):
+    for key in ("chip_insured", "qr_insured", "uninsured", "gateway_down", "no_paper",
+                "follow_up"):
         assert "ticket" in steps[key], key
+    assert "appointment" in steps["follow_up"] and "choose_service" not in steps["follow_up"]
     assert "error" in steps["card_unreadable"]
     assert steps["walk_away"][-1] == "idle"
 
@@ -86,6 +88,7 @@ def test_every_scripted_patient_gets_through(demo: dict[str, Any]) -> None:
 def test_card_to_ticket_in_at_most_four_taps(demo: dict[str, Any]) -> None:
     taps = {p["key"]: p["taps_card_to_ticket"] for p in demo["report"]["patients"]}
     assert taps["chip_insured"] == 3  # confirm identity, choose clinic, register
+    assert taps["follow_up"] == 2  # confirm identity, check in for today's appointment
     for key in ("chip_insured", "qr_insured", "gateway_down", "no_paper"):
         assert taps[key] is not None and taps[key] <= 4, key
 
@@ -117,7 +120,7 @@ def test_a_prompt_is_spoken_on_every_screen(demo: dict[str, Any]) -> None:
                 "insurance_usable", "insurance_warning", "insurance_not_usable",
                 "insurance_unavailable", "choose_service", "confirm_service", "registering",
                 "ticket_printed", "ticket_not_printed", "health_book_offer", "done",
-                "error_card", "idle_warning", "notice"):
+                "error_card", "idle_warning", "notice", "appointment"):
         assert key in spoken, key
     assert any(p.startswith("en/") for p in demo["report"]["prompts"])  # the English patient
 

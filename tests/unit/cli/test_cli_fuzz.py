@@ -35,7 +35,7 @@ EXCLUDED = {
 # Options whose value is a file or directory: they get hostile files, never system paths.
 FILE_OPTIONS = {"--config", "--patient", "--identity", "--dataset", "--file", "--key", "--out",
                 "--source", "--tar", "--bundle", "--config-file", "--database", "--photo-out",
-                "--trust-store", "--pki", "--root", "images"}
+                "--trust-store", "--pki", "--root", "images", "--photo", "--image"}
 
 
 def commands() -> dict[tuple[str, ...], argparse.ArgumentParser]:
@@ -134,6 +134,7 @@ def forced(path: tuple[str, ...], root: Path) -> list[str]:
         ("sync",): ["--once"],
         ("update",): ["--once", "--root", str(root / "update-root")],
         ("camera", "test"): ["--seconds", "0.2"],
+        ("face", "check"): ["--seconds", "0.2"],
         ("provision",): ["--root", str(root / "provision-root")],
     }.get(path, [])
 

@@ -20,7 +20,7 @@ from drivers.emrtd.mrz import parse_mrz
 D = dt.date
 TD3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
 TD1 = (
-    "IDVNM0901234562001090123456<<<\n9001011M3001019VNM<<<<<<<<<<<0\nNGUYEN<<VAN<A<<<<<<<<<<<<<<<<<"
+    "IDVNM0901234562001090123456<<<\n9001011M3001019VNM<<<<<<<<<<<3\nNGUYEN<<VAN<A<<<<<<<<<<<<<<<<<"
 )
 
 
@@ -75,3 +75,37 @@ def test_qr_keys_can_first_then_mrz() -> None:
     assert keys[1] == MrzKey("300123456", "000510", "400510")
     keys = keys_from_qr_values("001050123456", D(1950, 5, 10), D(2021, 5, 10))
     assert keys[1] == MrzKey("050123456", "500510", "991231")
+
+
+@pytest.mark.parametrize(("line", "at", "field"), [
+    (0, 14, "document number"), (1, 6, "date of birth"), (1, 14, "date of expiry"),
+    (1, 29, "composite"),
+])
+def test_a_wrong_check_digit_names_its_field_before_the_card_is_touched(
+        line: int, at: int, field: str) -> None:
+    lines = TD1.split("\n")
+    digit = str((int(lines[line][at]) + 1) % 10)
+    lines[line] = lines[line][:at] + digit + lines[line][at + 1:]
+    # The composite covers the other check digits: a wrong one is named first.
+    assert parse_mrz("\n".join(lines)).bad_checks[0] == field
+    with pytest.raises(ValueError, match=f"check digit wrong for: {field}"):
+        key_from_mrz_text("\n".join(lines))
+
+
+@pytest.mark.parametrize(("doc", "dob", "expiry", "named"), [
+    ("090123456", "901301", "300101", "date of birth"),
+    ("090123456", "900101", "300230", "date of expiry"),
+    ("090123456", "9001O1", "300101", "date of birth"),
+    ("0901234567", "900101", "300101", "document number"),
+    ("０90123456", "900101", "300101", "document number"),
+])
+def test_document_data_is_checked_field_by_field(doc: str, dob: str, expiry: str,
+                                                 named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        MrzKey(doc, dob, expiry)
+
+
+@pytest.mark.parametrize("can", ["12345", "1234567", "12345a", "１２３４５６", ""])
+def test_a_can_is_six_ascii_digits(can: str) -> None:
+    with pytest.raises(ValueError, match="CAN must be 6 digits"):
+        CanKey(can)

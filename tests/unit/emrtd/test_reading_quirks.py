@@ -31,7 +31,7 @@ from kiosk.services.chip_identity import card_read_json
 from tests.chip_identity import BASE
 
 IDENTITY = BASE
-NOT_IDENTITY = ("photo", "authentication", "stats")
+NOT_IDENTITY = ("photo", "photo_problem", "files", "authentication", "stats")
 
 
 @pytest.fixture(scope="module")
@@ -90,15 +90,31 @@ def test_every_profile_reads_the_same_identity_without_over_reading(
 
 
 def test_identity_apdu_budget(identity: Identity, pki: VirtualPki) -> None:
-    """Issue 18: <= 22 APDUs with 223-byte reads, <= 14 with extended length."""
+    """Issue 18: <= 22 APDUs with 223-byte reads, <= 14 with extended length (issue 24:
+    19 and 12, DG1 now follows the identity and the SOD's first read is 223 bytes)."""
     short = _read(_card(identity, pki), pki, extended=False)
     ext = _read(_card(identity, pki), pki)
-    assert short.stats.read_size == "223" and short.stats.identity_apdus <= 22
-    assert ext.stats.read_size == "extended" and ext.stats.identity_apdus <= 14
+    assert short.stats.read_size == "223" and short.stats.identity_apdus <= 19
+    assert ext.stats.read_size == "extended" and ext.stats.identity_apdus <= 12
     seen: list[CardRead] = []
     again = _read(_card(identity, pki), pki, on_identity=seen.append)
     assert seen[0].stats.apdus == again.stats.identity_apdus
     assert card_read_json(again)["stats"]["identity_apdus"] == again.stats.identity_apdus
+
+
+@pytest.mark.parametrize("longer", [0, 150, 400, 700])
+def test_identity_apdus_grow_one_per_223_bytes_of_dg13(
+        pki: VirtualPki, longer: int) -> None:
+    """Issue 24: with short reads, PACE and the applet take 8 APDUs, the SOD one per 223
+    bytes, DG13 its header and one per 223 bytes: <= 22 while DG13 is <= 1119 bytes."""
+    holder = Identity.from_json(IDENTITY | {
+        "residence": IDENTITY["residence"] + (" Ấp Phước Hưng," * 60)[:longer]})
+    card = _card(holder, pki)
+    assert card.image is not None
+    dg13, sod = len(card.image.files[dg_fid(13)]), len(card.image.files[0x011D])
+    r = _read(card, pki, extended=False)
+    assert r.stats.identity_apdus == 8 + -(-sod // 223) + 1 + -(-(dg13 - 4) // 223)
+    assert (r.stats.identity_apdus <= 22) == (dg13 <= 1119) and card.over_reads == 0
 
 
 def _pace_session(card: VirtualCccd) -> CardSession:
@@ -131,8 +147,11 @@ def test_file_shorter_than_its_header_is_a_clear_error(
         card.image.files[dg_fid(13)] = raw[:-40]  # the header still says the full length
         # A bare 6282 carries no bytes: that chip's read ends right after the header.
         got = 4 if quirks == ("eof-6282-nomac",) else len(raw) - 40
-        with pytest.raises(ParseError, match=rf"EF 010D ended early at {got} of {len(raw)}"):
-            _read(card, pki, photo=False)
+        r = _read(card, pki, photo=False)
+        # The SOD lists DG13: a DG13 that will not read is a failed check, named.
+        assert r.verification_failed and r.file_states[13] == "unreadable"
+        assert f"EF 010D ended early at {got} of {len(raw)}" in r.failures[0]
+        assert r.failures[0].startswith("DG13 is listed in EF.SOD but unreadable")
 
 
 def test_missing_sod_and_com_probe_the_data_groups(identity: Identity, pki: VirtualPki) -> None:
@@ -159,10 +178,12 @@ def test_bac_card_without_card_access(identity: Identity, pki: VirtualPki) -> No
                   active_auth=False)  # fmt: skip
     assert r.access == "BAC" and r.dg13 is not None and card.over_reads == 0
     # SFI 1C and SELECT 011C (both 6A82: SFI not proven yet), SELECT applet, GET
-    # CHALLENGE, MUTUAL AUTHENTICATE; then header + rest of SOD (3DES: 231-byte
-    # reads), DG13 (353 B: header + 2), DG1 (header + 1)
+    # CHALLENGE, MUTUAL AUTHENTICATE; then the SOD (its first 231 bytes at once: it
+    # cannot be shorter; 3DES: 231-byte reads), DG13 (353 B: header + 2); DG1 (header
+    # + 1) follows the identity
     assert r.stats.read_size == "231"
-    assert r.stats.identity_apdus == 5 + 1 + -(-(sod - 4) // 231) + 3 + 2
+    assert r.stats.identity_apdus == 5 + 1 + -(-(sod - 231) // 231) + 3
+    assert r.stats.apdus == r.stats.identity_apdus + 2 and r.mrz is not None
 
 
 def test_sfi_refused_falls_back_to_select_for_the_session(

@@ -23,8 +23,9 @@ QR = "001185012345|012345678|Nguyễn Thị Hồng Nhung|14031985|Nữ|Hà Nội
 BHYT_QR = ("GD4010123456789|" + "Trần Văn Bình".encode().hex() + "|1950|1|"
            + "Huế".encode().hex() + "|46 - 001|01/01/2026|31/12/2026|01/01/2026|01|-|4||ab-1|$")
 NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+# As the chip port delivers it: shown early, verified only once every check finished.
 CHIP_ID = Identity("Nguyễn Thị Hồng Nhung", dt.date(1985, 3, 14), "Nữ", "chip",
-                   "chip_verified", id_number="001185012345")
+                   "chip_pending", id_number="001185012345")
 SERVICES = (
     ServiceOption("KB-NOI", "Khám Nội", "Internal", "P101", "NOI", 39000, None, True),
     ServiceOption("KB-MAT", "Khám Mắt", "Eyes", "P210", "MAT", 39000, None, False),
@@ -108,9 +109,10 @@ def test_chip_patient_happy_path_in_four_taps():
     [read] = h.of(ReadChip)
     assert read.key.can == "012345" and read.key.issue_date == "2021-07-02"
     h.send(ev.ChipRead(h.s.id, CHIP_ID))
-    assert h.step is Step.CONFIRM_IDENTITY and h.s.identity.verification == "chip_verified"
-    h.send(ev.ChipPhotoRead(h.s.id, b"\xff\xd8jpeg"))
+    assert h.step is Step.CONFIRM_IDENTITY and h.s.identity.verification == "chip_pending"
+    h.send(ev.ChipChecked(h.s.id, "chip_verified", b"\xff\xd8jpeg"))
     assert h.s.identity.photo_jpeg == b"\xff\xd8jpeg"
+    assert h.s.identity.verification == "chip_verified"
     taps = 0
     h.send(ev.IdentityConfirmed()); taps += 1
     [check] = h.of(CheckInsurance)

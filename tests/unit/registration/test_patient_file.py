@@ -20,6 +20,19 @@ def test_card_read_output_becomes_a_chip_identity():
     assert (manual.source, manual.verification, manual.date_of_birth) == ("manual", "none", 1950)
 
 
+@pytest.mark.parametrize("auth", [
+    {"passive": "verified", "active": "failed", "failures": ["active authentication: …"]},
+    {"passive": "verified", "active": "absent", "failures": ["DG15 is listed in EF.SOD but "
+                                                              "not served"]},
+    {"passive": "failed", "active": "verified"},
+])
+def test_a_card_that_failed_verification_is_never_registered(auth):
+    """Issue 24: `kiosk card read` printed the JSON and exited 7 (a possible clone)."""
+    with pytest.raises(PatientFileError, match="failed verification"):
+        identity_from_json({"id_number": "001168000001", "full_name": "Nguyễn Văn A",
+                            "authentication": auth})
+
+
 def test_decomposed_names_are_stored_nfc():
     ident = identity_from_json({"full_name": "Nguye\u0302\u0303n"})
     assert ident.full_name == "Nguyễn"

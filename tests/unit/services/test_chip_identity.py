@@ -38,20 +38,22 @@ def reader_for(pki, trusted=True, **options):
 def test_can_gives_verified_identity_then_photo(pki):
     port, _ = reader_for(pki)
     seen = []
-    photo = port.read_chip(AccessKey(can="012345"), seen.append)
+    checks = port.read_chip(AccessKey(can="012345"), seen.append)
     [identity] = seen
     assert identity.full_name == "Nguyễn Thị Hồng Nhung" and identity.sex == "Nữ"
     assert identity.date_of_birth == dt.date(1985, 3, 14)
     assert identity.id_number == "001185012345" and identity.old_id_number == "012345678"
-    assert identity.source == "chip" and identity.verification == "chip_verified"
-    assert photo is not None and photo[:2] == b"\xff\xd8"
+    # Shown early, verified only once the photo and active authentication are done.
+    assert identity.source == "chip" and identity.verification == "chip_pending"
+    assert checks.verification == "chip_verified"
+    assert checks.photo_jpeg is not None and checks.photo_jpeg[:2] == b"\xff\xd8"
 
 
 def test_without_trust_store_the_level_is_not_verified(pki):
     port, _ = reader_for(pki, trusted=False)
     seen = []
-    port.read_chip(AccessKey(can="012345"), seen.append)
-    assert seen[0].verification != "chip_verified"
+    checks = port.read_chip(AccessKey(can="012345"), seen.append)
+    assert checks.verification == "chip_untrusted" != seen[0].verification
 
 
 def test_bac_with_qr_facts_when_the_card_has_no_pace(pki):

@@ -7,7 +7,8 @@ any vendor: it implements the part of the FHIR REST API the adapter uses).
 * `PUT /{type}/{id}` updates; with `If-Match: W/"<versionId>"` only that version
   (412 otherwise). Every write gets a new `meta.versionId` and an `ETag`.
 * `GET /{type}/{id}`, `GET /{type}?identifier=system|value` (a searchset Bundle),
-  `GET /metadata`.
+  `GET /metadata`; for Appointment also `patient.identifier=system|value` (chained),
+  `status=a,b` and `date=geINSTANT&date=ltINSTANT`.
 * `validator(resource)` may reject a resource (the tests pass one built on
   `fhir.resources`): 422 with an OperationOutcome.
 """
@@ -23,6 +24,20 @@ from kiosk.services.his.loopback import LoopbackServer, Reply, Request
 
 TYPES = ("Patient", "Coverage", "Encounter", "Appointment", "HealthcareService")
 FHIR_JSON = "application/fhir+json"
+
+
+def _date_matches(start: Any, bound: str) -> bool:
+    """FHIR date search prefixes ge/gt/le/lt on an instant (`start`)."""
+    prefix, value = bound[:2], bound[2:]
+    if not isinstance(start, str) or prefix not in ("ge", "gt", "le", "lt"):
+        return False
+    try:
+        when = dt.datetime.fromisoformat(start)
+        limit = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return {"ge": when >= limit, "gt": when > limit, "le": when <= limit,
+            "lt": when < limit}[prefix]
 
 
 def _outcome(code: str, text: str) -> dict[str, Any]:
@@ -154,6 +169,18 @@ class FhirTestServer(LoopbackServer):
             found = self._matches(kind, f"identifier={identifier}") or []
         else:
             found = list(self.store[kind].values())
+        chained = req.param("patient.identifier")
+        if chained is not None:  # Appointment?patient.identifier=system|value
+            patients = {f"Patient/{p['id']}" for p in self._matches(
+                "Patient", f"identifier={chained}") or []}
+            found = [res for res in found if any(
+                (p.get("actor") or {}).get("reference") in patients
+                for p in res.get("participant", []))]
+        statuses = req.param("status")
+        if statuses:
+            found = [res for res in found if res.get("status") in statuses.split(",")]
+        for bound in req.query.get("date", []):
+            found = [res for res in found if _date_matches(res.get("start"), bound)]
         return self._reply(200, {"resourceType": "Bundle", "type": "searchset",
                                  "total": len(found),
                                  "entry": [{"resource": res} for res in found]})

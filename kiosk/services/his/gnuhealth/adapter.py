@@ -8,6 +8,10 @@
   registration id is written into the appointment's comments as
   `kiosk-registration:<id>` and searched before creating, so a retried delivery
   finds the first appointment.
+* Follow-up appointments: the patient's `confirmed` `gnuhealth.appointment`s of
+  today (found by the PUID); check-in writes `kiosk-checkin:<id>` and the queue
+  number into its comments, then presses its `check_in` button (state
+  `checked_in`). An appointment already checked in is not checked in again.
 """
 
 from __future__ import annotations
@@ -15,12 +19,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from kiosk.domain.appointment import Appointment
 from kiosk.services.his.base import HisError, HisPatient, HisService, HisUnavailable, HisVisit
 from kiosk.services.his.gnuhealth.rpc import TrytonRpc, date, datetime_utc
 from kiosk.services.his.http import check_base_url
 
 MARK = "kiosk-registration:"
+CHECKIN_MARK = "kiosk-checkin:"
+_APPOINTMENT_FIELDS = ["appointment_date", "state", "patient", "speciality.code",
+                       "speciality.name", "healthprof.rec_name", "institution.rec_name"]
 BHYT_LINE = "BHYT check: "
+FACE_LINE = "face check: "  # the kiosk's face check outcome (issue 29)
 INSURER_NAME = "Bảo hiểm xã hội Việt Nam"
 COUNTRY = "VNM"  # fed_country takes the 3-letter code (the federation account prefix)
 
@@ -50,6 +59,11 @@ class GnuHealthAdapter:
 
     def close(self) -> None:
         self.rpc.close()
+
+    def warm(self) -> None:
+        """Log in now (a follow-up lookup must fit its budget; the login is the slow part)."""
+        if self.rpc.context is None:
+            self.rpc.login()
 
     # -- lookups cached for the adapter's life ---------------------------------------
     def _first(self, model: str, domain: list[Any]) -> int | None:
@@ -135,7 +149,8 @@ class GnuHealthAdapter:
             "visit_type": "new",
             "comments": f"{marker}\nqueue {visit.queue_number} · {visit.service_code} "
                         f"{visit.service_name} · {visit.room}\n"
-                        f"{BHYT_LINE}{visit.insurance_outcome}",
+                        f"{BHYT_LINE}{visit.insurance_outcome}"
+                        + (f"\n{FACE_LINE}{visit.biometric}" if visit.biometric else ""),
         }
         institution = self._cached("institution", "gnuhealth.institution",
                                    [["code", "=", self.institution_code]]
@@ -163,8 +178,62 @@ class GnuHealthAdapter:
                           {"comments": comments})
         return visit_ref
 
+    def find_appointments(self, patient: HisPatient, start: dt.datetime, end: dt.datetime
+                          ) -> list[Appointment]:
+        if not patient.id_number:
+            return []
+        found = self._first("gnuhealth.patient", [["puid", "=", patient.id_number]])
+        if found is None:
+            return []
+        rows = self.rpc.call("model.gnuhealth.appointment.search_read", [
+            ["patient", "=", found], ["state", "=", "confirmed"],
+            ["appointment_date", ">=", datetime_utc(start)],
+            ["appointment_date", "<", datetime_utc(end)]], 0, 20, None, _APPOINTMENT_FIELDS)
+        return [a for a in map(_appointment, rows if isinstance(rows, list) else [])
+                if a is not None]
+
+    def check_in(self, appointment: Appointment, visit: HisVisit) -> str:
+        ref = int(appointment.ref)
+        rows = self.rpc.call("model.gnuhealth.appointment.read", [ref], ["state", "comments"])
+        if not rows:
+            raise HisError(f"appointment {ref} is gone", transient=False)
+        state = rows[0].get("state")
+        if state == "checked_in":
+            return str(ref)  # ours, answered but lost; or the counter was quicker
+        if state != "confirmed":
+            raise HisError(f"appointment is {str(state)[:20]}: check in at the counter",
+                           transient=False)
+        comments = str(rows[0].get("comments") or "")
+        mark = f"{CHECKIN_MARK}{visit.registration_id}"
+        if mark not in comments:
+            line = f"{mark}\nqueue {visit.queue_number} · {visit.room}\n" \
+                   f"{BHYT_LINE}{visit.insurance_outcome}"
+            self.rpc.call("model.gnuhealth.appointment.write", [ref],
+                          {"comments": f"{comments}\n{line}" if comments else line})
+        self.rpc.call("model.gnuhealth.appointment.check_in", [ref])
+        return str(ref)
+
     def catalogue(self) -> list[HisService]:
         rows = self.rpc.call("model.gnuhealth.specialty.search_read", [], 0, 200, None,
                              ["code", "name"])
         return [HisService(code=str(r["code"]), name=str(r["name"]), room="",
                            department=str(r["code"])) for r in rows]
+
+
+def _appointment(row: Any) -> Appointment | None:
+    """A `search_read` row as the kiosk's appointment (the date is naive UTC)."""
+    try:
+        when = row["appointment_date"]
+        start = dt.datetime(when["year"], when["month"], when["day"], when["hour"],
+                            when["minute"], tzinfo=dt.UTC)
+        code = row.get("speciality.") or {}
+        speciality = code if isinstance(code, dict) else {}
+        doctor = (row.get("healthprof.") or {}).get("rec_name")
+        return Appointment(ref=str(int(row["id"])), start=start,
+                           service_name=str(speciality.get("name") or "")[:120],
+                           department=str(speciality.get("code") or "")[:40],
+                           doctor=str(doctor)[:80] if doctor else None,
+                           patient_ref=str(row.get("patient") or "") or None,
+                           status="booked")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None

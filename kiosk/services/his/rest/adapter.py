@@ -10,6 +10,10 @@ Configured entirely by `[his.settings]` (see `docs/his-rest.md` for an example):
     [update_insurance] method (PATCH), path, body: optional; a BHYT outcome learnt
                       after the visit was sent (`{visit_ref}` is create_visit's id)
     [catalogue]       path, results, fields = {code, name, room, department, fee}
+    [[find_appointments]] method, path, params, body, results, fields = {ref, start,
+                      service_name, department, room, doctor, order_number, patient_ref,
+                      status}: today's follow-up appointments (optional)
+    [check_in]        method, path, body, id: check one in (`{appointment_ref}`)
 
 Idempotency comes from the vendor: `create_visit` must carry the registration
 id (e.g. `ma_dang_ky = "{registration_id}"`) in a field the HIS deduplicates
@@ -18,7 +22,9 @@ on. A create answered 409 is retried after searching again.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from kiosk.config.rest_mapping import (
@@ -28,6 +34,7 @@ from kiosk.config.rest_mapping import (
     MappingError,
     check,
 )
+from kiosk.domain.appointment import Appointment
 from kiosk.services.his.base import (
     NOT_RECORDED,
     HisError,
@@ -37,6 +44,7 @@ from kiosk.services.his.base import (
     HisVisit,
 )
 from kiosk.services.his.http import JsonHttp, check_base_url
+from kiosk.services.his.rest import appointments
 from kiosk.services.his.rest.mapping import (
     complete,
     patient_values,
@@ -59,15 +67,17 @@ class RestAdapter:
             timeout_s=float(settings.get("timeout_s", 10.0)),
             verify_tls=settings.get("verify_tls", True), proxy=settings.get("proxy"))
         self.auth = _table(settings, "auth", required=False)
-        self.finds = settings.get("find_patient", [])
-        if isinstance(self.finds, dict):
-            self.finds = [self.finds]
-        if not isinstance(self.finds, list) or not all(isinstance(f, dict) for f in self.finds):
-            raise MappingError("his.settings.find_patient: must be tables ([[...]])")
+        self.finds = _tables(settings, "find_patient")
         self.create_patient_spec = _table(settings, "create_patient")
         self.create_visit_spec = _table(settings, "create_visit")
         self.update_insurance_spec = _table(settings, "update_insurance", required=False)
         self.catalogue_spec = _table(settings, "catalogue", required=False)
+        self.appointment_finds = _tables(settings, "find_appointments")
+        self.check_in_spec = _table(settings, "check_in", required=bool(self.appointment_finds))
+        self.timezone = str(settings.get("timezone", "Asia/Ho_Chi_Minh"))
+        for i, spec in enumerate(self.appointment_finds):
+            check(spec, appointments.SEARCH_FIELDS, f"his.settings.find_appointments[{i}]")
+        check(self.check_in_spec, appointments.CHECKIN_FIELDS, "his.settings.check_in")
         for i, spec in enumerate(self.finds):
             check(spec, PATIENT_FIELDS, f"his.settings.find_patient[{i}]")
         check(self.create_patient_spec, PATIENT_FIELDS, "his.settings.create_patient")
@@ -78,6 +88,10 @@ class RestAdapter:
 
     def close(self) -> None:
         self.http.close()
+
+    def warm(self) -> None:
+        """Fetch the token now, ahead of the first lookup that must fit its budget."""
+        self._auth_headers()
 
     # -- HisAdapter -----------------------------------------------------------------
     def find_or_create_patient(self, patient: HisPatient) -> str:
@@ -129,9 +143,31 @@ class RestAdapter:
                                        int(fee) if isinstance(fee, int | float) else None))
         return services
 
+    def find_appointments(self, patient: HisPatient, start: dt.datetime, end: dt.datetime
+                          ) -> list[Appointment]:
+        values = appointments.search_values(patient, start, end)
+        for spec, results in self._searches(self.appointment_finds, values):
+            fields = spec.get("fields", {})
+            found = [appointments.appointment_from(item, fields if isinstance(fields, dict)
+                                                   else {}, self.timezone)
+                     for item in results[:20]]
+            return [a for a in found if a is not None]
+        return []
+
+    def check_in(self, appointment: Appointment, visit: HisVisit) -> str:
+        spec = self.check_in_spec
+        if not spec:
+            raise HisError("his.settings.check_in is not configured", transient=False)
+        answer = self._call(spec, appointments.checkin_values(appointment, visit),
+                            default_method="POST")
+        return _ref(pick(answer, str(spec.get("id", "id"))), "check_in")
+
     # -- plumbing -------------------------------------------------------------------
-    def _find(self, values: dict[str, Any]) -> str | None:
-        for spec in self.finds:
+    def _searches(self, specs: list[dict[str, Any]], values: dict[str, Any]
+                  ) -> Iterator[tuple[dict[str, Any], list[Any]]]:
+        """Each search whose fields are all known (a search by CCCD needs a CCCD), with
+        its non-empty results, in the configured order."""
+        for spec in specs:
             if not complete({k: spec.get(k) for k in ("path", "params", "body")}, values):
                 continue
             results = pick(self._call(spec, values, default_method="GET"),
@@ -139,7 +175,11 @@ class RestAdapter:
             if isinstance(results, dict):
                 results = [results]
             if isinstance(results, list) and results:
-                return _ref(pick(results[0], str(spec.get("id", "id"))), "find_patient")
+                yield spec, results
+
+    def _find(self, values: dict[str, Any]) -> str | None:
+        for spec, results in self._searches(self.finds, values):
+            return _ref(pick(results[0], str(spec.get("id", "id"))), "find_patient")
         return None
 
     def _call(self, spec: dict[str, Any], values: dict[str, Any], *,
@@ -197,6 +237,15 @@ def _table(settings: dict[str, Any], key: str, required: bool = True) -> dict[st
         return {}
     if not isinstance(value, dict):
         raise MappingError(f"his.settings.{key}: required table")
+    return value
+
+
+def _tables(settings: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = settings.get(key, [])
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+        raise MappingError(f"his.settings.{key}: must be tables ([[...]])")
     return value
 
 

@@ -49,6 +49,7 @@ def visit_values(v: HisVisit, patient_ref: str) -> dict[str, Any]:
         "created_date": v.created_at.date().isoformat(),
         "insurance_outcome": v.insurance_outcome,
         "bhyt_card": v.bhyt_card,
+        "biometric": v.biometric,
         "patient_ref": patient_ref,
     }
 
