@@ -155,7 +155,7 @@ class EscposPrinter:
             _set_width(device, self.width)
             device.open()
         except Exception as exc:  # DeviceNotFoundError, USBNotFoundError, SerialException…
-            raise PrinterOffline(f"{type(exc).__name__}: {exc}") from exc
+            raise PrinterOffline(_offline_reason(exc)) from exc
         return device
 
     def _status(self, device: Any) -> Status:
@@ -201,3 +201,11 @@ def _close(device: Any) -> None:
         device.close()
     except Exception as exc:  # closing a dead link must not mask the real outcome
         log.debug("printer close failed: %s", exc)
+
+
+def _offline_reason(exc: Exception) -> str:
+    """Plain words for a printer that cannot be opened (not the library's class name)."""
+    name = type(exc).__name__
+    if "NotFound" in name:  # python-escpos's DeviceNotFoundError, USBNotFoundError
+        return "not found: is it plugged in and switched on?"
+    return str(exc).removeprefix(f"{name}: ").strip()[:300] or name

@@ -53,6 +53,9 @@ SUPPORT_FILES = {
 UNIT_DIR = "lib/systemd/system"
 
 
+STRAY_TOP_LEVEL = ("tests", "docs")
+
+
 def run(cmd: list[str], **kw: object) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
     if proc.returncode != 0:
@@ -96,6 +99,13 @@ def build_venv(stage: Path, final: Path, arch: str) -> Path:
     for cache in venv.rglob("__pycache__"):
         shutil.rmtree(cache)  # the build's own imports (PEP 517 hooks) may leave some
     drop_unlicensed_models(venv)
+    # Some wheels (python-barcode) ship their own test suite and docs as top-level
+    # packages named `tests` and `docs`: nothing imports them, and they would shadow
+    # any other `tests` package on the path.
+    for site in (venv / "lib").glob("python3*/site-packages"):
+        for stray in STRAY_TOP_LEVEL:
+            if (site / stray).is_dir():
+                shutil.rmtree(site / stray)
     relocate_tree(venv, stage / str(final).lstrip("/") / "venv", final / "venv")
     # Wheels leave libraries, fonts and images executable; nothing in site-packages is
     # run directly (extension modules are loaded, not executed).
@@ -157,6 +167,15 @@ def lay_out(stage: Path, version: str, maintainer: str, arch: str) -> None:
     gz(doc / "README.md.gz", (PROJECT / "README.md").read_bytes())
     write(stage / "usr/share/lintian/overrides" / PACKAGE,
           (HERE / "lintian-overrides").read_bytes())
+    gz(stage / "usr/share/man/man1/kiosk.1.gz", manual_page())
+
+
+def manual_page() -> bytes:
+    """kiosk(1) from the checkout's argparse definitions (the code the wheel holds)."""
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli._manpage"], cwd=PROJECT,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT)}, capture_output=True,
+                          check=True, timeout=120)
+    return proc.stdout
 
 
 def control(stage: Path, version: str, arch: str, maintainer: str) -> None:

@@ -2,7 +2,8 @@
 
 `--json` always prints the report, even when the configuration does not load
 (that becomes a failed `config` check, exit 6); an unknown `--only` name is a
-usage error (exit 2), never an empty "ok" report.
+usage error (exit 2), never an empty "ok" report. On a machine that is not
+provisioned it says so (exit 6) rather than check the demo (`--demo` does that).
 """
 
 from __future__ import annotations
@@ -21,17 +22,21 @@ from kiosk.cli.common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from kiosk.ops.doctor import check_names
+
     doctor = sub.add_parser("doctor", help="check reader, camera, printer, BHXH, HIS, clock…")
     add_config_argument(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.add_argument("--only", action="append", metavar="CHECK",
-                        help="run only this check (repeatable): pcscd, reader, camera, printer, "
-                        "bhxh, his, clock, disk, outbox, lobby, face")
+                        help="run only this check (repeatable): " + ", ".join(check_names()))
+    doctor.add_argument("--demo", action="store_true",
+                        help="check the built-in demo configuration (on a machine that is "
+                        "not provisioned, doctor otherwise exits 6)")
     doctor.set_defaults(handler=_doctor)
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from kiosk.config import ConfigError
+    from kiosk.config import DEFAULT_PATH, ConfigError, Problem, demo_config
     from kiosk.config.loader import chosen_path, load
     from kiosk.config.table import suggestion
     from kiosk.ops.doctor import (
@@ -50,12 +55,20 @@ def _doctor(args: argparse.Namespace) -> int:
         raise CliError(f"Không có mục kiểm tra / unknown check {unknown[0]!r}{hint} "
                        f"(known: {', '.join(check_names())})", EXIT_BAD_INPUT)
     config_arg = getattr(args, "config", None)
+    chosen = chosen_path(config_arg)
     try:
-        config = load(config_arg)
+        if chosen is None and not args.demo:
+            # Checking the demo here would report a healthy kiosk that does not exist.
+            raise ConfigError([Problem(
+                "config", f"this machine is not provisioned: no {DEFAULT_PATH} (and no --config "
+                "or $KIOSK_CONFIG); provision it (docs/deployment.md, section 3) or check the "
+                "built-in demo with `kiosk doctor --demo`",
+                f"máy này chưa được cấp phát: không có {DEFAULT_PATH}; hãy chạy 'kiosk "
+                "provision' (docs/deployment.md, mục 3) hoặc 'kiosk doctor --demo'")])
+        config = demo_config() if chosen is None else load(chosen)
     except ConfigError as exc:
         if not args.json:
             raise  # the entry point prints each problem and exits 6
-        chosen = chosen_path(config_arg)
         print_json(report_json([config_failure(exc.problems)], None,
                                str(chosen) if chosen else None))
         return EXIT_MISCONFIGURED

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kiosk.cli.common import EXIT_BAD_INPUT, EXIT_MISCONFIGURED, EXIT_OK, CliError, print_json
+from kiosk.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_MISCONFIGURED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    CliError,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,9 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _provision(args: argparse.Namespace) -> int:
-    import tomllib
-
-    from kiosk.config import ConfigError
     from kiosk.ops.install import InstallError
     from kiosk.ops.provision import ProvisionError, provision
     from kiosk.ops.release import BundleError
@@ -38,15 +42,19 @@ def _provision(args: argparse.Namespace) -> int:
         "facility": {"code": args.facility_code},
         "fleet": {"hawkbit_url": args.hawkbit_url, "controller_id": args.controller_id},
     }
+    if not args.config_file.is_file():  # the exit-code table: a missing input file is 2
+        raise CliError(f"--config-file: không có tệp / no such file: {args.config_file}",
+                       EXIT_BAD_INPUT)
+    # A ConfigError goes to the entry point: one line per problem in both languages,
+    # exit 6, exactly as `kiosk config check --production` prints them.
     try:
         summary = provision(args.root.resolve(), args.config_file, args.bundle, overrides)
-    except ConfigError as exc:
-        raise CliError("\n".join(exc.problems), EXIT_MISCONFIGURED) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CliError(f"--config-file: {args.config_file} is not valid TOML ({exc})",
-                       EXIT_BAD_INPUT) from None
-    except (ProvisionError, BundleError, InstallError, OSError) as exc:
-        raise CliError(f"provisioning failed: {exc}", EXIT_MISCONFIGURED) from None
+    except ProvisionError as exc:
+        raise CliError(f"Cấp phát thất bại / provisioning failed: {exc}",
+                       EXIT_UNAVAILABLE if exc.unavailable else EXIT_MISCONFIGURED) from None
+    except (BundleError, InstallError) as exc:
+        raise CliError(f"Cấp phát thất bại / provisioning failed: {exc}",
+                       EXIT_MISCONFIGURED) from None
     if args.json:
         print_json({"root": str(args.root.resolve()), "steps": list(summary.lines)})
         return EXIT_OK

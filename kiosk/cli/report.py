@@ -1,7 +1,8 @@
 """`kiosk report …`: the hospital's reports from the kiosk's own database.
 
-`kiosk report health-book --from YYYY-MM-DD --to YYYY-MM-DD --format csv|json`
-prints the health-book activation counts per kiosk and day (the weekly
+`kiosk report health-book --from YYYY-MM-DD --to YYYY-MM-DD [--json | --format csv]`
+prints the health-book activation counts per kiosk and day (a table to read, or JSON
+or CSV for machines) (the weekly
 figures health departments rank hospitals on). With a `[lobby]` it reports every
 kiosk of the facility from the lobby database (this kiosk's counters are
 published first), per kiosk and in total; `--database FILE` reads one kiosk's
@@ -63,9 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _add_report(hb: argparse.ArgumentParser, name: str) -> None:
     hb.add_argument("--from", dest="day_from", type=_date, required=True, metavar="YYYY-MM-DD")
     hb.add_argument("--to", dest="day_to", type=_date, required=True, metavar="YYYY-MM-DD")
-    hb.add_argument("--format", choices=("json", "csv"), default="json")
+    hb.add_argument("--format", choices=("text", "json", "csv"), default="text")
     hb.add_argument("--json", dest="format", action="store_const", const="json",
-                    help="JSON output (the default; same as --format json)")
+                    help="JSON output (same as --format json)")
     hb.add_argument("--kiosk", help="only this kiosk id (default: every kiosk of the facility "
                     "in the lobby database, or in the kiosk's own database without [lobby])")
     hb.add_argument("--database", help="SQLite file (default: the lobby database when "
@@ -196,8 +197,19 @@ def _print(report: dict[str, Any], fmt: str, csv_rows: Any) -> None:
 
     if fmt == "json":
         print_json(report)
-    else:
-        header, rows = csv_rows(report)
+        return
+    header, rows = csv_rows(report)
+    if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+        return
+    # A table to read: the day's counts per kiosk, then the totals (JSON/CSV: every column).
+    shown = header[:6]
+    totals = report["totals"]
+    table = [shown, *(row[:6] for row in rows),
+             ["", "total", *(totals.get(field, "") for field in shown[2:])]]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(shown))]
+    print(f"Sổ sức khỏe điện tử / health book, {report['from']} – {report['to']}")
+    for row in table:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

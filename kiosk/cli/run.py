@@ -19,6 +19,7 @@ from kiosk.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
     EXIT_OK,
+    EXIT_UNAVAILABLE,
     CliError,
     add_config_argument,
     load_config,
@@ -26,6 +27,9 @@ from kiosk.cli.common import (
 )
 
 SCRIPT_DISPLAY = (1920, 1080)
+NEED_KEY_HINT = ("likely cause: no card was read on need_key: no reader (kiosk doctor --only "
+                 "reader), no card on it, or a number (--card) that is not the card's / thẻ "
+                 "không đọc được: kiểm tra đầu đọc, thẻ và số thẻ")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--script", metavar="FILE",
                      help="play this patient script (JSON list of actions) and exit; "
                           "starts Xvfb when there is no display")
+    run.add_argument("--card", metavar="NUMBER",
+                     help="with --script: the test card's 12-digit number, typed where the "
+                          "script says {\"type\": \"{card}\"}")
     run.add_argument("--json", action="store_true",
                      help="with --script: print the outcome as JSON")
     run.set_defaults(handler=_run)
@@ -51,18 +58,22 @@ def _run(args: argparse.Namespace) -> int:
         from kiosk.ui.actions import ScriptError, load_script
 
         try:
-            script = load_script(Path(args.script))
+            script = load_script(Path(args.script), card=args.card)
         except ScriptError as exc:
             raise CliError(f"Kịch bản không hợp lệ / Invalid script: {exc}",
                            EXIT_BAD_INPUT) from None
     if script is None:
         return _serve(config, windowed=args.windowed)
-    from kiosk.ui.xvfb import Xvfb
+    from kiosk.ui.xvfb import Xvfb, XvfbError
 
     xvfb = None
     if not os.environ.get("DISPLAY"):
         xvfb = Xvfb(*SCRIPT_DISPLAY)
-        os.environ["DISPLAY"] = xvfb.start()
+        try:
+            os.environ["DISPLAY"] = xvfb.start()
+        except XvfbError as exc:
+            raise CliError(f"Không mở được màn hình ảo / cannot start a virtual display: "
+                           f"{exc}", EXIT_UNAVAILABLE) from None
     try:
         outcome: dict[str, Any] = {}
         code = _serve(config, windowed=True, script=script, outcome=outcome)
@@ -72,6 +83,8 @@ def _run(args: argparse.Namespace) -> int:
     if not outcome:
         outcome = {"ok": False, "steps": [], "registration": None,
                    "failures": ["the kiosk stopped before the script finished"]}
+    if any("(on need_key)" in failure for failure in outcome.get("failures", [])):
+        outcome["failures"].append(NEED_KEY_HINT)
     if args.json:
         print_json(outcome)
     else:

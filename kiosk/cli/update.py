@@ -11,6 +11,7 @@ from kiosk.cli.common import (
     EXIT_FAILURE,
     EXIT_MISCONFIGURED,
     EXIT_OK,
+    EXIT_UNAVAILABLE,
     EXIT_UPDATE_REJECTED,
     CliError,
     add_config_argument,
@@ -105,10 +106,14 @@ def _update(args: argparse.Namespace) -> int:
         result = update_once(client, settings)
     finally:
         client.close()
+    if result.outcome == "error":
+        # Stderr, and under --json the one error object of decision 0085.
+        raise CliError(f"update: error: {result.detail}",
+                       EXIT_UNAVAILABLE if result.unreachable else EXIT_FAILURE)
     if args.json:
         print_json({"outcome": result.outcome, "detail": result.detail})
     else:
         print(f"update: {result.outcome}: {result.detail}")
     if result.outcome in ("rejected", "rolled_back"):
         return EXIT_UPDATE_REJECTED
-    return EXIT_FAILURE if result.outcome == "error" else EXIT_OK
+    return EXIT_OK

@@ -1,4 +1,4 @@
-"""Kiosk configuration: one TOML file plus a 0600 secrets file.
+"""Kiosk configuration: one TOML file plus a secrets file (both 0640 root:kiosk).
 
 `load()` finds the file (argument, ``$KIOSK_CONFIG``, ``/etc/kiosk/kiosk.toml``,
 else the built-in demo configuration), merges the secrets, validates every

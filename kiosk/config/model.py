@@ -164,6 +164,7 @@ class Config:
     services: tuple[ServiceConfig, ...]
     source: str  # the file it came from, or "built-in demo"
     demo: bool = False
+    provisioned: bool = False  # `kiosk.provisioned`: written by `kiosk provision`
     lobby: LobbyConfig | None = None  # None: queue numbers from this kiosk's own SQLite
     appointments: AppointmentsConfig = field(default_factory=AppointmentsConfig)
     biometric: BiometricConfig = field(default_factory=BiometricConfig)

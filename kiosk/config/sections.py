@@ -42,6 +42,7 @@ DEFAULT_STATE_DIR = Path("/var/lib/kiosk")
 HIS_ADAPTERS = ("simulator", "fhir", "gnuhealth", "rest")
 PRINTER_KINDS = ("file", "usb", "serial", "network", "none")
 DEMO_SOURCE = "built-in demo"
+SIMULATOR_PASSWORD = "simulator-password"  # the BHXH simulator's dataset account
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _LOOPBACK = re.compile(r"(127(\.\d{1,3}){3}|localhost|::1)")
 
@@ -50,13 +51,26 @@ _LOOPBACK = re.compile(r"(127(\.\d{1,3}){3}|localhost|::1)")
 class KioskSection:
     id: str
     state_dir: Path
+    provisioned: bool = False
 
 
 @dataclass
 class Context:
+    """`base_dir` is the one base of every relative path in a configuration: the
+    folder of its file (the current folder for the built-in demo, which has none)."""
+
     source: str
     base_dir: Path
     parsed: dict[str, Any] = field(default_factory=dict)
+    relative: dict[str, str] = field(default_factory=dict)  # key -> path as written
+
+    def path(self, table: Table, key: str, value: str | None) -> str | None:
+        """`value` (read from `table.key`) absolute: resolved against `base_dir` if
+        relative, which `production` refuses (a provisioned file moves to /etc/kiosk)."""
+        if not value or Path(value).is_absolute():
+            return value
+        self.relative[table.path(key)] = value
+        return str(self.base_dir / value)
 
 
 def parse_kiosk(root: Table, ctx: Context) -> KioskSection:
@@ -66,11 +80,12 @@ def parse_kiosk(root: Table, ctx: Context) -> KioskSection:
     if kiosk_id and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", kiosk_id):
         k.problem("id", "use letters, digits, '.', '_' or '-' (at most 64)",
                   "chỉ dùng chữ cái, chữ số, '.', '_' hoặc '-' (tối đa 64)")
-    configured = k.text("state_dir", str(DEFAULT_STATE_DIR))  # read (checked) even if overridden
-    state_dir = Path(os.environ.get("KIOSK_STATE_DIR") or configured)
+    # Read (and checked) even when $KIOSK_STATE_DIR overrides it.
+    configured = ctx.path(k, "state_dir", k.text("state_dir", str(DEFAULT_STATE_DIR)))
+    state_dir = Path(os.environ.get("KIOSK_STATE_DIR") or configured or DEFAULT_STATE_DIR)
     if not state_dir.is_absolute():
-        state_dir = (Path.cwd() if ctx.source == DEMO_SOURCE else ctx.base_dir) / state_dir
-    return KioskSection(kiosk_id, state_dir)
+        state_dir = ctx.base_dir / state_dir
+    return KioskSection(kiosk_id, state_dir, k.flag("provisioned", False))
 
 
 def _queue_format(f: Table) -> str:
@@ -103,7 +118,7 @@ def parse_facility(root: Table, ctx: Context) -> FacilityConfig:
         code=code,
         name=f.text("name", required=True),
         timezone=timezone,
-        logo=f.opt_str("logo"),
+        logo=ctx.path(f, "logo", f.opt_str("logo")),
         health_book_url=f.url("health_book_url") or None,
         queue_format=_queue_format(f),
     )
@@ -127,7 +142,7 @@ def parse_devices(root: Table, ctx: Context) -> DevicesConfig:
     elif camera.strip().isdigit() and not camera.strip().isascii():
         d.problem("camera", "a camera index uses the digits 0-9", "số camera chỉ dùng chữ số 0-9")
         camera = "0"
-    trust_store = d.opt_str("trust_store")
+    trust_store = ctx.path(d, "trust_store", d.opt_str("trust_store"))
     policy = d.choice("chip_policy", CHIP_POLICIES, "standard")
     if policy != "standard" and not trust_store:
         d.problem("chip_policy", f"'{policy}' needs devices.trust_store (the CSCA certificates)",
@@ -157,10 +172,19 @@ def parse_bhxh(root: Table, ctx: Context) -> BhxhConfig:
                   "phải là mã tỉnh 2 chữ số (maTinh)")
     timeout = b.number("timeout_s", 5.0, 0.1, 120.0)
     budget = b.number("budget_s", 6.0, 0.5, 120.0)
+    # Only a simulator takes the demo's password (so the demo files hold no secret); a
+    # plain-http URL is one on loopback (`Table.url`).
+    embedded = url == "simulator"
+    password = b.text("password", SIMULATOR_PASSWORD if embedded else "",
+                      required=not embedded)
+    if password == SIMULATOR_PASSWORD and url.startswith("https://"):
+        b.problem("password", "the simulator's password: set the facility's own (in the "
+                  "secrets file)", "mật khẩu của bản mô phỏng: ghi mật khẩu của cơ sở "
+                  "(trong tệp bí mật)")
     return BhxhConfig(
         url=url,
         username=b.text("username", required=True),
-        password=b.text("password", required=True),
+        password=password,
         operator_name=b.text("operator_name", required=True),
         operator_cccd=operator_cccd,
         timeout_s=timeout,
@@ -188,6 +212,8 @@ def parse_printer(root: Table, ctx: Context) -> PrinterConfig:
         paper = 80
     kind = p.choice("kind", PRINTER_KINDS, "none")
     target = p.text("target", "")
+    if kind == "file":
+        target = ctx.path(p, "target", target) or ""
     # A file printer keeps every ticket (masked name, insurance status) and handout (full
     # BHYT number) as an image on disk: only where everything else is simulated too.
     bhxh_url = ctx.parsed["bhxh"].url
@@ -245,8 +271,9 @@ def parse_retention(root: Table, ctx: Context) -> RetentionConfig:
 
 def parse_fleet(root: Table, ctx: Context) -> FleetConfig:
     fl = root.sub("fleet")
+    known = len(fl.schema.problems)
     hawkbit_url = fl.url("hawkbit_url") or None
-    if hawkbit_url:
+    if hawkbit_url and len(fl.schema.problems) == known:  # one line per problem, not two
         try:
             check_fleet_url(hawkbit_url)  # the updater's own rule (no credentials in it…)
         except ValueError as exc:
@@ -340,9 +367,7 @@ def parse_lobby(root: Table, ctx: Context) -> LobbyConfig | None:
                        "không ghi tùy chọn trong url: dùng khóa sslmode/sslrootcert")
     loopback = bool(_LOOPBACK.fullmatch(host))
     sslmode = lb.choice("sslmode", SSL_MODES, "prefer" if loopback else "verify-full")
-    rootcert = lb.opt_str("sslrootcert")
-    if rootcert and not Path(rootcert).is_absolute():
-        rootcert = str(ctx.base_dir / rootcert)
+    rootcert = ctx.path(lb, "sslrootcert", lb.opt_str("sslrootcert"))
     if url and not loopback and sslmode not in ("verify-ca", "verify-full"):
         lb.problem("sslmode", "must be verify-full (or verify-ca) for a lobby database on the "
                    "network: queue numbers travel the hospital LAN",

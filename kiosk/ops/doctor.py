@@ -25,6 +25,11 @@ Status = Literal["pass", "warn", "fail"]
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 
 
+def pcscd_socket() -> Path:
+    """Where libpcsclite connects: its default, unless $PCSCLITE_CSOCK_NAME says."""
+    return Path(os.environ.get("PCSCLITE_CSOCK_NAME") or PCSCD_SOCKET)
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -41,14 +46,31 @@ def _ok(name: str, detail: str) -> Check:
     return Check(name, "pass", detail)
 
 
+def serves_patients(config: Config) -> bool:
+    """A provisioned kiosk (or whatever reads /etc/kiosk/kiosk.toml, as the units do):
+    the demo's stand-ins are failures there, not conveniences."""
+    from kiosk.config import DEFAULT_PATH
+
+    return config.provisioned or Path(config.source) == DEFAULT_PATH
+
+
+def _demo_only(name: str, what: str, key: str, config: Config) -> Check:
+    if serves_patients(config):
+        return Check(name, "fail", f"{what} (demo only) in a kiosk serving patients",
+                     f"Đặt {key} thành thiết bị thật (xem 'kiosk config new').",
+                     f"Set {key} to the real device (see 'kiosk config new').")
+    return _ok(name, f"{what} (demo)")
+
+
 def check_pcscd(config: Config) -> Check:
     from kiosk.services.card_reader import ReaderChoice
 
     choice = ReaderChoice.parse(config.devices.reader)
     if choice.kind != "pcsc":
         return _ok("pcscd", f"not used: {choice.describe()}")
-    if PCSCD_SOCKET.exists():
-        return _ok("pcscd", f"listening on {PCSCD_SOCKET}")
+    socket = pcscd_socket()
+    if socket.exists():
+        return _ok("pcscd", f"listening on {socket}")
     return Check("pcscd", "fail", "pcscd is not running",
                  "Dịch vụ đầu đọc thẻ (pcscd) chưa chạy: "
                  "chạy 'systemctl enable --now pcscd.socket'.",
@@ -64,7 +86,7 @@ def check_reader(config: Config) -> Check:
 
     choice = ReaderChoice.parse(config.devices.reader)
     if choice.kind == "virtual":
-        return _ok("reader", "virtual reader (demo)")
+        return _demo_only("reader", "virtual reader", "devices.reader", config)
     hint = ("Cắm đầu đọc thẻ vào cổng USB; nếu là ACR122U, kiểm tra đã chặn driver pn533_usb.",
             "Plug the card reader into USB; for an ACR122U check that pn533_usb is blacklisted.")
     if choice.kind == "nfc":
@@ -121,7 +143,7 @@ def _check_nfc_reader(reader: Any, hint: tuple[str, str]) -> Check:
 def check_camera(config: Config, seconds: float = 1.5) -> Check:
     spec = config.devices.camera
     if spec == "virtual":
-        return _ok("camera", "virtual camera (demo)")
+        return _demo_only("camera", "virtual camera", "devices.camera", config)
     hint = ("Kiểm tra cáp camera; dùng đường dẫn /dev/v4l/by-id/… trong devices.camera.",
             "Check the camera cable; use a /dev/v4l/by-id/… path in devices.camera.")
     try:
@@ -156,9 +178,10 @@ def check_printer(config: Config) -> Check:
                      "Chưa cấu hình máy in: bệnh nhân sẽ phải nhớ số thứ tự.",
                      "No printer configured: patients must remember their number.")
     if kind == "file":
-        directory = Path(target or config.state_dir / "tickets")
+        tickets = directory = Path(target or config.state_dir / "tickets")
+        while not directory.exists() and directory != directory.parent:
+            directory = directory.parent  # the kiosk creates it; doctor never does
         try:
-            directory.mkdir(parents=True, exist_ok=True)
             # O_EXCL|O_NOFOLLOW: a link planted at the probe's name is never followed.
             probe = directory / f".doctor-probe-{os.getpid()}"
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
@@ -168,7 +191,7 @@ def check_printer(config: Config) -> Check:
             return Check("printer", "fail", f"cannot write tickets to {directory}: {exc}",
                          f"Cấp quyền ghi thư mục {directory} cho người dùng kiosk.",
                          f"Give the kiosk user write access to {directory}.")
-        return _ok("printer", f"file printer writing to {directory}")
+        return _ok("printer", f"file printer writing to {tickets}")
     try:
         from drivers.printer import EscposPrinter
 
@@ -217,6 +240,13 @@ def check_bhxh(config: Config) -> Check:
 
 
 def check_his(config: Config) -> Check:
+    if config.his.adapter == "simulator" and not config.state_dir.exists():
+        import dataclasses
+        import tempfile
+
+        # The simulator keeps its data under state_dir: doctor creates no folder there.
+        with tempfile.TemporaryDirectory(prefix="kiosk-doctor-") as scratch:
+            return check_his(dataclasses.replace(config, state_dir=Path(scratch)))
     try:
         from kiosk.services.his import build_adapter
 
@@ -319,6 +349,50 @@ def check_outbox(config: Config) -> Check:
     return _ok("outbox", detail)
 
 
+def check_access(config: Config) -> Check:
+    """The configuration, secrets, state folder and database as the `kiosk` user sees
+    them (the units run as that user; root reads everything)."""
+    if config.demo:
+        return _ok("access", "built-in demo: no configuration files")
+    from kiosk.ops.access import probe_as_service_user
+
+    who, problems = probe_as_service_user(Path(config.source), config.state_dir)
+    if problems:
+        return Check("access", "fail", "; ".join(problems),
+                     "Tệp cấu hình và bí mật phải là 0640 root:kiosk, thư mục dữ liệu thuộc "
+                     "kiosk (chạy lại 'kiosk provision').",
+                     "The configuration and secrets must be 0640 root:kiosk, the state folder "
+                     "the kiosk user's (run 'kiosk provision' again).")
+    return _ok("access", f"{who} reads the configuration and secrets, writes "
+               f"{config.state_dir}")
+
+
+def check_trust_store(config: Config) -> Check:
+    """The CSCA certificates chips are verified against: without them every genuine
+    chip reads as untrusted."""
+    from drivers.emrtd.passive import TrustStore
+
+    path = config.devices.trust_store
+    if config.devices.reader == "virtual" and not path:
+        return _demo_only("trust_store", "the simulated card's own CSCA",
+                          "devices.trust_store", config)
+    hint = ("Chép chứng chỉ CSCA (.pem/.der) vào thư mục devices.trust_store.",
+            "Copy the CSCA certificates (.pem/.der) into the devices.trust_store folder.")
+    if not path:
+        return Check("trust_store", "fail" if serves_patients(config) else "warn",
+                     "no devices.trust_store: every genuine chip reads as untrusted", *hint)
+    try:
+        store = TrustStore.load(Path(path))
+    except OSError as exc:
+        return Check("trust_store", "fail", f"{path}: {exc.strerror or exc}", *hint)
+    if not store.anchors:
+        return Check("trust_store", "fail", f"no CSCA certificate in {path}", *hint)
+    if store.problems:
+        return Check("trust_store", "warn", f"{len(store.anchors)} CSCA certificates in {path}; "
+                     f"unreadable: {'; '.join(store.problems)[:300]}", *hint)
+    return _ok("trust_store", f"{len(store.anchors)} CSCA certificates in {path}")
+
+
 def check_lobby(config: Config) -> Check:
     """The shared lobby database. Away is a warning, not a failure: the kiosk then
     prints offline numbers (with its id in them) and catches up by itself. A refused
@@ -388,9 +462,8 @@ _SKEW_HINTS = ("Đồng hồ ki-ốt lệch so với máy chủ CSDL sảnh: s�
 
 
 CHECKS: list[Callable[[Config], Check]] = [
-    check_pcscd, check_reader, check_camera, check_printer, check_bhxh, check_his, check_clock,
-    check_disk, check_outbox, check_lobby,
-    check_face,
+    check_access, check_pcscd, check_reader, check_trust_store, check_camera, check_printer,
+    check_bhxh, check_his, check_clock, check_disk, check_outbox, check_lobby, check_face,
 ]
 # What an update's health check insists on (devices may legitimately be unplugged).
 CORE_CHECKS = {"disk", "outbox", "his", "bhxh", "clock"}

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import kiosk
-from kiosk.config.loader import HIS_SECRET_KEYS, SECRET_KEYS
-from kiosk.config.loader import build as build_config
+from kiosk.config.loader import HIS_SECRET_KEYS, SECRET_KEYS, load_provisioning
 from kiosk.domain.staff_pin import hash_pin, is_hashed, verify
 from kiosk.ops.install import (
     current_version,
@@ -44,7 +43,12 @@ SUPPORT_FILES = {
 
 
 class ProvisionError(Exception):
-    pass
+    """What stopped provisioning, in both languages; `unavailable`: a system service
+    (systemctl, systemd-sysusers) failed, not the provisioning file."""
+
+    def __init__(self, en: str, vi: str, unavailable: bool = False) -> None:
+        super().__init__(f"{vi} / {en}")
+        self.unavailable = unavailable
 
 
 @dataclass
@@ -128,18 +132,13 @@ def provision(root: Path, provisioning_file: Path, bundle_dir: Path | None = Non
     """Set up `root` as a kiosk. Without `bundle_dir` the release must already be
     installed (by the Debian package); with it, the signed bundle is installed."""
     summary = Summary()
-    raw = tomllib.loads(provisioning_file.read_text(encoding="utf-8"))
-    for section, values in (overrides or {}).items():
-        raw.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
-    raw.setdefault("kiosk", {}).setdefault("state_dir", "/var/lib/kiosk")
-    raw["kiosk"]["secrets_file"] = "/etc/kiosk/secrets.toml"
-    # Validate everything before touching the machine (every problem names its key).
-    config = build_config(raw, source=str(provisioning_file), base_dir=provisioning_file.parent)
+    # Validate everything before touching the machine: the rules of `kiosk config check
+    # --production`, every problem one line naming its key.
+    raw, config = load_provisioning(provisioning_file, overrides)
     keys = config.fleet.public_keys
-    if not keys:
-        raise ProvisionError("fleet.public_keys: required, the kiosk only installs signed releases")
     if os.geteuid() != 0:
-        raise ProvisionError("run as root: the configuration must belong to root and group kiosk")
+        raise ProvisionError("run as root: the configuration must belong to root and group kiosk",
+                             "hãy chạy bằng root: cấu hình phải thuộc root, nhóm kiosk")
 
     if bundle_dir is not None:
         bundle = verify_bundle(bundle_dir, keys)
@@ -153,7 +152,9 @@ def provision(root: Path, provisioning_file: Path, bundle_dir: Path | None = Non
         version = current_version(root)
         if version is None or not is_installed(root, version):
             raise ProvisionError("no kiosk release is installed: install the Debian package "
-                                 "(apt install ./vn-hospital-kiosk_….deb) or pass --bundle")
+                                 "(apt install ./vn-hospital-kiosk_….deb) or pass --bundle",
+                                 "chưa cài bản phát hành nào: cài gói Debian "
+                                 "(apt install ./vn-hospital-kiosk_….deb) hoặc dùng --bundle")
         summary.add(f"release {version}: already installed under {release_dir(root, version)}")
 
     _guide(release_dir(root, current_version(root) or ""))
@@ -165,6 +166,11 @@ def provision(root: Path, provisioning_file: Path, bundle_dir: Path | None = Non
             _write(system / unit.name, unit.read_text(encoding="utf-8"), 0o644)
         for source, target in SUPPORT_FILES.items():
             _write(root / target, (units / source).read_text(encoding="utf-8"), 0o644)
+        # The package's /usr/bin/kiosk, for a bundle install: in the admin's own place.
+        command = root / "usr/local/bin/kiosk"
+        if not command.is_symlink() and not command.exists():
+            command.parent.mkdir(parents=True, exist_ok=True)
+            command.symlink_to("/opt/kiosk/current/venv/bin/kiosk")
     _system_users(root)
     kiosk_ids = service_ids(root)
 
@@ -224,9 +230,7 @@ def _system_users(root: Path) -> None:
     """The kiosk user and its directories, from sysusers.d/tmpfiles.d, inside `root`."""
     for cmd in (["systemd-sysusers", f"--root={root}", "kiosk.conf"],
                 ["systemd-tmpfiles", "--create", f"--root={root}", "kiosk.conf"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-        if proc.returncode != 0:
-            raise ProvisionError(f"{cmd[0]} failed: {proc.stderr.strip()[-400:]}")
+        _system(cmd, "kiosk.conf")
 
 
 def service_ids(root: Path, user: str = "kiosk") -> tuple[int, int]:
@@ -238,7 +242,8 @@ def service_ids(root: Path, user: str = "kiosk") -> tuple[int, int]:
             fields = line.split(":")
             if len(fields) > 2 and fields[0] == name:
                 return int(fields[2])
-        raise ProvisionError(f"{path}: no {name!r} entry (systemd-sysusers did not create it)")
+        raise ProvisionError(f"{path}: no {name!r} entry (systemd-sysusers did not create it)",
+                             f"{path}: không có {name!r} (systemd-sysusers chưa tạo)", True)
 
     return lookup(user, "passwd"), lookup(user, "group")
 
@@ -247,14 +252,26 @@ def _own(path: Path, mode: int, uid: int, gid: int) -> None:
     set_owner_mode(path, mode, (uid, gid))  # on an O_NOFOLLOW descriptor
 
 
+def _system(cmd: list[str], what: str) -> None:
+    """Run a system tool; its failure names the tool and what it worked on (exit 5)."""
+    if shutil.which(cmd[0]) is None:
+        raise ProvisionError(f"{cmd[0]} not found: cannot set up {what}",
+                             f"không có {cmd[0]}: không thiết lập được {what}", True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProvisionError(f"{' '.join(cmd[:2])} ({what}) failed: {exc}",
+                             f"{' '.join(cmd[:2])} ({what}) lỗi: {exc}", True) from None
+    if proc.returncode != 0:
+        err = proc.stderr.strip()[-400:]
+        raise ProvisionError(f"{' '.join(cmd[:2])} ({what}) failed: {err}",
+                             f"{' '.join(cmd[:2])} ({what}) lỗi: {err}", True)
+
+
 def _enable(root: Path, summary: Summary) -> None:
     live = root == Path("/")
     if live:
-        subprocess.run(["systemctl", "daemon-reload"], check=True, timeout=120)
-    if shutil.which("systemctl") is None:
-        raise ProvisionError("systemctl not found: cannot enable the units")
-    cmd = ["systemctl", *([] if live else [f"--root={root}"]), "enable", *UNITS_ENABLED]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    if proc.returncode != 0:
-        raise ProvisionError(f"enabling units failed: {proc.stderr.strip()}")
+        _system(["systemctl", "daemon-reload"], "the kiosk's units")
+    _system(["systemctl", *([] if live else [f"--root={root}"]), "enable", *UNITS_ENABLED],
+            ", ".join(UNITS_ENABLED))
     summary.add(f"units enabled: {', '.join(UNITS_ENABLED)}")

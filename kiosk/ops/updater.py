@@ -80,6 +80,7 @@ class Result:
     detail: str
     poll_sleep_s: float = 300.0
     downloaded_bytes: int = 0
+    unreachable: bool = False  # the server did not answer (network, 5xx): exit 5
 
 
 def systemctl(action: str, units: tuple[str, ...] = SERVICES) -> Callable[[], None]:
@@ -162,7 +163,7 @@ def update_once(client: DdiClient, settings: UpdateSettings) -> Result:
     try:
         base = client.poll()
     except DdiError as exc:
-        return Result("error", f"poll failed: {exc}")
+        return Result("error", f"poll failed: {exc}", unreachable=not exc.final)
     sleep = parse_sleep(_dig(base, "config", "polling", "sleep"))
     links = base.get("_links")
     links = links if isinstance(links, dict) else {}

@@ -175,9 +175,15 @@ def parse_script(data: Any) -> list[Action]:
     return [parse_action(raw, i) for i, raw in enumerate(data)]
 
 
-def load_script(path: Path) -> list[Action]:
+def load_script(path: Path, card: str | None = None) -> list[Action]:
+    """A script file; `card` (the test card's number) replaces `{"type": "{card}"}`."""
+    if card is not None and not (len(card) == 12 and card.isascii() and card.isdigit()):
+        raise ScriptError("--card must be the card's 12 digits")
     try:
-        data = json.loads(path.read_text("utf-8"))
+        text = path.read_text("utf-8")
+        if card is not None:
+            text = text.replace('"{card}"', f'"{card}"')
+        data = json.loads(text)
     except OSError as exc:
         raise ScriptError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

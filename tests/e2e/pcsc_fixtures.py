@@ -1,10 +1,15 @@
 """Reusable pcscd + vpcd fixtures: a real pcscd with the vsmartcard-vpcd reader.
 
-pcsc-lite 1.9.9's daemon always uses /run/pcscd/pcscd.comm, so one pcscd
-serves the whole machine. The fixture starts a private pcscd (foreground,
-its own reader.conf.d with vpcd on the standard port 35963 = reader
-"Virtual PCD 00 00") unless one is already serving, and stops only what it
-started. A file lock serialises test sessions that want pcscd at the same time.
+Every test session starts its own pcscd and never uses another's (issue 25). pcsc-lite
+1.9.9's daemon always listens on /run/pcscd/pcscd.comm, so it runs in a private mount
+namespace (`unshare -m`) where /run/pcscd is this session's own folder; the clients
+(pyscard in this process, `kiosk` subprocesses) reach it through libpcsclite's
+`PCSCLITE_CSOCK_NAME`, which tests/conftest.py points at that folder before anything
+opens a PC/SC context (libpcsclite reads it once). Its vpcd reader ("Virtual PCD 00
+00") listens on free ports of its own (P and P+1), not the standard 35963/35964. Measured here: a
+client without the variable gets "Service not available" while this pcscd serves, so
+nothing of one session's readers or cards reaches another. No lock is needed: sessions
+share neither the socket nor the port (the machine's own pcscd, if any, is untouched).
 
 Use from a conftest:
 
@@ -19,7 +24,6 @@ and yields its trust store.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -38,19 +42,23 @@ from drivers.virtual.vpcd import Card, VpcdCard
 from tests.chip_identity import BASE
 from tests.cli_helpers import KIOSK
 
-VPCD_PORT = 35963
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
-SOCKET = Path("/run/pcscd/pcscd.comm")
-LOCK = Path(tempfile.gettempdir()) / "kiosk-pcscd-tests.lock"
 READER = "Virtual PCD 00 00"
+
+
+def session_socket() -> Path:
+    """This session's pcscd socket: tests/conftest.py sets the variable; a benchmark
+    script gets it here (before its first PC/SC context, as libpcsclite needs)."""
+    return Path(os.environ.setdefault("PCSCLITE_CSOCK_NAME", os.path.join(
+        tempfile.gettempdir(), f"kiosk-tests-pcscd-{os.getpid()}", "pcscd.comm")))
 
 
 @dataclass
 class Pcscd:
     port: int
     reader: str
-    started_here: bool
-    process: subprocess.Popen[bytes] | None
+    socket: Path
+    process: subprocess.Popen[bytes]
 
 
 def _port_open(port: int) -> bool:
@@ -59,23 +67,31 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _socket_alive() -> bool:
-    if not SOCKET.exists():
+def _free_ports() -> int:
+    """A port P with P+1 free too: vpcd's driver serves two readers (00 00 on P,
+    00 01 on P+1), and either taken makes pcscd drop the reader."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("0.0.0.0", 0))
+            port = int(first.getsockname()[1])
+            with socket.socket() as second:
+                try:
+                    second.bind(("0.0.0.0", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no two consecutive free ports for vpcd")
+
+
+def _socket_alive(path: Path) -> bool:
+    if not path.exists():
         return False
     with socket.socket(socket.AF_UNIX) as s:
         try:
-            s.connect(str(SOCKET))
+            s.connect(str(path))
             return True
         except OSError:
             return False
-
-
-def _remove_stale_files() -> None:
-    """A pcscd killed without cleanup (a machine stopped mid-run) leaves its socket and
-    pid file; pcscd refuses to start if that old pid now belongs to a live process."""
-    if SOCKET.exists() and not _socket_alive():
-        SOCKET.unlink(missing_ok=True)
-        (SOCKET.parent / "pcscd.pid").unlink(missing_ok=True)
 
 
 def available() -> str | None:
@@ -84,8 +100,8 @@ def available() -> str | None:
         return "pcscd is not installed (debian-packages.txt: pcscd)"
     if not os.path.exists(VPCD_DRIVER):
         return "vsmartcard-vpcd is not installed"
-    if os.geteuid() != 0 and not _socket_alive():
-        return "starting pcscd needs root"
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return "a private pcscd needs root (a mount namespace: unshare -m)"
     return None
 
 
@@ -94,37 +110,36 @@ def running_pcscd(timeout: float = 10.0) -> Iterator[Pcscd]:
     why = available()
     if why:
         pytest.skip(why)
-    lock = LOCK.open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    proc: subprocess.Popen[bytes] | None = None
+    sock = session_socket()
+    sock.parent.mkdir(parents=True, exist_ok=True)
     conf = Path(tempfile.mkdtemp(prefix="kiosk-pcscd-"))
+    port = _free_ports()
+    (conf / "vpcd").write_text(
+        'FRIENDLYNAME "Virtual PCD"\n'
+        f"DEVICENAME   /dev/null:0x{port:04X}\n"
+        f"LIBPATH      {VPCD_DRIVER}\n"
+        f"CHANNELID    0x{port:04X}\n"
+    )
+    Path("/run/pcscd").mkdir(parents=True, exist_ok=True)  # the mount point
+    log = (conf / "pcscd.log").open("wb")
+    # /run/pcscd, in pcscd's own mount namespace only, is this session's folder.
+    proc = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'mount --bind "$1" /run/pcscd && exec pcscd --foreground --config "$2"', "sh",
+         str(sock.parent), str(conf)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    log.close()
     try:
-        if _socket_alive() and _port_open(VPCD_PORT):
-            yield Pcscd(VPCD_PORT, READER, False, None)
-            return
-        (conf / "vpcd").write_text(
-            'FRIENDLYNAME "Virtual PCD"\n'
-            f"DEVICENAME   /dev/null:0x{VPCD_PORT:04X}\n"
-            f"LIBPATH      {VPCD_DRIVER}\n"
-            f"CHANNELID    0x{VPCD_PORT:04X}\n"
-        )
-        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)
-        _remove_stale_files()
-        log = (conf / "pcscd.log").open("wb")
-        proc = subprocess.Popen(
-            ["pcscd", "--foreground", "--config", str(conf)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        log.close()
         deadline = time.monotonic() + timeout
-        while not (_socket_alive() and _port_open(VPCD_PORT)):
+        while not (_socket_alive(sock) and _port_open(port)):
             if proc.poll() is not None or time.monotonic() > deadline:
                 said = (conf / "pcscd.log").read_text(errors="replace")[-1500:]
                 raise RuntimeError(f"pcscd with vpcd did not come up:\n{said}")
             time.sleep(0.05)
-        yield Pcscd(VPCD_PORT, READER, True, proc)
+        yield Pcscd(port, READER, sock, proc)
     finally:
-        if proc is not None and proc.poll() is None:
+        if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=5)
@@ -132,8 +147,10 @@ def running_pcscd(timeout: float = 10.0) -> Iterator[Pcscd]:
                 proc.kill()
                 proc.wait()
         shutil.rmtree(conf, ignore_errors=True)
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
+        for name in ("pcscd.comm", "pcscd.pid"):
+            (sock.parent / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            sock.parent.rmdir()
 
 
 @pytest.fixture(scope="session")

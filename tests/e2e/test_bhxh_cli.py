@@ -89,7 +89,7 @@ def test_misconfigured_operator_exits_6(sim, tmp_path):
 def test_wrong_password_exits_6(sim, tmp_path):
     config = tmp_path / "kiosk.toml"
     text = run_kiosk("config", "demo").stdout
-    config.write_text(text.replace('password = "simulator-password"', 'password = "nope"'),
+    config.write_text(text.replace("[bhxh]\n", '[bhxh]\npassword = "nope"\n'),
                       encoding="utf-8")
     proc = run_kiosk("--config", str(config), "bhyt", "check", "--gateway", sim.base_url,
                      input=json.dumps(NHUNG))

@@ -31,7 +31,7 @@ def piped_into_head(args, tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["services", "list", "--json"],
-    ["doctor", "--json", "--only", "disk"],
+    ["doctor", "--demo", "--json", "--only", "disk"],
     ["bhyt", "parse", "card.txt", "--json"],
     ["qr", "parse", "qr.txt", "--json"],
     ["config", "check", "--json"],
@@ -190,7 +190,7 @@ def test_doctor_unknown_check_exits_2():
 
 
 def test_doctor_text_says_demo(tmp_path):
-    proc = run_kiosk("doctor", "--only", "disk", env={**DEMO_ENV,
+    proc = run_kiosk("doctor", "--demo", "--only", "disk", env={**DEMO_ENV,
                                                        "KIOSK_STATE_DIR": str(tmp_path)})
     assert proc.returncode == 0 and "DEMO" in proc.stdout.splitlines()[0]
 
@@ -201,7 +201,8 @@ def test_doctor_network_failure_names_host_and_reason(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    text = demo_text().replace('url = "simulator"', f'url = "http://127.0.0.1:{port}"')
+    text = demo_text().replace('url = "simulator"', f'url = "http://127.0.0.1:{port}"\n'
+                               'password = "simulator-password"')
     text = text.replace('adapter = "simulator"',
                         f'adapter = "fhir"\n[his.settings]\nurl = "http://127.0.0.1:{port}/fhir"')
     config = tmp_path / "kiosk.toml"

@@ -77,7 +77,7 @@ def test_report_health_book_covers_every_kiosk_of_the_facility(lobby, tmp_path):
     for path in (paths["k2"], other):
         proc = run_kiosk("--config", str(path), "sync", "--once")
         assert proc.returncode == 0, proc.stderr
-    report = run_json("--config", str(paths["k1"]), "report", "health-book",
+    report = run_json("--config", str(paths["k1"]), "report", "health-book", "--json",
                       "--from", "2026-11-30", "--to", "2026-11-30")
     assert set(report) == {"from", "to", "kiosks", "totals"}
     assert [k["kiosk_id"] for k in report["kiosks"]] == ["k1", "k2"]  # not facility 79001
@@ -87,7 +87,7 @@ def test_report_health_book_covers_every_kiosk_of_the_facility(lobby, tmp_path):
                     "2026-11-30", "--to", "2026-11-30", "--format", "csv", "--kiosk", "k2")
     assert csv.returncode == 0 and csv.stdout.splitlines()[1].startswith("2026-11-30,k2,5,")
     # one kiosk's own file, as before
-    own = run_json("report", "health-book", "--from", "2026-11-30", "--to", "2026-11-30",
+    own = run_json("report", "health-book", "--json", "--from", "2026-11-30", "--to", "2026-11-30",
                    "--database", str(tmp_path / "k2" / "state" / "kiosk.sqlite3"))
     assert [k["kiosk_id"] for k in own["kiosks"]] == ["k2"]
     # the lobby away: a clear error naming the way to a local report, not a partial one

@@ -38,7 +38,8 @@ def test_demo_configuration_passes(config):
 
 
 def test_missing_reader_and_pcscd(config, monkeypatch, tmp_path):
-    monkeypatch.setattr(doctor, "PCSCD_SOCKET", tmp_path / "no-pcscd.comm")
+    # Not $PCSCLITE_CSOCK_NAME: libpcsclite reads it once per process (decision 0121).
+    monkeypatch.setattr(doctor, "pcscd_socket", lambda: tmp_path / "no-pcscd.comm")
     c = replace(config, devices=replace(config.devices, reader="ACS ACR1252 NOT HERE"))
     r = by_name(doctor.run_checks(c, {"pcscd", "reader"}))
     assert r["pcscd"].status == "fail" and "pcscd" in r["pcscd"].hint_en
@@ -63,6 +64,10 @@ def test_network_printer_unreachable(config):
                                         target=f"127.0.0.1:{closed_port()}"))
     check = by_name(doctor.run_checks(c, {"printer"}))["printer"]
     assert check.status == "fail" and check.hint_en
+    # A USB printer that is not there: plain words, not the library's exception class.
+    usb = replace(config, printer=replace(config.printer, kind="usb", target="0416:5011"))
+    check = doctor.check_printer(usb)
+    assert check.status == "fail" and "Error" not in check.detail, check.detail
 
 
 def test_unwritable_ticket_directory(config, tmp_path):
@@ -114,8 +119,8 @@ def test_outbox_dead_letters_warn(config):
 
 
 def test_cli_json_contract(tmp_path):
-    proc = run_kiosk("doctor", "--json", env={"KIOSK_CONFIG": "",
-                                              "KIOSK_STATE_DIR": str(tmp_path / "state")},
+    proc = run_kiosk("doctor", "--demo", "--json",
+                     env={"KIOSK_CONFIG": "", "KIOSK_STATE_DIR": str(tmp_path / "state")},
                      cwd=tmp_path)
     data = json.loads(proc.stdout)
     assert set(data) == {"kiosk_id", "version", "config", "demo", "checked_at", "checks", "ok"}
@@ -127,7 +132,43 @@ def test_cli_json_contract(tmp_path):
     assert proc.returncode == (0 if data["ok"] else 1)
     names = {c["name"] for c in data["checks"]}
     assert {"reader", "camera", "printer", "bhxh", "his", "pcscd", "clock", "disk",
-            "outbox"} <= names
+            "outbox", "access", "trust_store", "lobby"} <= names
+    assert list(tmp_path.iterdir()) == []  # doctor never creates a folder
+
+
+def test_an_unprovisioned_machine_is_not_the_demo(tmp_path):
+    """No --config, no $KIOSK_CONFIG, no /etc/kiosk/kiosk.toml ($KIOSK_DEFAULT_CONFIG,
+    pointed into tmp_path so the machine's own never counts)."""
+    env = {"KIOSK_CONFIG": "", "KIOSK_DEFAULT_CONFIG": str(tmp_path / "absent")}
+    proc = run_kiosk("doctor", env=env, cwd=tmp_path)
+    assert proc.returncode == 6
+    assert "this machine is not provisioned" in proc.stderr and "chưa được cấp phát" in \
+        proc.stderr
+    proc = run_kiosk("doctor", "--json", env=env, cwd=tmp_path)
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 6 and data["checks"][0]["name"] == "config"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_trust_store(config, tmp_path):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from drivers.virtual.cccd_pki import generate as generate_pki
+
+    empty = tmp_path / "csca"
+    empty.mkdir()
+    real = replace(config, devices=replace(config.devices, reader="auto"))
+    assert doctor.check_trust_store(real).status == "warn"  # not serving patients: a warning
+    serving = replace(real, provisioned=True)
+    assert doctor.check_trust_store(serving).status == "fail"
+    serving = replace(serving, devices=replace(serving.devices, trust_store=str(empty)))
+    check = doctor.check_trust_store(serving)
+    assert check.status == "fail" and check.detail == f"no CSCA certificate in {empty}"
+    (empty / "csca.pem").write_bytes(generate_pki("TEST CSCA").csca_cert.public_bytes(
+        Encoding.PEM))
+    assert doctor.check_trust_store(serving).detail == f"1 CSCA certificates in {empty}"
+    assert doctor.check_reader(replace(serving, devices=replace(
+        serving.devices, reader="virtual"))).status == "fail"
 
 
 def test_reader_check_ignores_virtual_readers_unless_configured(config, pcscd):

@@ -4,6 +4,7 @@ a DDI test server on 127.0.0.1. The hostile-server cases are in test_hostile_ddi
 import json
 import os
 import shutil
+import socket
 import stat
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ from kiosk.ops.provision import service_ids
 from kiosk.ops.release import BundleError, build_bundle, check_installs, verify_bundle
 from kiosk.ops.updater import update_once
 from tests.cli_helpers import run_kiosk
+from tests.config_helpers import PUBLIC_KEY, filled_new_config
 from tests.e2e.ops.bundles import PYPROJECT, SCRIPTS, make_bundle
 from tests.e2e.ops.conftest import client_for, new_wheel, settings_for
 from tests.e2e.ops.unit_paths import assert_no_path_named, assert_unit_paths_exist
@@ -216,15 +218,24 @@ def test_cli_exit_codes(root, server, bundles, keys, tmp_path):
     bad = run_kiosk("--config", str(config), "update", "--once", "--root", str(root))
     assert bad.returncode == 8, bad.stdout + bad.stderr
     assert current_version(root) == "1.0.0"
+    # Nobody answers: exit 5 (the table's "unavailable"), the one error object on stderr.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    away = run_kiosk("--config", str(config), "update", "--once", "--root", str(root),
+                     "--server", closed, "--json")
+    assert away.returncode == 5 and away.stdout == "", away.stdout + away.stderr
+    error = json.loads(away.stderr)["error"]
+    assert error["exit_code"] == 5 and "poll failed" in error["message"], error
 
 
 def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     prov = tmp_path / "provision.toml"
-    text = demo_config_text().replace('tenant = "DEFAULT"', f'tenant = "DEFAULT"\n'
-        f'hawkbit_url = "https://fleet.example.vn"\ncontroller_id = "bv-lobby-01"\n'
-        f'token = "fleet-token-123"\npublic_keys = ["{keys["public"]}"]')
-    text = text.replace('url = "simulator"', 'url = "https://egw.baohiemxahoi.gov.vn"')
-    prov.write_text(text)
+    prov.write_text(filled_new_config(**{
+        '# hawkbit_url = "https://…"': 'hawkbit_url = "https://fleet.example.vn"\n'
+        'controller_id = "bv-lobby-01"', '# token = ""': 'token = "fleet-token-123"',
+        f'public_keys = ["{PUBLIC_KEY}"]': f'public_keys = ["{keys["public"]}"]',
+        'staff_pin = "135791"': 'staff_pin = "246802"'}))
     root = tmp_path / "root"
     first = run_kiosk("provision", "--root", str(root), "--config-file", str(prov),
                       "--bundle", str(bundles["1.0.0"]), "--kiosk-id", "bv-lobby-01")
@@ -232,6 +243,7 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     assert "installed" in first.stdout and "units enabled" in first.stdout
     assert current_version(root) == "1.0.0"
     assert os.access(root / "opt/kiosk/current/venv/bin/kiosk", os.X_OK)
+    assert os.readlink(root / "usr/local/bin/kiosk") == "/opt/kiosk/current/venv/bin/kiosk"
     etc = root / "etc/kiosk"
     gid = service_ids(root)[1]
     for path, mode in ((etc, 0o750), (etc / "secrets.toml", 0o640), (etc / "kiosk.toml", 0o640)):
@@ -250,7 +262,7 @@ def test_provision_root_tree_modes_and_idempotence(tmp_path, bundles, keys):
     (root / "usr/bin/cage").unlink()
     public = (etc / "kiosk.toml").read_text()
     secrets = (etc / "secrets.toml").read_text()
-    for secret in ("simulator-password", "fleet-token-123"):
+    for secret in ("s3cret-gateway", "fleet-token-123"):
         assert secret not in public and secret in secrets
     # The staff PIN is stored only as its salted scrypt hash.
     assert "246802" not in public + secrets

@@ -10,7 +10,7 @@ from tests.cli_helpers import run_kiosk
 
 def config_with_pin(tmp_path, pin):
     path = tmp_path / "kiosk.toml"
-    text = demo_config_text().replace('staff_pin = "246802"', f'staff_pin = "{pin}"')
+    text = demo_config_text().replace("[ui]\n", f'[ui]\nstaff_pin = "{pin}"\n')
     path.write_text(text.replace('state_dir = "demo-output/state"',
                                  f'state_dir = "{tmp_path / "state"}"'), encoding="utf-8")
     return path

@@ -71,3 +71,8 @@ def test_config_check_names_the_insecure_settings(tmp_path):
     proc = run_kiosk("--config", str(path), "config", "check")
     assert proc.returncode != 0
     assert "fleet.hawkbit_url" in proc.stderr and "fleet.public_keys[0]" in proc.stderr
+
+
+def test_plain_http_is_one_line(tmp_path):
+    found = problems(fleet_config(tmp_path, "http://fleet.example.vn", [GOOD_KEY]))
+    assert len([p for p in found if p.startswith("fleet.hawkbit_url:")]) == 1, found

@@ -240,6 +240,19 @@ def test_report_cli_missing_database(tmp_path: Path):
     assert not (tmp_path / "none.sqlite3").exists()
 
 
+def test_report_cli_prints_a_table_unless_json(day):
+    path, _ = day
+    proc = run_kiosk("report", "health-book", "--from", "2026-11-23", "--to", "2026-11-24",
+                     "--database", str(path))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "Sổ sức khỏe điện tử / health book, 2026-11-23 – 2026-11-24"
+    assert lines[1].split() == ["date", "kiosk_id", "offered", "started", "completed",
+                                "skipped"]
+    assert lines[2].split()[:3] == ["2026-11-23", "kiosk-A", "8"]
+    assert lines[-1].split()[0] == "total" and len(lines) == 7
+
+
 def test_csv_rows_keep_unknown_reasons():
     report = {"kiosks": [{"kiosk_id": "k", "days": [
         {"date": "2026-01-01", "offered": 1, "started": 0, "completed": 0, "skipped": 0,
