@@ -15,7 +15,8 @@ PATIENT_WORDS = re.compile(r"payload|\bcard number|\bmrz|\bqr\b|doc.number|\bdob
 # Matched by the words above, but about the machine, not a patient.
 NOT_PATIENT = {("card", "read", "--reader"),  # a reader's name
                ("provision", "--kiosk-id"),  # the kiosk's name in the fleet
-               ("card", "simulate", "--quirks")}  # chip behaviours (mentions BAC)
+               ("card", "simulate", "--quirks"),  # chip behaviours (mentions BAC)
+               ("release", "build", "--arch")}  # dpkg's name of an architecture
 
 
 def walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
