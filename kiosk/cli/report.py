@@ -84,6 +84,7 @@ def _report(args: argparse.Namespace) -> int:
 
     stats: Any = {"health-book": health_book_stats,
                   "follow-ups": appointment_stats}[args.report_name]
+    title = TITLES[args.report_name]
 
     config = None if args.database else load_config(args)
     if config is not None and config.lobby is not None:
@@ -91,7 +92,7 @@ def _report(args: argparse.Namespace) -> int:
             report = _from_lobby(config, args, stats.lobby_counts)
         except RangeError as exc:
             raise CliError(str(exc)) from None
-        _print(report, args.format, stats.csv_rows)
+        _print(report, args.format, stats.csv_rows, title)
         return EXIT_OK
     path = Path(args.database) if args.database or config is None else config.database_path
     if not path.exists():  # a report must not create an empty database as a side effect
@@ -106,7 +107,7 @@ def _report(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         db.conn.close()
-    _print(report, args.format, stats.csv_rows)
+    _print(report, args.format, stats.csv_rows, title)
     return EXIT_OK
 
 
@@ -191,7 +192,11 @@ def _lobby_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print(report: dict[str, Any], fmt: str, csv_rows: Any) -> None:
+TITLES = {"health-book": "Sổ sức khỏe điện tử / health book",
+          "follow-ups": "Khám lại theo lịch hẹn / follow-up check-ins"}
+
+
+def _print(report: dict[str, Any], fmt: str, csv_rows: Any, title: str) -> None:
     import csv
     import sys
 
@@ -207,9 +212,12 @@ def _print(report: dict[str, Any], fmt: str, csv_rows: Any) -> None:
     # A table to read: the day's counts per kiosk, then the totals (JSON/CSV: every column).
     shown = header[:6]
     totals = report["totals"]
+    # The columns before the first counted one name the row (kiosk, date): "total"
+    # goes under the last of them.
+    lead = max(1, next((i for i, field in enumerate(shown) if field in totals), 1))
     table = [shown, *(row[:6] for row in rows),
-             ["", "total", *(totals.get(field, "") for field in shown[2:])]]
+             [*[""] * (lead - 1), "total", *(totals.get(field, "") for field in shown[lead:])]]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(shown))]
-    print(f"Sổ sức khỏe điện tử / health book, {report['from']} – {report['to']}")
+    print(f"{title}, {report['from']} – {report['to']}")
     for row in table:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
-from kiosk.services.health_book_stats import days_between
+from kiosk.services.health_book_stats import days_between, stored_rows
 from kiosk.services.registration import APPOINTMENT_METRIC
 
 PREFIX = "appointment."
@@ -60,14 +60,7 @@ def shape(rows: Iterable[tuple[Any, ...]], day_from: dt.date, day_to: dt.date
 
 def counts(db: sqlite_utils.Database, day_from: dt.date, day_to: dt.date,
            kiosk_id: str | None = None) -> dict[str, Any]:
-    days_between(day_from, day_to)
-    sql = ("SELECT kiosk_id, day, metric, value FROM statistics "
-           "WHERE day BETWEEN ? AND ? AND metric LIKE 'appointment.%'")
-    params: list[Any] = [day_from.isoformat(), day_to.isoformat()]
-    if kiosk_id is not None:
-        sql += " AND kiosk_id = ?"
-        params.append(kiosk_id)
-    return shape(db.execute(sql, params).fetchall(), day_from, day_to)
+    return shape(stored_rows(db, day_from, day_to, PREFIX, kiosk_id), day_from, day_to)
 
 
 def lobby_counts(client: Any, day_from: dt.date, day_to: dt.date,

@@ -62,14 +62,22 @@ def counts(db: sqlite_utils.Database, day_from: dt.date, day_to: dt.date,
     Every day of the range is listed for each kiosk that counted anything about
     the health book in it (quiet days as zeros, so weekly charts have no holes).
     """
+    return shape(stored_rows(db, day_from, day_to, PREFIX, kiosk_id), day_from, day_to)
+
+
+def stored_rows(db: sqlite_utils.Database, day_from: dt.date, day_to: dt.date, prefix: str,
+                kiosk_id: str | None = None) -> list[tuple[Any, ...]]:
+    """`(kiosk_id, day, metric, value)` of the metrics named `prefix…` over the range
+    (checked first: `days_between`), from the kiosk's own statistics table."""
     days_between(day_from, day_to)
+    escaped = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     sql = ("SELECT kiosk_id, day, metric, value FROM statistics "
-           "WHERE day BETWEEN ? AND ? AND metric LIKE 'health\\_book.%' ESCAPE '\\'")
-    params: list[Any] = [day_from.isoformat(), day_to.isoformat()]
+           "WHERE day BETWEEN ? AND ? AND metric LIKE ? ESCAPE '\\'")
+    params: list[Any] = [day_from.isoformat(), day_to.isoformat(), escaped + "%"]
     if kiosk_id is not None:
         sql += " AND kiosk_id = ?"
         params.append(kiosk_id)
-    return shape(db.execute(sql, params).fetchall(), day_from, day_to)
+    return db.execute(sql, params).fetchall()
 
 
 def lobby_counts(client: Any, day_from: dt.date, day_to: dt.date,

@@ -35,5 +35,9 @@ def test_check_ins_per_department_and_lookups_not_answered(config):
     assert rows[0][1:] == [0] * (len(header) - 1)  # a quiet day is zeros, not missing
     db.conn.close()
     out = run_kiosk("report", "follow-ups", "--database", str(config.database_path),
-                    "--from", day.isoformat(), "--to", day.isoformat())
+                    "--from", day.isoformat(), "--to", day.isoformat(), "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["totals"]["checked_in"] == 2
+    text = run_kiosk("report", "follow-ups", "--database", str(config.database_path),
+                     "--from", day.isoformat(), "--to", day.isoformat()).stdout.splitlines()
+    assert text[0].startswith("Khám lại theo lịch hẹn / follow-up check-ins")
+    assert text[1].split()[:2] == ["date", "checked_in"] and text[-1].split()[:2] == ["total", "2"]
