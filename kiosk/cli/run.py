@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="play this patient script (JSON list of actions) and exit; "
                           "starts Xvfb when there is no display")
     run.add_argument("--card", metavar="NUMBER",
-                     help="with --script: the test card's 12-digit number, typed where the "
-                          "script says {\"type\": \"{card}\"}")
+                     help="with --script: the test card's 12-digit number; its last six "
+                          "(the chip's CAN) are typed where the script says "
+                          "{\"type\": \"{card}\"}")
     run.add_argument("--json", action="store_true",
                      help="with --script: print the outcome as JSON")
     run.set_defaults(handler=_run)

@@ -176,13 +176,14 @@ def parse_script(data: Any) -> list[Action]:
 
 
 def load_script(path: Path, card: str | None = None) -> list[Action]:
-    """A script file; `card` (the test card's number) replaces `{"type": "{card}"}`."""
+    """A script file; `card` (the test card's 12-digit number) replaces `{"type":
+    "{card}"}` with what the keypad asks for: its last six digits, the chip's CAN."""
     if card is not None and not (len(card) == 12 and card.isascii() and card.isdigit()):
         raise ScriptError("--card must be the card's 12 digits")
     try:
         text = path.read_text("utf-8")
         if card is not None:
-            text = text.replace('"{card}"', f'"{card}"')
+            text = text.replace('"{card}"', f'"{card[-6:]}"')
         data = json.loads(text)
     except OSError as exc:
         raise ScriptError(f"cannot read {path}: {exc.strerror or exc}") from None

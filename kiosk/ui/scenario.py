@@ -239,8 +239,11 @@ class Player:
     def _run(self, action: Action) -> bool:  # True: done, move on
         app = self.app
         if isinstance(action, Patient):
-            if time.monotonic() - self._step_seen_at < app.options.transition_s + 0.3:
-                return False  # let the texture sweep after the last change run first
+            # Let the texture sweep after the last change (a step, or an overlay opened
+            # or closed: `view_changed_at`, on the app's monotonic clock) run first.
+            changed = max(self._step_seen_at, app.view_changed_at)
+            if time.monotonic() - changed < app.options.transition_s + 0.3:
+                return False
             self._audit_textures()
             self.report.memory_mib.append(resident_mib())
             self._patient = PatientLog(action.key, action.title)

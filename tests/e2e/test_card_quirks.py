@@ -108,14 +108,17 @@ def test_simulate_with_quirks_subprocess(
 
 @pytest.mark.parametrize("profile", sorted(CLONES) + sorted(ODD_CARDS))
 def test_clones_are_refused_naming_the_check_odd_cards_give_their_holder(
-        pcscd: Pcscd, pki: VirtualPki, trust_dir: Path, profile: str) -> None:
+        pcscd: Pcscd, pki: VirtualPki, trust_dir: Path, tmp_path: Path, profile: str) -> None:
     """Issue 24, through real pcscd (`kiosk run --script` serves a clone with `kiosk card
     simulate --quirks`: tests/e2e/ui/test_kiosk_run_script.py)."""
     key = ["--can", BASE["id_number"][-6:]]
     with virtual_card_server(_card(pki, frozenset({profile})), pcscd):
-        if profile == "bac-6988":
-            key = ["--doc-number", "190123456", "--dob", "900101", "--expiry", "300101"]
-            wrong = run_kiosk("card", "read", *key[:-1], "290101", "--json", timeout=60)
+        if profile == "bac-6988":  # the BAC key from a file (no patient data in argv)
+            (tmp_path / "bac-wrong.txt").write_text("190123456 900101 290101\n")
+            (tmp_path / "bac.txt").write_text("190123456 900101 300101\n")
+            key = ["--bac", str(tmp_path / "bac.txt")]
+            wrong = run_kiosk("card", "read", "--bac", str(tmp_path / "bac-wrong.txt"),
+                              "--json", timeout=60)
             assert wrong.returncode == 3 and "6988" in wrong.stderr, wrong.stderr
         proc = run_kiosk("card", "read", *key, "--trust-store", str(trust_dir), "--json",
                          timeout=60)  # fmt: skip

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 HOLDER = ("obama.jpg", "obama3.jpg")  # the card holder, two head poses
 OTHER = ("biden.jpg", "astronaut.png")
 START = [
-    {"type": BASE["id_number"]},
+    {"type": BASE["id_number"][-6:]},  # the CAN: the last six digits
     {"wait": "confirm_identity", "timeout": 60},
     {"tap": "confirm.yes"},
     {"wait": "face_consent", "timeout": 20},
