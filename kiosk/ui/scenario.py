@@ -240,9 +240,10 @@ class Player:
         app = self.app
         if isinstance(action, Patient):
             # Let the texture sweep after the last change (a step, or an overlay opened
-            # or closed: `view_changed_at`, on the app's monotonic clock) run first.
-            changed = max(self._step_seen_at, app.view_changed_at)
-            if time.monotonic() - changed < app.options.transition_s + 0.3:
+            # or closed: `view_changed_at`, on the app's own clock) run first.
+            since = min(time.monotonic() - self._step_seen_at,
+                        app.clock() - app.view_changed_at)
+            if since < app.options.transition_s + 0.3:
                 return False
             self._audit_textures()
             self.report.memory_mib.append(resident_mib())
