@@ -45,7 +45,7 @@ $(STAMPS)/face-data: scripts/fetch-face-data.sh $(STAMPS)/venv
 	@mkdir -p $(STAMPS) && touch $@
 
 test: setup lint $(STAMPS)/gnuhealth $(STAMPS)/face-data
-	@$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q --durations=15
 
 # The kiosk's Debian package: dist/vn-hospital-kiosk_<version>_<arch>.deb, checked by
 # lintian (packaging/build_deb.py; technician's path in docs/deployment.md).
