@@ -76,6 +76,7 @@ $(STAMPS)/system-emulation: debian-packages-arm64.txt scripts/setup-system.sh
 # (bookworm arm64) root, cached under .cache/arm64/ (qemu-user + proot). Minutes of
 # emulation: not part of `make test`. Builds the arm64 package first unless DEB=path names one.
 test-arm64: setup $(STAMPS)/system-emulation
+	@mkdir -p .cache/arm64
 	@$(if $(DEB),KIOSK_ARM64_DEB=$(DEB)) nice -n 10 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
 	  -o timeout=3600 --basetemp=.cache/arm64/pytest tests/arm64/emulated_pi.py
 
