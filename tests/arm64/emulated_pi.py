@@ -190,10 +190,14 @@ def test_demo_headless(pi, tmp_path):
     """The scripted patients give the same registrations and queue numbers as on the host."""
     proc = pi_run(pi, KIOSK, "demo", "--headless", "--out", "/tmp/demo", timeout=1200)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    assert "5 lượt đăng ký" in proc.stdout
     host = run(str(PROJECT / ".venv/bin/kiosk"), "demo", "--headless", "--out",
                str(tmp_path / "host"))
     assert host.returncode == 0, host.stderr[-2000:]
+    # The closing line counts the registrations ("=== Xong: N lượt đăng ký …"): the same
+    # on both machines, whatever the number of scripted patients.
+    done = [line.split(";")[0] for line in (proc.stdout, host.stdout)
+            for line in line.splitlines() if line.startswith("=== Xong:")]
+    assert len(done) == 2 and done[0] == done[1], done
     numbers = queue_numbers(pi / "tmp/demo/tickets")
     assert numbers == queue_numbers(tmp_path / "host/tickets") and len(numbers) >= 4, numbers
     assert len(list((pi / "tmp/demo/registrations").iterdir())) == len(
