@@ -114,7 +114,9 @@ class LoopbackServer:
         self.stop()
 
     def resume(self) -> None:
-        """Listen again on the same port."""
+        """Listen again on the same port (nothing to do while listening)."""
+        if self._server is not None:
+            return
         for _ in range(50):
             try:
                 self.start()
