@@ -5,16 +5,12 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import ConfigError, demo_config, load
-from tests.config_helpers import demo_without_secrets
+from tests.config_helpers import demo_with_secrets, write_kiosk_config
 
 
-def load_with(tmp_path: Path, lobby: str, secrets: str = "") -> object:
-    text, demo_secrets = demo_without_secrets()
-    text = text.replace('id = "demo-kiosk-01"', 'id = "k1"\nsecrets_file = "secrets.toml"')
-    (tmp_path / "kiosk.toml").write_text(text + "\n" + lobby, encoding="utf-8")
-    (tmp_path / "secrets.toml").write_text(demo_secrets + secrets, encoding="utf-8")
-    (tmp_path / "secrets.toml").chmod(0o600)
-    return load(tmp_path / "kiosk.toml")
+def load_with(tmp_path: Path, lobby: str) -> object:
+    text = demo_with_secrets().replace('id = "demo-kiosk-01"', 'id = "k1"')
+    return load(write_kiosk_config(tmp_path / "kiosk.toml", text + "\n" + lobby))
 
 
 def problems(tmp_path: Path, lobby: str) -> list[str]:
@@ -28,8 +24,8 @@ def test_no_lobby_section_means_local_numbering():
 
 
 def test_loopback_lobby_with_password_from_the_secrets_file(tmp_path):
-    config = load_with(tmp_path, '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n',
-                       '[lobby]\npassword = "pw"\n')
+    config = load_with(tmp_path, '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n'
+                       'password = "pw"\n')
     lobby = config.lobby  # type: ignore[attr-defined]
     assert (lobby.url, lobby.password, lobby.sslmode, lobby.timeout_ms) == (
         "postgresql://kiosk_k1@127.0.0.1:5432/lobby", "pw", "prefer", 300)
