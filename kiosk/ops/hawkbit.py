@@ -41,17 +41,25 @@ BLOCK = 64 << 10
 
 
 class DdiError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, final: bool = False) -> None:
+    def __init__(self, message: str, *, status: int | None = None,
+                 final: bool | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self._final = final
+        self._final = final  # None: decided by the status
 
     @property
     def final(self) -> bool:
         """A client error (other than 429), or a hostile answer: asking again won't help."""
-        if self._final:
-            return True
+        if self._final is not None:
+            return self._final
         return self.status is not None and 400 <= self.status < 500 and self.status != 429
+
+    @property
+    def unanswered(self) -> bool:
+        """The server did not answer: network, deadline, trickle, 429/5xx (exit 5, the
+        round is tried again later); not an answer that refuses or breaks the rules."""
+        return not self.final and (self.status is None or self.status == 429
+                                   or self.status >= 500)
 
 
 @dataclass(frozen=True)
@@ -331,7 +339,7 @@ class DdiClient:
             # 404/410 can be a CDN that has not caught up: a few bounded tries.
             if error.final and status not in (404, 410):
                 raise error
-            raise DdiError(str(error))  # retried
+            raise DdiError(str(error), status=status, final=False)  # retried
         if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
             raise DdiError(f"download {name!r}: encoded body refused", final=True)
         start = have if status == 206 else 0

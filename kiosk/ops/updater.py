@@ -186,7 +186,8 @@ def update_once(client: DdiClient, settings: UpdateSettings) -> Result:
     try:
         deployment = client.deployment(_dig(links, "deploymentBase", "href"))
     except DdiError as exc:
-        return Result("error", f"deployment unreadable: {exc}", sleep)
+        return Result("error", f"deployment unreadable: {exc}", sleep,
+                      unreachable=exc.unanswered)
     return _deploy(client, settings, deployment, sleep)
 
 
@@ -223,11 +224,17 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
 
     downloads = settings.own_dir / "downloads"
     settings.progress("manifest")
+    def undelivered(exc: fetch.FetchError) -> Result | None:
+        """The server did not deliver (too slow, down): exit 5, no verdict sent, the
+        action stays open for the next round (0103)."""
+        return Result("error", f"download failed: {exc}", sleep, unreachable=True) \
+            if exc.unanswered else None
+
     try:
         manifest = fetch.fetch_manifest(client, d.artifacts, settings.public_keys,
                                         settings.arch)
     except fetch.FetchError as exc:
-        return refuse(f"rejected: {exc}")
+        return undelivered(exc) or refuse(f"rejected: {exc}")
     previous = current_version(settings.root)
     highest = highest_version(settings)
     if highest and version_key(manifest.version) < version_key(highest):
@@ -248,7 +255,7 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
         fetched = fetch.fetch_wheels(client, manifest, d.artifacts, downloads,
                                      installed_releases(settings.root))
     except fetch.FetchError as exc:
-        return refuse(f"rejected: {exc}")
+        return undelivered(exc) or refuse(f"rejected: {exc}")
     settings.progress("install")
     feedback("proceeding", "none", f"installing {manifest.version}")
     try:
