@@ -154,10 +154,13 @@ def test_missing_artifact_bounded_retries_then_failure(root, server, bundles, ke
     assert [n for n, _ in server.state.downloads].count(name) == 3  # bounded, not a loop
     assert server.state.last_feedback["result"]["finished"] == "failure"
     assert current_version(root) == "1.0.0"
-    # An unavailable manifest: asked a bounded number of times too.
+    # An unavailable manifest: asked a bounded number of times too; the server did not
+    # answer (exit 5), so no verdict: the action stays open for the next round.
     server.state.offer("47", bundles["1.1.0"], status={"metadata.json": 503}, downloads=[])
-    assert update_once(client_for(server), settings_for(root, keys)).outcome == "rejected"
+    result = update_once(client_for(server), settings_for(root, keys))
+    assert (result.outcome, result.unreachable) == ("error", True), result
     assert [n for n, _ in server.state.downloads] == ["metadata.json"] * 3
+    assert server.state.action_id == "47"
 
 
 def test_cancel_action_is_acknowledged(root, server, bundles, keys):
