@@ -13,6 +13,7 @@ from typing import Any
 from kiosk.config.fileinfo import describe, whoami
 from kiosk.config.model import Config
 from kiosk.config.production import demo_values
+from kiosk.config.rest_mapping import SECRET_FIELDS
 from kiosk.config.sections import (
     DEFAULT_STATE_DIR,
     DEMO_SOURCE,
@@ -35,7 +36,7 @@ __all__ = ["DEFAULT_PATH", "DEFAULT_STATE_DIR", "HIS_ADAPTERS", "PRINTER_KINDS",
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
     "bhxh": ("password",), "ui": ("staff_pin",), "fleet": ("token",), "lobby": ("password",),
 }
-HIS_SECRET_KEYS = ("password", "token", "client_secret", "api_key")
+HIS_SECRET_KEYS = SECRET_FIELDS
 
 
 def secret_paths(raw: Mapping[str, Any]) -> list[tuple[str, ...]]:

@@ -108,3 +108,38 @@ def test_a_provisioning_file_may_hold_secrets_but_not_be_the_kiosks_file(
     assert "bhxh.password: a secret in" in refused.stderr
     assert "ui.staff_pin: a secret in" in refused.stderr
     assert "s3cret-gateway" not in refused.stderr and "135791" not in refused.stderr
+
+
+REST = '''adapter = "rest"
+[his.settings]
+url = "https://his.benhvien.vn"
+{secret}
+[his.settings.auth]
+path = "/api/auth/token"
+body = {{ username = "kiosk01", password = "{body}" }}
+[his.settings.create_patient]
+path = "/api/patients"
+[his.settings.create_visit]
+path = "/api/bookings"
+'''
+
+
+def test_a_rest_login_names_its_password_and_never_holds_it(tmp_path: Path) -> None:
+    """The generic REST adapter's login body: `"{password}"`, filled from
+    `his.settings.password` in the secrets file; a literal password there is a secret
+    in the main file too, refused without echoing it."""
+    demo = demo_config_text()
+    literal = demo.replace('adapter = "simulator"\n', REST.format(secret="", body=VALUE))
+    path = tmp_path / "kiosk.toml"
+    path.write_text(literal, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert err.value.problems == [
+        'his.settings.auth.body: password is a secret: write "{password}" and put '
+        "his.settings.password in the secrets file (decision 0106)"]
+    named = demo.replace('adapter = "simulator"\n', REST.format(
+        secret=f'password = "{VALUE}"', body="{password}"))
+    config = load(write_kiosk_config(tmp_path / "named.toml", named))
+    assert config.his.settings["password"] == VALUE
+    assert config.his.settings["auth"]["body"]["password"] == "{password}"
+    assert VALUE not in (tmp_path / "named.toml").read_text()
