@@ -26,18 +26,25 @@ import requests
 
 from kiosk.config.fleet import check_fleet_url, is_loopback_host
 from kiosk.runtime.bounded_http import (
+    LATE,
     AnswerRefused,
     deadline_in,
     read_body,
     read_piece,
     read_timeout,
 )
+from kiosk.runtime.hard_deadline import DeadlineAdapter, cut_at
 
 RETRIES = 3
 MAX_JSON_BYTES = 1 << 20  # a controller base or deployment answer is a few KB
 MAX_ARTIFACTS = 5000
 MIN_DOWNLOAD_BPS = 16 * 1024  # below this a download is cut (and resumed next try)
 BLOCK = 64 << 10
+SLOW = f"slower than {MIN_DOWNLOAD_BPS} bytes/s"
+
+
+def _not_cut() -> bool:
+    return False
 
 
 class DdiError(Exception):
@@ -137,6 +144,8 @@ class DdiClient:
         self.base = f"{server}/{tenant}/controller/v1/{controller_id}"
         self.origin = _origin(server)
         self.session = requests.Session()
+        for scheme in ("http://", "https://"):  # so a request's deadline can cut it (0106)
+            self.session.mount(scheme, DeadlineAdapter())
         # No session-wide Authorization: it is added per request, only for our origin.
         self.session.headers.update({"Accept": "application/hal+json, application/json"})
         self.auth = f"{'GatewayToken' if gateway_token else 'TargetToken'} {token}"
@@ -168,16 +177,22 @@ class DdiClient:
         sent = self._headers(url, {"Accept-Encoding": "identity", **(headers or {})})
         for attempt in range(1, RETRIES + 1):
             deadline = deadline_in(self.answer_deadline_s)
+            cut = _not_cut
             try:
-                # No redirects: a redirect could carry the request elsewhere.
-                response = self.session.request(method, url, headers=sent,
-                                                timeout=read_timeout(deadline, self.timeout_s),
-                                                allow_redirects=False, stream=True, **kwargs)
-                body = self._read_capped(response, limit, deadline)
+                # The cut bounds a status line or headers sent a byte at a time too.
+                with cut_at(deadline) as cut:
+                    # No redirects: a redirect could carry the request elsewhere.
+                    response = self.session.request(
+                        method, url, headers=sent, timeout=read_timeout(deadline, self.timeout_s),
+                        allow_redirects=False, stream=True, **kwargs)
+                    body = self._read_capped(response, limit, deadline)
+                if cut():  # whatever was read before the cut is not the answer
+                    raise AnswerRefused(LATE, too_large=False)
             except AnswerRefused as exc:
                 error = DdiError(f"{method} {url}: {exc}", final=exc.too_large)
             except requests.RequestException as exc:
-                error = DdiError(f"{method} {url}: {type(exc).__name__}")
+                late = cut() or time.monotonic() >= deadline  # a read cut short by it
+                error = DdiError(f"{method} {url}: {LATE if late else type(exc).__name__}")
             else:
                 if response.status_code < 300 or response.status_code == 304:
                     return Answer(response.status_code, response.headers, body)
@@ -311,15 +326,23 @@ class DdiClient:
             headers = {"Accept-Encoding": "identity"}  # a gzip body could be a bomb
             if have:
                 headers["Range"] = f"bytes={have}-"
+            # A deadline for the whole body, at a floor rate: a server trickling bytes
+            # (headers included) cannot hold the updater; what arrived is kept, resumed.
+            deadline = deadline_in(self.answer_deadline_s + (size - have) / MIN_DOWNLOAD_BPS)
+            cut = _not_cut
             try:
-                with self.session.get(artifact.url, headers=self._headers(artifact.url, headers),
-                                      stream=True, timeout=self.timeout_s,
-                                      allow_redirects=False) as response:
-                    received += self._receive(response, artifact, part, have, size)
+                with cut_at(deadline) as cut, self.session.get(
+                        artifact.url, headers=self._headers(artifact.url, headers), stream=True,
+                        timeout=read_timeout(deadline, self.timeout_s),
+                        allow_redirects=False) as response:
+                    received += self._receive(response, artifact, part, have, size, deadline)
+                if cut():
+                    raise DdiError(f"download {artifact.filename[:60]!r}: {SLOW}")
             except requests.RequestException as exc:
                 if attempt == RETRIES:
+                    late = cut() or time.monotonic() >= deadline
                     raise DdiError(f"download {artifact.filename[:60]!r}: "
-                                   f"{type(exc).__name__}") from None
+                                   f"{SLOW if late else type(exc).__name__}") from None
                 self.sleep(2.0 ** attempt)
                 continue
             except DdiError as exc:
@@ -331,7 +354,7 @@ class DdiClient:
         raise DdiError(f"download {artifact.filename[:60]!r}: incomplete after {RETRIES} tries")
 
     def _receive(self, response: requests.Response, artifact: Artifact, part: Path,
-                 have: int, size: int) -> int:
+                 have: int, size: int, deadline: float) -> int:
         name = artifact.filename[:60]
         status = response.status_code
         if status >= 300:
@@ -358,12 +381,9 @@ class DdiClient:
         with part.open("r+b" if start else "wb") as fh:
             fh.seek(start)
             fh.truncate()
-            # A deadline for the whole body, at a floor rate: a server trickling bytes
-            # cannot hold the updater (what arrived is kept and resumed).
-            deadline = deadline_in(self.answer_deadline_s + (size - start) / MIN_DOWNLOAD_BPS)
             while block := read_piece(response, BLOCK):
                 if time.monotonic() > deadline:
-                    raise DdiError(f"download {name!r}: slower than {MIN_DOWNLOAD_BPS} bytes/s")
+                    raise DdiError(f"download {name!r}: {SLOW}")
                 if start + received + len(block) > size:
                     raise DdiError(f"download {name!r}: more than the signed {size} bytes",
                                    final=True)

@@ -23,6 +23,7 @@ import requests
 import urllib3.exceptions
 
 PIECE = 16 * 1024  # a decoded piece is at most a few MB even from a gzip bomb
+LATE = "answer not complete before the request's deadline"
 
 
 class AnswerRefused(Exception):
@@ -63,8 +64,7 @@ def read_body(response: requests.Response, *, limit: int, deadline: float) -> by
         data = bytearray()
         while True:
             if time.monotonic() > deadline:
-                raise AnswerRefused("answer not complete before the request's deadline",
-                                    too_large=False)
+                raise AnswerRefused(LATE, too_large=False)
             piece = read_piece(response)
             if not piece:
                 return bytes(data)

@@ -39,7 +39,7 @@ class DdiState:
     raw_base: bytes | None = None  # served as the controller base instead of JSON
     poll_429: int = 0  # answer 429 to this many polls first
     # Answers sent one byte a second after prompt headers: "base" (the poll),
-    # "deployment", or an artifact's name.
+    # "deployment", or an artifact's name; "head": the poll's status line and headers too.
     trickle: set[str] = field(default_factory=set)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     cancel_feedback: list[dict[str, Any]] = field(default_factory=list)
@@ -190,6 +190,12 @@ class DdiServer:
                     return self._empty(401)
                 s = server.state
                 base_path = self._base().removeprefix(server.url)
+                if self.path == base_path and "head" in s.trickle:
+                    with server.lock:
+                        s.polls += 1
+                    self.close_connection = True
+                    self._drip(b"HTTP/1.1 200 OK\r\n" + b"X-Slow: 1\r\n" * 50)
+                    return None
                 if self.path == base_path and "base" in s.trickle:
                     with server.lock:
                         s.polls += 1
