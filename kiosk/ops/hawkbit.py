@@ -33,7 +33,7 @@ from kiosk.runtime.bounded_http import (
     read_piece,
     read_timeout,
 )
-from kiosk.runtime.hard_deadline import DeadlineAdapter, cut_at
+from kiosk.runtime.hard_deadline import cut_at, not_cut, watched
 
 RETRIES = 3
 MAX_JSON_BYTES = 1 << 20  # a controller base or deployment answer is a few KB
@@ -41,10 +41,6 @@ MAX_ARTIFACTS = 5000
 MIN_DOWNLOAD_BPS = 16 * 1024  # below this a download is cut (and resumed next try)
 BLOCK = 64 << 10
 SLOW = f"slower than {MIN_DOWNLOAD_BPS} bytes/s"
-
-
-def _not_cut() -> bool:
-    return False
 
 
 class DdiError(Exception):
@@ -143,9 +139,7 @@ class DdiClient:
             raise DdiError(f"fleet server {exc}", final=True) from None
         self.base = f"{server}/{tenant}/controller/v1/{controller_id}"
         self.origin = _origin(server)
-        self.session = requests.Session()
-        for scheme in ("http://", "https://"):  # so a request's deadline can cut it (0106)
-            self.session.mount(scheme, DeadlineAdapter())
+        self.session = watched(requests.Session())  # a request's deadline cuts it (0106)
         # No session-wide Authorization: it is added per request, only for our origin.
         self.session.headers.update({"Accept": "application/hal+json, application/json"})
         self.auth = f"{'GatewayToken' if gateway_token else 'TargetToken'} {token}"
@@ -177,7 +171,7 @@ class DdiClient:
         sent = self._headers(url, {"Accept-Encoding": "identity", **(headers or {})})
         for attempt in range(1, RETRIES + 1):
             deadline = deadline_in(self.answer_deadline_s)
-            cut = _not_cut
+            cut = not_cut
             try:
                 # The cut bounds a status line or headers sent a byte at a time too.
                 with cut_at(deadline) as cut:
@@ -329,7 +323,7 @@ class DdiClient:
             # A deadline for the whole body, at a floor rate: a server trickling bytes
             # (headers included) cannot hold the updater; what arrived is kept, resumed.
             deadline = deadline_in(self.answer_deadline_s + (size - have) / MIN_DOWNLOAD_BPS)
-            cut = _not_cut
+            cut = not_cut
             try:
                 with cut_at(deadline) as cut, self.session.get(
                         artifact.url, headers=self._headers(artifact.url, headers), stream=True,

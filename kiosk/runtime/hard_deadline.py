@@ -8,9 +8,9 @@ sees a response (decision 0106). Here a timer shuts the socket(s) the request us
 down at the deadline; the blocked read then fails and the caller's own error
 handling (a retry, "unavailable") takes over.
 
-Use: `session.mount("https://", DeadlineAdapter())` (and "http://"), then run the
-request and the reading of its body inside `with cut_at(deadline) as cut:`;
-`cut()` says whether the timer fired.
+Use: `watched(session)` once, then `bounded_http.bounded_request` (or run the request
+and the reading of its body inside `with cut_at(deadline) as cut:`; `cut()` says
+whether the timer fired).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -65,13 +66,34 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
+_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
 class DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose connections `cut_at` can cut."""
+    """requests' adapter whose connections `cut_at` can cut (through an http(s) proxy
+    too; a SOCKS proxy keeps its own connections, bounded by the read timeouts only)."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
-                                                   "https": _WatchedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+
+def watched(session: requests.Session) -> requests.Session:
+    """`session`, its requests cuttable by `cut_at`."""
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, DeadlineAdapter())
+    return session
+
+
+def not_cut() -> bool:
+    """What `cut` is before `cut_at` ran (an exception before the request)."""
+    return False
 
 
 @contextmanager
