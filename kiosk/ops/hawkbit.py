@@ -28,8 +28,8 @@ from kiosk.config.fleet import check_fleet_url, is_loopback_host
 from kiosk.runtime.bounded_http import (
     LATE,
     AnswerRefused,
+    bounded_request,
     deadline_in,
-    read_body,
     read_piece,
     read_timeout,
 )
@@ -171,21 +171,17 @@ class DdiClient:
         sent = self._headers(url, {"Accept-Encoding": "identity", **(headers or {})})
         for attempt in range(1, RETRIES + 1):
             deadline = deadline_in(self.answer_deadline_s)
-            cut = not_cut
             try:
-                # The cut bounds a status line or headers sent a byte at a time too.
-                with cut_at(deadline) as cut:
-                    # No redirects: a redirect could carry the request elsewhere.
-                    response = self.session.request(
-                        method, url, headers=sent, timeout=read_timeout(deadline, self.timeout_s),
-                        allow_redirects=False, stream=True, **kwargs)
-                    body = self._read_capped(response, limit, deadline)
-                if cut():  # whatever was read before the cut is not the answer
-                    raise AnswerRefused(LATE, too_large=False)
+                # No redirects: a redirect could carry the request elsewhere.
+                response, body = bounded_request(
+                    self.session, method, url, limit=limit, deadline=deadline,
+                    before_body=self._identity_only, headers=sent,
+                    timeout=read_timeout(deadline, self.timeout_s), allow_redirects=False,
+                    **kwargs)
             except AnswerRefused as exc:
                 error = DdiError(f"{method} {url}: {exc}", final=exc.too_large)
             except requests.RequestException as exc:
-                late = cut() or time.monotonic() >= deadline  # a read cut short by it
+                late = time.monotonic() >= deadline  # a read that ran into the deadline
                 error = DdiError(f"{method} {url}: {LATE if late else type(exc).__name__}")
             else:
                 if response.status_code < 300 or response.status_code == 304:
@@ -204,11 +200,10 @@ class DdiClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _read_capped(response: requests.Response, limit: int, deadline: float) -> bytes:
+    def _identity_only(response: requests.Response) -> None:
         if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
             response.close()
             raise DdiError("encoded answer refused (asked for identity)", final=True)
-        return read_body(response, limit=limit, deadline=deadline)
 
     @staticmethod
     def _json(answer: Answer) -> dict[str, Any]:

@@ -209,6 +209,12 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
         feedback("closed", "failure", detail)
         return Result("rejected", detail, sleep, downloaded)
 
+    def undelivered(exc: fetch.FetchError) -> Result | None:
+        """The server did not deliver (too slow, down): exit 5, no verdict sent, the
+        action stays open for the next round (0106)."""
+        return Result("error", f"download failed: {exc}", sleep, unreachable=True) \
+            if exc.unanswered else None
+
     if d.update == "skip" and d.download == "skip":
         return Result("nothing", "deployment says skip", sleep)
     if d.maintenance_window == "unavailable":
@@ -224,12 +230,6 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
 
     downloads = settings.own_dir / "downloads"
     settings.progress("manifest")
-    def undelivered(exc: fetch.FetchError) -> Result | None:
-        """The server did not deliver (too slow, down): exit 5, no verdict sent, the
-        action stays open for the next round (0103)."""
-        return Result("error", f"download failed: {exc}", sleep, unreachable=True) \
-            if exc.unanswered else None
-
     try:
         manifest = fetch.fetch_manifest(client, d.artifacts, settings.public_keys,
                                         settings.arch)

@@ -18,6 +18,7 @@ Below services and ops: both use it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -77,15 +78,20 @@ def read_body(response: requests.Response, *, limit: int, deadline: float) -> by
 
 
 def bounded_request(session: requests.Session, method: str, url: str, *, limit: int,
-                    deadline: float, **kwargs: Any) -> tuple[requests.Response, bytes]:
+                    deadline: float,
+                    before_body: Callable[[requests.Response], None] | None = None,
+                    **kwargs: Any) -> tuple[requests.Response, bytes]:
     """`session.request(method, url, stream=True, **kwargs)` and its whole body, the
     connection cut at `deadline` (`session` made `hard_deadline.watched`): an answer
     not complete by then — its body, its headers or its TLS handshake sent a byte at a
-    time — is `AnswerRefused`; other failures are requests' own exceptions."""
+    time — is `AnswerRefused`; other failures are requests' own exceptions.
+    `before_body` may refuse the response on its headers alone."""
     cut = not_cut
     try:
         with cut_at(deadline) as cut:
             response = session.request(method, url, stream=True, **kwargs)
+            if before_body is not None:
+                before_body(response)
             content = read_body(response, limit=limit, deadline=deadline)
     except requests.RequestException:
         if cut():
