@@ -4,17 +4,19 @@
 per-read timeout bounds a server that sends nothing. Neither bounds what comes
 before the body: a status line and headers (or a TLS handshake) sent a byte a second
 keep every read short and never finish, and urllib3 reads them all before the caller
-sees a response (decision 0106). Here a timer shuts the socket(s) the request uses
-down at the deadline; the blocked read then fails and the caller's own error
-handling (a retry, "unavailable") takes over.
+sees a response (decision 0106). Here one watchdog thread shuts the socket(s) a
+request uses down at its deadline; the blocked read then fails and the caller's own
+error handling (a retry, "unavailable") takes over.
 
 Use: `watched(session)` once, then `bounded_http.bounded_request` (or run the request
 and the reading of its body inside `with cut_at(deadline) as cut:`; `cut()` says
-whether the timer fired).
+whether it was cut).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -27,13 +29,16 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-_LOCAL = threading.local()  # .sockets: the list the current `cut_at` watches, or None
+# The cut comes this long after the deadline: a server that went silent is reported by
+# the read timeout callers set to the deadline; the cut is for one that keeps trickling.
+GRACE_S = 0.2
+_LOCAL = threading.local()  # .entry: what the current `cut_at` watches, or None
 
 
 def _watch(sock: Any) -> None:
-    sockets = getattr(_LOCAL, "sockets", None)
-    if sockets is not None and sock is not None:
-        sockets.append(sock)
+    entry = getattr(_LOCAL, "entry", None)
+    if entry is not None and sock is not None:
+        entry.add(sock)
 
 
 class _Watched:
@@ -96,25 +101,88 @@ def not_cut() -> bool:
     return False
 
 
+def _shut(sock: Any) -> None:
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Entry:
+    """One request under watch: its deadline, the sockets it uses, and whether it was
+    cut (`fired`) or finished first (`done`); the lock makes the two exclusive."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.sockets: list[Any] = []
+        self.fired = False
+        self.done = False
+        self.lock = threading.Lock()
+
+    def add(self, sock: Any) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.fired:  # a connection opened after the deadline: cut at once
+                _shut(sock)
+
+    def cut(self) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.fired = True
+            for sock in self.sockets:
+                _shut(sock)
+
+    def finish(self) -> None:
+        with self.lock:
+            self.done = True
+
+
+class _Watchdog:
+    """One daemon thread for every request's deadline: starting a thread per request
+    cost more than the request itself on loopback (benchmarks/deadline_cut.py)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.heap: list[tuple[float, int, _Entry]] = []
+        self.order = itertools.count()
+        self.thread: threading.Thread | None = None
+
+    def watch(self, entry: _Entry) -> None:
+        with self.cond:
+            heapq.heappush(self.heap, (entry.deadline, next(self.order), entry))
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="request-deadlines",
+                                               daemon=True)
+                self.thread.start()
+            elif self.heap[0][2] is entry:
+                self.cond.notify()
+
+    def _run(self) -> None:
+        with self.cond:
+            while True:
+                while self.heap and self.heap[0][2].done:
+                    heapq.heappop(self.heap)
+                if not self.heap:
+                    self.cond.wait()
+                    continue
+                wait = self.heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self.cond.wait(wait)
+                    continue
+                heapq.heappop(self.heap)[2].cut()
+
+
+_WATCHDOG = _Watchdog()
+
+
 @contextmanager
 def cut_at(deadline: float) -> Iterator[Callable[[], bool]]:
-    """Shut down, at `deadline` (a `time.monotonic()` instant), every socket a request
-    of this thread opens or reuses inside the block. Yields "did it fire?"."""
-    sockets: list[Any] = []
-    fired = threading.Event()
-
-    def cut() -> None:
-        fired.set()
-        for sock in sockets:
-            with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut)
-    timer.daemon = True
-    _LOCAL.sockets = sockets
-    timer.start()
+    """Shut down, at `deadline` (a `time.monotonic()` instant) + `GRACE_S`, every socket
+    a request of this thread opens or reuses inside the block. Yields "was it cut?"."""
+    entry = _Entry(deadline + GRACE_S)
+    _LOCAL.entry = entry
+    _WATCHDOG.watch(entry)
     try:
-        yield fired.is_set
+        yield lambda: entry.fired
     finally:
-        timer.cancel()
-        _LOCAL.sockets = None
+        entry.finish()
+        _LOCAL.entry = None
