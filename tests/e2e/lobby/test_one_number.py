@@ -206,3 +206,28 @@ def test_a_login_of_another_kiosk_is_refused_through_the_client(lobby, tmp_path)
             client.take_number_once("NOI", "a" * 32, bytes(32))
     finally:
         client.close()
+
+
+def test_a_v2_lobby_in_use_upgrades_to_v3_in_place(pg, monkeypatch):
+    """v3 is appended: a lobby already numbering under v2 migrates with its kiosks and
+    numbers, and the same login then takes numbers once per patient."""
+    from kiosk.config.model import LobbyConfig
+    from kiosk.lobby import admin
+    from kiosk.lobby.schema import LATEST, MIGRATIONS
+    from tests.e2e.lobby.conftest import Lobby
+    from tests.e2e.lobby.pg import OWNER, OWNER_PASSWORD
+
+    db = pg.new_database()
+    owner = LobbyConfig(url=pg.url(OWNER, db), password=OWNER_PASSWORD)
+    monkeypatch.setattr(admin, "MIGRATIONS", MIGRATIONS[:2])
+    monkeypatch.setattr(admin, "LATEST", 2)
+    admin.init(owner)
+    old = Lobby(pg, db)
+    old.add_kiosk("k1", "kiosk_k1")
+    with kiosk_conn(old, "kiosk_k1") as k1:
+        k1.execute("SELECT lobby.take_number_today('01824', 'NOI', 'k1', %s)", ["a" * 32])
+        monkeypatch.undo()
+        assert admin.init(owner).changed
+        assert old.sql("SELECT max(version) FROM lobby.schema_version") == [(LATEST,)]
+        assert take_once(k1, "k1", "b" * 32, bytes(32)) == (2, None, None)
+        assert take_once(k1, "k1", "c" * 32, bytes(32)) == (2, "k1", "b" * 32)
