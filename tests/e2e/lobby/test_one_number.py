@@ -231,3 +231,54 @@ def test_a_v2_lobby_in_use_upgrades_to_v3_in_place(pg, monkeypatch):
         assert old.sql("SELECT max(version) FROM lobby.schema_version") == [(LATEST,)]
         assert take_once(k1, "k1", "b" * 32, bytes(32)) == (2, None, None)
         assert take_once(k1, "k1", "c" * 32, bytes(32)) == (2, "k1", "b" * 32)
+
+
+def test_through_the_kiosk_the_second_kiosk_shows_and_reprints_the_first_kiosks_number(
+        lobby, simulate, tmp_path):
+    """`kiosk run --script` on kiosk 2 (real widgets under Xvfb, the chip on pcscd):
+    the patient kiosk 1 registered for Khám Nội this morning reaches the ticket screen
+    with kiosk 1's number and room, reprints it once — and kiosk 2 stores nothing and
+    sends the HIS nothing."""
+    import sqlite3
+
+    from kiosk.services.his.fhir.server import FhirTestServer
+    from tests.chip_identity import BASE
+    from tests.e2e.his_helpers import fhir_validate
+    from tests.e2e.ui.test_kiosk_run_script import REGISTER, production_config, run_script
+
+    k1 = Kiosk(tmp_path, lobby.url("kiosk_k1"), "k1")
+    try:
+        first = k1.register(card=BASE)
+    finally:
+        k1.close()
+    (tmp_path / "k2").mkdir()
+    fhir = FhirTestServer(validator=fhir_validate)
+    fhir.start()
+    try:
+        path = production_config(tmp_path / "k2", fhir, simulate)
+        text = path.read_text("utf-8").replace('id = "demo-kiosk-01"', 'id = "k2"')
+        path.write_text(text + f'\n[lobby]\nurl = "{lobby.url("kiosk_k2")}"\n'
+                        f'password = "{KIOSK_PASSWORD}"\nholding_key = "{KEY}"\n', "utf-8")
+        # "In lại phiếu" is offered once the number has been on screen a moment
+        script = [*REGISTER, {"sleep": 4}, {"tap": "reprint"}, {"sleep": 1.5}]
+        code, out, err = run_script(path, tmp_path / "k2", script)
+        visits = fhir.resources("Encounter") + fhir.resources("Appointment")
+    finally:
+        fhir.stop()
+    assert code == 0 and out["ok"] is True, (out, err[-3000:])
+    shown = out["registration"]
+    assert (shown["registration_id"], shown["queue_number"], shown["room"]) == (
+        first.id, first.queue_number, first.room)
+    db = sqlite3.connect(tmp_path / "k2" / "state" / "kiosk.sqlite3")
+    try:
+        assert db.execute("SELECT count(*) FROM registrations").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+        counts = dict(db.execute("SELECT metric, sum(value) FROM statistics WHERE metric IN "
+                                 "('registration.repeat', 'registration.reprinted') "
+                                 "GROUP BY metric").fetchall())
+    finally:
+        db.close()
+    assert counts == {"registration.repeat": 1, "registration.reprinted": 1}
+    assert len(list((tmp_path / "k2" / "tickets").glob("ticket-*"))) == 1  # the reprint
+    assert lobby.sql("SELECT count(*) FROM lobby.queue_numbers") == [(1,)]
+    assert visits == []
