@@ -1,4 +1,4 @@
-"""One number per patient, service and day across a lobby (issue 27, decision 0123):
+"""One number per patient, service and day across a lobby (issue 27, decision 0143):
 what the keyed-hash check costs a patient.
 
 Per call, p50/p99 in ms, against a real PostgreSQL 15 on loopback (fsync on), in the

@@ -454,7 +454,7 @@ class LobbyClient:
                     for r in conn.execute(sql, params).fetchall()]
         return self.call(query, budget_s=budget_s)
 
-    # -- one number per patient, service and day across the lobby (decision 0123) ----
+    # -- one number per patient, service and day across the lobby (decision 0143) ----
     def take_number_once(self, department: str, reg_ref: str, holder: bytes) -> SharedNumber:
         """The number a kiosk of the lobby already holds for `holder` (its keyed hash of
         the patient, day and service) today, or the department's next shared number for

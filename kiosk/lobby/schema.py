@@ -446,7 +446,7 @@ BEGIN
 END $$;
 """
 
-# v3 (issue 27, decision 0123): one patient, one number per service and day across the
+# v3 (issue 27, decision 0143): one patient, one number per service and day across the
 # kiosks of a lobby. The lobby learns no identity: only a keyed hash the kiosks share
 # the key of, valid for one day and one service, unlisted, deleted after its day.
 _V3 = r"""

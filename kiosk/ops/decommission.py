@@ -72,7 +72,7 @@ def plan(root: Path) -> Plan:
         found.revoke.append(f"lobby: DROP ROLE {parts.username} (or ALTER ROLE … NOLOGIN) on "
                             f"{parts.hostname} / thu hồi tài khoản CSDL sảnh")
         found.revoke.append("lobby: if this disk leaves the hospital, a new [lobby] "
-                            "holding_key on every other kiosk of the lobby (decision 0123) / "
+                            "holding_key on every other kiosk of the lobby (decision 0143) / "
                             "đổi khóa holding_key trên các ki-ốt còn lại")
     username = _text(raw, "bhxh", "username")
     if username:

@@ -1,5 +1,5 @@
 """The keyed hash by which the kiosks of a lobby recognise a patient who already holds
-a number for a service today (decision 0123).
+a number for a service today (decision 0143).
 
 The lobby database sees only HMAC-SHA256(key, identity | day | service): without the
 key (which only the kiosks hold, in their secrets file) it cannot tell whose it is,

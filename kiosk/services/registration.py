@@ -292,7 +292,7 @@ class RegistrationService:
                             identity: Identity, insurance: InsuranceResult, key: str
                             ) -> tuple[Source, tuple[str, int] | None, Registration | None]:
         """As `_shared_number`, asking the lobby first whether any of its kiosks already
-        numbered this patient for this service today (decision 0123): then that
+        numbered this patient for this service today (decision 0143): then that
         registration, shown again (no row here, no HIS visit)."""
         from kiosk.lobby.client import LobbyError, LobbyRateLimited, LobbyRefused
 

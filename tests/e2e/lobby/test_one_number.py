@@ -1,5 +1,5 @@
 """One patient, one number per service and day across the kiosks of a lobby (decision
-0123), against a real PostgreSQL: the lobby holds only a keyed hash of who holds a
+0143), against a real PostgreSQL: the lobby holds only a keyed hash of who holds a
 number, which kiosk logins can neither list nor forge for another kiosk."""
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def test_lobby_problems_name_their_key(tmp_path, lobby, message):
 
 
 def test_the_holding_key_is_a_secret_of_64_hex_digits(tmp_path):
-    """Decision 0123: the key of the hashes the lobby's kiosks publish."""
+    """Decision 0143: the key of the hashes the lobby's kiosks publish."""
     url = '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n'
     config = load_with(tmp_path, url, f'[lobby]\npassword = "pw"\nholding_key = "{"AB" * 32}"\n')
     assert config.lobby.holding_key == "ab" * 32  # type: ignore[attr-defined]

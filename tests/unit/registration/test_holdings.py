@@ -1,4 +1,4 @@
-"""The keyed hash a kiosk publishes to its lobby for a patient's number (decision 0123)."""
+"""The keyed hash a kiosk publishes to its lobby for a patient's number (decision 0143)."""
 
 import dataclasses
 
