@@ -69,9 +69,11 @@ def lobby(bare_lobby: Lobby) -> Lobby:
 
 def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,
                  facility: str = "01824", password: str = KIOSK_PASSWORD,
-                 lobby_extra: str = "", timezone: str = "Asia/Ho_Chi_Minh") -> Path:
+                 lobby_extra: str = "", timezone: str = "Asia/Ho_Chi_Minh",
+                 holding_key: str | None = None) -> Path:
     """The demo configuration as kiosk `kiosk_id` of `facility`, its own state directory,
-    and `[lobby]` with the password in a 0600 secrets file (no lobby when url is None)."""
+    and `[lobby]` with the password (and the lobby's `holding_key`, when given) in a
+    0600 secrets file (no lobby when url is None)."""
     from tests.config_helpers import demo_with_secrets, write_kiosk_config
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -81,5 +83,8 @@ def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,
     text = text.replace('state_dir = "demo-output/state"', f'state_dir = "{directory / "state"}"')
     text = text.replace('target = "demo-output/tickets"', f'target = "{directory / "tickets"}"')
     if lobby_url is not None:
-        text += f'\n[lobby]\nurl = "{lobby_url}"\npassword = "{password}"\n{lobby_extra}'
+        text += f'\n[lobby]\nurl = "{lobby_url}"\npassword = "{password}"\n'
+        if holding_key is not None:
+            text += f'holding_key = "{holding_key}"\n'
+        text += lobby_extra
     return write_kiosk_config(directory / "kiosk.toml", text)

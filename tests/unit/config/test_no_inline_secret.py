@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import ConfigError, load
-from kiosk.config.loader import demo_config_text
+from kiosk.config.loader import HIS_SECRET_KEYS, SECRET_KEYS, demo_config_text, secret_paths
 from tests.cli_helpers import run_kiosk
 from tests.config_helpers import filled_new_config, write_kiosk_config
 
@@ -20,13 +20,25 @@ SECRETS = {
     "ui.staff_pin": ("[ui]\n", "staff_pin"),
     "fleet.token": ("[fleet]\n", "token"),
     "lobby.password": ("[lobby]\n", "password"),
+    "lobby.holding_key": ("[lobby]\n", "holding_key"),
     **{f"his.settings.{key}": ("[his.settings]\n", key)
        for key in ("password", "token", "client_secret", "api_key")},
 }
 
 
-def demo_with(key: str, value: str = VALUE) -> str:
+# Valid values where the key has a format: the refusal is for where it is, not what.
+VALUES = {"ui.staff_pin": "975310", "lobby.holding_key": "9f3a" * 16}
+
+
+def test_every_secret_key_is_tried() -> None:
+    assert set(SECRETS) == {".".join(p) for p in secret_paths(
+        {**{s: dict.fromkeys(keys, "") for s, keys in SECRET_KEYS.items()},
+         "his": {"settings": dict.fromkeys(HIS_SECRET_KEYS, "")}})}
+
+
+def demo_with(key: str, value: str | None = None) -> str:
     """The demo file (no secrets file, not provisioned) with `key` set inline."""
+    value = value or VALUES.get(key, VALUE)
     header, name = SECRETS[key]
     text = demo_config_text()
     if header == "[his.settings]\n":  # GNU Health takes a password, FHIR a token
@@ -36,8 +48,6 @@ def demo_with(key: str, value: str = VALUE) -> str:
         text = text.replace('adapter = "simulator"\n', his)
     elif header == "[lobby]\n":
         text += '\n[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n'
-    if key == "ui.staff_pin":
-        value = "975310"  # a valid PIN: the refusal is for where it is, not what
     assert header in text
     return text.replace(header, f'{header}{name} = "{value}"\n', 1)
 
@@ -52,11 +62,12 @@ def test_each_secret_in_a_plain_main_file_is_refused_and_loads_from_the_secrets_
     with pytest.raises(ConfigError) as err:
         load(path)
     assert [p.key for p in err.value.details] == [key]
-    assert VALUE not in str(err.value) and "975310" not in str(err.value)
+    assert VALUES.get(key, VALUE) not in str(err.value)
     # The same value from a secrets file (what write_kiosk_config writes) is accepted
     # (no adapter reads a client_secret or an api_key yet: reserved, and refused there).
     split = write_kiosk_config(tmp_path / "split.toml", text)
-    assert "secrets_file" in split.read_text() and VALUE not in split.read_text()
+    assert "secrets_file" in split.read_text()
+    assert VALUES.get(key, VALUE) not in split.read_text()
     if key.endswith(("client_secret", "api_key")):
         with pytest.raises(ConfigError, match=f"^{key}: unknown key$"):
             load(split)
