@@ -103,7 +103,7 @@ class FleetConfig:
     token: str = ""  # from the secrets file
     public_keys: tuple[str, ...] = ()  # Ed25519 release keys, PEM or raw hex
     # One DDI answer, whole (and a download's fixed part, plus its size at 16 KiB/s),
-    # each tried 3 times (decision 0103): bounds a round against a trickling server.
+    # each tried 3 times (decisions 0103, 0106): bounds a round against a trickling server.
     answer_deadline_s: float = 60.0
 
 
