@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -12,6 +13,7 @@ from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBre
 from kiosk.services.bhxh.protocol import CHECK_PATH, TOKEN_PATH, password_md5
 from kiosk.services.bhxh.recheck import needs_recheck, recheck_pending
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator, load_dataset
+from kiosk.runtime import system_ca
 from kiosk.store import connect
 
 pytestmark = pytest.mark.e2e
@@ -432,3 +434,19 @@ def test_tls_is_verified(tmp_path):
         assert refused.outcome == "misconfigured" and "TLS verification" in refused.staff_detail
         assert tls_sim.stats["token"] == 0
         assert adapter(tls_sim, verify_tls=False).check_key(*NHUNG).code == "000"
+
+
+def test_a_ca_installed_on_the_machine_is_trusted(tmp_path, monkeypatch):
+    """The kiosk verifies against Debian's bundle (update-ca-certificates), not the venv's
+    certifi copy: a hospital CA installed the Debian way is trusted, nothing else is."""
+    import certifi
+
+    with BhxhGatewaySimulator(ssl_context=_self_signed(tmp_path)) as tls_sim:
+        bundle = tmp_path / "ca-certificates.crt"
+        bundle.write_text(Path(certifi.where()).read_text())
+        monkeypatch.setattr(system_ca, "SYSTEM_BUNDLE", bundle)
+        assert adapter(tls_sim).check_key(*NHUNG).outcome == "misconfigured"
+        bundle.write_text(bundle.read_text() + (tmp_path / "cert.pem").read_text())
+        assert adapter(tls_sim).check_key(*NHUNG).code == "000"
+        monkeypatch.setattr(system_ca, "SYSTEM_BUNDLE", tmp_path / "absent.crt")
+        assert adapter(tls_sim).check_key(*NHUNG).outcome == "misconfigured"  # certifi's
