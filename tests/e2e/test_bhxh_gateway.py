@@ -9,11 +9,11 @@ import requests
 
 from kiosk.config import demo_config
 from kiosk.domain.identity import Identity
+from kiosk.runtime import system_ca
 from kiosk.services.bhxh import BhxhCache, BhxhClient, BhxhInsurance, CircuitBreaker
 from kiosk.services.bhxh.protocol import CHECK_PATH, TOKEN_PATH, password_md5
 from kiosk.services.bhxh.recheck import needs_recheck, recheck_pending
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator, load_dataset
-from kiosk.runtime import system_ca
 from kiosk.store import connect
 
 pytestmark = pytest.mark.e2e
