@@ -20,7 +20,8 @@
 # Prints each step's time. Not part of `make test` (minutes). Everything happens inside
 # $SCRATCH (default .cache/package-root): nothing is installed on this machine, and the
 # mounts live in a mount namespace of this script's own (unmounted on exit, failure
-# included). Variables: DEB, SCRATCH, MIRROR, DEB_COMPRESS, DEB_LINTIAN (make deb's).
+# included). Variables: DEB, SCRATCH, MIRROR, DEB_COMPRESS, DEB_LINTIAN (make deb's), and
+# FROM_STEP=N (2–6) to go on in the root of the last run from step N (when mending one).
 set -euo pipefail
 
 PROJECT=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,10 +63,18 @@ if [[ $1 == __network ]]; then
   printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x8C7B\nLIBPATH      %s\nCHANNELID    0x8C7B\n' \
     "$VPCD_DRIVER" >"$ROOT/etc/reader.conf.d/vpcd"
   mkdir -p "$ROOT/run/pcscd"
-  in_root pcscd --foreground >"$WORK/pcscd.log" 2>&1 &
+  # A killed run's pcscd (its pid file names it, its root is this root): end it.
+  old=$(cat "$ROOT/run/pcscd/pcscd.pid" 2>/dev/null || true)
+  if [[ -n $old && $(readlink "/proc/$old/root" 2>/dev/null) == "$ROOT" ]]; then
+    kill -TERM "$old"; sleep 1
+  fi
+  rm -f "$ROOT/run/pcscd/pcscd.comm" "$ROOT/run/pcscd/pcscd.pid"
+  (exec chroot "$ROOT" /usr/bin/env -i PATH=$PATH_IN LANG=C.UTF-8 pcscd --foreground) \
+    >"$WORK/pcscd.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do [[ -S $ROOT/run/pcscd/pcscd.comm ]] && break; sleep 0.1; done
-  [[ -S $ROOT/run/pcscd/pcscd.comm ]] || die "the root's pcscd did not start: $(cat "$WORK/pcscd.log")"
+  kill -0 "${pids[0]}" && [[ -S $ROOT/run/pcscd/pcscd.comm ]] \
+    || die "the root's pcscd did not start: $(cat "$WORK/pcscd.log")"
   (cd "$PROJECT" && exec "$PY" -m tests.package_root.harness serve "$WORK") >"$WORK/serve.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do [[ -e $WORK/ready ]] && break; sleep 0.1; done
@@ -141,6 +150,10 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$SCRATCH"
 
+FROM=${FROM_STEP:-1}
+skip() { [[ $1 -lt $FROM ]] && echo "=== $2: skipped (FROM_STEP=$FROM)"; }
+
+skip 1 "1. the package" || {
 step "1. the package (make deb)"
 if [[ -n ${DEB:-} ]]; then
   DEB=$(realpath "$DEB")
@@ -152,7 +165,9 @@ else
   DEB=$(ls "$SCRATCH"/dist/vn-hospital-kiosk_*_amd64.deb)
 fi
 done_step
+}
 
+skip 2 "2. scratch root" || {
 step "2. scratch root (debootstrap bookworm, default variant; cached in $BASE)"
 if [[ ! -e $BASE/.kiosk-base-complete ]]; then
   rm -rf "$BASE"
@@ -167,11 +182,15 @@ rm -rf "$ROOT" "$WORK"
 cp -a "$BASE" "$ROOT"
 mkdir -p "$WORK"
 done_step
-
-step "3. apt-get install ./$(basename "$DEB") (only its Depends) + man-db"
+}
+[[ -x $ROOT/usr/bin/env ]] || die "no scratch root at $ROOT (run from step 2)"
+rm -f "$WORK/ready" "$WORK/timings-inner"
 mount -t proc proc "$ROOT/proc"
 mount -t sysfs sysfs "$ROOT/sys"
 mount --rbind /dev "$ROOT/dev" && mount --make-rslave "$ROOT/dev"
+
+skip 3 "3. apt-get install" || {
+step "3. apt-get install ./$(basename "$DEB") (only its Depends) + man-db"
 # apt's downloads kept between runs (first seeded from this machine's own apt cache).
 if [[ ! -d $SCRATCH/apt-archives ]]; then
   mkdir -p "$SCRATCH/apt-archives/partial"
@@ -190,8 +209,13 @@ DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q --no-install-recomm
 echo "$(($(in_root dpkg-query -W -f '${Package}\n' | wc -l) - before)) packages installed"
 in_root dpkg-query -W -f '${Status}\n' vn-hospital-kiosk | grep -qx 'install ok installed'
 done_step
+}
 
+skip 4 "4. provision" || {
 step "4. provision (kiosk config new → check --production → provision; CSCA; hospital CA)"
+if [[ -e $ROOT/etc/kiosk/kiosk.toml ]]; then  # FROM_STEP=4: the last run's kiosk, retired
+  in_root kiosk decommission --yes >/dev/null
+fi
 in_root kiosk config new >"$ROOT/root/lobby-01.toml"
 (cd "$PROJECT" && "$PY" -m tests.package_root.harness prepare "$WORK" "$ROOT" "$ROOT/root/lobby-01.toml")
 in_root kiosk config check --production --config /root/lobby-01.toml
@@ -201,10 +225,13 @@ install -d -m 0755 "$ROOT/etc/kiosk/csca"
 install -m 0644 "$WORK"/pki/trust/* "$ROOT/etc/kiosk/csca/"
 in_root update-ca-certificates >/dev/null
 done_step
+}
 
+skip 5 "5. acceptance" || {
 step "5. doctor, acceptance test, sync (own network namespace)"
 unshare --net -- "$0" __network
 done_step
+}
 
 step "6. man kiosk"
 in_root man -P cat kiosk >"$WORK/man.txt" 2>"$WORK/man.err" || die "man kiosk: $(cat "$WORK/man.err")"
@@ -212,4 +239,4 @@ head -12 "$WORK/man.txt"
 grep -q "kiosk" "$WORK/man.txt" && [[ $(wc -l <"$WORK/man.txt") -gt 50 ]] \
   || die "man kiosk printed too little"
 done_step
-echo "PASSED: the acceptance test on a root with only the package's dependencies ($DEB)"
+echo "PASSED: the acceptance test on a root with only the package's dependencies (${DEB:-})"

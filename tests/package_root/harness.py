@@ -9,10 +9,10 @@ the provisioning file gives, and nothing here reaches another test's:
   ROOT/usr/local/share/ca-certificates/); the virtual CCCD's CSCA/DS (WORK/pki, the
   trust store the kiosk gets); the provisioning file (`kiosk config new` as the root's
   kiosk printed it) filled in as tests/config_helpers.py does, with the virtual reader's
-  name, a network printer and the HIS on port 8443.
+  name, a network printer and the HIS's address.
 * `serve WORK`: the BHXH gateway simulator (https://egw.baohiemxahoi.gov.vn, 443) that
-  knows the facility's account and the test card, a FHIR test server
-  (https://his.benhvien.vn:8443/fhir), an ESC/POS network printer on 9100 that answers
+  knows the facility's account and the test card, a FHIR test server (its base
+  https://his.benhvien.vn:8443), an ESC/POS network printer on 9100 that answers
   status queries and keeps what it is sent, and `kiosk card simulate` (this checkout's)
   serving the test card to the root's pcscd through vpcd (35963). WORK/ready appears when
   all listen; SIGTERM stops them and writes WORK/served.json (what each one received).
@@ -95,7 +95,7 @@ def prepare(work: Path, root: Path, provisioning: Path) -> None:
         **{'reader = "auto"': f'reader = "{READER}"',
            'kind = "usb"': 'kind = "network"',
            'target = "0416:5011"': f'target = "127.0.0.1:{PRINTER_PORT}"',
-           f'url = "https://{HIS_HOST}/fhir"': f'url = "https://{HIS_HOST}:{HIS_PORT}/fhir"'}),
+           f'url = "https://{HIS_HOST}/fhir"': f'url = "https://{HIS_HOST}:{HIS_PORT}"'}),
         "utf-8")
 
 
