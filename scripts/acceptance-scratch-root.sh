@@ -57,7 +57,8 @@ if [[ $1 == __network ]]; then
   }
   trap stop_all EXIT
   ip link set lo up
-  printf '127.0.0.1 egw.baohiemxahoi.gov.vn his.benhvien.vn\n' >>"$ROOT/etc/hosts"
+  hosts='127.0.0.1 egw.baohiemxahoi.gov.vn his.benhvien.vn'  # the test servers' names
+  grep -qxF "$hosts" "$ROOT/etc/hosts" || echo "$hosts" >>"$ROOT/etc/hosts"
   # The vpcd reader: the driver file and its reader.conf.d entry (test harness).
   install -D -m 0644 "$(realpath "$VPCD_DRIVER")" "$ROOT$VPCD_DRIVER"
   printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x8C7B\nLIBPATH      %s\nCHANNELID    0x8C7B\n' \
