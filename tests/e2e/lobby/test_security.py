@@ -86,7 +86,8 @@ def test_grants_are_exactly_the_documented_ones(lobby):
         "WHERE n.nspname = 'lobby' AND has_function_privilege('lobby_kiosk', p.oid, 'EXECUTE') "
         "ORDER BY 1")
     assert functions == [("heartbeat",), ("publish_offline_numbers",),
-                         ("publish_statistics",), ("settle_numbers",), ("take_number_today",)]
+                         ("publish_statistics",), ("settle_numbers",), ("take_number_once",),
+                         ("take_number_today",)]
 
 
 def test_tls_verified_against_the_hospital_ca(lobby, pg, tmp_path):
