@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -264,7 +265,11 @@ def test_hang_ends_in_read_timeout(sim):
 def test_budget_caps_the_read_timeout(sim):
     sim.inject("hang")
     result = adapter(sim, timeout_s=5.0, budget_s=0.4, max_attempts=1).check_key(*NHUNG)
-    assert result.outcome == "unavailable" and "no answer within 0.4 s" in result.staff_detail
+    assert result.outcome == "unavailable"
+    # What the budget left for this read (the token request spent some on a busy machine),
+    # never the 5 s read timeout.
+    waited = re.search(r"no answer within (\d+\.\d) s", result.staff_detail)
+    assert waited and 0.0 < float(waited[1]) <= 0.4, result.staff_detail
 
 
 # -- circuit breaker -----------------------------------------------------------------------
