@@ -34,6 +34,7 @@ from kiosk.runtime.bounded_http import (
     read_timeout,
 )
 from kiosk.runtime.hard_deadline import cut_at, not_cut, watched
+from kiosk.runtime.system_ca import tls_verify
 
 RETRIES = 3
 MAX_JSON_BYTES = 1 << 20  # a controller base or deployment answer is a few KB
@@ -140,6 +141,7 @@ class DdiClient:
         self.base = f"{server}/{tenant}/controller/v1/{controller_id}"
         self.origin = _origin(server)
         self.session = watched(requests.Session())  # a request's deadline cuts it (0106)
+        self.session.verify = tls_verify()
         # No session-wide Authorization: it is added per request, only for our origin.
         self.session.headers.update({"Accept": "application/hal+json, application/json"})
         self.auth = f"{'GatewayToken' if gateway_token else 'TargetToken'} {token}"

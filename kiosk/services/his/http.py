@@ -22,6 +22,7 @@ import requests
 
 from kiosk.runtime.bounded_http import AnswerRefused, bounded_request, deadline_in, read_timeout
 from kiosk.runtime.hard_deadline import watched
+from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.netreason import network_reason
 
@@ -65,7 +66,7 @@ class JsonHttp:
         self.session.trust_env = False
         if proxy:
             self.session.proxies = {"http": proxy, "https": proxy}
-        self.session.verify = verify_tls
+        self.session.verify = tls_verify(verify_tls)
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ import requests
 
 from kiosk.runtime.bounded_http import AnswerRefused, bounded_request, deadline_in, read_timeout
 from kiosk.runtime.hard_deadline import watched
+from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.his.http import MAX_ANSWER_BYTES
 
@@ -38,6 +39,7 @@ class TrytonRpc:
         self.timeout_s = timeout_s
         self.session = watched(requests.Session())  # a request's deadline cuts it (0106)
         self.session.trust_env = False
+        self.session.verify = tls_verify()
         self.context: dict[str, Any] | None = None
         self._ids = itertools.count(1)
 
