@@ -79,3 +79,16 @@ def test_demo_headless_leaves_records(tmp_path):
     assert any(not d["printed"] for d in data)  # the out-of-paper patient
     assert all("****" in d["patient"]["id_number"] for d in data)  # masked
     assert (tmp_path / "out" / "state" / "kiosk.sqlite3").exists()
+    # Run again the same day: a fresh morning, not "already registered" for everyone.
+    again = run_kiosk("demo", "--headless", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Xong: 6 lượt đăng ký" in again.stdout
+
+
+def test_demo_never_removes_a_state_folder_it_did_not_make(tmp_path):
+    mine = tmp_path / "out" / "state" / "kiosk.sqlite3"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"not the demo's")
+    proc = run_kiosk("demo", "--headless", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2 and "was not made by `kiosk demo`" in proc.stderr
+    assert mine.read_bytes() == b"not the demo's"
