@@ -358,10 +358,11 @@ class LobbyClient:
     # -- what kiosks do ------------------------------------------------------------
     def take_number(self, department: str, reg_ref: str) -> tuple[str, int]:
         """(day, seq): the department's next shared number, for the day the server's
-        clock says it is in the facility's time zone (ISO date)."""
+        clock says it is in the facility's time zone (ISO date), on the server's disk
+        before it is returned (decision 0134: a burst of kiosks shares the WAL flushes)."""
         def take(conn: Any) -> tuple[str, int, float]:
             sent = self.clock()
-            row = conn.execute("SELECT * FROM lobby.take_number_today(%s, %s, %s, %s)",
+            row = conn.execute("CALL lobby.take_number_durably(%s, %s, %s, %s)",
                                [self.facility, department, self.kiosk_id, reg_ref]).fetchone()
             return row[0].isoformat(), int(row[1]), _skew(row[2], sent, self.clock())
         day, seq, skew = self.call(take)

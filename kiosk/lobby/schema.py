@@ -445,9 +445,63 @@ BEGIN
 END $$;
 """
 
+# v4 (issue 26 item 7, decision 0134): a burst of kiosks no longer queues one WAL flush
+# each behind the department's counter row. The number is taken in a transaction that
+# commits without waiting for the flush (the row's lock goes at once), then a synchronous
+# transaction rewrites that number's row: it returns only once the WAL is flushed past it,
+# and PostgreSQL cannot keep it and lose the take it depends on. Concurrent kiosks' flushes
+# are shared (group commit) instead of serialised. `take_number_today` stays as it was.
+_V4 = r"""
+-- Rewrites the caller's number row unchanged, committing synchronously whatever the
+-- session says: when it returns, the number (and everything before it in the WAL) is
+-- on disk. Only the caller's own kiosk's numbers.
+CREATE FUNCTION lobby.make_number_durable(p_facility text, p_kiosk text, p_ref text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+BEGIN
+    IF current_setting('synchronous_commit') = 'off' THEN
+        PERFORM set_config('synchronous_commit', 'on', true);  -- until this commit
+    END IF;
+    UPDATE lobby.queue_numbers n SET taken_at = n.taken_at
+        WHERE n.facility = p_facility AND n.kiosk_id = p_kiosk AND n.reg_ref = p_ref
+          AND n.kiosk_id IN (SELECT k.kiosk_id FROM lobby.kiosks k
+                             WHERE k.facility = p_facility AND k.db_role = session_user);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'kiosk % of facility % has no number %', p_kiosk, p_facility, p_ref
+            USING ERRCODE = '42501';
+    END IF;
+END $$;
+
+-- take_number_today, then make_number_durable, in two transactions of one CALL (a
+-- procedure that commits runs as its caller: both functions check the login). A cancel
+-- between them leaves a number 'taken' that was never printed: voided by the kiosk's
+-- sync pass, or by the server after 10 minutes (decisions 0071, 0133).
+CREATE PROCEDURE lobby.take_number_durably(p_facility text, p_department text,
+                                           p_kiosk text, p_ref text,
+                                           INOUT queue_day date DEFAULT NULL,
+                                           INOUT queue_seq integer DEFAULT NULL,
+                                           INOUT server_time timestamptz DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);  -- this take only
+    SELECT t.queue_day, t.queue_seq, t.server_time INTO queue_day, queue_seq, server_time
+        FROM lobby.take_number_today(p_facility, p_department, p_kiosk, p_ref) t;
+    COMMIT;  -- the counter row is free now; the number is not yet on disk
+    PERFORM lobby.make_number_durable(p_facility, p_kiosk, p_ref);
+END $$;
+
+REVOKE ALL ON FUNCTION lobby.make_number_durable(text, text, text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE lobby.take_number_durably(text, text, text, text, date, integer,
+                                                  timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lobby.make_number_durable(text, text, text) TO lobby_kiosk;
+GRANT EXECUTE ON PROCEDURE lobby.take_number_durably(text, text, text, text, date, integer,
+                                                     timestamptz) TO lobby_kiosk;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
+    (4, _V4),
 ]
 
 LATEST = MIGRATIONS[-1][0]
