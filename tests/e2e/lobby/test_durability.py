@@ -64,6 +64,7 @@ def test_a_printed_number_survives_kill_9_of_postgresql(lobby, pg, tmp_path):
     for name, value in SLOW_WAL_WRITER.items():
         pg.sql(f"ALTER SYSTEM SET {name} = {value}")
     pg.sql("SELECT pg_reload_conf()")
+    pg.sql("CHECKPOINT")  # the fixture's lobby (committed asynchronously here) on disk
     try:
         # Control: the kill loses a committed take that was never flushed. (The WAL
         # writer may still have written it in the instant before the kill: three tries.)
@@ -109,6 +110,7 @@ def test_kill_9_of_postgresql_mid_run_prints_no_number_twice(lobby, pg, tmp_path
                for i in (1, 2)]
     for c in configs:
         connect(load_file(c).database_path).conn.close()
+    pg.sql("CHECKPOINT")  # the fixture's lobby (committed asynchronously here) on disk
     ctx = multiprocessing.get_context("spawn")
     stop = tmp_path / "stop"
     logs = [tmp_path / f"log{i}" for i in range(2)]
