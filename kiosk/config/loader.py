@@ -33,7 +33,8 @@ __all__ = ["DEFAULT_PATH", "DEFAULT_STATE_DIR", "HIS_ADAPTERS", "PRINTER_KINDS",
 # (when it names a secrets file). Anything else there is refused: a secrets file that
 # could set `fleet.public_keys` or a URL would be a way around the reviewed main file.
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
-    "bhxh": ("password",), "ui": ("staff_pin",), "fleet": ("token",), "lobby": ("password",),
+    "bhxh": ("password",), "ui": ("staff_pin",), "fleet": ("token",),
+    "lobby": ("password", "holding_key"),
 }
 HIS_SECRET_KEYS = ("password", "token", "client_secret", "api_key")
 

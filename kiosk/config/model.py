@@ -113,6 +113,9 @@ class LobbyConfig:
     sslmode: str = "prefer"  # libpq's; verify-full required off loopback
     sslrootcert: str | None = None  # CA file that signed the server's certificate
     timeout_ms: int = 300  # longest a patient waits for a shared number
+    # A secret the kiosks of one lobby share (64 hex digits, from the secrets file): the
+    # key of the hashes that tell the lobby a patient holds a number (decision 0143).
+    holding_key: str = ""
 
 
 @dataclass(frozen=True)

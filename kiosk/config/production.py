@@ -56,6 +56,14 @@ def demo_values(ctx: Context) -> list[Problem]:
         out.append(Problem("ui.fullscreen", "false shows the desktop around the kiosk (demo "
                            "only): remove the key", "false để lộ màn hình nền quanh ki-ốt "
                            "(chỉ cho demo): xóa khóa này"))
+    lobby = parsed.get("lobby")
+    if lobby is not None and not lobby.holding_key:
+        out.append(Problem("lobby.holding_key", "required with a lobby (a secret, the same "
+                           "on every kiosk of the lobby: `openssl rand -hex 32`): without it a "
+                           "patient gets a second number at another kiosk",
+                           "bắt buộc khi có lobby (khóa bí mật, giống nhau trên mọi ki-ốt của "
+                           "sảnh: `openssl rand -hex 32`): thiếu thì người bệnh lấy được số "
+                           "thứ hai ở ki-ốt khác"))
     if not parsed["fleet"].public_keys:
         out.append(Problem("fleet.public_keys", "required: the kiosk only installs releases "
                            "signed by one of these keys",

@@ -376,8 +376,15 @@ def parse_lobby(root: Table, ctx: Context) -> LobbyConfig | None:
         lb.problem("sslrootcert", f"required with sslmode = {sslmode!r} (the CA file that "
                    "signed the server's certificate)",
                    f"bắt buộc khi sslmode = {sslmode!r} (tệp CA đã ký chứng chỉ máy chủ)")
+    holding_key = lb.text("holding_key", "")
+    if holding_key and not re.fullmatch(r"[0-9a-fA-F]{64}", holding_key):
+        lb.problem("holding_key", "must be 64 hex digits (32 random bytes: "
+                   "`openssl rand -hex 32`), the same on every kiosk of the lobby",
+                   "phải là 64 chữ số hex (32 byte ngẫu nhiên: `openssl rand -hex 32`), "
+                   "giống nhau trên mọi ki-ốt của sảnh")
     return LobbyConfig(url=url, password=lb.text("password", ""), sslmode=sslmode,
-                       sslrootcert=rootcert, timeout_ms=lb.integer("timeout_ms", 300, 20, 10_000))
+                       sslrootcert=rootcert, timeout_ms=lb.integer("timeout_ms", 300, 20, 10_000),
+                       holding_key=holding_key.lower())
 
 
 def parse_appointments(root: Table, ctx: Context) -> AppointmentsConfig:

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -454,3 +455,32 @@ class LobbyClient:
                     for r in conn.execute(sql, params).fetchall()]
         return self.call(query, budget_s=budget_s)
 
+    # -- one number per patient, service and day across the lobby (decision 0143) ----
+    def take_number_once(self, department: str, reg_ref: str, holder: bytes) -> SharedNumber:
+        """The number a kiosk of the lobby already holds for `holder` (its keyed hash of
+        the patient, day and service) today, or the department's next shared number for
+        `reg_ref`, recorded under `holder` in the same transaction; on the server's
+        disk before it is returned, as `take_number`'s."""
+        def take(conn: Any) -> tuple[SharedNumber, float]:
+            sent = self.clock()
+            row = conn.execute("CALL lobby.take_number_once_durably(%s, %s, %s, %s, %s)",
+                               [self.facility, department, self.kiosk_id, reg_ref,
+                                holder]).fetchone()
+            return (SharedNumber(row[0].isoformat(), int(row[1]), row[3], row[4], row[5]),
+                    _skew(row[2], sent, self.clock()))
+        number, skew = self.call(take)
+        self._note_skew(skew)
+        return number
+
+
+@dataclass(frozen=True)
+class SharedNumber:
+    """A shared number: this registration's (held_by None), or the one kiosk `held_by`
+    already holds for the same patient and service today (registration `held_ref`,
+    taken at `held_at`)."""
+
+    day: str  # ISO date, the server's facility-local day
+    seq: int
+    held_by: str | None = None
+    held_ref: str | None = None
+    held_at: dt.datetime | None = None

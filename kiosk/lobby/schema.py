@@ -1,12 +1,13 @@
 """The lobby database's schema, versioned, and the kiosk role's exact privileges.
 
 Everything lives in the schema `lobby`. Kiosks never write a table directly:
-they may SELECT (status, reports: nothing in it is personal) and EXECUTE four
-SECURITY DEFINER functions, each of which binds the kiosk id it is given to the
-database role that first used it (`session_user`), so a kiosk can take numbers,
-settle (use or void) its own, publish its own statistics and heartbeat — and
-nothing else. Decision 0072 lists the GRANTs; `tests/e2e/lobby/test_security.py`
-tries everything else and expects a refusal.
+they may SELECT (status, reports: nothing in it is personal; not the v3 holdings)
+and EXECUTE a few SECURITY DEFINER functions, each of which binds the kiosk id it is
+given to the database role provisioned for it (`session_user`), so a kiosk can take
+numbers (once per patient and service a day, v3), settle (use or void) its own,
+publish its own statistics and heartbeat — and nothing else. Decision 0072 lists
+the GRANTs; `tests/e2e/lobby/test_security.py` tries everything else and expects a
+refusal.
 
 Append new versions at the end; never edit one that has shipped.
 """
@@ -445,34 +446,164 @@ BEGIN
 END $$;
 """
 
-# v4 (issue 26 item 7, decision 0134): a burst of kiosks no longer queues one WAL flush
-# each behind the department's counter row. The number is taken in a transaction that
-# commits without waiting for the flush (the row's lock goes at once), then a synchronous
-# transaction rewrites that number's row: it returns only once the WAL is flushed past it,
-# and PostgreSQL cannot keep it and lose the take it depends on. Concurrent kiosks' flushes
-# are shared (group commit) instead of serialised. `take_number_today` stays as it was.
-_V4 = r"""
--- Rewrites the caller's number row unchanged, committing synchronously whatever the
--- session says: when it returns, the number (and everything before it in the WAL) is
--- on disk. Only the caller's own kiosk's numbers.
-CREATE FUNCTION lobby.make_number_durable(p_facility text, p_kiosk text, p_ref text)
+# v3 (issue 27, decision 0143): one patient, one number per service and day across the
+# kiosks of a lobby. The lobby learns no identity: only a keyed hash the kiosks share
+# the key of, valid for one day and one service, unlisted, deleted after its day.
+_V3 = r"""
+-- Who holds a shared number for which service today: `holder` is
+-- HMAC-SHA256(lobby key, identity | facility-local day | service code), computed by
+-- the kiosk; the server has no key, so it can neither reverse a holder nor link one
+-- patient's holders across days or services. Kiosks cannot SELECT this table.
+CREATE TABLE lobby.holdings (
+    facility text NOT NULL,
+    day date NOT NULL,  -- the facility-local day by the server's clock
+    holder bytea NOT NULL CHECK (octet_length(holder) = 32),
+    kiosk_id text NOT NULL,
+    reg_ref text NOT NULL CHECK (reg_ref ~ '^[0-9a-f]{32}$'),
+    PRIMARY KEY (facility, day, holder),
+    FOREIGN KEY (facility, kiosk_id) REFERENCES lobby.kiosks
+);
+
+-- Lookups a kiosk may make per minute (the same fixed window and limit as numbers),
+-- and how many it made in all: a kiosk probing holders stands out against its numbers.
+ALTER TABLE lobby.kiosks
+    ADD COLUMN lookup_minute timestamptz,
+    ADD COLUMN lookup_count integer NOT NULL DEFAULT 0,
+    ADD COLUMN lookups bigint NOT NULL DEFAULT 0;
+
+-- Holdings of days gone by (the facility's day by the server's clock) go: any kiosk's
+-- heartbeat (every 15 s) clears them (a holder also names its day: an old one never
+-- matches, even before it is gone).
+CREATE FUNCTION lobby.forget_past_holdings(p_facility text) RETURNS integer
+LANGUAGE sql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+    WITH gone AS (
+        DELETE FROM lobby.holdings h USING lobby.facilities f
+        WHERE h.facility = p_facility AND f.facility = p_facility
+          AND h.day < (now() AT TIME ZONE f.timezone)::date
+        RETURNING 1)
+    SELECT count(*)::integer FROM gone
+$$;
+
+-- The shared number for this patient and service today: the one a kiosk of the lobby
+-- already holds for `p_holder` (held_by, held_ref: that kiosk and its registration),
+-- or a new one for `p_ref` (held_by NULL), recorded under `p_holder` in the same
+-- transaction, so two kiosks registering one patient at once get one number. Answers
+-- only for the exact holder asked; every call counts against the kiosk's per-minute
+-- limit (SQLSTATE 53400 beyond), and a miss takes a real, visible number: probing
+-- costs numbers. A holding whose number was voided (its kiosk never stored it) gives
+-- way to the new one.
+CREATE FUNCTION lobby.take_number_once(p_facility text, p_department text, p_kiosk text,
+                                       p_ref text, p_holder bytea,
+                                       OUT queue_day date, OUT queue_seq integer,
+                                       OUT server_time timestamptz, OUT held_by text,
+                                       OUT held_ref text, OUT held_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp
+SET lock_timeout = '100ms' AS $$
+DECLARE
+    tz text;
+    looked integer;
+    allowed integer;
+    this_minute timestamptz := date_trunc('minute', now());
+    today date;
+    held lobby.holdings%ROWTYPE;
+BEGIN
+    UPDATE lobby.kiosks k SET
+        lookup_count = CASE WHEN k.lookup_minute = this_minute THEN k.lookup_count + 1
+                            ELSE 1 END,
+        lookup_minute = this_minute, lookups = k.lookups + 1
+        WHERE k.facility = p_facility AND k.kiosk_id = p_kiosk AND k.db_role = session_user
+        RETURNING k.lookup_count, k.max_per_minute INTO looked, allowed;
+    IF NOT FOUND THEN
+        PERFORM lobby.claim_kiosk(p_facility, p_kiosk);  -- raises: not this login's kiosk
+    END IF;
+    IF looked > allowed THEN
+        RAISE EXCEPTION 'kiosk % looked up % holders this minute, more than its limit of %',
+            p_kiosk, looked - 1, allowed USING ERRCODE = '53400';
+    END IF;
+    IF octet_length(p_holder) IS DISTINCT FROM 32 THEN
+        RAISE EXCEPTION 'a holder is 32 bytes' USING ERRCODE = '22023';
+    END IF;
+    SELECT f.timezone INTO tz FROM lobby.facilities f WHERE f.facility = p_facility;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'facility % has no time zone in the lobby', p_facility
+            USING ERRCODE = '42501', HINT = 'the lobby owner runs: kiosk lobby add-kiosk';
+    END IF;
+    today := (now() AT TIME ZONE tz)::date;  -- take_number_today's day: the same now()
+    BEGIN
+        INSERT INTO lobby.holdings (facility, day, holder, kiosk_id, reg_ref)
+            VALUES (p_facility, today, p_holder, p_kiosk, p_ref) ON CONFLICT DO NOTHING;
+    EXCEPTION WHEN lock_not_available THEN  -- a session squatting on this very holder
+        PERFORM lobby.evict_idle_kiosk_sessions();
+        PERFORM pg_sleep(0.02);
+        INSERT INTO lobby.holdings (facility, day, holder, kiosk_id, reg_ref)
+            VALUES (p_facility, today, p_holder, p_kiosk, p_ref) ON CONFLICT DO NOTHING;
+    END;
+    SELECT * INTO held FROM lobby.holdings h
+        WHERE h.facility = p_facility AND h.day = today AND h.holder = p_holder;
+    IF held.reg_ref <> p_ref THEN
+        SELECT n.day, n.seq, n.taken_at INTO queue_day, queue_seq, held_at
+            FROM lobby.queue_numbers n
+            WHERE n.facility = p_facility AND n.reg_ref = held.reg_ref AND n.state <> 'void';
+        IF FOUND THEN
+            server_time := clock_timestamp();
+            held_by := held.kiosk_id;
+            held_ref := held.reg_ref;
+            RETURN;
+        END IF;
+        -- its number was voided: the holding is stale, this registration takes over
+        UPDATE lobby.holdings h SET kiosk_id = p_kiosk, reg_ref = p_ref
+            WHERE h.facility = p_facility AND h.day = today AND h.holder = p_holder;
+    END IF;
+    SELECT t.queue_day, t.queue_seq, t.server_time INTO queue_day, queue_seq, server_time
+        FROM lobby.take_number_today(p_facility, p_department, p_kiosk, p_ref) t;
+END $$;
+
+-- v2's heartbeat, and past holdings forgotten.
+CREATE OR REPLACE FUNCTION lobby.heartbeat(p_facility text, p_kiosk text, p_version text)
 RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+BEGIN
+    PERFORM lobby.claim_kiosk(p_facility, p_kiosk);
+    UPDATE lobby.kiosks SET last_heartbeat = now(), version = left(p_version, 40)
+        WHERE facility = p_facility AND kiosk_id = p_kiosk;
+    UPDATE lobby.queue_numbers SET state = 'void', settled_at = now(), voided_by = 'server'
+        WHERE facility = p_facility AND state = 'taken'
+          AND taken_at < now() - interval '10 minutes';
+    PERFORM lobby.forget_past_holdings(p_facility);
+END $$;
+
+REVOKE ALL ON lobby.holdings FROM PUBLIC;
+REVOKE ALL ON FUNCTION lobby.forget_past_holdings(text),
+    lobby.take_number_once(text, text, text, text, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lobby.take_number_once(text, text, text, text, bytea)
+    TO lobby_kiosk;
+"""
+
+
+# v4 (issue 26 item 7, decision 0134): a burst of kiosks no longer queues one WAL flush
+# each behind the department's counter row. A number is taken in a transaction that
+# commits without waiting for the flush (the row's lock goes at once); then a synchronous
+# transaction rewrites the kiosk's own row and returns only once the WAL is on disk up to
+# it — the take before it included (recovery replays the WAL in commit order, up to the
+# last record flushed). Concurrent kiosks share those flushes (group commit) instead of
+# queueing one each. `take_number_today` and `take_number_once` stay as they were.
+_V4 = r"""
+-- Rewrites the caller's own kiosk row unchanged, committing synchronously whatever the
+-- session says: when it returns, everything this session committed before is on disk.
+CREATE FUNCTION lobby.make_takes_durable(p_facility text, p_kiosk text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
 BEGIN
     IF current_setting('synchronous_commit') = 'off' THEN
         PERFORM set_config('synchronous_commit', 'on', true);  -- until this commit
     END IF;
-    UPDATE lobby.queue_numbers n SET taken_at = n.taken_at
-        WHERE n.facility = p_facility AND n.kiosk_id = p_kiosk AND n.reg_ref = p_ref
-          AND n.kiosk_id IN (SELECT k.kiosk_id FROM lobby.kiosks k
-                             WHERE k.facility = p_facility AND k.db_role = session_user);
+    UPDATE lobby.kiosks k SET rate_minute = k.rate_minute
+        WHERE k.facility = p_facility AND k.kiosk_id = p_kiosk AND k.db_role = session_user;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'kiosk % of facility % has no number %', p_kiosk, p_facility, p_ref
-            USING ERRCODE = '42501';
+        PERFORM lobby.claim_kiosk(p_facility, p_kiosk);  -- raises: not this login's kiosk
     END IF;
 END $$;
 
--- take_number_today, then make_number_durable, in two transactions of one CALL (a
+-- take_number_today, then make_takes_durable, in two transactions of one CALL (a
 -- procedure that commits runs as its caller: both functions check the login). A cancel
 -- between them leaves a number 'taken' that was never printed: voided by the kiosk's
 -- sync pass, or by the server after 10 minutes (decisions 0071, 0133).
@@ -487,20 +618,45 @@ BEGIN
     SELECT t.queue_day, t.queue_seq, t.server_time INTO queue_day, queue_seq, server_time
         FROM lobby.take_number_today(p_facility, p_department, p_kiosk, p_ref) t;
     COMMIT;  -- the counter row is free now; the number is not yet on disk
-    PERFORM lobby.make_number_durable(p_facility, p_kiosk, p_ref);
+    PERFORM lobby.make_takes_durable(p_facility, p_kiosk);
 END $$;
 
-REVOKE ALL ON FUNCTION lobby.make_number_durable(text, text, text) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE lobby.take_number_durably(text, text, text, text, date, integer,
-                                                  timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lobby.make_number_durable(text, text, text) TO lobby_kiosk;
-GRANT EXECUTE ON PROCEDURE lobby.take_number_durably(text, text, text, text, date, integer,
-                                                     timestamptz) TO lobby_kiosk;
+-- The same for take_number_once (decision 0143). A number another kiosk holds for the
+-- patient is flushed too: it may have been taken a moment ago, not yet on disk.
+CREATE PROCEDURE lobby.take_number_once_durably(p_facility text, p_department text,
+                                                p_kiosk text, p_ref text, p_holder bytea,
+                                                INOUT queue_day date DEFAULT NULL,
+                                                INOUT queue_seq integer DEFAULT NULL,
+                                                INOUT server_time timestamptz DEFAULT NULL,
+                                                INOUT held_by text DEFAULT NULL,
+                                                INOUT held_ref text DEFAULT NULL,
+                                                INOUT held_at timestamptz DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);  -- this take only
+    SELECT t.queue_day, t.queue_seq, t.server_time, t.held_by, t.held_ref, t.held_at
+        INTO queue_day, queue_seq, server_time, held_by, held_ref, held_at
+        FROM lobby.take_number_once(p_facility, p_department, p_kiosk, p_ref, p_holder) t;
+    COMMIT;
+    PERFORM lobby.make_takes_durable(p_facility, p_kiosk);
+END $$;
+
+REVOKE ALL ON FUNCTION lobby.make_takes_durable(text, text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE
+    lobby.take_number_durably(text, text, text, text, date, integer, timestamptz),
+    lobby.take_number_once_durably(text, text, text, text, bytea, date, integer,
+                                   timestamptz, text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lobby.make_takes_durable(text, text) TO lobby_kiosk;
+GRANT EXECUTE ON PROCEDURE
+    lobby.take_number_durably(text, text, text, text, date, integer, timestamptz),
+    lobby.take_number_once_durably(text, text, text, text, bytea, date, integer,
+                                   timestamptz, text, text, timestamptz) TO lobby_kiosk;
 """
 
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
+    (3, _V3),
     (4, _V4),
 ]
 

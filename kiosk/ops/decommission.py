@@ -71,6 +71,9 @@ def plan(root: Path) -> Plan:
         parts = urlsplit(lobby)
         found.revoke.append(f"lobby: DROP ROLE {parts.username} (or ALTER ROLE … NOLOGIN) on "
                             f"{parts.hostname} / thu hồi tài khoản CSDL sảnh")
+        found.revoke.append("lobby: if this disk leaves the hospital, a new [lobby] "
+                            "holding_key on every other kiosk of the lobby (decision 0143) / "
+                            "đổi khóa holding_key trên các ki-ốt còn lại")
     username = _text(raw, "bhxh", "username")
     if username:
         found.revoke.append(f"BHXH: change the password of gateway account {username!r} (other "

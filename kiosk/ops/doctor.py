@@ -451,6 +451,12 @@ def check_lobby(config: Config) -> Check:
         return Check("lobby", "fail", detail, *_SKEW_HINTS)
     if abs(skew) > SKEW_WARN_S:
         return Check("lobby", "warn", detail, *_SKEW_HINTS)
+    if not config.lobby.holding_key:
+        return Check("lobby", "warn", f"{detail}; no [lobby] holding_key",
+                     "Thiếu [lobby] holding_key trong tệp bí mật: người bệnh có thể lấy số "
+                     "thứ hai ở ki-ốt khác của sảnh (docs/deployment.md, mục 6).",
+                     "No [lobby] holding_key in the secrets file: a patient can get a second "
+                     "number at another kiosk of the lobby (docs/deployment.md, section 6).")
     return _ok("lobby", detail)
 
 

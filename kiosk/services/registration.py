@@ -28,7 +28,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import sqlite_utils
 
@@ -51,7 +51,11 @@ from kiosk.domain.text import mask_id, mask_name, nfc
 from kiosk.services import outbox
 from kiosk.services.bhxh.checkin import needs_checkin
 from kiosk.services.bhxh.recheck import needs_recheck
+from kiosk.services.holdings import holder, identity_basis
 from kiosk.store import bump_statistic, transaction
+
+if TYPE_CHECKING:
+    from kiosk.lobby.client import SharedNumber
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,11 @@ class SharedNumbers(Protocol):
 
     def take_number(self, department: str, reg_ref: str) -> tuple[str, int]:
         """(day, seq): the day is the lobby server's, in the facility's time zone."""
+        ...
+
+    def take_number_once(self, department: str, reg_ref: str, holder: bytes
+                         ) -> SharedNumber:
+        """The number the lobby already holds for `holder` today, or a new one."""
         ...
 
 
@@ -113,9 +122,21 @@ def catalogue(config: Config, now: dt.datetime, db: sqlite_utils.Database | None
 def patient_key(identity: Identity) -> str:
     """Groups one patient's registrations so the outbox keeps their order. Hashed so the
     outbox holds no identifier; replaced by the registration id on purge."""
-    basis = identity.id_number or identity.bhyt_card or (
-        f"{nfc(identity.full_name).casefold()}|{iso(identity.date_of_birth)}")
-    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+    return hashlib.sha256(identity_basis(identity).encode()).hexdigest()[:32]
+
+
+# This patient's registration of a service on a queue day (decision 0140).
+_HELD_SQL = ("SELECT id FROM registrations WHERE patient_key = ? AND service_code = ? "
+             "AND queue_day = ? AND purged_at IS NULL ORDER BY created_at LIMIT 1")
+
+
+class _AlreadyHeld(Exception):
+    """Raised inside the numbering transaction: another process of this kiosk numbered
+    this patient for this service today meanwhile."""
+
+    def __init__(self, registration_id: str) -> None:
+        super().__init__(registration_id)
+        self.registration_id = registration_id
 
 
 class RegistrationService:
@@ -160,10 +181,19 @@ class RegistrationService:
         if not identity.full_name.strip():
             raise RegistrationError("the patient's name is empty")
         reg_id = uuid.uuid4().hex
-        source, shared = self._shared_number(service, now, reg_id)
+        key = self.config.lobby.holding_key if self.config.lobby else ""
+        if self.lobby is not None and key:
+            source, shared, elsewhere = self._shared_number_once(
+                service, now, reg_id, identity, insurance, key)
+            if elsewhere is not None:
+                return elsewhere
+        else:
+            source, shared = self._shared_number(service, now, reg_id)
         try:
             number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, shared, biometric=biometric)
+                                  source, shared, biometric=biometric, once=True)
+        except _AlreadyHeld as raced:
+            return self._raced(raced, identity, service.code)
         except sqlite3.IntegrityError:
             # Another process committed the same idempotency key between our lookup and
             # our write lock: theirs stands.
@@ -177,8 +207,11 @@ class RegistrationService:
             log.warning("shared number %s of %s already used here; issuing offline",
                         shared, service.department)
             source = "offline"
-            number = self._insert(reg_id, identity, insurance, service, idempotency_key, now,
-                                  source, None, biometric=biometric)
+            try:
+                number = self._insert(reg_id, identity, insurance, service, idempotency_key,
+                                      now, source, None, biometric=biometric, once=True)
+            except _AlreadyHeld as raced:
+                return self._raced(raced, identity, service.code)
         log.info("registered %s %s for %s (%s)", reg_id, number, service.code,
                  mask_id(identity.id_number))
         found = self.get(reg_id)
@@ -245,11 +278,71 @@ class RegistrationService:
             log.warning("lobby database %s (%s): offline queue number", why, exc)
             return "offline", None
 
+    def _raced(self, raced: _AlreadyHeld, identity: Identity, service_code: str
+               ) -> Registration:
+        """Another process of this kiosk numbered this patient first: theirs stands (a
+        shared number taken here is left unsettled, and voided by the sync daemon)."""
+        log.info("%s was numbered for %s by another process meanwhile: shown again",
+                 mask_id(identity.id_number), service_code)
+        found = self.get(raced.registration_id)
+        assert found is not None
+        return dataclasses.replace(found, repeat=True)
+
+    def _shared_number_once(self, service: ServiceConfig, now: dt.datetime, reg_id: str,
+                            identity: Identity, insurance: InsuranceResult, key: str
+                            ) -> tuple[Source, tuple[str, int] | None, Registration | None]:
+        """As `_shared_number`, asking the lobby first whether any of its kiosks already
+        numbered this patient for this service today (decision 0143): then that
+        registration, shown again (no row here, no HIS visit)."""
+        from kiosk.lobby.client import LobbyError, LobbyRateLimited, LobbyRefused
+
+        assert self.lobby is not None
+        day = queue_day(now, self.config.facility.timezone)
+        try:
+            got = self.lobby.take_number_once(service.department, reg_id,
+                                              holder(key, identity, day, service.code))
+        except LobbyError as exc:
+            why = ("refused" if isinstance(exc, LobbyRefused | LobbyRateLimited)
+                   else "unavailable")
+            log.warning("lobby database %s (%s): offline queue number; one number per "
+                        "patient and service checked on this kiosk only", why, exc)
+            return "offline", None, None
+        if got.held_by is None or got.held_ref is None:
+            return "lobby", (got.day, got.seq), None
+        log.info("%s already holds %s number %d for %s at kiosk %s today: shown again",
+                 mask_id(identity.id_number), service.department, got.seq, service.code,
+                 got.held_by)
+        mine = self.get(got.held_ref) if got.held_by == self.config.kiosk_id else None
+        if mine is not None:
+            return "lobby", None, dataclasses.replace(mine, repeat=True)
+        return "lobby", None, self._held_elsewhere(got, got.held_ref, identity, insurance,
+                                                   service, now)
+
+    def _held_elsewhere(self, got: SharedNumber, ref: str, identity: Identity,
+                        insurance: InsuranceResult, service: ServiceConfig, now: dt.datetime
+                        ) -> Registration:
+        """The ticket of a number another kiosk of the lobby holds for this patient, as
+        this kiosk would print it (the lobby's kiosks share the service list)."""
+        taken = got.held_at or now
+        return Registration(
+            id=ref,
+            queue_number=format_queue_number(self.config.facility.queue_format,
+                                             service.prefix, got.seq, service.department),
+            service_code=service.code, service_name=service.name,
+            service_name_en=service.name_en, room=service.room,
+            created_at=local_now(taken, self.config.facility.timezone),
+            masked_name=mask_name(identity.full_name),
+            insurance_line_vi=insurance.message_vi, insurance_line_en=insurance.message_en,
+            code=registration_code(ref), room_en=service.room_en, repeat=True)
+
     def _insert(self, reg_id: str, identity: Identity, insurance: InsuranceResult,
                 service: ServiceConfig, key: str, now: dt.datetime,
                 source: Source = "local", shared: tuple[str, int] | None = None,
                 appointment: Appointment | None = None,
-                biometric: Biometric | None = None) -> str:
+                biometric: Biometric | None = None, once: bool = False) -> str:
+        """Number and store a registration in one transaction. `once`: unless this
+        patient already holds this service today (checked under the write lock: two
+        processes of one kiosk cannot both number them), else `_AlreadyHeld`."""
         # A shared number belongs to the server's day (decision 0130), whatever this
         # kiosk's clock says; local and offline numbers to this kiosk's day.
         day = shared[0] if shared is not None else queue_day(now,
@@ -260,6 +353,11 @@ class RegistrationService:
         # The card number the gateway returned, never the CCCD it may have been asked with.
         bhyt = identity.bhyt_card or (card.new_card_number or card.card_number if card else None)
         with transaction(self.db) as conn:
+            if once:
+                held = conn.execute(_HELD_SQL, [pkey, service.code, queue_day(
+                    now, self.config.facility.timezone)]).fetchone()
+                if held is not None:
+                    raise _AlreadyHeld(held[0])
             if source == "lobby":
                 assert shared is not None
                 seq = shared[1]
@@ -313,11 +411,9 @@ class RegistrationService:
                    ) -> Registration | None:
         """This patient's registration for `service_code` on today's queue, if any
         (found while its personal data is kept: `retention.personal_data_hours`)."""
-        row = self.db.execute(
-            "SELECT id FROM registrations WHERE patient_key = ? AND service_code = ? "
-            "AND queue_day = ? AND purged_at IS NULL ORDER BY created_at LIMIT 1",
-            [patient_key(identity), service_code,
-             queue_day(now, self.config.facility.timezone)]).fetchone()
+        row = self.db.execute(_HELD_SQL, [patient_key(identity), service_code,
+                                          queue_day(now, self.config.facility.timezone)]
+                              ).fetchone()
         return self.get(row[0]) if row else None
 
     def find_by_key(self, idempotency_key: str) -> Registration | None:

@@ -8,13 +8,12 @@ find them by.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 from kivy.animation import Animation
-from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
-from kivy.properties import NumericProperty, StringProperty
+from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
+from kivy.properties import NumericProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
@@ -233,60 +232,6 @@ class Spinner(Widget):
             self._anim.cancel(self)
             self._anim = None
         self.angle = 0
-
-
-class CardPicture(Widget):
-    """The attract picture: a card gliding down onto a reader, a QR beside it."""
-
-    phase = NumericProperty(0.0)
-    caption = StringProperty("")
-
-    def __init__(self, ctx: Ctx, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.ctx = ctx
-        p = ctx.theme.palette
-        with self.canvas:
-            Color(*hex_rgba(p.secondary))
-            self._reader = RoundedRectangle(radius=[ctx.px(18)])
-            Color(*hex_rgba(p.primary))
-            self._card = RoundedRectangle(radius=[ctx.px(14)])
-            Color(*hex_rgba(p.primary_text))
-            self._chip = Rectangle()
-            Color(*hex_rgba(p.primary))
-            self._waves = [Ellipse(angle_start=-45, angle_end=45) for _ in range(2)]
-        self.bind(pos=self._draw, size=self._draw, phase=self._draw)
-        self._anim: Animation | None = None
-        self._draw()
-
-    def _draw(self, *_: Any) -> None:
-        w, h = self.width, self.height
-        rw, rh = w * 0.7, h * 0.18
-        rx, ry = self.center_x - rw / 2, self.y + h * 0.05
-        self._reader.pos, self._reader.size = (rx, ry), (rw, rh)
-        cw, ch = rw * 0.72, rh * 1.9
-        lift = (1 - math.sin(self.phase * math.pi)) * h * 0.22
-        cx, cy = self.center_x - cw / 2, ry + rh * 0.6 + lift
-        self._card.pos, self._card.size = (cx, cy), (cw, ch)
-        self._chip.pos, self._chip.size = (cx + cw * 0.1, cy + ch * 0.45), (cw * 0.18, ch * 0.3)
-        for i, wave in enumerate(self._waves):
-            r = h * (0.12 + 0.08 * i) * (0.6 + 0.4 * self.phase)
-            wave.pos = (self.center_x - r, ry + rh - r * 0.2)
-            wave.size = (2 * r, 2 * r)
-
-    def start(self) -> None:
-        if not self.ctx.animations:
-            self.phase = 1.0
-            return
-        if self._anim is None:
-            self._anim = Animation(phase=1.0, duration=1.4, t="out_quad") + Animation(
-                phase=0.0, duration=1.0, t="in_quad")
-            self._anim.repeat = True
-            self._anim.start(self)
-
-    def stop(self) -> None:
-        if self._anim is not None:
-            self._anim.cancel(self)
-            self._anim = None
 
 
 def walk(widget: Widget) -> list[Widget]:

@@ -7,9 +7,10 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.journey import events as ev
 from kiosk.journey.state import Session, Step
+from kiosk.ui.card_picture import CardPicture
 from kiosk.ui.registry import register_screen
 from kiosk.ui.screens.base import NoticeBox, StepScreen, WaitingScreen
-from kiosk.ui.widgets import BigButton, CanPicture, CardPicture, Keypad, Text
+from kiosk.ui.widgets import BigButton, CanPicture, Keypad, Text
 
 
 @register_screen(Step.IDLE)

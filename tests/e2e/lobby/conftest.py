@@ -69,9 +69,11 @@ def lobby(bare_lobby: Lobby) -> Lobby:
 
 def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,
                  facility: str = "01824", password: str = KIOSK_PASSWORD,
-                 lobby_extra: str = "", timezone: str = "Asia/Ho_Chi_Minh") -> Path:
+                 lobby_extra: str = "", timezone: str = "Asia/Ho_Chi_Minh",
+                 holding_key: str | None = None) -> Path:
     """The demo configuration as kiosk `kiosk_id` of `facility`, its own state directory,
-    and `[lobby]` with the password in a 0600 secrets file (no lobby when url is None)."""
+    and `[lobby]` with the password (and the lobby's `holding_key`, when given) in a
+    0600 secrets file (no lobby when url is None)."""
     from tests.config_helpers import demo_without_secrets
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,8 @@ def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,
     if lobby_url is not None:
         text += f'\n[lobby]\nurl = "{lobby_url}"\n{lobby_extra}'
         secrets += f'[lobby]\npassword = "{password}"\n'
+        if holding_key is not None:
+            secrets += f'holding_key = "{holding_key}"\n'
     secrets_path = directory / "secrets.toml"
     secrets_path.write_text(secrets, encoding="utf-8")
     secrets_path.chmod(0o600)

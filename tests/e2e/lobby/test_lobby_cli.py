@@ -135,8 +135,11 @@ def test_doctor_lobby_check(lobby, pg, tmp_path, monkeypatch):
         (result,) = run_checks(load_file(path), {"lobby"})
         return result
 
-    good = check(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1")))
+    good = check(kiosk_config(tmp_path / "a", "k1", lobby.url("kiosk_k1"),
+                              holding_key="ab" * 32))
     assert good.status == "pass" and f"schema v{LATEST}" in good.detail
+    keyless = check(kiosk_config(tmp_path / "h", "k1", lobby.url("kiosk_k1")))
+    assert keyless.status == "warn" and "holding_key" in keyless.hint_en  # decision 0143
     away = check(kiosk_config(tmp_path / "b", "k1",
                               f"postgresql://kiosk_k1@127.0.0.1:{free_port()}/lobby"))
     assert away.status == "warn" and "ki-ốt vẫn cấp số" in away.hint_vi

@@ -157,3 +157,18 @@ def test_the_demo_files_hold_no_secret():
         raw = tomllib.loads(config_text(name))
         _, secrets = split_secrets(raw)
         assert all(v == "" for table in secrets.values() for v in table.values()), name
+
+
+def test_a_lobby_needs_its_holding_key_which_provision_keeps_secret(tmp_path):
+    lobby = ('\n[lobby]\nurl = "postgresql://kiosk_k1@lobby.benhvien.local:5432/lobby"\n'
+             'sslrootcert = "/etc/kiosk/lobby-ca.pem"\npassword = "pw"\n')
+    path = tmp_path / "lobby-01.toml"
+    path.write_text(filled_new_config() + lobby)
+    with pytest.raises(ConfigError) as err:
+        load_provisioning(path)
+    assert [p.key for p in err.value.details] == ["lobby.holding_key"]
+    path.write_text(filled_new_config() + lobby + f'holding_key = "{"ab" * 32}"\n')
+    raw, config = load_provisioning(path)
+    assert config.lobby is not None and config.lobby.holding_key == "ab" * 32
+    main, secrets = split_secrets(raw)
+    assert "holding_key" not in main["lobby"] and secrets["lobby"]["holding_key"] == "ab" * 32

@@ -59,3 +59,18 @@ def test_network_lobby_needs_verified_tls_with_a_ca_file(tmp_path):
 ])
 def test_lobby_problems_name_their_key(tmp_path, lobby, message):
     assert any(p.startswith(message) for p in problems(tmp_path, "[lobby]\n" + lobby + "\n"))
+
+
+def test_the_holding_key_is_a_secret_of_64_hex_digits(tmp_path):
+    """Decision 0143: the key of the hashes the lobby's kiosks publish."""
+    url = '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n'
+    config = load_with(tmp_path, url, f'[lobby]\npassword = "pw"\nholding_key = "{"AB" * 32}"\n')
+    assert config.lobby.holding_key == "ab" * 32  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError) as err:
+        load_with(tmp_path, url, '[lobby]\nholding_key = "00112233"\n')
+    assert err.value.problems == ["lobby.holding_key: must be 64 hex digits (32 random "
+                                  "bytes: `openssl rand -hex 32`), the same on every kiosk "
+                                  "of the lobby"]
+    with pytest.raises(ConfigError) as err:  # never in the main file
+        load_with(tmp_path, url + f'holding_key = "{"ab" * 32}"\n')
+    assert err.value.problems[0].startswith("lobby.holding_key: a secret in"), err.value.problems

@@ -62,6 +62,22 @@ def test_one_patient_one_number_per_service_and_day(config):
     assert not svc.register(patient(), insured(), "KB-NOI", "s5:KB-NOI").repeat
 
 
+def test_the_check_and_the_insert_are_one_transaction(config):
+    """Two processes of one kiosk number the same patient at once: the second looked
+    before the first committed (its `held_today` saw nothing), yet the check under the
+    write lock finds the first's registration: one row, one HIS visit."""
+    first_process, second_process = service(config), service(config)
+    second_process.held_today = lambda *a: None  # type: ignore[method-assign]
+    first = first_process.register(patient(), insured(), "KB-NOI", "p1:KB-NOI")
+    raced = second_process.register(patient(), insured(), "KB-NOI", "p2:KB-NOI")
+    assert raced.repeat and (raced.id, raced.queue_number) == (first.id, "A-001")
+    db = first_process.db
+    assert db.execute("SELECT count(*) FROM registrations").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+    # the number it would have taken was given back (the transaction rolled back)
+    assert second_process.register(patient(2), insured(), "KB-NOI", "p3").queue_number == "A-002"
+
+
 def test_numbers_are_per_department_and_reset_daily(config):
     svc = service(config)
     assert svc.register(patient(1), insured(), "KB-NOI", "a").queue_number == "A-001"
