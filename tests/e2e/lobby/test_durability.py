@@ -30,6 +30,7 @@ pytestmark = pytest.mark.e2e
 
 # The WAL writer writes asynchronous commits every wal_writer_delay (200 ms by default);
 # 10 s keeps it from saving the control's take in the few ms before the kill.
+HOLDING_KEY = "5e" * 32
 SLOW_WAL_WRITER = {"wal_writer_delay": "'10s'", "autovacuum": "off"}
 
 
@@ -77,8 +78,11 @@ def test_a_printed_number_survives_kill_9_of_postgresql(lobby, pg, tmp_path):
                 break
         assert lost, "kill -9 lost no unflushed take: the test below would prove nothing"
 
-        # The kiosk's take: printed, then PostgreSQL killed at once.
-        k1 = Kiosk(kiosk_config(tmp_path / "k1", "k1", lobby.url("kiosk_k1")))
+        # The kiosk's take (one number per patient across the lobby: through
+        # take_number_once_durably; the test below goes through take_number_durably):
+        # printed, then PostgreSQL killed at once.
+        k1 = Kiosk(kiosk_config(tmp_path / "k1", "k1", lobby.url("kiosk_k1"),
+                                holding_key=HOLDING_KEY))
         try:
             number, _ = k1.register()
             reg = k1.db.execute("SELECT id, department, queue_seq FROM registrations "
@@ -91,6 +95,8 @@ def test_a_printed_number_survives_kill_9_of_postgresql(lobby, pg, tmp_path):
         assert lobby.sql(f"SELECT seq FROM lobby.queue_numbers WHERE reg_ref = '{ref}'") == [
             (seq,)]
         assert _counter(lobby, department) >= seq
+        assert lobby.sql(f"SELECT count(*) FROM lobby.holdings WHERE reg_ref = '{ref}'") == [
+            (1,)]  # taken through take_number_once_durably, and kept with its number
         k2 = Kiosk(kiosk_config(tmp_path / "k2", "k2", lobby.url("kiosk_k2")))
         try:
             assert k2.register()[0] == "A-002"  # not A-001 a second time
