@@ -23,8 +23,9 @@ the take commits without waiting for the WAL flush, then a synchronous rewrite o
 number flushes it. Each row runs it against the previous way in the same run ("at
 commit": `take_number_today` alone, the department's counter row held through its
 commit's WAL flush), with the ratio of their p99 and the WAL flushes (fsync calls,
-pg_stat_wal) per 100 numbers. The 1-minute load average is printed with each row:
-figures taken above ~1 are "under load", not idle.
+pg_stat_wal) per 100 numbers. The 1-minute load average is printed at the start (above
+~1: other work was running, the figures are "under load", not idle) and after each row
+(it then counts this benchmark's own 2 × N processes too).
 
 Usage: python benchmarks/lobby.py [--calls 200] [--kiosks 1,4,16] [--pace-ms 50]
 """
@@ -139,7 +140,7 @@ def allocation(pg: PgCluster, db: str, kiosks: list[int], calls: int, pace_ms: f
     print("                  lobby, v4 (0134)         at commit (before)       p99      "
           "sqlite")
     print("kiosks  pace ms   p50    p99  flush/100   p50    p99  flush/100   before/v4  "
-          "p50    p99   load")
+          "p50    p99  load after")
     with tempfile.TemporaryDirectory(dir=".") as tmp:
         for pace in (0.0, pace_ms):
             for n in kiosks:
