@@ -5,7 +5,9 @@
    scram-sha-256, TLS negotiated as `sslmode = prefer` does), against the local SQLite
    allocator in the same run: each process numbering in its own kiosk file (BEGIN
    IMMEDIATE, WAL, synchronous=FULL), which is what every kiosk does without a lobby.
-2. Time to decide "offline": PostgreSQL stopped (connections refused) and PostgreSQL
+2. The same burst from pgbench (C clients, one process and login per kiosk): the
+   server's answer without n Python kiosks competing with it for the 2 cores.
+3. Time to decide "offline": PostgreSQL stopped (connections refused) and PostgreSQL
    hanging (a loopback proxy that stops forwarding: packets dropped, nothing refused),
    for the first patient (target ≤ 300 ms) and the next while the breaker is open
    (target ≤ 5 ms).
@@ -36,6 +38,7 @@ import argparse
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +52,7 @@ from kiosk.config.model import LobbyConfig
 from kiosk.lobby.admin import add_kiosk, init
 from kiosk.lobby.client import LobbyClient, LobbyUnavailable
 from tests.e2e.lobby.pg import (
+    BIN,
     KIOSK_PASSWORD,
     OWNER,
     OWNER_PASSWORD,
@@ -155,6 +159,45 @@ def allocation(pg: PgCluster, db: str, kiosks: list[int], calls: int, pace_ms: f
                       f"  {os.getloadavg()[0]:>5.1f}")
 
 
+def _pgbench(pg: PgCluster, db: str, n: int, calls: int, sql: str, tmp: Path) -> list[float]:
+    """Latencies (ms) of `n` pgbench processes at once, one kiosk and login each."""
+    procs = []
+    for i in range(n):
+        script = tmp / f"b{i}.sql"
+        script.write_text(sql.format(kiosk=f"b{i}") + "\n")
+        procs.append(subprocess.Popen(
+            [str(BIN / "pgbench"), "-n", "-c", "1", "-t", str(calls), "-M", "extended",
+             "-f", str(script), "-l", "--log-prefix", str(tmp / f"log{i}"),
+             "-h", "127.0.0.1", "-p", str(pg.port), "-U", f"kiosk_b{i}", db],
+            env={**os.environ, "PGPASSWORD": KIOSK_PASSWORD, "PGSSLMODE": "prefer"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp))
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        if proc.returncode:
+            raise SystemExit(f"pgbench failed: {err.decode()[-300:]}")
+    times = []  # pgbench's log: client, transaction, latency in µs, …
+    for log in tmp.glob("log*"):
+        times += [int(line.split()[2]) / 1000 for line in log.read_text().splitlines()]
+        log.unlink()
+    return times
+
+
+def server_side(pg: PgCluster, db: str, n: int, calls: int) -> None:
+    """The same takes from C clients (pgbench), so that the 2 cores go to the server and
+    not to n Python kiosks: what the server answers when kiosks are other machines."""
+    print(f"{n} kiosks back to back as pgbench processes (C, one login each), "
+          f"{calls} numbers each:")
+    print("method                            p50      p99   load after")
+    with tempfile.TemporaryDirectory(dir=".") as tmp:
+        args = "'01824', 'NOI', '{kiosk}', md5(random()::text)"
+        for name, sql in (("v4: take_number_durably", f"CALL lobby.take_number_durably({args})"),
+                          ("at commit: take_number_today",
+                           f"SELECT * FROM lobby.take_number_today({args})")):
+            times = _pgbench(pg, db, n, calls, sql, Path(tmp).resolve())
+            print(f"{name:<30} {statistics.median(times):>6.2f} {_pct(times, 0.99):>8.2f}"
+                  f"   {os.getloadavg()[0]:>6.1f}")
+
+
 def _decide(client: LobbyClient) -> float:
     began = time.perf_counter()
     try:
@@ -229,6 +272,7 @@ def main() -> None:
               f"load average at start {os.getloadavg()[0]:.1f}")
         allocation(pg, db, [int(k) for k in args.kiosks.split(",")], args.calls,
                    args.pace_ms)
+        server_side(pg, db, max(int(k) for k in args.kiosks.split(",")), args.calls)
         offline(pg, db)
     finally:
         pg.remove()
