@@ -5,7 +5,7 @@ VENV := .venv
 STAMPS := .setup-stamps
 BIN := $(VENV)/bin
 
-.PHONY: setup system demo test lint unit clean deb face-data test-arm64
+.PHONY: setup system demo test lint unit clean deb face-data test-arm64 test-package-root
 .DEFAULT_GOAL := demo
 
 setup: system $(STAMPS)/venv
@@ -79,6 +79,14 @@ test-arm64: setup $(STAMPS)/system-emulation
 	@mkdir -p .cache/arm64
 	@$(if $(DEB),KIOSK_ARM64_DEB=$(DEB)) nice -n 10 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
 	  -o timeout=3600 --basetemp=.cache/arm64/pytest tests/arm64/emulated_pi.py
+
+# The acceptance test of docs/deployment.md on a scratch Debian bookworm root (amd64) that
+# has only the package's dependencies: make deb, debootstrap (cached in
+# .cache/package-root/base), apt install, provision, doctor, `kiosk run --script`, sync,
+# `man kiosk` (scripts/acceptance-scratch-root.sh). Minutes: not part of `make test`.
+# DEB=path uses a package already built; FROM_STEP=N goes on in the last run's root.
+test-package-root: setup
+	@$(if $(DEB),DEB=$(abspath $(DEB))) nice -n 10 ./scripts/acceptance-scratch-root.sh
 
 clean:
 	rm -rf $(VENV) $(STAMPS) demo-output build dist *.egg-info

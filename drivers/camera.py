@@ -26,6 +26,10 @@ import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
+# OpenCV warns on stderr at every failed open: while a camera is unplugged, two lines
+# per reconnect attempt in the journal, and in the middle of `--json` output (seen in
+# the package-root acceptance test). CameraError says it once, in words.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm"})
 State = Literal["stopped", "connecting", "connected", "disconnected"]

@@ -32,9 +32,10 @@ SERVICE = {'code = ""  ': 'code = "KB-NOI"  ', 'name = ""  ': 'name = "KhÃ¡m Ná»
            'department = ""': 'department = "NOI"', 'prefix = ""': 'prefix = "A"'}
 
 
-def filled_new_config(**extra: str) -> str:
-    """`kiosk config new` with every value filled in, in the order the file asks."""
-    text = config_text("new.toml")
+def filled_new_config(text: str | None = None, **extra: str) -> str:
+    """`kiosk config new` (or `text`, what an installed kiosk's printed) with every value
+    filled in, in the order the file asks; `extra` replaces more."""
+    text = config_text("new.toml") if text is None else text
     head, _, services = text.partition("[[services]]")
     for old, new in FILLED.items():
         assert old in head, old

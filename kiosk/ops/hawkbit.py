@@ -32,6 +32,7 @@ from kiosk.runtime.bounded_http import (
     read_piece,
     read_timeout,
 )
+from kiosk.runtime.system_ca import tls_verify
 
 RETRIES = 3
 MAX_JSON_BYTES = 1 << 20  # a controller base or deployment answer is a few KB
@@ -129,6 +130,7 @@ class DdiClient:
         self.base = f"{server}/{tenant}/controller/v1/{controller_id}"
         self.origin = _origin(server)
         self.session = requests.Session()
+        self.session.verify = tls_verify()
         # No session-wide Authorization: it is added per request, only for our origin.
         self.session.headers.update({"Accept": "application/hal+json, application/json"})
         self.auth = f"{'GatewayToken' if gateway_token else 'TargetToken'} {token}"

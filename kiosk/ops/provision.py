@@ -268,9 +268,14 @@ def _system(cmd: list[str], what: str) -> None:
                              f"{' '.join(cmd[:2])} ({what}) lỗi: {err}", True)
 
 
+SYSTEMD_RUNNING = Path("/run/systemd/system")  # sd_booted(): systemd is this machine's init
+
+
 def _enable(root: Path, summary: Summary) -> None:
     live = root == Path("/")
-    if live:
+    # Not booted with systemd (a chroot building an image, a container): nothing to
+    # reload, and `systemctl enable` links the units for the next boot by itself.
+    if live and SYSTEMD_RUNNING.is_dir():
         _system(["systemctl", "daemon-reload"], "the kiosk's units")
     _system(["systemctl", *([] if live else [f"--root={root}"]), "enable", *UNITS_ENABLED],
             ", ".join(UNITS_ENABLED))

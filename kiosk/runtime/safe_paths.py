@@ -56,7 +56,7 @@ def refuse_as_root(database: Path) -> None:
         raise UnsafePathError(
             f"{database} is in {folder}, which uid {owner[0]} owns: root does not open it "
             "(SQLite would follow links planted beside it); run this command as that "
-            "user, e.g. `sudo -u kiosk kiosk …`")
+            "user, e.g. `runuser -u kiosk -- kiosk …`")
 
 
 def read_only_uri(database: Path) -> str:

@@ -27,6 +27,7 @@ from kiosk.domain.bhxh_results import interpret
 from kiosk.domain.text import mask_id
 from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body
 from kiosk.runtime.breaker import CircuitBreaker
+from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.bhxh.checkin import CHECKIN_PATH
 from kiosk.services.bhxh.errors import (
     CircuitOpen,
@@ -115,7 +116,7 @@ class BhxhClient:
         self.operator_cccd = operator_cccd
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s or min(3.0, timeout_s)
-        self.verify_tls = verify_tls
+        self.verify_tls = tls_verify(verify_tls)
         self.max_attempts = max(1, max_attempts)
         self.backoff_s = backoff_s
         self.breaker = breaker or CircuitBreaker()

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import requests
 
 from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
+from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.netreason import network_reason
 
@@ -64,7 +65,7 @@ class JsonHttp:
         self.session.trust_env = False
         if proxy:
             self.session.proxies = {"http": proxy, "https": proxy}
-        self.session.verify = verify_tls
+        self.session.verify = tls_verify(verify_tls)
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
 
     def close(self) -> None:

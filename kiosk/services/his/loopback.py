@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -71,8 +72,10 @@ class Faults:
 
 
 class LoopbackServer:
-    def __init__(self, app: App, *, port: int = 0, name: str = "his") -> None:
+    def __init__(self, app: App, *, port: int = 0, name: str = "his",
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.app = app
+        self.ssl_context = ssl_context  # serve HTTPS (a kiosk verifying the HIS's certificate)
         self.name = name
         self.port = port
         self.faults = Faults()
@@ -84,12 +87,14 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> str:
         handler = _handler(self)
         server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         server.daemon_threads = True
+        if self.ssl_context is not None:
+            server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),

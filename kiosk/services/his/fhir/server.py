@@ -16,6 +16,7 @@ any vendor: it implements the part of the FHIR REST API the adapter uses).
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -47,8 +48,8 @@ def _outcome(code: str, text: str) -> dict[str, Any]:
 
 class FhirTestServer(LoopbackServer):
     def __init__(self, *, validator: Callable[[dict[str, Any]], None] | None = None,
-                 port: int = 0) -> None:
-        super().__init__(self._route, port=port, name="fhir")
+                 port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(self._route, port=port, name="fhir", ssl_context=ssl_context)
         self.validator = validator
         self.store: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TYPES}
         self.creates: dict[str, int] = dict.fromkeys(TYPES, 0)

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
+from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.his.http import MAX_ANSWER_BYTES
 
@@ -37,6 +38,7 @@ class TrytonRpc:
         self.timeout_s = timeout_s
         self.session = requests.Session()
         self.session.trust_env = False
+        self.session.verify = tls_verify()
         self.context: dict[str, Any] | None = None
         self._ids = itertools.count(1)
 
