@@ -99,7 +99,8 @@ def _update(args: argparse.Namespace) -> int:
     settings.device_attributes = device_attributes(config, root)
     try:
         client = DdiClient(server, args.tenant or config.fleet.tenant, controller, token,
-                           gateway_token=args.gateway_token)
+                           gateway_token=args.gateway_token,
+                           answer_deadline_s=config.fleet.answer_deadline_s)
     except DdiError as exc:
         raise CliError(str(exc), EXIT_MISCONFIGURED) from None
     try:

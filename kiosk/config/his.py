@@ -15,9 +15,11 @@ from typing import Any
 from kiosk.config.rest_appointments import CHECKIN_FIELDS, RESULT_FIELDS, SEARCH_FIELDS
 from kiosk.config.rest_mapping import (
     PATIENT_FIELDS,
+    SECRET_FIELDS,
     UPDATE_FIELDS,
     VISIT_FIELDS,
     MappingError,
+    placeholders,
 )
 from kiosk.config.rest_mapping import check as check_template
 from kiosk.config.table import Table
@@ -76,9 +78,19 @@ def _spec(t: Table, allowed: tuple[str, ...], extra: tuple[str, ...] = ()) -> No
 
 def _rest(s: Table, url_required: bool) -> None:
     _common(s, url_required)
+    for key in SECRET_FIELDS:  # from the secrets file; the login body names them
+        s.text(key)
     auth = s.sub("auth")
     auth.text("path")
-    auth.get("body")
+    _template(auth, "body", SECRET_FIELDS)
+    body = auth.get("body")
+    for key, value in (body.items() if isinstance(body, dict) else ()):
+        if key in SECRET_FIELDS and isinstance(value, str) and value \
+                and not placeholders(value):  # never echo the value itself
+            auth.problem("body", f"{key} is a secret: write \"{{{key}}}\" and put "
+                         f"his.settings.{key} in the secrets file (decision 0106)",
+                         f"{key} là bí mật: ghi \"{{{key}}}\" và đặt his.settings.{key} "
+                         "trong tệp bí mật")
     for key in ("token", "header", "prefix"):
         auth.text(key)
     for find in s.tables("find_patient"):

@@ -13,6 +13,7 @@ from typing import Any
 from kiosk.config.fileinfo import describe, whoami
 from kiosk.config.model import Config
 from kiosk.config.production import demo_values
+from kiosk.config.rest_mapping import SECRET_FIELDS
 from kiosk.config.sections import (
     DEFAULT_STATE_DIR,
     DEMO_SOURCE,
@@ -29,14 +30,14 @@ __all__ = ["DEFAULT_PATH", "DEFAULT_STATE_DIR", "HIS_ADAPTERS", "PRINTER_KINDS",
            "Problem", "build", "chosen_path", "demo_config", "demo_config_text", "load",
            "load_file"]
 
-# The only keys the secrets file may hold, and the only ones the main file may not
-# (when it names a secrets file). Anything else there is refused: a secrets file that
-# could set `fleet.public_keys` or a URL would be a way around the reviewed main file.
+# The only keys the secrets file may hold, and the ones the main file never may
+# (decision 0106). Anything else there is refused: a secrets file that could set
+# `fleet.public_keys` or a URL would be a way around the reviewed main file.
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
     "bhxh": ("password",), "ui": ("staff_pin",), "fleet": ("token",),
     "lobby": ("password", "holding_key"),
 }
-HIS_SECRET_KEYS = ("password", "token", "client_secret", "api_key")
+HIS_SECRET_KEYS = SECRET_FIELDS
 
 
 def secret_paths(raw: Mapping[str, Any]) -> list[tuple[str, ...]]:
@@ -162,11 +163,6 @@ def demo_config(state_dir: Path | None = None) -> Config:
     return build(raw, source=DEMO_SOURCE, base_dir=Path.cwd())
 
 
-def _provisioned(raw: Mapping[str, Any]) -> bool:
-    kiosk = raw.get("kiosk")
-    return isinstance(kiosk, Mapping) and kiosk.get("provisioned") is True
-
-
 def load_file(path: Path, production: bool = False) -> Config:
     """A configuration file: root's (or this user's), writable by its owner only, with
     no secret in it (they come from `kiosk.secrets_file`, relative to this file's
@@ -179,9 +175,10 @@ def load_file(path: Path, production: bool = False) -> Config:
     if secrets_name is not None and not isinstance(secrets_name, str):
         raise ConfigError([Problem("kiosk.secrets_file", "must be a file name",
                                    "phải là tên tệp")])
+    # The main file never holds a secret, whatever else it says (decision 0106): the
+    # problem names the key, never its value.
     inline = secret_paths(raw)
-    # A provisioned file never holds a secret; any other file with a secrets file neither.
-    if inline and (secrets_name or _provisioned(raw)):
+    if inline:
         raise ConfigError([Problem(
             ".".join(p), f"a secret in {path}: put it in the secrets file named by "
             "kiosk.secrets_file (0640 root:kiosk), never in the main file",

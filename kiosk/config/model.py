@@ -102,6 +102,9 @@ class FleetConfig:
     controller_id: str | None = None
     token: str = ""  # from the secrets file
     public_keys: tuple[str, ...] = ()  # Ed25519 release keys, PEM or raw hex
+    # One DDI answer, whole (and a download's fixed part, plus its size at 16 KiB/s),
+    # each tried 3 times (decisions 0103, 0106): bounds a round against a trickling server.
+    answer_deadline_s: float = 60.0
 
 
 @dataclass(frozen=True)

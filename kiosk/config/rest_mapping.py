@@ -19,6 +19,9 @@ VISIT_FIELDS = ("registration_id", "service_code", "service_name", "department",
                 "bhyt_card", "patient_ref")
 # A later BHYT outcome for a visit the HIS has: `create_visit` answered `visit_ref`.
 UPDATE_FIELDS = (*(f for f in VISIT_FIELDS if f != "patient_ref"), "visit_ref")
+# An adapter's credentials: `[his.settings]` keys only the secrets file may hold
+# (decision 0106); the REST adapter's login body names them, e.g. "{password}".
+SECRET_FIELDS = ("password", "token", "client_secret", "api_key")
 
 
 class MappingError(ValueError):

@@ -285,6 +285,7 @@ def parse_fleet(root: Table, ctx: Context) -> FleetConfig:
         controller_id=fl.opt_str("controller_id") or (kiosk_id or None),
         token=fl.text("token", ""),
         public_keys=fl.strings("public_keys"),
+        answer_deadline_s=fl.number("answer_deadline_s", 60.0, 1.0, 300.0),
     )
     for i, key in enumerate(fleet.public_keys):  # each one, so one bad key never hides others
         try:

@@ -47,7 +47,16 @@ RANGE_BYTES = 16 << 20  # the most one Range request asks for
 
 
 class FetchError(Exception):
-    """The release cannot be fetched as signed (refused, or not offered)."""
+    """The release cannot be fetched as signed (refused, or not offered), or the server
+    did not deliver it (`unanswered`: too slow, down; the round is tried again later)."""
+
+    def __init__(self, message: str, *, unanswered: bool = False) -> None:
+        super().__init__(message)
+        self.unanswered = unanswered
+
+
+def _fetch_error(exc: Exception) -> FetchError:
+    return FetchError(str(exc), unanswered=isinstance(exc, DdiError) and exc.unanswered)
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,7 @@ def fetch_manifest(client: DdiClient, artifacts: dict[str, Artifact],
         signature = client.fetch_small(artifacts[signature_name], SIGNATURE_BYTES)
         manifest = parse_manifest(raw, signature, public_keys)
     except (DdiError, BundleError) as exc:
-        raise FetchError(str(exc)) from None
+        raise _fetch_error(exc) from None
     if manifest.arch != arch:
         raise FetchError(f"the release is built for {manifest.arch}; this kiosk is {arch}")
     return manifest
@@ -127,7 +136,7 @@ def fetch_wheels(client: DdiClient, manifest: Manifest, artifacts: dict[str, Art
                 downloaded += client.download(artifact, part, wheel.size)
         except (DdiError, OSError) as exc:
             part.unlink(missing_ok=True)
-            raise FetchError(str(exc)) from None
+            raise _fetch_error(exc) from None
         if sha256_file(part) != wheel.sha256:
             part.unlink()
             raise FetchError(f"{wheel.name}: sha256 differs from the signed manifest")

@@ -26,12 +26,14 @@ import requests
 
 from kiosk.config.fleet import check_fleet_url, is_loopback_host
 from kiosk.runtime.bounded_http import (
+    LATE,
     AnswerRefused,
+    bounded_request,
     deadline_in,
-    read_body,
     read_piece,
     read_timeout,
 )
+from kiosk.runtime.hard_deadline import cut_at, not_cut, watched
 from kiosk.runtime.system_ca import tls_verify
 
 RETRIES = 3
@@ -39,20 +41,29 @@ MAX_JSON_BYTES = 1 << 20  # a controller base or deployment answer is a few KB
 MAX_ARTIFACTS = 5000
 MIN_DOWNLOAD_BPS = 16 * 1024  # below this a download is cut (and resumed next try)
 BLOCK = 64 << 10
+SLOW = f"slower than {MIN_DOWNLOAD_BPS} bytes/s"
 
 
 class DdiError(Exception):
-    def __init__(self, message: str, *, status: int | None = None, final: bool = False) -> None:
+    def __init__(self, message: str, *, status: int | None = None,
+                 final: bool | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self._final = final
+        self._final = final  # None: decided by the status
 
     @property
     def final(self) -> bool:
         """A client error (other than 429), or a hostile answer: asking again won't help."""
-        if self._final:
-            return True
+        if self._final is not None:
+            return self._final
         return self.status is not None and 400 <= self.status < 500 and self.status != 429
+
+    @property
+    def unanswered(self) -> bool:
+        """The server did not answer: network, deadline, trickle, 429/5xx (exit 5, the
+        round is tried again later); not an answer that refuses or breaks the rules."""
+        return not self.final and (self.status is None or self.status == 429
+                                   or self.status >= 500)
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,7 @@ class DdiClient:
             raise DdiError(f"fleet server {exc}", final=True) from None
         self.base = f"{server}/{tenant}/controller/v1/{controller_id}"
         self.origin = _origin(server)
-        self.session = requests.Session()
+        self.session = watched(requests.Session())  # a request's deadline cuts it (0106)
         self.session.verify = tls_verify()
         # No session-wide Authorization: it is added per request, only for our origin.
         self.session.headers.update({"Accept": "application/hal+json, application/json"})
@@ -164,14 +175,16 @@ class DdiClient:
             deadline = deadline_in(self.answer_deadline_s)
             try:
                 # No redirects: a redirect could carry the request elsewhere.
-                response = self.session.request(method, url, headers=sent,
-                                                timeout=read_timeout(deadline, self.timeout_s),
-                                                allow_redirects=False, stream=True, **kwargs)
-                body = self._read_capped(response, limit, deadline)
+                response, body = bounded_request(
+                    self.session, method, url, limit=limit, deadline=deadline,
+                    before_body=self._identity_only, headers=sent,
+                    timeout=read_timeout(deadline, self.timeout_s), allow_redirects=False,
+                    **kwargs)
             except AnswerRefused as exc:
                 error = DdiError(f"{method} {url}: {exc}", final=exc.too_large)
             except requests.RequestException as exc:
-                error = DdiError(f"{method} {url}: {type(exc).__name__}")
+                late = time.monotonic() >= deadline  # a read that ran into the deadline
+                error = DdiError(f"{method} {url}: {LATE if late else type(exc).__name__}")
             else:
                 if response.status_code < 300 or response.status_code == 304:
                     return Answer(response.status_code, response.headers, body)
@@ -189,11 +202,10 @@ class DdiClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _read_capped(response: requests.Response, limit: int, deadline: float) -> bytes:
+    def _identity_only(response: requests.Response) -> None:
         if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
             response.close()
             raise DdiError("encoded answer refused (asked for identity)", final=True)
-        return read_body(response, limit=limit, deadline=deadline)
 
     @staticmethod
     def _json(answer: Answer) -> dict[str, Any]:
@@ -305,15 +317,23 @@ class DdiClient:
             headers = {"Accept-Encoding": "identity"}  # a gzip body could be a bomb
             if have:
                 headers["Range"] = f"bytes={have}-"
+            # A deadline for the whole body, at a floor rate: a server trickling bytes
+            # (headers included) cannot hold the updater; what arrived is kept, resumed.
+            deadline = deadline_in(self.answer_deadline_s + (size - have) / MIN_DOWNLOAD_BPS)
+            cut = not_cut
             try:
-                with self.session.get(artifact.url, headers=self._headers(artifact.url, headers),
-                                      stream=True, timeout=self.timeout_s,
-                                      allow_redirects=False) as response:
-                    received += self._receive(response, artifact, part, have, size)
+                with cut_at(deadline) as cut, self.session.get(
+                        artifact.url, headers=self._headers(artifact.url, headers), stream=True,
+                        timeout=read_timeout(deadline, self.timeout_s),
+                        allow_redirects=False) as response:
+                    received += self._receive(response, artifact, part, have, size, deadline)
+                if cut():
+                    raise DdiError(f"download {artifact.filename[:60]!r}: {SLOW}")
             except requests.RequestException as exc:
                 if attempt == RETRIES:
+                    late = cut() or time.monotonic() >= deadline
                     raise DdiError(f"download {artifact.filename[:60]!r}: "
-                                   f"{type(exc).__name__}") from None
+                                   f"{SLOW if late else type(exc).__name__}") from None
                 self.sleep(2.0 ** attempt)
                 continue
             except DdiError as exc:
@@ -325,7 +345,7 @@ class DdiClient:
         raise DdiError(f"download {artifact.filename[:60]!r}: incomplete after {RETRIES} tries")
 
     def _receive(self, response: requests.Response, artifact: Artifact, part: Path,
-                 have: int, size: int) -> int:
+                 have: int, size: int, deadline: float) -> int:
         name = artifact.filename[:60]
         status = response.status_code
         if status >= 300:
@@ -333,7 +353,7 @@ class DdiClient:
             # 404/410 can be a CDN that has not caught up: a few bounded tries.
             if error.final and status not in (404, 410):
                 raise error
-            raise DdiError(str(error))  # retried
+            raise DdiError(str(error), status=status, final=False)  # retried
         if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
             raise DdiError(f"download {name!r}: encoded body refused", final=True)
         start = have if status == 206 else 0
@@ -352,12 +372,9 @@ class DdiClient:
         with part.open("r+b" if start else "wb") as fh:
             fh.seek(start)
             fh.truncate()
-            # A deadline for the whole body, at a floor rate: a server trickling bytes
-            # cannot hold the updater (what arrived is kept and resumed).
-            deadline = deadline_in(self.answer_deadline_s + (size - start) / MIN_DOWNLOAD_BPS)
             while block := read_piece(response, BLOCK):
                 if time.monotonic() > deadline:
-                    raise DdiError(f"download {name!r}: slower than {MIN_DOWNLOAD_BPS} bytes/s")
+                    raise DdiError(f"download {name!r}: {SLOW}")
                 if start + received + len(block) > size:
                     raise DdiError(f"download {name!r}: more than the signed {size} bytes",
                                    final=True)

@@ -186,7 +186,8 @@ def update_once(client: DdiClient, settings: UpdateSettings) -> Result:
     try:
         deployment = client.deployment(_dig(links, "deploymentBase", "href"))
     except DdiError as exc:
-        return Result("error", f"deployment unreadable: {exc}", sleep)
+        return Result("error", f"deployment unreadable: {exc}", sleep,
+                      unreachable=exc.unanswered)
     return _deploy(client, settings, deployment, sleep)
 
 
@@ -208,6 +209,12 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
         feedback("closed", "failure", detail)
         return Result("rejected", detail, sleep, downloaded)
 
+    def undelivered(exc: fetch.FetchError) -> Result | None:
+        """The server did not deliver (too slow, down): exit 5, no verdict sent, the
+        action stays open for the next round (0106)."""
+        return Result("error", f"download failed: {exc}", sleep, unreachable=True) \
+            if exc.unanswered else None
+
     if d.update == "skip" and d.download == "skip":
         return Result("nothing", "deployment says skip", sleep)
     if d.maintenance_window == "unavailable":
@@ -227,7 +234,7 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
         manifest = fetch.fetch_manifest(client, d.artifacts, settings.public_keys,
                                         settings.arch)
     except fetch.FetchError as exc:
-        return refuse(f"rejected: {exc}")
+        return undelivered(exc) or refuse(f"rejected: {exc}")
     previous = current_version(settings.root)
     highest = highest_version(settings)
     if highest and version_key(manifest.version) < version_key(highest):
@@ -248,7 +255,7 @@ def _deploy(client: DdiClient, settings: UpdateSettings, d: Deployment, sleep: f
         fetched = fetch.fetch_wheels(client, manifest, d.artifacts, downloads,
                                      installed_releases(settings.root))
     except fetch.FetchError as exc:
-        return refuse(f"rejected: {exc}")
+        return undelivered(exc) or refuse(f"rejected: {exc}")
     settings.progress("install")
     feedback("proceeding", "none", f"installing {manifest.version}")
     try:

@@ -18,11 +18,16 @@ Below services and ops: both use it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import requests
 import urllib3.exceptions
 
+from kiosk.runtime.hard_deadline import cut_at, not_cut
+
 PIECE = 16 * 1024  # a decoded piece is at most a few MB even from a gzip bomb
+LATE = "answer not complete before the request's deadline"
 
 
 class AnswerRefused(Exception):
@@ -63,11 +68,35 @@ def read_body(response: requests.Response, *, limit: int, deadline: float) -> by
         data = bytearray()
         while True:
             if time.monotonic() > deadline:
-                raise AnswerRefused("answer not complete before the request's deadline",
-                                    too_large=False)
+                raise AnswerRefused(LATE, too_large=False)
             piece = read_piece(response)
             if not piece:
                 return bytes(data)
             data += piece
             if len(data) > limit:
                 raise AnswerRefused(f"answer larger than the {limit}-byte cap", too_large=True)
+
+
+def bounded_request(session: requests.Session, method: str, url: str, *, limit: int,
+                    deadline: float,
+                    before_body: Callable[[requests.Response], None] | None = None,
+                    **kwargs: Any) -> tuple[requests.Response, bytes]:
+    """`session.request(method, url, stream=True, **kwargs)` and its whole body, the
+    connection cut at `deadline` (`session` made `hard_deadline.watched`): an answer
+    not complete by then — its body, its headers or its TLS handshake sent a byte at a
+    time — is `AnswerRefused`; other failures are requests' own exceptions.
+    `before_body` may refuse the response on its headers alone."""
+    cut = not_cut
+    try:
+        with cut_at(deadline) as cut:
+            response = session.request(method, url, stream=True, **kwargs)
+            if before_body is not None:
+                before_body(response)
+            content = read_body(response, limit=limit, deadline=deadline)
+    except requests.RequestException:
+        if cut():
+            raise AnswerRefused(LATE, too_large=False) from None
+        raise
+    if cut():  # what was read before the cut is not the answer
+        raise AnswerRefused(LATE, too_large=False)
+    return response, content

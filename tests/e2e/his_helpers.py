@@ -14,6 +14,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from kiosk.config.loader import demo_config_text
 from kiosk.services.his.fhir import FhirAdapter
 from kiosk.services.his.fhir.server import FhirTestServer
+from tests.config_helpers import write_kiosk_config
 
 
 def fhir_validate(resource: dict[str, Any]) -> None:
@@ -39,7 +40,8 @@ def _toml_value(value: Any) -> str:
 
 def write_config(directory: Path, adapter: str, settings: dict[str, Any],
                  sync: dict[str, Any] | None = None, extra: str = "") -> Path:
-    """The demo configuration with `[his]` replaced, state under `directory/state`."""
+    """The demo configuration with `[his]` replaced, state under `directory/state` (the
+    adapter's password or token in a secrets file beside it)."""
     text = demo_config_text()
     his = [f'[his]\nadapter = "{adapter}"\n', "[his.settings]\n"]
     his += [f"{k} = {_toml_value(v)}\n" for k, v in settings.items()]
@@ -50,6 +52,4 @@ def write_config(directory: Path, adapter: str, settings: dict[str, Any],
     text = text.replace('state_dir = "demo-output/state"',
                         f'state_dir = "{directory / "state"}"')
     text = text.replace('target = "demo-output/tickets"', f'target = "{directory / "tickets"}"')
-    path = directory / "kiosk.toml"
-    path.write_text(text + extra, encoding="utf-8")
-    return path
+    return write_kiosk_config(directory / "kiosk.toml", text + extra)

@@ -8,6 +8,7 @@ import requests
 
 from kiosk.services.bhxh.simulator import BhxhGatewaySimulator
 from tests.cli_helpers import KIOSK, run_kiosk
+from tests.config_helpers import write_kiosk_config
 
 pytestmark = pytest.mark.e2e
 
@@ -87,10 +88,9 @@ def test_misconfigured_operator_exits_6(sim, tmp_path):
 
 
 def test_wrong_password_exits_6(sim, tmp_path):
-    config = tmp_path / "kiosk.toml"
     text = run_kiosk("config", "demo").stdout
-    config.write_text(text.replace("[bhxh]\n", '[bhxh]\npassword = "nope"\n'),
-                      encoding="utf-8")
+    config = write_kiosk_config(tmp_path / "kiosk.toml",
+                                text.replace("[bhxh]\n", '[bhxh]\npassword = "nope"\n'))
     proc = run_kiosk("--config", str(config), "bhyt", "check", "--gateway", sim.base_url,
                      input=json.dumps(NHUNG))
     assert proc.returncode == 6 and json.loads(proc.stdout)["outcome"] == "misconfigured"

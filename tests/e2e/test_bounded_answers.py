@@ -5,12 +5,14 @@
   --once` refuses it, its memory stays far below the answer (and under the unit's
   MemoryMax=256M), and the registration stays in the outbox;
 * a DDI server trickling its answer a byte at a time: the update round gives up at its
-  deadline, long before the server would have finished (`kiosk update` exit 1: error).
+  deadline, long before the server would have finished (`kiosk update` exit 5; the
+  real command: tests/e2e/ops/test_trickling_ddi_cli.py).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -22,7 +24,10 @@ import requests
 from kiosk.ops.hawkbit import DdiClient, DdiError
 from kiosk.ops.updater import UpdateSettings, update_once
 from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body
-from kiosk.services.his.base import HisError
+from kiosk.services.bhxh.client import BhxhClient
+from kiosk.services.bhxh.errors import GatewayUnavailable
+from kiosk.services.his.base import HisError, HisUnavailable
+from kiosk.services.his.gnuhealth.rpc import TrytonRpc
 from kiosk.services.his.http import JsonHttp
 from tests.cli_helpers import KIOSK, run_kiosk
 from tests.e2e.his_helpers import write_config
@@ -138,7 +143,8 @@ def test_a_trickling_ddi_server_is_given_up_at_the_deadline(tmp_path):
                                   public_keys=("00" * 32,))
         result = update_once(client, settings)
         client.close()
-        assert result.outcome == "error" and "deadline" in result.detail  # exit 1
+        assert result.outcome == "error" and "deadline" in result.detail
+        assert result.unreachable  # exit 5: the fleet server did not answer
         assert ddi.sent < ddi.total // 2
 
 
@@ -149,3 +155,59 @@ def test_the_deadline_is_for_the_whole_request():
         response = requests.get(server.url, stream=True, timeout=10)
         with pytest.raises(AnswerRefused, match="deadline"):
             read_body(response, limit=1 << 20, deadline=deadline_in(-1))
+
+
+class HeaderTrickle:
+    """Answers every connection with a status line and then header lines one byte a
+    second: every read is short, no answer ever starts (decision 0106)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: 1\r\n" * 100:
+                if self.stop.wait(0.5):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def __enter__(self) -> HeaderTrickle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_at_the_deadline():
+    """Each read is short, so per-read timeouts never fire: the request's deadline cuts
+    the connection (HIS JSON, GNU Health RPC, BHXH gateway alike)."""
+    with HeaderTrickle() as server:
+        calls = {
+            "his": lambda: JsonHttp(server.url, timeout_s=1.0).request("GET", "/Patient"),
+            "gnuhealth": lambda: TrytonRpc(server.url, "health", "u", "p",
+                                           timeout_s=1.0)._post("common.db.login", []),
+            "bhxh": lambda: BhxhClient(server.url, "01824_BV", "x", "Trần Thị Lan",
+                                       "001185000123", max_attempts=1).lookup(
+                "HS4010120878811", "Nguyễn Văn A", 1985, budget_s=1.5),
+        }
+        for name, call in calls.items():
+            started = time.monotonic()
+            with pytest.raises((HisUnavailable, GatewayUnavailable), match="no complete answer"):
+                call()
+            assert time.monotonic() - started < 1.5 + 1.0, name  # the header lines: 50 s

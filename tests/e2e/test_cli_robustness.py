@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from tests.cli_helpers import KIOSK, run_kiosk
+from tests.config_helpers import write_kiosk_config
 
 DEMO_ENV = {"KIOSK_CONFIG": ""}
 
@@ -205,9 +206,8 @@ def test_doctor_network_failure_names_host_and_reason(tmp_path):
                                'password = "simulator-password"')
     text = text.replace('adapter = "simulator"',
                         f'adapter = "fhir"\n[his.settings]\nurl = "http://127.0.0.1:{port}/fhir"')
-    config = tmp_path / "kiosk.toml"
-    config.write_text(text.replace('state_dir = "demo-output/state"',
-                                   f'state_dir = "{tmp_path / "state"}"'), encoding="utf-8")
+    config = write_kiosk_config(tmp_path / "kiosk.toml", text.replace(
+        'state_dir = "demo-output/state"', f'state_dir = "{tmp_path / "state"}"'))
     proc = run_kiosk("doctor", "--json", "--only", "bhxh", "--only", "his", "--config",
                      str(config))
     checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}

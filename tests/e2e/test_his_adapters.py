@@ -151,7 +151,7 @@ def test_rest_token_expiry_logs_in_again(sim):
 def test_rest_refused_credentials_hold_the_queue(sim):
     server, _ = sim
     settings = mapping(server.url)
-    settings["auth"] = {**settings["auth"], "body": {"username": "kiosk", "password": "wrong"}}
+    settings["password"] = "wrong"  # what the secrets file holds; the body names it
     adapter = SimulatorAdapter(settings)
     with pytest.raises(HisUnavailable, match="auth refused"):
         adapter.find_or_create_patient(PATIENT)

@@ -25,8 +25,9 @@ import requests
 from kiosk.config.model import BhxhConfig
 from kiosk.domain.bhxh_results import interpret
 from kiosk.domain.text import mask_id
-from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body
+from kiosk.runtime.bounded_http import AnswerRefused, bounded_request, deadline_in
 from kiosk.runtime.breaker import CircuitBreaker
+from kiosk.runtime.hard_deadline import watched
 from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.bhxh.checkin import CHECKIN_PATH
 from kiosk.services.bhxh.errors import (
@@ -120,7 +121,8 @@ class BhxhClient:
         self.max_attempts = max(1, max_attempts)
         self.backoff_s = backoff_s
         self.breaker = breaker or CircuitBreaker()
-        self.session = session or requests.Session()
+        # A request's deadline cuts its connection, headers included (0106).
+        self.session = watched(session or requests.Session())
         self.session.headers.update({"Accept": "application/json",
                                      "User-Agent": "vn-hospital-kiosk"})
         self.clock = clock
@@ -277,10 +279,10 @@ class BhxhClient:
         timeout = (min(self.connect_timeout_s, left), min(self.timeout_s, left))
         body_deadline = deadline_in(left)  # the whole answer, not each read (0103)
         try:
-            response = self.session.post(self.base_url + path, params=params, json=json_body,
-                                         data=form, headers=headers, timeout=timeout,
-                                         verify=self.verify_tls, stream=True)
-            content = read_body(response, limit=MAX_ANSWER_BYTES, deadline=body_deadline)
+            response, content = bounded_request(
+                self.session, "POST", self.base_url + path, limit=MAX_ANSWER_BYTES,
+                deadline=body_deadline, params=params, json=json_body, data=form,
+                headers=headers, timeout=timeout, verify=self.verify_tls)
         except AnswerRefused as exc:
             if exc.too_large:
                 raise GatewayProtocolError(str(exc)) from None

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
+from kiosk.runtime.bounded_http import AnswerRefused, bounded_request, deadline_in, read_timeout
+from kiosk.runtime.hard_deadline import watched
 from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.netreason import network_reason
@@ -58,7 +59,7 @@ class JsonHttp:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s  # the whole request's deadline, not each read's
         self.max_answer_bytes = max_answer_bytes
-        self.session = requests.Session()
+        self.session = watched(requests.Session())  # a request's deadline cuts it (0106)
         # Proxies come from the configuration only: the environment of a kiosk service is
         # not where a hospital's HIS route should be decided (and scanning it per request
         # costs a fifth of the client's time).
@@ -82,10 +83,10 @@ class JsonHttp:
             send_headers["Content-Type"] = content_type
         deadline = deadline_in(self.timeout_s)
         try:
-            response = self.session.request(
-                method, self.base_url + path, params=params, data=data, headers=send_headers,
-                timeout=read_timeout(deadline, self.timeout_s), stream=True)
-            content = read_body(response, limit=self.max_answer_bytes, deadline=deadline)
+            response, content = bounded_request(
+                self.session, method, self.base_url + path, limit=self.max_answer_bytes,
+                deadline=deadline, params=params, data=data, headers=send_headers,
+                timeout=read_timeout(deadline, self.timeout_s))
         except AnswerRefused as exc:
             if exc.too_large:  # retried like any garbled answer; the registration stays
                 raise HisError(f"{what}: {exc}", transient=True) from None

@@ -74,24 +74,17 @@ def kiosk_config(directory: Path, kiosk_id: str, lobby_url: str | None, *,
     """The demo configuration as kiosk `kiosk_id` of `facility`, its own state directory,
     and `[lobby]` with the password (and the lobby's `holding_key`, when given) in a
     0600 secrets file (no lobby when url is None)."""
-    from tests.config_helpers import demo_without_secrets
+    from tests.config_helpers import demo_with_secrets, write_kiosk_config
 
     directory.mkdir(parents=True, exist_ok=True)
-    text, secrets = demo_without_secrets()
-    text = text.replace('id = "demo-kiosk-01"',
-                        f'id = "{kiosk_id}"\nsecrets_file = "secrets.toml"')
+    text = demo_with_secrets().replace('id = "demo-kiosk-01"', f'id = "{kiosk_id}"')
     text = text.replace('code = "01824"', f'code = "{facility}"', 1)
     text = text.replace('timezone = "Asia/Ho_Chi_Minh"', f'timezone = "{timezone}"', 1)
     text = text.replace('state_dir = "demo-output/state"', f'state_dir = "{directory / "state"}"')
     text = text.replace('target = "demo-output/tickets"', f'target = "{directory / "tickets"}"')
     if lobby_url is not None:
-        text += f'\n[lobby]\nurl = "{lobby_url}"\n{lobby_extra}'
-        secrets += f'[lobby]\npassword = "{password}"\n'
+        text += f'\n[lobby]\nurl = "{lobby_url}"\npassword = "{password}"\n'
         if holding_key is not None:
-            secrets += f'holding_key = "{holding_key}"\n'
-    secrets_path = directory / "secrets.toml"
-    secrets_path.write_text(secrets, encoding="utf-8")
-    secrets_path.chmod(0o600)
-    path = directory / "kiosk.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+            text += f'holding_key = "{holding_key}"\n'
+        text += lobby_extra
+    return write_kiosk_config(directory / "kiosk.toml", text)

@@ -17,6 +17,7 @@ from kiosk.services.holdings import holder
 from kiosk.services.patient_file import identity_from_json, insurance_from_json
 from kiosk.services.registration import RegistrationService
 from kiosk.store import connect
+from tests.config_helpers import write_kiosk_config
 from tests.e2e.lobby.conftest import kiosk_config
 from tests.e2e.lobby.pg import KIOSK_PASSWORD, free_port
 from tests.e2e.lobby.workers import CARD
@@ -257,8 +258,8 @@ def test_through_the_kiosk_the_second_kiosk_shows_and_reprints_the_first_kiosks_
     try:
         path = production_config(tmp_path / "k2", fhir, simulate)
         text = path.read_text("utf-8").replace('id = "demo-kiosk-01"', 'id = "k2"')
-        path.write_text(text + f'\n[lobby]\nurl = "{lobby.url("kiosk_k2")}"\n'
-                        f'password = "{KIOSK_PASSWORD}"\nholding_key = "{KEY}"\n', "utf-8")
+        write_kiosk_config(path, text + f'\n[lobby]\nurl = "{lobby.url("kiosk_k2")}"\n'
+                           f'password = "{KIOSK_PASSWORD}"\nholding_key = "{KEY}"\n')
         # "In lại phiếu" is offered once the number has been on screen a moment
         script = [*REGISTER, {"sleep": 4}, {"tap": "reprint"}, {"sleep": 1.5}]
         code, out, err = run_script(path, tmp_path / "k2", script)

@@ -4,10 +4,12 @@ server on 127.0.0.1 per test, and a kiosk root with 1.0.0 installed."""
 
 import pytest
 
+from kiosk.config.loader import demo_config_text
 from kiosk.ops.hawkbit import DdiClient
 from kiosk.ops.install import install_release, switch_current
 from kiosk.ops.release import generate_key, verify_bundle
 from kiosk.ops.updater import UpdateSettings, doctor_health_check
+from tests.config_helpers import write_kiosk_config
 from tests.e2e.ops.bundles import make_bundle, make_dependency
 from tests.e2e.ops.ddi_server import DdiServer
 
@@ -68,6 +70,17 @@ def settings_for(root, keys, **kw):
     return UpdateSettings(root=root, state_dir=root / "var/lib/kiosk",
                           public_keys=(keys["public"],),
                           health_check=doctor_health_check(None, timeout_s=60), **kw)
+
+
+def fleet_config(path, server_url, keys, root, token=None):
+    """The demo as fleet kiosk `kiosk-01` of the DDI server at `server_url` (None: no
+    URL), state under `root`; its `token` (None: none) in a secrets file beside it."""
+    fleet = f'hawkbit_url = "{server_url}"\n' if server_url else ""
+    fleet += 'controller_id = "kiosk-01"\n' + (f'token = "{token}"\n' if token else "")
+    text = demo_config_text().replace('tenant = "DEFAULT"', f'tenant = "DEFAULT"\n{fleet}'
+                                      f'public_keys = ["{keys["public"]}"]')
+    text = text.replace('state_dir = "demo-output/state"', f'state_dir = "{root}/var/lib/kiosk"')
+    return write_kiosk_config(path, text)
 
 
 def client_for(server, **kw):

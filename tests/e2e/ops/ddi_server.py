@@ -38,6 +38,9 @@ class DdiState:
     patch_base: Callable[[dict[str, Any]], None] | None = None
     raw_base: bytes | None = None  # served as the controller base instead of JSON
     poll_429: int = 0  # answer 429 to this many polls first
+    # Answers sent one byte a second after prompt headers: "base" (the poll),
+    # "deployment", or an artifact's name; "head": the poll's status line and headers too.
+    trickle: set[str] = field(default_factory=set)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     cancel_feedback: list[dict[str, Any]] = field(default_factory=list)
     config_data: list[dict[str, Any]] = field(default_factory=list)
@@ -83,6 +86,7 @@ class DdiServer:
     def __init__(self) -> None:
         self.state = DdiState()
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # ends trickled answers
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -95,6 +99,7 @@ class DdiServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -119,6 +124,26 @@ class DdiServer:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(raw)
+
+            def _trickle(self, raw: bytes) -> None:
+                """Headers at once, then the body one byte a second, until it is sent,
+                the client hangs up or the server stops (a choked or hostile server)."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/hal+json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self._drip(raw)
+
+            def _drip(self, raw: bytes) -> int:
+                sent = 0
+                self.close_connection = True
+                try:
+                    while sent < len(raw) and not server.stopping.wait(1.0):
+                        self.wfile.write(raw[sent:sent + 1])
+                        sent += 1
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                return sent
 
             def _empty(self, status: int) -> None:
                 self.send_response(status)
@@ -165,6 +190,22 @@ class DdiServer:
                     return self._empty(401)
                 s = server.state
                 base_path = self._base().removeprefix(server.url)
+                if self.path == base_path and "head" in s.trickle:
+                    with server.lock:
+                        s.polls += 1
+                    self.close_connection = True
+                    self._drip(b"HTTP/1.1 200 OK\r\n" + b"X-Slow: 1\r\n" * 50)
+                    return None
+                if self.path == base_path and "base" in s.trickle:
+                    with server.lock:
+                        s.polls += 1
+                    return self._trickle(json.dumps(
+                        {"config": {"polling": {"sleep": "00:05:00"}}, "_links": {}}).encode())
+                if self.path.startswith(f"{base_path}/deploymentBase/") \
+                        and "deployment" in s.trickle:
+                    with server.lock:
+                        body = self._deployment(s)
+                    return self._trickle(json.dumps(body).encode())
                 with server.lock:
                     if self.path == base_path:
                         s.polls += 1
@@ -236,6 +277,11 @@ class DdiServer:
                 self._send(s, name, chunk)
 
             def _send(self, s: DdiState, name: str, data: bytes) -> None:
+                if name in s.trickle:
+                    sent = self._drip(data)
+                    with server.lock:
+                        s.served[name] = s.served.get(name, 0) + sent
+                    return
                 sent = 0
                 try:
                     for i in range(0, len(data), 1 << 16):

@@ -22,7 +22,7 @@ from kiosk.ops.updater import update_once
 from tests.cli_helpers import run_kiosk
 from tests.config_helpers import PUBLIC_KEY, filled_new_config
 from tests.e2e.ops.bundles import PYPROJECT, SCRIPTS, make_bundle
-from tests.e2e.ops.conftest import client_for, new_wheel, settings_for
+from tests.e2e.ops.conftest import client_for, fleet_config, new_wheel, settings_for
 from tests.e2e.ops.unit_paths import assert_no_path_named, assert_unit_paths_exist
 
 
@@ -154,10 +154,13 @@ def test_missing_artifact_bounded_retries_then_failure(root, server, bundles, ke
     assert [n for n, _ in server.state.downloads].count(name) == 3  # bounded, not a loop
     assert server.state.last_feedback["result"]["finished"] == "failure"
     assert current_version(root) == "1.0.0"
-    # An unavailable manifest: asked a bounded number of times too.
+    # An unavailable manifest: asked a bounded number of times too; the server did not
+    # answer (exit 5), so no verdict: the action stays open for the next round.
     server.state.offer("47", bundles["1.1.0"], status={"metadata.json": 503}, downloads=[])
-    assert update_once(client_for(server), settings_for(root, keys)).outcome == "rejected"
+    result = update_once(client_for(server), settings_for(root, keys))
+    assert (result.outcome, result.unreachable) == ("error", True), result
     assert [n for n, _ in server.state.downloads] == ["metadata.json"] * 3
+    assert server.state.action_id == "47"
 
 
 def test_cancel_action_is_acknowledged(root, server, bundles, keys):
@@ -200,18 +203,8 @@ def test_rate_limited_poll_is_retried_and_4xx_is_not(root, server, keys):
     assert result.outcome == "error" and server.state.polls == before  # 401: asked once
 
 
-def _kiosk_config(tmp_path, server, keys, root):
-    text = demo_config_text().replace('tenant = "DEFAULT"', f'tenant = "DEFAULT"\n'
-        f'hawkbit_url = "{server.url}"\ncontroller_id = "kiosk-01"\n'
-        f'token = "{server.state.token}"\npublic_keys = ["{keys["public"]}"]')
-    text = text.replace('state_dir = "demo-output/state"', f'state_dir = "{root}/var/lib/kiosk"')
-    path = tmp_path / "kiosk.toml"
-    path.write_text(text)
-    return path
-
-
 def test_cli_exit_codes(root, server, bundles, keys, tmp_path):
-    config = _kiosk_config(tmp_path, server, keys, root)
+    config = fleet_config(tmp_path / "kiosk.toml", server.url, keys, root, server.state.token)
     quiet = run_kiosk("--config", str(config), "update", "--once", "--root", str(root))
     assert quiet.returncode == 0 and "nothing" in quiet.stdout
     server.state.offer("50", bundles["1.2.0"])
@@ -298,9 +291,7 @@ def test_provision_refuses_unsigned_or_invalid(tmp_path, bundles, keys):
 
 
 def test_update_token_from_a_file_never_the_command_line(root, server, keys, tmp_path):
-    config = _kiosk_config(tmp_path, server, keys, root)
-    text = config.read_text().replace(f'token = "{server.state.token}"\n', "")
-    config.write_text(text.replace(f'hawkbit_url = "{server.url}"\n', ""))
+    config = fleet_config(tmp_path / "kiosk.toml", None, keys, root)
     token = tmp_path / "fleet-token"
     token.write_text(server.state.token + "\n")
     base = ("--config", str(config), "update", "--once", "--root", str(root),

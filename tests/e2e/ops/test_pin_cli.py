@@ -6,14 +6,14 @@ import json
 from kiosk.config.loader import demo_config_text
 from kiosk.domain.staff_pin import verify
 from tests.cli_helpers import run_kiosk
+from tests.config_helpers import write_kiosk_config
 
 
 def config_with_pin(tmp_path, pin):
-    path = tmp_path / "kiosk.toml"
+    """The demo with staff PIN `pin` in its secrets file."""
     text = demo_config_text().replace("[ui]\n", f'[ui]\nstaff_pin = "{pin}"\n')
-    path.write_text(text.replace('state_dir = "demo-output/state"',
-                                 f'state_dir = "{tmp_path / "state"}"'), encoding="utf-8")
-    return path
+    return write_kiosk_config(tmp_path / "kiosk.toml", text.replace(
+        'state_dir = "demo-output/state"', f'state_dir = "{tmp_path / "state"}"'))
 
 
 def test_config_check_refuses_a_pin_shorter_than_6_digits(tmp_path):

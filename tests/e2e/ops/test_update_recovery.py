@@ -10,7 +10,6 @@ import subprocess
 
 import pytest
 
-from kiosk.config.loader import demo_config_text
 from kiosk.ops.install import current_version, install_release, is_installed, switch_current
 from kiosk.ops.release import verify_bundle
 from kiosk.ops.updater import UpdateSettings, doctor_health_check, update_once
@@ -18,7 +17,7 @@ from kiosk.store import audit, connect
 from kiosk.store.migrations import MIGRATIONS
 from tests.cli_helpers import KIOSK, run_kiosk
 from tests.e2e.ops.bundles import make_bundle
-from tests.e2e.ops.conftest import client_for
+from tests.e2e.ops.conftest import client_for, fleet_config
 
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
 
@@ -94,15 +93,6 @@ def killable(tmp_path_factory, bundles, keys):
     return root
 
 
-def cli_config(path, server, keys, root):
-    text = demo_config_text().replace('tenant = "DEFAULT"', f'tenant = "DEFAULT"\n'
-        f'hawkbit_url = "{server.url}"\ncontroller_id = "kiosk-01"\n'
-        f'token = "{server.state.token}"\npublic_keys = ["{keys["public"]}"]')
-    path.write_text(text.replace('state_dir = "demo-output/state"',
-                                 f'state_dir = "{root}/var/lib/kiosk"'))
-    return path
-
-
 def current_kiosk(root):
     """The current release's `kiosk` in a test root: its `#!` names the path it runs from
     on a kiosk (/opt/kiosk/…), so start it through the venv's own interpreter."""
@@ -125,7 +115,7 @@ def assert_kiosk_works(root):
 @pytest.mark.parametrize("stage", STAGES)
 def test_kill_at_every_stage_of_an_install(killable, server, bundles, keys, tmp_path, stage):
     root = killable
-    config = cli_config(tmp_path / "kiosk.toml", server, keys, root)
+    config = fleet_config(tmp_path / "kiosk.toml", server.url, keys, root, server.state.token)
     server.state.offer(f"9{STAGES.index(stage)}", bundles["1.1.0"])
     cmd = [KIOSK, "--config", str(config), "update", "--once", "--progress", "--root", str(root)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config.loader import _deep_merge, build, demo_config_text
+from kiosk.config.loader import _deep_merge, build, demo_config_text, secret_paths
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -29,7 +29,9 @@ def test_example_parses_and_validates(text, tmp_path):
     raw = tomllib.loads(text)
     demo = tomllib.loads(demo_config_text())
     full = {"kiosk", "facility", "bhxh", "his", "services"} <= set(raw)
-    # The examples are main files: their secrets are in the secrets file, merged here.
+    # The examples are main files: no secret in them (decision 0106); theirs are in the
+    # secrets file, merged here.
+    assert secret_paths(raw) == []
     secrets = {"bhxh": {"password": "from-the-secrets-file"}}
     merged = _deep_merge(secrets, raw if full else _deep_merge(demo, raw))
     config = build(merged, source=str(tmp_path / "x.toml"), base_dir=tmp_path)

@@ -7,6 +7,7 @@ from kiosk.config import ConfigError, load
 from kiosk.config.loader import demo_config_text
 from kiosk.ops.release import generate_key
 from tests.cli_helpers import run_kiosk
+from tests.config_helpers import write_kiosk_config
 
 GOOD_KEY = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
 
@@ -16,9 +17,8 @@ def fleet_config(tmp_path, url: str | None, keys: list[str]):
     if url is not None:
         lines.append(f'hawkbit_url = "{url}"')
     lines.append("public_keys = [" + ", ".join(f'"""{k}"""' for k in keys) + "]")
-    path = tmp_path / "kiosk.toml"
-    path.write_text(demo_config_text().replace('tenant = "DEFAULT"', "\n".join(lines)))
-    return path
+    return write_kiosk_config(tmp_path / "kiosk.toml",
+                              demo_config_text().replace('tenant = "DEFAULT"', "\n".join(lines)))
 
 
 def problems(path) -> list[str]:

@@ -5,16 +5,13 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import ConfigError, demo_config, load
-from tests.config_helpers import demo_without_secrets
+from kiosk.config.loader import demo_config_text
+from tests.config_helpers import demo_with_secrets, write_kiosk_config
 
 
-def load_with(tmp_path: Path, lobby: str, secrets: str = "") -> object:
-    text, demo_secrets = demo_without_secrets()
-    text = text.replace('id = "demo-kiosk-01"', 'id = "k1"\nsecrets_file = "secrets.toml"')
-    (tmp_path / "kiosk.toml").write_text(text + "\n" + lobby, encoding="utf-8")
-    (tmp_path / "secrets.toml").write_text(demo_secrets + secrets, encoding="utf-8")
-    (tmp_path / "secrets.toml").chmod(0o600)
-    return load(tmp_path / "kiosk.toml")
+def load_with(tmp_path: Path, lobby: str) -> object:
+    text = demo_with_secrets().replace('id = "demo-kiosk-01"', 'id = "k1"')
+    return load(write_kiosk_config(tmp_path / "kiosk.toml", text + "\n" + lobby))
 
 
 def problems(tmp_path: Path, lobby: str) -> list[str]:
@@ -28,8 +25,8 @@ def test_no_lobby_section_means_local_numbering():
 
 
 def test_loopback_lobby_with_password_from_the_secrets_file(tmp_path):
-    config = load_with(tmp_path, '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n',
-                       '[lobby]\npassword = "pw"\n')
+    config = load_with(tmp_path, '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n'
+                       'password = "pw"\n')
     lobby = config.lobby  # type: ignore[attr-defined]
     assert (lobby.url, lobby.password, lobby.sslmode, lobby.timeout_ms) == (
         "postgresql://kiosk_k1@127.0.0.1:5432/lobby", "pw", "prefer", 300)
@@ -64,13 +61,15 @@ def test_lobby_problems_name_their_key(tmp_path, lobby, message):
 def test_the_holding_key_is_a_secret_of_64_hex_digits(tmp_path):
     """Decision 0143: the key of the hashes the lobby's kiosks publish."""
     url = '[lobby]\nurl = "postgresql://kiosk_k1@127.0.0.1:5432/lobby"\n'
-    config = load_with(tmp_path, url, f'[lobby]\npassword = "pw"\nholding_key = "{"AB" * 32}"\n')
+    config = load_with(tmp_path, url + f'password = "pw"\nholding_key = "{"AB" * 32}"\n')
     assert config.lobby.holding_key == "ab" * 32  # type: ignore[attr-defined]
     with pytest.raises(ConfigError) as err:
-        load_with(tmp_path, url, '[lobby]\nholding_key = "00112233"\n')
+        load_with(tmp_path, url + 'holding_key = "00112233"\n')
     assert err.value.problems == ["lobby.holding_key: must be 64 hex digits (32 random "
                                   "bytes: `openssl rand -hex 32`), the same on every kiosk "
                                   "of the lobby"]
-    with pytest.raises(ConfigError) as err:  # never in the main file
-        load_with(tmp_path, url + f'holding_key = "{"ab" * 32}"\n')
+    main = tmp_path / "main.toml"  # never in the main file (written as is, decision 0106)
+    main.write_text(demo_config_text() + url + f'holding_key = "{"ab" * 32}"\n')
+    with pytest.raises(ConfigError) as err:
+        load(main)
     assert err.value.problems[0].startswith("lobby.holding_key: a secret in"), err.value.problems

@@ -12,7 +12,8 @@ from typing import Any
 
 import requests
 
-from kiosk.runtime.bounded_http import AnswerRefused, deadline_in, read_body, read_timeout
+from kiosk.runtime.bounded_http import AnswerRefused, bounded_request, deadline_in, read_timeout
+from kiosk.runtime.hard_deadline import watched
 from kiosk.runtime.system_ca import tls_verify
 from kiosk.services.his.base import HisError, HisUnavailable
 from kiosk.services.his.http import MAX_ANSWER_BYTES
@@ -36,7 +37,7 @@ class TrytonRpc:
         self.username = username
         self.password = password
         self.timeout_s = timeout_s
-        self.session = requests.Session()
+        self.session = watched(requests.Session())  # a request's deadline cuts it (0106)
         self.session.trust_env = False
         self.session.verify = tls_verify()
         self.context: dict[str, Any] | None = None
@@ -49,9 +50,9 @@ class TrytonRpc:
         body = {"method": method, "params": params, "id": next(self._ids)}
         deadline = deadline_in(self.timeout_s)  # the whole request (0103)
         try:
-            response = self.session.post(self.endpoint, json=body, stream=True,
-                                         timeout=read_timeout(deadline, self.timeout_s))
-            content = read_body(response, limit=MAX_ANSWER_BYTES, deadline=deadline)
+            response, content = bounded_request(
+                self.session, "POST", self.endpoint, limit=MAX_ANSWER_BYTES, deadline=deadline,
+                json=body, timeout=read_timeout(deadline, self.timeout_s))
         except AnswerRefused as exc:
             if exc.too_large:
                 raise HisError(f"{method}: {exc}", transient=True) from None

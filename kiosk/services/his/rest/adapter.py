@@ -2,8 +2,10 @@
 
 Configured entirely by `[his.settings]` (see `docs/his-rest.md` for an example):
 
-    url, timeout_s, verify_tls, allow_http
-    [auth]            path, body (sent as is), token (dotted path), header, prefix
+    url, timeout_s, verify_tls, allow_http; password, token, client_secret, api_key
+                      (secrets file only)
+    [auth]            path, body ("{password}" etc. filled from the secrets above),
+                      token (dotted path), header, prefix
     [[find_patient]]  method, path, params, body, results (dotted path to a list), id
     [create_patient]  method, path, body, id (dotted path in the answer)
     [create_visit]    method, path, body, id
@@ -29,6 +31,7 @@ from typing import Any
 
 from kiosk.config.rest_mapping import (
     PATIENT_FIELDS,
+    SECRET_FIELDS,
     UPDATE_FIELDS,
     VISIT_FIELDS,
     MappingError,
@@ -210,8 +213,11 @@ class RestAdapter:
         with self._lock:
             if self._token is None:
                 try:
+                    # The credentials come from the secrets file: "{password}" in the body.
+                    body = render(self.auth.get("body", {}),
+                                  {k: self.settings.get(k) for k in SECRET_FIELDS})
                     answer = self.http.request("POST", str(self.auth.get("path", "/auth/token")),
-                                               body=self.auth.get("body", {})).body
+                                               body=body).body
                 except HisError as exc:
                     if exc.transient:
                         raise

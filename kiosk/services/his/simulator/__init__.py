@@ -25,7 +25,9 @@ __all__ = ["MAPPING", "HisSimulator", "SimulatorAdapter", "build", "mapping",
            "seed_demo_appointments"]
 
 MAPPING: dict[str, Any] = {
-    "auth": {"path": "/api/auth/token", "body": {"username": USERNAME, "password": PASSWORD},
+    # The simulator's own demo password; a real HIS's comes from the secrets file.
+    "password": PASSWORD,
+    "auth": {"path": "/api/auth/token", "body": {"username": USERNAME, "password": "{password}"},
              "token": "access_token"},
     "find_patient": [
         {"path": "/api/patients", "params": {"so_cccd": "{id_number}"}, "results": "data"},
