@@ -11,6 +11,8 @@ same run and the same database:
   (no number taken).
 
 1 and 4 kiosk processes, each calling every `--pace-ms` (50: far above a kiosk's rate).
+Since schema v4 the client calls both through their `…_durably` procedures (decision
+0134: committed without waiting for the flush, then flushed by a second commit).
 
 Usage: python benchmarks/lobby_once.py [--calls 300] [--kiosks 1,4] [--pace-ms 50]
 """

@@ -359,10 +359,11 @@ class LobbyClient:
     # -- what kiosks do ------------------------------------------------------------
     def take_number(self, department: str, reg_ref: str) -> tuple[str, int]:
         """(day, seq): the department's next shared number, for the day the server's
-        clock says it is in the facility's time zone (ISO date)."""
+        clock says it is in the facility's time zone (ISO date), on the server's disk
+        before it is returned (decision 0134: a burst of kiosks shares the WAL flushes)."""
         def take(conn: Any) -> tuple[str, int, float]:
             sent = self.clock()
-            row = conn.execute("SELECT * FROM lobby.take_number_today(%s, %s, %s, %s)",
+            row = conn.execute("CALL lobby.take_number_durably(%s, %s, %s, %s)",
                                [self.facility, department, self.kiosk_id, reg_ref]).fetchone()
             return row[0].isoformat(), int(row[1]), _skew(row[2], sent, self.clock())
         day, seq, skew = self.call(take)
@@ -458,10 +459,11 @@ class LobbyClient:
     def take_number_once(self, department: str, reg_ref: str, holder: bytes) -> SharedNumber:
         """The number a kiosk of the lobby already holds for `holder` (its keyed hash of
         the patient, day and service) today, or the department's next shared number for
-        `reg_ref`, recorded under `holder` in the same transaction."""
+        `reg_ref`, recorded under `holder` in the same transaction; on the server's
+        disk before it is returned, as `take_number`'s."""
         def take(conn: Any) -> tuple[SharedNumber, float]:
             sent = self.clock()
-            row = conn.execute("SELECT * FROM lobby.take_number_once(%s, %s, %s, %s, %s)",
+            row = conn.execute("CALL lobby.take_number_once_durably(%s, %s, %s, %s, %s)",
                                [self.facility, department, self.kiosk_id, reg_ref,
                                 holder]).fetchone()
             return (SharedNumber(row[0].isoformat(), int(row[1]), row[3], row[4], row[5]),

@@ -579,10 +579,85 @@ GRANT EXECUTE ON FUNCTION lobby.take_number_once(text, text, text, text, bytea)
     TO lobby_kiosk;
 """
 
+
+# v4 (issue 26 item 7, decision 0134): a burst of kiosks no longer queues one WAL flush
+# each behind the department's counter row. A number is taken in a transaction that
+# commits without waiting for the flush (the row's lock goes at once); then a synchronous
+# transaction rewrites the kiosk's own row and returns only once the WAL is on disk up to
+# it — the take before it included (recovery replays the WAL in commit order, up to the
+# last record flushed). Concurrent kiosks share those flushes (group commit) instead of
+# queueing one each. `take_number_today` and `take_number_once` stay as they were.
+_V4 = r"""
+-- Rewrites the caller's own kiosk row unchanged, committing synchronously whatever the
+-- session says: when it returns, everything this session committed before is on disk.
+CREATE FUNCTION lobby.make_takes_durable(p_facility text, p_kiosk text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = lobby, pg_temp AS $$
+BEGIN
+    IF current_setting('synchronous_commit') = 'off' THEN
+        PERFORM set_config('synchronous_commit', 'on', true);  -- until this commit
+    END IF;
+    UPDATE lobby.kiosks k SET rate_minute = k.rate_minute
+        WHERE k.facility = p_facility AND k.kiosk_id = p_kiosk AND k.db_role = session_user;
+    IF NOT FOUND THEN
+        PERFORM lobby.claim_kiosk(p_facility, p_kiosk);  -- raises: not this login's kiosk
+    END IF;
+END $$;
+
+-- take_number_today, then make_takes_durable, in two transactions of one CALL (a
+-- procedure that commits runs as its caller: both functions check the login). A cancel
+-- between them leaves a number 'taken' that was never printed: voided by the kiosk's
+-- sync pass, or by the server after 10 minutes (decisions 0071, 0133).
+CREATE PROCEDURE lobby.take_number_durably(p_facility text, p_department text,
+                                           p_kiosk text, p_ref text,
+                                           INOUT queue_day date DEFAULT NULL,
+                                           INOUT queue_seq integer DEFAULT NULL,
+                                           INOUT server_time timestamptz DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);  -- this take only
+    SELECT t.queue_day, t.queue_seq, t.server_time INTO queue_day, queue_seq, server_time
+        FROM lobby.take_number_today(p_facility, p_department, p_kiosk, p_ref) t;
+    COMMIT;  -- the counter row is free now; the number is not yet on disk
+    PERFORM lobby.make_takes_durable(p_facility, p_kiosk);
+END $$;
+
+-- The same for take_number_once (decision 0143). A number another kiosk holds for the
+-- patient is flushed too: it may have been taken a moment ago, not yet on disk.
+CREATE PROCEDURE lobby.take_number_once_durably(p_facility text, p_department text,
+                                                p_kiosk text, p_ref text, p_holder bytea,
+                                                INOUT queue_day date DEFAULT NULL,
+                                                INOUT queue_seq integer DEFAULT NULL,
+                                                INOUT server_time timestamptz DEFAULT NULL,
+                                                INOUT held_by text DEFAULT NULL,
+                                                INOUT held_ref text DEFAULT NULL,
+                                                INOUT held_at timestamptz DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);  -- this take only
+    SELECT t.queue_day, t.queue_seq, t.server_time, t.held_by, t.held_ref, t.held_at
+        INTO queue_day, queue_seq, server_time, held_by, held_ref, held_at
+        FROM lobby.take_number_once(p_facility, p_department, p_kiosk, p_ref, p_holder) t;
+    COMMIT;
+    PERFORM lobby.make_takes_durable(p_facility, p_kiosk);
+END $$;
+
+REVOKE ALL ON FUNCTION lobby.make_takes_durable(text, text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE
+    lobby.take_number_durably(text, text, text, text, date, integer, timestamptz),
+    lobby.take_number_once_durably(text, text, text, text, bytea, date, integer,
+                                   timestamptz, text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lobby.make_takes_durable(text, text) TO lobby_kiosk;
+GRANT EXECUTE ON PROCEDURE
+    lobby.take_number_durably(text, text, text, text, date, integer, timestamptz),
+    lobby.take_number_once_durably(text, text, text, text, bytea, date, integer,
+                                   timestamptz, text, text, timestamptz) TO lobby_kiosk;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
+    (4, _V4),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -9,12 +9,14 @@ one login per kiosk, and `kiosk_tls`, which pg_hba lets in over TLS only.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -32,6 +34,14 @@ OWNER, OWNER_PASSWORD = "lobby_owner", "owner-pw"
 KIOSK_PASSWORD = "kiosk-pw"  # every kiosk login's password in the tests
 KIOSK_ROLES = ("kiosk_k1", "kiosk_k2", "kiosk_k3", "kiosk_k4", "kiosk_tls")
 KIOSK_CONNECTION_LIMIT = 4  # as docs/deployment.md has the DBA create kiosk logins
+
+
+def _parent_pid(stat: Path) -> int:
+    """The parent of a /proc/PID/stat's process (0 once it is gone)."""
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0
 
 
 def free_port() -> int:
@@ -134,6 +144,22 @@ class PgCluster:
 
     def stop(self, mode: str = "fast") -> None:
         self._cmd(BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
+
+    def crash(self) -> None:
+        """kill -9 the postmaster and every process it started: a crash, losing whatever
+        only shared memory held (WAL not yet written: asynchronous commits). `start()`
+        then runs crash recovery."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+                    if _parent_pid(stat) == postmaster]
+        for pid in [postmaster, *children]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        # gone, not just dead: the next postmaster takes a zombie's pid file for a server
+        while any(Path(f"/proc/{pid}").exists() for pid in [postmaster, *children]):
+            assert time.monotonic() < deadline, "PostgreSQL outlived kill -9"
+            time.sleep(0.01)
 
     def remove(self) -> None:
         self.stop("immediate")

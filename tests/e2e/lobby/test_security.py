@@ -54,6 +54,13 @@ def test_the_kiosk_role_may_take_settle_publish_and_read_but_only_its_own(lobby)
         # asking again with the same reference gives the same number, not a second one
         assert k1.execute("SELECT queue_seq FROM lobby.take_number_today('01824', 'NOI', 'k1', %s)",
                           [REF]).fetchone() == (1,)
+        # the kiosks' way (decision 0134): the same again; no way into another's numbers
+        assert k1.execute("CALL lobby.take_number_durably('01824', 'NOI', 'k1', %s)",
+                          [REF]).fetchone()[1] == 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            k2.execute("SELECT lobby.make_takes_durable('01824', 'k1')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            k2.execute("CALL lobby.take_number_durably('01824', 'NOI', 'k1', %s)", ["c" * 32])
         k2.execute("SELECT queue_seq FROM lobby.take_number_today('01824', 'NOI', 'k2', %s)",
                    ["b" * 32])
         # k2 cannot void k1's number, even naming it; k1 can
@@ -85,8 +92,9 @@ def test_grants_are_exactly_the_documented_ones(lobby):
         "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
         "WHERE n.nspname = 'lobby' AND has_function_privilege('lobby_kiosk', p.oid, 'EXECUTE') "
         "ORDER BY 1")
-    assert functions == [("heartbeat",), ("publish_offline_numbers",),
-                         ("publish_statistics",), ("settle_numbers",), ("take_number_once",),
+    assert functions == [("heartbeat",), ("make_takes_durable",), ("publish_offline_numbers",),
+                         ("publish_statistics",), ("settle_numbers",), ("take_number_durably",),
+                         ("take_number_once",), ("take_number_once_durably",),
                          ("take_number_today",)]
 
 
