@@ -136,6 +136,8 @@ def forced(path: tuple[str, ...], root: Path) -> list[str]:
         ("camera", "test"): ["--seconds", "0.2"],
         ("face", "check"): ["--seconds", "0.2"],
         ("provision",): ["--root", str(root / "provision-root")],
+        # Without it, `decommission --yes` wiped the machine's own provisioned kiosk.
+        ("decommission",): ["--root", str(root / "decommission-root")],
     }.get(path, [])
 
 
@@ -198,6 +200,14 @@ def sandbox(tmp_path, monkeypatch):
 def test_every_command_is_fuzzed_or_excluded_for_a_reason():
     assert len(COMMANDS) >= 20
     assert set(EXCLUDED) <= set(COMMANDS)
+
+
+def test_every_command_acting_on_a_root_is_given_a_scratch_one(tmp_path):
+    """A command whose --root defaults to the machine's own never runs on it from here
+    (a machine with the package installed and provisioned runs this suite too)."""
+    for path, parser in COMMANDS.items():
+        if any("--root" in a.option_strings for a in parser._actions) and path not in EXCLUDED:
+            assert "--root" in forced(path, tmp_path), path
 
 
 @pytest.mark.parametrize("path", sorted(set(COMMANDS) - set(EXCLUDED)), ids=" ".join)
