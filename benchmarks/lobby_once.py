@@ -31,17 +31,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.lobby import _pct
 from kiosk.config.model import LobbyConfig
 from kiosk.lobby.admin import add_kiosk, init
 from kiosk.lobby.client import LobbyClient
 from tests.e2e.lobby.pg import KIOSK_PASSWORD, OWNER, OWNER_PASSWORD, PgCluster
 
 KINDS = ("take_number_today", "once: new patient", "once: already holding")
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _worker(start: Any, out: Any, url: str, kiosk: str, kind: str, calls: int,
